@@ -1,0 +1,343 @@
+"""The OpenAPI 3.1 description of the query API, served at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from spanflow_collector.api.params import DEFAULT_LIMIT, MAX_LIMIT, RUN_STATUSES
+
+JsonObject = dict[str, Any]
+
+
+def _ref(name: str) -> JsonObject:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: JsonObject, description: str) -> JsonObject:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _query(name: str, description: str, schema: JsonObject, *, repeat: bool = False) -> JsonObject:
+    if repeat:
+        schema = {"type": "array", "items": schema}
+    parameter: JsonObject = {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": schema,
+    }
+    if repeat:
+        parameter |= {"style": "form", "explode": True}
+    return parameter
+
+
+_STRING: JsonObject = {"type": "string"}
+_INT: JsonObject = {"type": "integer"}
+_NANOS: JsonObject = {"type": "integer", "description": "unix nanoseconds (exceeds 2**53)"}
+_FLOAT: JsonObject = {
+    "oneOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}],
+}
+_VALUE: JsonObject = {"description": "attribute value: string, number, boolean or an array"}
+_RUN_ID: JsonObject = {
+    "name": "run_id",
+    "in": "path",
+    "required": True,
+    "schema": _STRING,
+    "description": "the run's id (spanflow.run.id)",
+}
+_ERRORS: JsonObject = {
+    "400": _json(_ref("Error"), "a query parameter is malformed; `parameter` names it"),
+    "401": {"description": "the collector requires a bearer token"},
+}
+_NOT_FOUND: JsonObject = {"404": _json(_ref("Error"), "no run with that id")}
+
+_FILTERS: list[JsonObject] = [
+    _query("project", "only runs of this project", _STRING),
+    _query(
+        "status",
+        "any of these statuses (repeat or comma-separate)",
+        {"enum": list(RUN_STATUSES)},
+        repeat=True,
+    ),
+    _query("tag", "runs carrying every one of these tags", _STRING, repeat=True),
+    _query("q", "run name contains this text", _STRING),
+    _query("started_after", "ISO 8601 (naive = UTC) or unix seconds", _STRING),
+    _query("started_before", "ISO 8601 (naive = UTC) or unix seconds", _STRING),
+    _query("parent", "only subruns of this run id", _STRING),
+    _query("top_level", "leave subruns out", {"type": "boolean"}),
+    _query(
+        "param",
+        'compare a param: `lr>0.01`, `model=gpt-4o`, `name="0.5"` (quoted = string); '
+        "operators = != < <= > >=",
+        _STRING,
+        repeat=True,
+    ),
+    _query("metric", "compare a run's last metric value: `accuracy>=0.9`", _STRING, repeat=True),
+    _query(
+        "limit",
+        f"page size, 1 to {MAX_LIMIT}",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    _query("cursor", "`next_cursor` of the previous page", _STRING),
+]
+
+_SCHEMAS: JsonObject = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"enum": ["bad_request", "not_found", "unauthorized", "internal"]},
+            "message": _STRING,
+            "parameter": _STRING,
+            "run_id": _STRING,
+        },
+    },
+    "Run": {
+        "type": "object",
+        "properties": {
+            "id": _STRING,
+            "project": _STRING,
+            "name": _STRING,
+            "status": {"enum": list(RUN_STATUSES)},
+            "start_time_unix_nano": _NANOS,
+            "end_time_unix_nano": {"oneOf": [_NANOS, {"type": "null"}]},
+            "started_at": {"type": "string", "format": "date-time"},
+            "ended_at": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+            "duration_s": {"type": ["number", "null"]},
+            "parent_id": {"type": ["string", "null"]},
+            "tags": {"type": "array", "items": _STRING},
+            "params": {"type": "object", "additionalProperties": _VALUE},
+            "metrics": {"type": "object", "additionalProperties": _FLOAT},
+            "outputs": {"type": "object", "additionalProperties": _VALUE},
+            "attributes": {"type": "object", "additionalProperties": _VALUE},
+            "error_type": {"type": ["string", "null"]},
+            "error_message": {"type": ["string", "null"]},
+            "span_count": _INT,
+            "llm_call_count": _INT,
+            "error_count": _INT,
+            "input_tokens": _INT,
+            "output_tokens": _INT,
+            "segment_count": _INT,
+            "trace_ids": {"type": "array", "items": _STRING},
+            "last_heartbeat_unix_nano": {"oneOf": [_NANOS, {"type": "null"}]},
+        },
+    },
+    "RunPage": {
+        "type": "object",
+        "properties": {
+            "runs": {"type": "array", "items": _ref("Run")},
+            "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
+        },
+    },
+    "MetricPoint": {
+        "type": "object",
+        "properties": {
+            "name": _STRING,
+            "value": _FLOAT,
+            "step": {"type": ["integer", "null"]},
+            "time_unix_nano": _NANOS,
+        },
+    },
+    "RunDetail": {
+        "type": "object",
+        "properties": {
+            "run": _ref("Run"),
+            "metric_history": {"type": "array", "items": _ref("MetricPoint")},
+            "children": {"type": "array", "items": _STRING, "description": "subrun ids"},
+        },
+    },
+    "Span": {
+        "type": "object",
+        "description": "one span as OTLP carried it; ids are lowercase hex",
+        "properties": {
+            "trace_id": _STRING,
+            "span_id": _STRING,
+            "parent_span_id": {"type": ["string", "null"]},
+            "name": _STRING,
+            "kind": {"type": "integer", "description": "OTLP SpanKind number"},
+            "start_time_unix_nano": _NANOS,
+            "end_time_unix_nano": _NANOS,
+            "attributes": {"type": "object", "additionalProperties": _VALUE},
+            "events": {"type": "array", "items": {"type": "object"}},
+            "links": {"type": "array", "items": {"type": "object"}},
+            "status_code": {"type": "integer", "description": "0 unset, 1 ok, 2 error"},
+            "status_message": _STRING,
+            "resource_attributes": {"type": "object", "additionalProperties": _VALUE},
+            "scope_name": _STRING,
+            "scope_version": _STRING,
+        },
+    },
+    "SpanNode": {
+        "type": "object",
+        "properties": {
+            "span": _ref("Span"),
+            "children": {"type": "array", "items": _ref("SpanNode")},
+        },
+    },
+    "Graph": {
+        "type": "object",
+        "properties": {
+            "nodes": {"type": "array", "items": {"type": "object"}},
+            "edges": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "ValueDiff": {
+        "type": "object",
+        "properties": {
+            "key": _STRING,
+            "values": {
+                "type": "array",
+                "items": _VALUE,
+                "description": "one per run, null if absent",
+            },
+            "differs": {"type": "boolean"},
+        },
+    },
+    "Comparison": {
+        "type": "object",
+        "properties": {
+            "runs": {"type": "array", "items": _ref("Run")},
+            "params": {"type": "array", "items": _ref("ValueDiff")},
+            "metrics": {"type": "array", "items": _ref("ValueDiff")},
+            "outputs": {"type": "array", "items": _ref("ValueDiff")},
+        },
+    },
+}
+
+
+def _get(
+    summary: str, ok: JsonObject, parameters: list[JsonObject], *, run: bool = True
+) -> JsonObject:
+    responses: JsonObject = {"200": ok, **_ERRORS, **(_NOT_FOUND if run else {})}
+    return {
+        "summary": summary,
+        "parameters": ([_RUN_ID] if run else []) + parameters,
+        "responses": responses,
+    }
+
+
+def openapi_document() -> JsonObject:
+    """The whole document (a fresh dict each call)."""
+    paths: JsonObject = {
+        "/api/v1/runs": {
+            "get": _get(
+                "List runs, newest first", _json(_ref("RunPage"), "one page"), _FILTERS, run=False
+            )
+        },
+        "/api/v1/runs/compare": {
+            "get": _get(
+                "Compare runs' params, metrics and outputs",
+                _json(_ref("Comparison"), "the runs side by side"),
+                [_query("ids", "2 to 20 comma-separated run ids", _STRING)],
+                run=False,
+            )
+        },
+        "/api/v1/runs/{run_id}": {
+            "get": _get(
+                "A run with its metric history and subrun ids",
+                _json(_ref("RunDetail"), "the run"),
+                [],
+            ),
+            "delete": {
+                "summary": "Delete a run with its spans and subruns",
+                "parameters": [_RUN_ID],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"id": _STRING, "deleted": _INT}},
+                        "how many runs were deleted (the run and its subruns)",
+                    ),
+                    **_NOT_FOUND,
+                },
+            },
+        },
+        "/api/v1/runs/{run_id}/children": {
+            "get": _get(
+                "The run's subruns (same filters and paging as the run list)",
+                _json(_ref("RunPage"), "one page"),
+                [p for p in _FILTERS if p["name"] != "parent"],
+            )
+        },
+        "/api/v1/runs/{run_id}/metrics": {
+            "get": _get(
+                "Every metric point logged in the run, in time order",
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "metric_history": {"type": "array", "items": _ref("MetricPoint")}
+                        },
+                    },
+                    "the points",
+                ),
+                [],
+            )
+        },
+        "/api/v1/runs/{run_id}/spans": {
+            "get": _get(
+                "Every span of the run (all segments), by start time",
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {"spans": {"type": "array", "items": _ref("Span")}},
+                    },
+                    "the spans",
+                ),
+                [],
+            )
+        },
+        "/api/v1/runs/{run_id}/tree": {
+            "get": _get(
+                "The run's spans nested under their parents (one root per segment)",
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {"roots": {"type": "array", "items": _ref("SpanNode")}},
+                    },
+                    "the tree",
+                ),
+                [
+                    _query(
+                        "include_markers",
+                        "keep run.start / run.heartbeat spans",
+                        {"type": "boolean", "default": False},
+                    )
+                ],
+            )
+        },
+        "/api/v1/runs/{run_id}/graph": {
+            "get": _get(
+                "The run's dataflow graph: which call's output fed which later call",
+                {
+                    "description": "JSON nodes and edges, or Mermaid / Graphviz DOT text",
+                    "content": {
+                        "application/json": {"schema": _ref("Graph")},
+                        "text/plain": {"schema": _STRING},
+                        "text/vnd.graphviz": {"schema": _STRING},
+                    },
+                },
+                [
+                    _query(
+                        "format",
+                        "json (default), mermaid or dot",
+                        {"enum": ["json", "mermaid", "dot"]},
+                    )
+                ],
+            )
+        },
+    }
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "spanflow query API",
+            "version": "1",
+            "description": "List, inspect, compare and delete runs in a spanflow run index.",
+        },
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{}, {"bearer": []}],
+        "paths": paths,
+    }
+    return copy.deepcopy(document)

@@ -1,0 +1,204 @@
+"""The REST query API (``/api/v1``) as Starlette routes over a ``RunIndexStore``.
+
+Endpoints are plain functions, so Starlette runs them in its thread pool and a slow store call
+never blocks the event loop. Errors are JSON: ``{"error": ..., "message": ..., "parameter": ...}``
+with 400 for a bad query parameter (named) and 404 for an unknown run.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from spanflow.dataflow import DataflowGraph
+from spanflow_collector.api import codec
+from spanflow_collector.api.openapi import openapi_document
+from spanflow_collector.api.params import QueryParameterError, parse_bool, parse_run_query
+from spanflow_collector.api.views import (
+    RunDetail,
+    build_span_tree,
+    child_run_ids,
+    compare_runs,
+    list_page,
+)
+from spanflow_collector.store import RunIndexStore, RunSummary
+
+logger = logging.getLogger("spanflow_collector.api")
+
+API_PREFIX = "/api/v1"
+OPENAPI_PATH = "/api/openapi.json"
+GRAPH_FORMATS = ("json", "mermaid", "dot")
+MAX_COMPARED_RUNS = 20
+
+
+class JsonResponse(Response):
+    """JSON with non-finite floats already encoded away (see ``codec``)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return codec.dumps(content).encode("utf-8")
+
+
+class RunNotFound(LookupError):
+    """The request names a run the index does not hold."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run with id {run_id!r}")
+        self.run_id = run_id
+
+
+def error_response(status_code: int, error: str, message: str, **extra: str) -> JsonResponse:
+    """The JSON error body every endpoint uses."""
+    return JsonResponse({"error": error, "message": message, **extra}, status_code=status_code)
+
+
+Handler = Callable[[Request], Response]
+
+
+def _handles_errors(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    def endpoint(request: Request) -> Response:
+        try:
+            return handler(request)
+        except QueryParameterError as exc:
+            return error_response(400, "bad_request", str(exc), parameter=exc.parameter)
+        except RunNotFound as exc:
+            return error_response(404, "not_found", str(exc), run_id=exc.run_id)
+        except Exception:
+            logger.exception("query API request failed: %s %s", request.method, request.url.path)
+            return error_response(500, "internal", "the run index failed to answer; see the log")
+
+    return endpoint
+
+
+class _QueryApi:
+    """The endpoints, bound to one store."""
+
+    def __init__(self, store: RunIndexStore) -> None:
+        self._store = store
+
+    def _run(self, run_id: str) -> RunSummary:
+        run = self._store.get_run(run_id)
+        if run is None:
+            raise RunNotFound(run_id)
+        return run
+
+    def openapi(self, request: Request) -> Response:
+        return JsonResponse(openapi_document())
+
+    def list_runs(self, request: Request) -> Response:
+        query = parse_run_query(request.query_params.multi_items())
+        page = list_page(self._store, query)
+        return JsonResponse(codec.encode_page(page))
+
+    def children(self, request: Request) -> Response:
+        if "parent" in request.query_params:
+            raise QueryParameterError("parent", "the parent is the run named in the path")
+        run = self._run(request.path_params["run_id"])
+        query = parse_run_query([*request.query_params.multi_items(), ("parent", run.id)])
+        page = list_page(self._store, query)
+        return JsonResponse(codec.encode_page(page))
+
+    def get_run(self, request: Request) -> Response:
+        _no_parameters(request)
+        run = self._run(request.path_params["run_id"])
+        detail = RunDetail(
+            run=run,
+            metric_history=tuple(self._store.get_metric_history(run.id)),
+            children=child_run_ids(self._store, run.id),
+        )
+        return JsonResponse(codec.encode_detail(detail))
+
+    def metric_history(self, request: Request) -> Response:
+        _no_parameters(request)
+        run = self._run(request.path_params["run_id"])
+        points = self._store.get_metric_history(run.id)
+        return JsonResponse({"metric_history": [codec.encode_metric_point(p) for p in points]})
+
+    def spans(self, request: Request) -> Response:
+        _no_parameters(request)
+        run = self._run(request.path_params["run_id"])
+        spans = self._store.get_spans(run.id)
+        return JsonResponse({"spans": [codec.encode_span(span) for span in spans]})
+
+    def tree(self, request: Request) -> Response:
+        _no_parameters(request, "include_markers")
+        run = self._run(request.path_params["run_id"])
+        include = request.query_params.get("include_markers")
+        roots = build_span_tree(
+            self._store.get_spans(run.id),
+            include_markers=parse_bool("include_markers", include) if include else False,
+        )
+        return JsonResponse({"roots": codec.encode_tree(roots)})
+
+    def graph(self, request: Request) -> Response:
+        _no_parameters(request, "format")
+        graph_format = request.query_params.get("format", "json")
+        if graph_format not in GRAPH_FORMATS:
+            raise QueryParameterError(
+                "format", f"unknown format {graph_format!r} (one of {', '.join(GRAPH_FORMATS)})"
+            )
+        run = self._run(request.path_params["run_id"])
+        graph = DataflowGraph.from_spans(self._store.get_spans(run.id))
+        if graph_format == "mermaid":
+            return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
+        if graph_format == "dot":
+            return Response(graph.to_dot(), media_type="text/vnd.graphviz; charset=utf-8")
+        return JsonResponse(codec.encode_graph(graph))
+
+    def compare(self, request: Request) -> Response:
+        _no_parameters(request, "ids")
+        ids = [
+            run_id.strip()
+            for text in request.query_params.getlist("ids")
+            for run_id in text.split(",")
+            if run_id.strip()
+        ]
+        if not 2 <= len(ids) <= MAX_COMPARED_RUNS:
+            raise QueryParameterError(
+                "ids", f"give between 2 and {MAX_COMPARED_RUNS} run ids, comma-separated"
+            )
+        runs = [self._run(run_id) for run_id in ids]
+        return JsonResponse(codec.encode_comparison(compare_runs(runs)))
+
+    def delete(self, request: Request) -> Response:
+        _no_parameters(request)
+        run = self._run(request.path_params["run_id"])
+        deleted = self._store.delete_runs([run.id])
+        return JsonResponse({"id": run.id, "deleted": deleted})
+
+
+def _no_parameters(request: Request, *allowed: str) -> None:
+    for name in request.query_params:
+        if name not in allowed:
+            expected = f" (expected {', '.join(allowed)})" if allowed else ""
+            raise QueryParameterError(name, f"unknown query parameter{expected}")
+
+
+def build_query_routes(store: RunIndexStore) -> list[BaseRoute]:
+    """Every query API route over ``store``, with full paths (``/api/v1/...``)."""
+    api = _QueryApi(store)
+    run = f"{API_PREFIX}/runs/{{run_id}}"
+    table: list[tuple[str, Handler, str]] = [
+        (OPENAPI_PATH, api.openapi, "GET"),
+        (f"{API_PREFIX}/runs", api.list_runs, "GET"),
+        (f"{API_PREFIX}/runs/compare", api.compare, "GET"),
+        (run, api.get_run, "GET"),
+        (run, api.delete, "DELETE"),
+        (f"{run}/children", api.children, "GET"),
+        (f"{run}/metrics", api.metric_history, "GET"),
+        (f"{run}/spans", api.spans, "GET"),
+        (f"{run}/tree", api.tree, "GET"),
+        (f"{run}/graph", api.graph, "GET"),
+    ]
+    return [
+        Route(path, _handles_errors(handler), methods=[method], name=handler.__name__)
+        for path, handler, method in table
+    ]

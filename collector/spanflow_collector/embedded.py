@@ -1,0 +1,140 @@
+"""Embedded mode: an OpenTelemetry ``SpanExporter`` that writes spans into a local SQLite index.
+
+With no collector configured, ``spanflow.configure()`` adds this exporter (behind a batch
+processor), so ``python agent.py`` followed by ``spanflow runs list`` works on one machine. It
+converts each ``ReadableSpan`` to the same ``SpanRecord`` the collector's OTLP decoder produces
+and writes through the same store code. Standard library only: no extras needed.
+Several processes may export into one index file at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from spanflow import environment
+from spanflow_collector.index import DEFAULT_INDEX_PATH
+from spanflow_collector.index.sqlite import SqliteRunIndexStore
+from spanflow_collector.records import (
+    AttributeValue,
+    EventRecord,
+    LinkRecord,
+    SpanRecord,
+    StatusCode,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def default_index_path() -> str:
+    """``$SPANFLOW_DB``, else ``./.spanflow/index.db``."""
+    return os.environ.get(environment.SPANFLOW_DB) or DEFAULT_INDEX_PATH
+
+
+def _attribute_value(value: Any) -> AttributeValue:
+    if isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return str(value)
+
+
+def _attributes(attributes: Mapping[str, Any] | None) -> dict[str, AttributeValue]:
+    if not attributes:
+        return {}
+    return {key: _attribute_value(value) for key, value in attributes.items()}
+
+
+def span_record_from_readable(span: ReadableSpan) -> SpanRecord:
+    """The SpanRecord of an ended SDK span (what the OTLP decoder would produce for it)."""
+    context = span.context
+    assert context is not None, "ended SDK spans always have a context"
+    parent = span.parent
+    scope = span.instrumentation_scope
+    status = span.status
+    start_ns = span.start_time or 0
+    return SpanRecord(
+        trace_id=format(context.trace_id, "032x"),
+        span_id=format(context.span_id, "016x"),
+        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
+        name=span.name,
+        # The Python API numbers SpanKind from INTERNAL = 0; OTLP from UNSPECIFIED = 0.
+        kind=span.kind.value + 1,
+        start_time_unix_nano=start_ns,
+        end_time_unix_nano=span.end_time or start_ns,
+        attributes=_attributes(span.attributes),
+        events=tuple(
+            EventRecord(event.name, event.timestamp or start_ns, _attributes(event.attributes))
+            for event in span.events
+        ),
+        links=tuple(
+            LinkRecord(
+                format(link.context.trace_id, "032x"),
+                format(link.context.span_id, "016x"),
+                _attributes(link.attributes),
+            )
+            for link in span.links
+        ),
+        status_code=(
+            StatusCode.ERROR
+            if status.status_code.name == "ERROR"
+            else StatusCode.OK
+            if status.status_code.name == "OK"
+            else StatusCode.UNSET
+        ),
+        status_message=status.description or "",
+        resource_attributes=_attributes(span.resource.attributes),
+        scope_name=scope.name if scope is not None else "",
+        scope_version=(scope.version or "") if scope is not None else "",
+    )
+
+
+class EmbeddedSpanExporter(SpanExporter):
+    """Exports finished spans into the SQLite run index at ``path``.
+
+    Use it behind a ``BatchSpanProcessor``: each export is one transaction, durable when
+    ``export`` returns SUCCESS. A failed write is logged and reported as FAILURE; it never
+    raises into the processor.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Open (creating parents, schema and file as needed) the index at ``path``.
+
+        Args:
+            path: the index file; default ``$SPANFLOW_DB`` or ``./.spanflow/index.db``.
+
+        Raises:
+            SchemaVersionError: the file was written by a newer spanflow.
+        """
+        self.path = os.fspath(path) if path is not None else default_index_path()
+        self._store: SqliteRunIndexStore | None = SqliteRunIndexStore(self.path)
+        self._failure_logged = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Write ``spans`` in one transaction."""
+        store = self._store
+        if store is None:
+            return SpanExportResult.FAILURE
+        try:
+            store.write_spans([span_record_from_readable(span) for span in spans])
+        except Exception:
+            if not self._failure_logged:
+                self._failure_logged = True
+                logger.exception("spanflow could not write spans to the run index %s", self.path)
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Nothing is buffered here: every export commits before returning."""
+        return True
+
+    def shutdown(self) -> None:
+        """Close the index; later exports fail without raising."""
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()

@@ -1,0 +1,187 @@
+"""The OTLP/HTTP receiver: ``POST /v1/traces`` in protobuf or JSON, plain, gzip or deflate.
+
+Status codes follow https://opentelemetry.io/docs/specs/otlp/#otlphttp-response: 200 with an
+``ExportTraceServiceResponse`` (``partial_success`` for individually invalid spans) once the
+valid spans are committed, 400 for an undecodable body, 413 for a body over the limit (before
+or after decompression), 415 for an unknown content type or encoding, 503 with
+``Retry-After`` when the ingest queue is full or the store failed. Error bodies are a
+``google.rpc.Status`` in the request's encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from collections.abc import Callable
+from typing import Final
+
+from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
+from spanflow_collector.otlp import (
+    DecodedSpans,
+    OtlpDecodeError,
+    parse_json_request,
+    parse_protobuf_request,
+)
+
+TRACES_PATH: Final = "/v1/traces"
+DEFAULT_MAX_BODY_BYTES: Final = 20 * 1024 * 1024
+"""Largest request body, compressed or not (the OpenTelemetry Collector's default, 20 MiB)."""
+RETRY_AFTER_S: Final = 1
+
+PROTOBUF: Final = "application/x-protobuf"
+JSON: Final = "application/json"
+_MEDIA_TYPES: Final = {PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF, JSON: JSON}
+_PARSERS: Final[dict[str, Callable[[bytes], DecodedSpans]]] = {
+    PROTOBUF: parse_protobuf_request,
+    JSON: parse_json_request,
+}
+# zlib wbits: gzip framing; zlib framing (HTTP "deflate"); raw deflate, which some clients send.
+_WBITS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": None}
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class _BodyDecodeError(Exception):
+    pass
+
+
+class OtlpHttpReceiver:
+    """Decodes OTLP/HTTP trace exports and acknowledges them once committed.
+
+    Args:
+        pipeline: Where decoded spans go.
+        max_body_bytes: Limit on the body, checked on the wire and again after decompression.
+    """
+
+    def __init__(
+        self, pipeline: IngestPipeline, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ) -> None:
+        self._pipeline = pipeline
+        self._max_body_bytes = max_body_bytes
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes this receiver serves."""
+        return [Route(TRACES_PATH, self.export_traces, methods=["POST"])]
+
+    async def export_traces(self, request: Request) -> Response:
+        """Handle one ``POST /v1/traces``."""
+        media_type = _MEDIA_TYPES.get(
+            request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        )
+        if media_type is None:
+            return _status_response(
+                415,
+                JSON,
+                code_pb2.INVALID_ARGUMENT,
+                f"unsupported content type {request.headers.get('content-type')!r}; "
+                f"send {PROTOBUF} or {JSON}",
+            )
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in _WBITS and encoding not in ("identity", ""):
+            return _status_response(
+                415,
+                media_type,
+                code_pb2.INVALID_ARGUMENT,
+                f"unsupported content encoding {encoding!r}; use gzip, deflate or none",
+            )
+        try:
+            body = await self._read_body(request)
+            if encoding in _WBITS:
+                body = _decompress(body, encoding, self._max_body_bytes)
+        except _BodyTooLargeError:
+            return _status_response(
+                413,
+                media_type,
+                code_pb2.RESOURCE_EXHAUSTED,
+                f"request body exceeds {self._max_body_bytes} bytes",
+            )
+        except _BodyDecodeError as exc:
+            return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
+        try:
+            decoded = _PARSERS[media_type](body)
+        except OtlpDecodeError as exc:
+            return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
+        try:
+            await asyncio.wrap_future(self._pipeline.submit(decoded.records))
+        except IngestUnavailableError as exc:
+            return _unavailable(media_type, str(exc))
+        except Exception as exc:
+            # The store failed; nothing of this request was committed, and a retry may succeed.
+            return _unavailable(media_type, f"could not store spans: {exc}")
+        return _export_response(media_type, decoded)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise _BodyTooLargeError
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise _BodyTooLargeError
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _decompress(body: bytes, encoding: str, max_bytes: int) -> bytes:
+    """Inflate incrementally, stopping as soon as the output passes ``max_bytes`` (zip bombs)."""
+    wbits = _WBITS[encoding]
+    if wbits is None:  # "deflate" means zlib framing, but raw deflate is common in the wild
+        has_zlib_header = (
+            len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
+        )
+        wbits = zlib.MAX_WBITS if has_zlib_header else -zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    out = bytearray()
+    data = body
+    try:
+        while data:
+            out += inflater.decompress(data, max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                raise _BodyTooLargeError
+            data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise _BodyDecodeError(f"invalid {encoding} body: {exc}") from exc
+    if not inflater.eof:
+        raise _BodyDecodeError(f"truncated {encoding} body")
+    return bytes(out)
+
+
+def _export_response(media_type: str, decoded: DecodedSpans) -> Response:
+    if media_type == PROTOBUF:
+        message = ExportTraceServiceResponse()
+        if decoded.rejected_spans:
+            message.partial_success.rejected_spans = decoded.rejected_spans
+            message.partial_success.error_message = decoded.error_message
+        return Response(message.SerializeToString(), 200, media_type=PROTOBUF)
+    document: dict[str, object] = {}
+    if decoded.rejected_spans:
+        # proto3 JSON writes int64 as a string; OTLP/JSON readers accept strings and numbers.
+        document["partialSuccess"] = {
+            "rejectedSpans": str(decoded.rejected_spans),
+            "errorMessage": decoded.error_message,
+        }
+    return Response(json.dumps(document), 200, media_type=JSON)
+
+
+def _unavailable(media_type: str, message: str) -> Response:
+    response = _status_response(503, media_type, code_pb2.UNAVAILABLE, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def _status_response(http_status: int, media_type: str, code: int, message: str) -> Response:
+    if media_type == PROTOBUF:
+        body = status_pb2.Status(code=code, message=message).SerializeToString()
+        return Response(body, http_status, media_type=PROTOBUF)
+    return Response(json.dumps({"code": code, "message": message}), http_status, media_type=JSON)

@@ -1,0 +1,140 @@
+"""The PostgreSQL run index (``pip install 'spanflow[postgres]'``): shared by teams and replicas.
+
+Same schema, SQL and derivation as the SQLite store (``sqlstore.py``); this module only supplies
+connections and transactions. Several collector replicas may write at once: span inserts run
+concurrently, and the run recomputation step of each batch takes a transaction-scoped advisory
+lock, so a batch recomputes its runs only after every batch that committed before it — with
+READ COMMITTED each recompute then sees all spans committed so far, and the last writer of a run
+always derives it from the complete set. Commits are durable with PostgreSQL's default
+``synchronous_commit = on``. Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors, sql
+
+from spanflow_collector.index.sqlstore import Executor, SqlRunIndexStore
+
+T = TypeVar("T")
+_DERIVATION_LOCK_KEY = 0x5350_414E_464C_4F57  # "SPANFLOW"
+_MIGRATION_LOCK_KEY = _DERIVATION_LOCK_KEY + 1
+_RETRY_DEADLINE_S = 60.0
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _to_pyformat(statement: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (the shared SQL has no other ``?`` or ``%``)."""
+    return statement.replace("%", "%%").replace("?", "%s")
+
+
+class _PostgresExecutor:
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connection.cursor() as cursor:
+            cursor.execute(_to_pyformat(statement), list(params))
+            return list(cursor.fetchall()) if cursor.description is not None else []
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        with self._connection.cursor() as cursor:
+            cursor.executemany(_to_pyformat(statement), rows)
+
+
+class PostgresRunIndexStore(SqlRunIndexStore):
+    """The run index in a PostgreSQL database (optionally in its own schema)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        """Connect to ``url`` and create or upgrade the schema.
+
+        Args:
+            url: a libpq connection URL, ``postgresql://user@host:port/db``.
+            schema: keep the tables in this schema (created if missing) instead of the
+                connection's default search path; lowercase letters, digits and ``_``.
+            clock: nanoseconds since the epoch, used to derive ``interrupted`` at read time.
+
+        Raises:
+            SchemaVersionError: the database was written by a newer spanflow.
+        """
+        super().__init__(clock=clock)
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"invalid PostgreSQL schema name {schema!r}")
+        self._url = url
+        self._schema = schema
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        self._write(self._migrate)
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
+        if connection is not None and not connection.closed:
+            return connection
+        if self._closed:
+            raise RuntimeError("the run index store is closed")
+        connection = psycopg.connect(self._url, autocommit=True)
+        if self._schema is not None:
+            connection.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
+            )
+            connection.execute(
+                sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
+            )
+        self._local.connection = connection
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
+    def _transaction(self, work: Callable[[Executor], T]) -> T:
+        deadline = time.monotonic() + _RETRY_DEADLINE_S
+        delay_s = 0.005
+        while True:
+            connection = self._connection()
+            try:
+                with connection.transaction():
+                    return work(_PostgresExecutor(connection))
+            except (errors.SerializationFailure, errors.DeadlockDetected):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, 0.25)
+
+    def _write(self, work: Callable[[Executor], T]) -> T:
+        return self._transaction(work)
+
+    def _read(self, work: Callable[[Executor], T]) -> T:
+        # REPEATABLE READ would give one snapshot across a read's queries; reads here are one or
+        # two statements whose results are consistent on their own, so READ COMMITTED suffices.
+        return self._transaction(work)
+
+    def _lock_derivation(self, executor: Executor) -> None:
+        executor.execute("SELECT pg_advisory_xact_lock(?)", [_DERIVATION_LOCK_KEY])
+
+    def _lock_migration(self, executor: Executor) -> None:
+        executor.execute("SELECT pg_advisory_xact_lock(?)", [_MIGRATION_LOCK_KEY])
+
+    def close(self) -> None:
+        """Close every connection this store opened (from any thread)."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()

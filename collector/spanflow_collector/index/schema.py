@@ -1,0 +1,159 @@
+"""The run index schema as an ordered list of migrations, shared by SQLite and PostgreSQL.
+
+``schema_version`` holds one row: the number of migrations applied. Opening an index applies the
+missing ones in order, each in its own transaction; opening an index written by a newer spanflow
+(a version above ``LATEST_VERSION``) raises ``SchemaVersionError`` instead of guessing.
+The DDL sticks to types and syntax both databases accept (TEXT, BIGINT, DOUBLE PRECISION,
+composite primary keys, plain indexes), so one list serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SchemaVersionError(RuntimeError):
+    """The index was created by a newer spanflow than this one; upgrade spanflow to open it."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: the version it produces and the statements that produce it."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_INITIAL = (
+    """CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        content TEXT NOT NULL
+    )""",
+    """CREATE TABLE resources (
+        hash TEXT PRIMARY KEY,
+        attributes TEXT NOT NULL
+    )""",
+    # own_run_id: spanflow.run.id as the span carried it; run_id: the run the index assigned
+    # (own_run_id, else the run of the span's trace), NULL while no run is known for the trace.
+    """CREATE TABLE spans (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        parent_span_id TEXT,
+        own_run_id TEXT,
+        run_id TEXT,
+        name TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT NOT NULL,
+        status_code INTEGER NOT NULL,
+        status_message TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        events TEXT NOT NULL,
+        resource_hash TEXT NOT NULL,
+        scope_name TEXT NOT NULL,
+        scope_version TEXT NOT NULL,
+        sf_kind TEXT,
+        is_llm INTEGER NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        PRIMARY KEY (trace_id, span_id)
+    )""",
+    "CREATE INDEX spans_by_run ON spans (run_id, start_ns)",
+    # Which spans reference which blob, so deleting runs can delete blobs nobody uses any more.
+    """CREATE TABLE span_blobs (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (trace_id, span_id, hash)
+    )""",
+    "CREATE INDEX span_blobs_by_hash ON span_blobs (hash)",
+    """CREATE TABLE links (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        linked_trace_id TEXT NOT NULL,
+        linked_span_id TEXT NOT NULL,
+        link_type TEXT,
+        attributes TEXT NOT NULL,
+        PRIMARY KEY (trace_id, span_id, seq)
+    )""",
+    "CREATE INDEX links_by_target ON links (linked_trace_id, linked_span_id)",
+    """CREATE TABLE metric_points (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        step BIGINT,
+        time_ns BIGINT NOT NULL,
+        PRIMARY KEY (trace_id, span_id, seq)
+    )""",
+    # stale_after_ns: for a run still `running`, the instant after which it reads as
+    # `interrupted` (last sign of life + timeout); NULL once a final status is known.
+    """CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT,
+        stale_after_ns BIGINT,
+        parent_id TEXT,
+        tags TEXT NOT NULL,
+        params TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        outputs TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        error_type TEXT,
+        error_message TEXT,
+        span_count BIGINT NOT NULL,
+        llm_call_count BIGINT NOT NULL,
+        error_count BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        segment_count INTEGER NOT NULL,
+        trace_ids TEXT NOT NULL,
+        last_heartbeat_ns BIGINT
+    )""",
+    "CREATE INDEX runs_by_start ON runs (start_ns, id)",
+    "CREATE INDEX runs_by_project_start ON runs (project, start_ns, id)",
+    "CREATE INDEX runs_by_parent_start ON runs (parent_id, start_ns, id)",
+    # Params and metrics, one row per key, so filters are indexable in both databases.
+    """CREATE TABLE run_values (
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        num DOUBLE PRECISION,
+        text TEXT,
+        PRIMARY KEY (run_id, kind, key)
+    )""",
+    "CREATE INDEX run_values_by_key ON run_values (kind, key, num)",
+    """CREATE TABLE run_tags (
+        run_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (run_id, tag)
+    )""",
+    "CREATE INDEX run_tags_by_tag ON run_tags (tag, run_id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+
+def pending_migrations(current_version: int) -> list[Migration]:
+    """Migrations to apply to an index at ``current_version``, in order.
+
+    Raises:
+        SchemaVersionError: the index is newer than this code.
+    """
+    if current_version > LATEST_VERSION:
+        raise SchemaVersionError(
+            f"the run index has schema version {current_version}, but this spanflow knows "
+            f"versions up to {LATEST_VERSION}; upgrade spanflow to open it"
+        )
+    return [migration for migration in MIGRATIONS if migration.version > current_version]

@@ -1,0 +1,511 @@
+"""The run index over SQL, shared by the SQLite and PostgreSQL stores.
+
+Subclasses supply connections and transactions (``_write`` and ``_read``); everything else —
+the write path, run derivation, queries, deletion — is written once here with ``?`` placeholders
+in SQL both databases accept.
+
+Write path, per batch, in one transaction: batched inserts of blobs, resources, spans, links and
+metric points (``ON CONFLICT DO NOTHING``: a span written twice is stored once); then the run of
+spans without ``spanflow.run.id`` is resolved per trace; then every run the batch touched is
+recomputed from all its stored spans (``derive.py``), so the summary never depends on arrival
+order. No statement runs per span.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+from spanflow import attributes as attr
+from spanflow_collector.index.content import plain_attributes, plain_json
+from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
+from spanflow_collector.index.queries import (
+    RUN_COLUMNS,
+    encode_cursor,
+    list_runs_sql,
+    run_summary,
+)
+from spanflow_collector.index.rows import (
+    LINK_COLUMNS,
+    METRIC_COLUMNS,
+    READ_COLUMNS,
+    SPAN_COLUMNS,
+    BatchRows,
+    build_rows,
+    parse_span_rows,
+    span_record,
+)
+from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
+from spanflow_collector.records import LinkRecord, SpanRecord
+from spanflow_collector.store import (
+    MetricPoint,
+    RunPage,
+    RunQuery,
+    RunSummary,
+    SpanLinkEdge,
+)
+
+T = TypeVar("T")
+CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+_RUN_KINDS = f"('{attr.SpanKindValue.RUN}', '{attr.SpanKindValue.RUN_START}')"
+_MARKER_KINDS = f"('{attr.SpanKindValue.RUN_START}', '{attr.SpanKindValue.RUN_HEARTBEAT}')"
+_LEVEL_SPAN_CONDITION = (
+    f"(s.sf_kind IN {_RUN_KINDS} OR "
+    "(s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id))"
+)
+
+
+class Executor(Protocol):
+    """The two calls the shared code makes on a connection inside a transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement; return its rows (empty for statements without rows)."""
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row."""
+
+
+def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ?`` for an IN list."""
+    return ", ".join("?" * count)
+
+
+class SqlRunIndexStore:
+    """RunIndexStore logic over any ``Executor``; subclasses provide the transactions."""
+
+    def __init__(self, *, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
+
+    # --- transactions, supplied by subclasses -------------------------------------------------
+    def _write(self, work: Callable[[Executor], T]) -> T:
+        raise NotImplementedError
+
+    def _read(self, work: Callable[[Executor], T]) -> T:
+        raise NotImplementedError
+
+    def _lock_derivation(self, executor: Executor) -> None:
+        """Serialise run recomputation between concurrent writers (a no-op where writes are)."""
+
+    def _lock_migration(self, executor: Executor) -> None:
+        """Serialise schema upgrades between processes (a no-op where writes are)."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def _migrate(self, executor: Executor) -> None:
+        """Bring the schema to ``LATEST_VERSION`` (subclasses call this in a write at open)."""
+        self._lock_migration(executor)
+        executor.execute(VERSION_TABLE)
+        rows = executor.execute("SELECT version FROM schema_version")
+        current = rows[0][0] if rows else 0
+        migrations = pending_migrations(current)
+        for migration in migrations:
+            for statement in migration.statements:
+                executor.execute(statement)
+        if migrations:
+            executor.execute("DELETE FROM schema_version")
+            executor.execute(
+                "INSERT INTO schema_version (version) VALUES (?)", [migrations[-1].version]
+            )
+
+    def schema_version(self) -> int:
+        """The schema version of the open index."""
+        rows = self._read(lambda executor: executor.execute("SELECT version FROM schema_version"))
+        return int(rows[0][0])
+
+    # --- writes --------------------------------------------------------------------------------
+    def write_spans(self, spans: Sequence[SpanRecord]) -> None:
+        """Store a batch in one transaction; a span already stored is not duplicated."""
+        if not spans:
+            return
+        rows = build_rows(spans)
+        self._write(lambda executor: self._ingest(executor, rows))
+
+    def _ingest(self, executor: Executor, rows: BatchRows) -> None:
+        executor.executemany(
+            "INSERT INTO blobs (hash, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted(rows.blobs.items()),
+        )
+        executor.executemany(
+            "INSERT INTO resources (hash, attributes) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted(rows.resources.items()),
+        )
+        executor.executemany(
+            f"INSERT INTO spans ({SPAN_COLUMNS}) VALUES ({placeholders(20)}) "
+            "ON CONFLICT DO NOTHING",
+            rows.spans,
+        )
+        executor.executemany(
+            "INSERT INTO span_blobs (trace_id, span_id, hash) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            rows.span_blobs,
+        )
+        executor.executemany(
+            f"INSERT INTO links ({LINK_COLUMNS}) VALUES ({placeholders(7)}) ON CONFLICT DO NOTHING",
+            rows.links,
+        )
+        executor.executemany(
+            f"INSERT INTO metric_points ({METRIC_COLUMNS}) VALUES ({placeholders(7)}) "
+            "ON CONFLICT DO NOTHING",
+            rows.metric_points,
+        )
+        self._lock_derivation(executor)
+        affected = set(rows.own_run_ids)
+        affected |= self._assign_trace_runs(executor, sorted(rows.unowned_trace_ids))
+        self._recompute_runs(executor, sorted(affected))
+
+    def _assign_trace_runs(self, executor: Executor, trace_ids: Sequence[str]) -> set[str]:
+        """Give spans without ``spanflow.run.id`` the run of their trace; return touched runs.
+
+        A trace's run is the run whose root or start marker is in it, else the run of any
+        spanflow span in it, else — when the trace has a root — a run of its own whose id is
+        the trace id (traces from other OTel SDKs). Until then its spans wait unassigned.
+        """
+        touched: set[str] = set()
+        updates: list[tuple[str | None, str]] = []
+        for batch in chunks(trace_ids):
+            in_list = placeholders(len(batch))
+            for (run_id,) in executor.execute(
+                "SELECT DISTINCT run_id FROM spans WHERE own_run_id IS NULL "
+                f"AND run_id IS NOT NULL AND trace_id IN ({in_list})",
+                batch,
+            ):
+                touched.add(run_id)
+            for trace_id, level_run, any_run, has_root, has_unowned in executor.execute(
+                f"SELECT trace_id, MIN(CASE WHEN sf_kind IN {_RUN_KINDS} THEN own_run_id END), "
+                "MIN(own_run_id), MAX(CASE WHEN parent_span_id IS NULL THEN 1 ELSE 0 END), "
+                "MAX(CASE WHEN own_run_id IS NULL THEN 1 ELSE 0 END) "
+                f"FROM spans WHERE trace_id IN ({in_list}) GROUP BY trace_id",
+                batch,
+            ):
+                if not has_unowned:
+                    continue
+                run_id = level_run or any_run or (trace_id if has_root else None)
+                updates.append((run_id, trace_id))
+                if run_id is not None:
+                    touched.add(run_id)
+        executor.executemany(
+            "UPDATE spans SET run_id = ? WHERE trace_id = ? AND own_run_id IS NULL", updates
+        )
+        return touched
+
+    def _recompute_runs(self, executor: Executor, run_ids: Sequence[str]) -> None:
+        for batch in chunks(run_ids):
+            in_list = placeholders(len(batch))
+            aggregates = self._aggregates(executor, batch, in_list)
+            level_spans: dict[str, list[SpanRecord]] = {run_id: [] for run_id in batch}
+            for run_id, span in self._spans_where(
+                executor,
+                f"s.run_id IN ({in_list}) AND {_LEVEL_SPAN_CONDITION}",
+                batch,
+                extra_column="s.run_id",
+            ):
+                level_spans[run_id].append(span)
+            derived = [
+                derive_run(run_id, aggregate, level_spans[run_id])
+                for run_id, aggregate in aggregates.items()
+            ]
+            executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
+            executor.execute(f"DELETE FROM run_tags WHERE run_id IN ({in_list})", batch)
+            gone = [run_id for run_id in batch if run_id not in aggregates]
+            if gone:
+                executor.execute(f"DELETE FROM runs WHERE id IN ({placeholders(len(gone))})", gone)
+            self._upsert_runs(executor, derived)
+
+    def _aggregates(
+        self, executor: Executor, run_ids: list[str], in_list: str
+    ) -> dict[str, RunAggregate]:
+        traces: dict[str, list[tuple[int, str]]] = {}
+        for run_id, trace_id, first_start in executor.execute(
+            "SELECT run_id, trace_id, MIN(start_ns) FROM spans "
+            f"WHERE run_id IN ({in_list}) GROUP BY run_id, trace_id",
+            run_ids,
+        ):
+            traces.setdefault(run_id, []).append((first_start, trace_id))
+        aggregates: dict[str, RunAggregate] = {}
+        for row in executor.execute(
+            "SELECT run_id, "
+            f"CAST(SUM(CASE WHEN sf_kind IN {_MARKER_KINDS} THEN 0 ELSE 1 END) AS BIGINT), "
+            "CAST(SUM(is_llm) AS BIGINT), "
+            "CAST(SUM(CASE WHEN status_code = 2 THEN 1 ELSE 0 END) AS BIGINT), "
+            "CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), "
+            "MIN(start_ns), MAX(end_ns), "
+            f"MAX(CASE WHEN sf_kind = '{attr.SpanKindValue.RUN_HEARTBEAT}' THEN end_ns END) "
+            f"FROM spans WHERE run_id IN ({in_list}) GROUP BY run_id",
+            run_ids,
+        ):
+            run_id = row[0]
+            aggregates[run_id] = RunAggregate(
+                span_count=row[1],
+                llm_call_count=row[2],
+                error_count=row[3],
+                input_tokens=row[4],
+                output_tokens=row[5],
+                first_start_ns=row[6],
+                last_end_ns=row[7],
+                last_heartbeat_ns=row[8],
+                trace_ids=tuple(trace_id for _, trace_id in sorted(traces.get(run_id, []))),
+            )
+        return aggregates
+
+    def _upsert_runs(self, executor: Executor, runs: Sequence[RunRow]) -> None:
+        columns = [column.strip() for column in RUN_COLUMNS.split(",")]
+        updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
+        executor.executemany(
+            f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({placeholders(len(columns))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            [
+                (
+                    run.id,
+                    run.project,
+                    run.name,
+                    run.status,
+                    run.start_ns,
+                    run.end_ns,
+                    run.stale_after_ns,
+                    run.parent_id,
+                    json.dumps(list(run.tags)),
+                    plain_json(run.params),
+                    plain_json(run.metrics),
+                    plain_json(run.outputs),
+                    plain_json(run.attributes),
+                    run.error_type,
+                    run.error_message,
+                    run.aggregate.span_count,
+                    run.aggregate.llm_call_count,
+                    run.aggregate.error_count,
+                    run.aggregate.input_tokens,
+                    run.aggregate.output_tokens,
+                    run.segment_count,
+                    json.dumps(list(run.aggregate.trace_ids)),
+                    run.aggregate.last_heartbeat_ns,
+                )
+                for run in runs
+            ],
+        )
+        values: list[tuple[str, str, str, float | None, str | None]] = []
+        for run in runs:
+            for key, value in run.params.items():
+                values.append((run.id, "param", key, *_comparable(value)))
+            for key, number in run.metrics.items():
+                values.append((run.id, "metric", key, number, None))
+        executor.executemany(
+            "INSERT INTO run_values (run_id, kind, key, num, text) VALUES (?, ?, ?, ?, ?)", values
+        )
+        executor.executemany(
+            "INSERT INTO run_tags (run_id, tag) VALUES (?, ?)",
+            [(run.id, tag) for run in runs for tag in run.tags],
+        )
+
+    # --- reads ---------------------------------------------------------------------------------
+    def _spans_where(
+        self,
+        executor: Executor,
+        condition: str,
+        params: Sequence[Any],
+        *,
+        extra_column: str | None = None,
+    ) -> list[tuple[Any, SpanRecord]]:
+        """Spans matching ``condition`` (on alias ``s``) in start order, blobs reassembled."""
+        columns = READ_COLUMNS + (f", {extra_column}" if extra_column else "")
+        rows = executor.execute(
+            f"SELECT {columns} FROM spans s JOIN resources r ON r.hash = s.resource_hash "
+            f"WHERE {condition} ORDER BY s.start_ns, s.span_id",
+            params,
+        )
+        parsed, hashes = parse_span_rows(rows)
+        blobs: dict[str, str] = {}
+        for batch in chunks(sorted(hashes)):
+            blobs.update(
+                executor.execute(
+                    f"SELECT hash, content FROM blobs WHERE hash IN ({placeholders(len(batch))})",
+                    batch,
+                )
+            )
+        links: dict[tuple[str, str], list[LinkRecord]] = {}
+        if parsed:
+            for trace_id, span_id, linked_trace_id, linked_span_id, encoded in executor.execute(
+                "SELECT l.trace_id, l.span_id, l.linked_trace_id, l.linked_span_id, l.attributes "
+                "FROM links l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
+                f"WHERE {condition} ORDER BY l.trace_id, l.span_id, l.seq",
+                params,
+            ):
+                links.setdefault((trace_id, span_id), []).append(
+                    LinkRecord(linked_trace_id, linked_span_id, plain_attributes(encoded))
+                )
+        extra_index = len(READ_COLUMNS.split(","))
+        return [
+            (item.row[extra_index] if extra_column else None, span_record(item, blobs, links))
+            for item in parsed
+        ]
+
+    def list_runs(self, query: RunQuery) -> RunPage:
+        """Runs matching ``query``, newest first, one page."""
+        now_ns = self._clock()
+        sql, params = list_runs_sql(query, now_ns)
+        rows = self._read(lambda executor: executor.execute(sql, params))
+        runs = tuple(run_summary(row, now_ns) for row in rows[: query.limit])
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = runs[-1]
+            next_cursor = encode_cursor(last.start_time_unix_nano, last.id)
+        return RunPage(runs=runs, next_cursor=next_cursor)
+
+    def get_run(self, run_id: str) -> RunSummary | None:
+        """One run, merged across segments, or None."""
+        rows = self._read(
+            lambda executor: executor.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", [run_id]
+            )
+        )
+        return run_summary(rows[0], self._clock()) if rows else None
+
+    def get_spans(self, run_id: str) -> list[SpanRecord]:
+        """Every span of a run (all segments, start markers and heartbeats too), by start time."""
+        found = self._read(lambda executor: self._spans_where(executor, "s.run_id = ?", [run_id]))
+        return [span for _, span in found]
+
+    def get_metric_history(self, run_id: str) -> list[MetricPoint]:
+        """Every metric point logged in a run, in time order."""
+        rows = self._read(
+            lambda executor: executor.execute(
+                "SELECT m.name, m.value, m.step, m.time_ns FROM metric_points m "
+                "JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id "
+                "WHERE s.run_id = ? ORDER BY m.time_ns, m.trace_id, m.span_id, m.seq",
+                [run_id],
+            )
+        )
+        return [MetricPoint(name, value, step, time_ns) for name, value, step, time_ns in rows]
+
+    def get_links(self, run_id: str) -> list[SpanLinkEdge]:
+        """Every link held by a span of the run (dataflow edges and run links), span order."""
+        rows = self._read(
+            lambda executor: executor.execute(
+                "SELECT l.trace_id, l.span_id, l.linked_trace_id, l.linked_span_id, l.link_type, "
+                "l.attributes FROM links l "
+                "JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
+                "WHERE s.run_id = ? ORDER BY s.start_ns, s.span_id, l.seq",
+                [run_id],
+            )
+        )
+        return [
+            SpanLinkEdge(row[0], row[1], row[2], row[3], row[4], plain_attributes(row[5]))
+            for row in rows
+        ]
+
+    # --- deletion and retention ----------------------------------------------------------------
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        """Delete runs with their spans (and their subruns); return how many runs went."""
+        if not run_ids:
+            return 0
+        return self._write(lambda executor: self._delete_with_subruns(executor, list(run_ids)))
+
+    def delete_older_than(self, cutoff_unix_nano: int, *, project: str | None = None) -> int:
+        """Delete top-level runs started before the cutoff (with subruns); return the count.
+
+        Runs still live (``running`` and not yet stale) are kept.
+        """
+
+        def work(executor: Executor) -> int:
+            sql, params = self._top_level_sql(project)
+            rows = executor.execute(f"{sql} AND start_ns < ?", [*params, cutoff_unix_nano])
+            return self._delete_with_subruns(executor, [row[0] for row in rows])
+
+        return self._write(work)
+
+    def keep_last(self, count: int, *, project: str | None = None) -> int:
+        """Delete all but the ``count`` newest top-level runs (with subruns); return the count.
+
+        Runs still live (``running`` and not yet stale) are kept and count towards ``count``.
+        """
+        if count < 0:
+            raise ValueError(f"count must be zero or more, got {count}")
+
+        def work(executor: Executor) -> int:
+            sql, params = self._top_level_sql(project)
+            rows = executor.execute(f"{sql} ORDER BY start_ns DESC, id DESC", params)
+            return self._delete_with_subruns(executor, [row[0] for row in rows[count:]])
+
+        return self._write(work)
+
+    def _top_level_sql(self, project: str | None) -> tuple[str, list[Any]]:
+        sql = (
+            "SELECT id FROM runs WHERE parent_id IS NULL "
+            "AND NOT (status = ? AND stale_after_ns >= ?)"
+        )
+        params: list[Any] = [attr.RunStatus.RUNNING, self._clock()]
+        if project is not None:
+            sql += " AND project = ?"
+            params.append(project)
+        return sql, params
+
+    def _delete_with_subruns(self, executor: Executor, run_ids: list[str]) -> int:
+        doomed: set[str] = set()
+        frontier = sorted(set(run_ids))
+        while frontier:
+            found: set[str] = set()
+            for batch in chunks(frontier):
+                in_list = placeholders(len(batch))
+                found.update(
+                    row[0]
+                    for row in executor.execute(
+                        f"SELECT id FROM runs WHERE id IN ({in_list}) OR parent_id IN ({in_list})",
+                        batch + batch,
+                    )
+                )
+            frontier = sorted(found - doomed)
+            doomed |= found
+        for batch in chunks(sorted(doomed)):
+            in_list = placeholders(len(batch))
+            blob_hashes = [
+                row[0]
+                for row in executor.execute(
+                    "SELECT DISTINCT b.hash FROM span_blobs b JOIN spans s "
+                    "ON s.trace_id = b.trace_id AND s.span_id = b.span_id "
+                    f"WHERE s.run_id IN ({in_list})",
+                    batch,
+                )
+            ]
+            for table in ("span_blobs", "links", "metric_points"):
+                executor.execute(
+                    f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM spans s "
+                    f"WHERE s.trace_id = {table}.trace_id AND s.span_id = {table}.span_id "
+                    f"AND s.run_id IN ({in_list}))",
+                    batch,
+                )
+            executor.execute(f"DELETE FROM spans WHERE run_id IN ({in_list})", batch)
+            for hashes in chunks(blob_hashes):
+                executor.execute(
+                    f"DELETE FROM blobs WHERE hash IN ({placeholders(len(hashes))}) AND NOT "
+                    "EXISTS (SELECT 1 FROM span_blobs b WHERE b.hash = blobs.hash)",
+                    hashes,
+                )
+            executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
+            executor.execute(f"DELETE FROM run_tags WHERE run_id IN ({in_list})", batch)
+            executor.execute(f"DELETE FROM runs WHERE id IN ({in_list})", batch)
+        return len(doomed)
+
+
+def _comparable(value: Any) -> tuple[float | None, str | None]:
+    """``run_values`` (num, text) for a param value, matching how filters compare."""
+    if isinstance(value, bool):
+        return None, json.dumps(value)
+    if isinstance(value, int | float):
+        return float(value), None
+    if isinstance(value, str):
+        return None, value
+    return None, json.dumps(list(value))

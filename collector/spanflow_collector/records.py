@@ -1,0 +1,72 @@
+"""Plain, frozen records that everything after the OTLP decoder works with.
+
+Receivers decode OTLP (protobuf or JSON) into ``SpanRecord``s at the edge; the SDK's embedded
+exporter builds the same records from ``ReadableSpan``s; stores only ever see these.
+Ids are lowercase hex strings (32 chars for trace ids, 16 for span ids), as in OTLP/JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+AttributeValue = (
+    str
+    | bool
+    | int
+    | float
+    | tuple[str, ...]
+    | tuple[bool, ...]
+    | tuple[int, ...]
+    | tuple[float, ...]
+)
+"""OTLP AnyValue narrowed to what spans carry; kvlists and bytes arrive as JSON/hex strings."""
+
+Attributes = Mapping[str, AttributeValue]
+
+
+class StatusCode:
+    """OTLP ``Status.code`` values."""
+
+    UNSET = 0
+    OK = 1
+    ERROR = 2
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A span event (metric points, exceptions, GenAI events)."""
+
+    name: str
+    time_unix_nano: int
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A span link from the span holding it to ``trace_id``/``span_id``."""
+
+    trace_id: str
+    span_id: str
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpanRecord:
+    """One finished span, decoded, with its resource and instrumentation scope."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: int  # OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, ...
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    attributes: Attributes = field(default_factory=dict)
+    events: tuple[EventRecord, ...] = ()
+    links: tuple[LinkRecord, ...] = ()
+    status_code: int = StatusCode.UNSET
+    status_message: str = ""
+    resource_attributes: Attributes = field(default_factory=dict)
+    scope_name: str = ""
+    scope_version: str = ""

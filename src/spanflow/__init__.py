@@ -1,0 +1,55 @@
+"""spanflow: OpenTelemetry-native run tracking for LLM agents and evaluation pipelines."""
+
+from __future__ import annotations
+
+from spanflow._internal.config import (
+    ConfigurationError,
+    configure,
+    force_flush,
+    shutdown,
+)
+from spanflow._internal.handle import RunHandle
+from spanflow._internal.logging_api import (
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_output,
+    log_outputs,
+    log_param,
+    log_params,
+    tag,
+)
+from spanflow._internal.run import current_run, launch, run
+from spanflow._internal.warn import SpanflowWarning
+from spanflow.attributes import RunStatus
+from spanflow.client import Client
+from spanflow.dataflow import graph, link
+from spanflow.instrumentation._api import instrument, uninstrument
+from spanflow.instrumentation.step import step
+
+__all__ = [
+    "Client",
+    "ConfigurationError",
+    "RunHandle",
+    "RunStatus",
+    "SpanflowWarning",
+    "configure",
+    "current_run",
+    "force_flush",
+    "graph",
+    "instrument",
+    "launch",
+    "link",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_output",
+    "log_outputs",
+    "log_param",
+    "log_params",
+    "run",
+    "shutdown",
+    "step",
+    "tag",
+    "uninstrument",
+]

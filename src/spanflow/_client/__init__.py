@@ -1,0 +1,1 @@
+"""The implementation behind ``spanflow.Client`` (public names live in ``spanflow.client``)."""

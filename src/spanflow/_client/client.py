@@ -1,0 +1,214 @@
+"""``spanflow.Client``: list, inspect, compare and delete runs in a collector or a local index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+
+from spanflow import environment as env
+from spanflow._client.backend import Backend
+from spanflow._client.errors import InvalidQueryError
+from spanflow._client.query import TimeBound, ValueFilters, run_list_pairs
+from spanflow._client.source import Source, resolve_source
+from spanflow.dataflow import DataflowGraph
+from spanflow_collector.api.params import MAX_LIMIT
+from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
+from spanflow_collector.records import SpanRecord
+from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+
+MAX_COMPARED_RUNS = 20
+
+
+class Client:
+    """Read (and delete) runs, from a spanflow collector or straight from a run index.
+
+    Every method returns the same records whichever way the client reads, and raises the same
+    errors (``spanflow.client.ClientError`` and its subclasses).
+
+    Args:
+        url_or_db: an ``http(s)://`` collector URL; a SQLite index path or ``postgresql://`` URL;
+            or None for where the SDK writes: ``SPANFLOW_ENDPOINT``, else ``SPANFLOW_DB``, else
+            ``./.spanflow/index.db``.
+        token: bearer token for a collector that requires one (default:
+            ``SPANFLOW_COLLECTOR_TOKEN``).
+        timeout_s: per-request timeout against a collector.
+
+    Example::
+
+        client = spanflow.Client()
+        for run in client.iter_runs(project="evals", status="failed"):
+            print(run.name, run.error_message)
+    """
+
+    def __init__(
+        self,
+        url_or_db: str | os.PathLike[str] | None = None,
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.source: Source = resolve_source(url_or_db)
+        self._backend: Backend
+        if self.source.is_http:
+            from spanflow._client.http import HttpBackend
+
+            if token is None:
+                token = os.environ.get(env.SPANFLOW_COLLECTOR_TOKEN) or None
+            self._backend = HttpBackend(self.source.location, token=token, timeout_s=timeout_s)
+        else:
+            from spanflow._client.embedded import StoreBackend
+
+            self._backend = StoreBackend.open(self.source.location)
+
+    def __repr__(self) -> str:
+        return f"Client({self.source.location!r})"
+
+    def list_runs(
+        self,
+        *,
+        project: str | None = None,
+        status: str | Sequence[str] | None = None,
+        tags: str | Sequence[str] | None = None,
+        name: str | None = None,
+        started_after: TimeBound = None,
+        started_before: TimeBound = None,
+        parent: str | None = None,
+        top_level: bool = False,
+        params: ValueFilters = None,
+        metrics: ValueFilters = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
+        """One page of runs, newest first; pass ``page.next_cursor`` as ``cursor`` for the next.
+
+        Args:
+            project: only this project's runs.
+            status: one status word or several (any of them matches).
+            tags: the runs must carry every one of these tags.
+            name: the run name contains this text.
+            started_after: a ``datetime`` (naive = UTC), unix seconds or ISO 8601 text.
+            started_before: likewise.
+            parent: only the subruns of this run id.
+            top_level: leave subruns out.
+            params: ``{"lr": (">", 0.01), "model": "gpt-4o"}`` or ``["lr>0.01"]``.
+            metrics: compared against each run's last value, as ``params``.
+            limit: page size, 1 to 500.
+            cursor: ``next_cursor`` of the previous page.
+
+        Raises:
+            InvalidQueryError: a filter cannot be understood (``parameter`` names it).
+        """
+        pairs = run_list_pairs(
+            project=project,
+            status=status,
+            tags=tags,
+            name=name,
+            started_after=started_after,
+            started_before=started_before,
+            parent=parent,
+            top_level=top_level,
+            params=params,
+            metrics=metrics,
+            limit=limit,
+            cursor=cursor,
+        )
+        return self._backend.list_runs(pairs)
+
+    def iter_runs(
+        self,
+        *,
+        project: str | None = None,
+        status: str | Sequence[str] | None = None,
+        tags: str | Sequence[str] | None = None,
+        name: str | None = None,
+        started_after: TimeBound = None,
+        started_before: TimeBound = None,
+        parent: str | None = None,
+        top_level: bool = False,
+        params: ValueFilters = None,
+        metrics: ValueFilters = None,
+        page_size: int = 200,
+    ) -> Iterator[RunSummary]:
+        """Every matching run, newest first, fetching pages as the loop goes (filters as above)."""
+        cursor: str | None = None
+        while True:
+            page = self.list_runs(
+                project=project,
+                status=status,
+                tags=tags,
+                name=name,
+                started_after=started_after,
+                started_before=started_before,
+                parent=parent,
+                top_level=top_level,
+                params=params,
+                metrics=metrics,
+                limit=min(page_size, MAX_LIMIT),
+                cursor=cursor,
+            )
+            yield from page.runs
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_run(self, run_id: str) -> RunSummary:
+        """The run, merged across its segments. Raises ``RunNotFoundError``."""
+        return self._backend.run(run_id)
+
+    def run_detail(self, run_id: str) -> RunDetail:
+        """The run with its metric history and subrun ids, in one request."""
+        return self._backend.detail(run_id)
+
+    def children(self, run_id: str) -> list[RunSummary]:
+        """Every direct subrun of the run, newest first."""
+        runs: list[RunSummary] = []
+        cursor: str | None = None
+        while True:
+            pairs = run_list_pairs(limit=MAX_LIMIT, cursor=cursor)
+            page = self._backend.children(run_id, pairs)
+            runs.extend(page.runs)
+            if page.next_cursor is None:
+                return runs
+            cursor = page.next_cursor
+
+    def metric_history(self, run_id: str) -> list[MetricPoint]:
+        """Every metric point the run logged, in time order."""
+        return self._backend.metric_history(run_id)
+
+    def spans(self, run_id: str) -> list[SpanRecord]:
+        """Every span of the run (all segments, liveness markers included), by start time."""
+        return self._backend.spans(run_id)
+
+    def tree(self, run_id: str, *, include_markers: bool = False) -> tuple[SpanNode, ...]:
+        """The run's spans nested under their parents: one root per segment."""
+        return self._backend.tree(run_id, include_markers=include_markers)
+
+    def graph(self, run_id: str) -> DataflowGraph:
+        """The run's dataflow graph (``to_mermaid()``, ``to_dot()``, ``to_dict()``)."""
+        return self._backend.graph(run_id)
+
+    def compare(self, *run_ids: str) -> RunComparison:
+        """Params, metrics and outputs of 2 to 20 runs side by side."""
+        if not 2 <= len(run_ids) <= MAX_COMPARED_RUNS:
+            raise InvalidQueryError("ids", f"compare 2 to {MAX_COMPARED_RUNS} runs")
+        return self._backend.compare(run_ids)
+
+    def delete(self, run_id: str) -> int:
+        """Delete the run with its spans and subruns; returns how many runs were deleted."""
+        return self._backend.delete(run_id)
+
+    def close(self) -> None:
+        """Release the index connection (nothing to do for a collector URL)."""
+        self._backend.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

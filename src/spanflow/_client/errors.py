@@ -1,0 +1,54 @@
+"""Errors the Python client raises, the same whether it reads a collector or a local index.
+
+::
+
+    ClientError
+     ├── RunNotFoundError        (also a LookupError) no run with that id
+     ├── InvalidQueryError       (also a ValueError) a filter the index cannot understand
+     ├── IndexNotFoundError      (also a FileNotFoundError) no index file at the given path
+     ├── CollectorUnavailableError (also a ConnectionError) the collector did not answer
+     └── CollectorError          the collector answered with an unexpected HTTP status
+          └── AuthenticationError  401/403: missing or wrong bearer token
+"""
+
+from __future__ import annotations
+
+
+class ClientError(Exception):
+    """Base of every error ``spanflow.Client`` raises."""
+
+
+class RunNotFoundError(ClientError, LookupError):
+    """The index holds no run with this id."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run with id {run_id!r}")
+        self.run_id = run_id
+
+
+class InvalidQueryError(ClientError, ValueError):
+    """A filter or option the index rejects; ``parameter`` names the query parameter."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class IndexNotFoundError(ClientError, FileNotFoundError):
+    """The embedded index file does not exist (nothing has been recorded there yet)."""
+
+
+class CollectorUnavailableError(ClientError, ConnectionError):
+    """The collector could not be reached."""
+
+
+class CollectorError(ClientError):
+    """The collector answered with a status the client cannot turn into a result."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(f"collector answered {status_code}: {message}")
+        self.status_code = status_code
+
+
+class AuthenticationError(CollectorError):
+    """The collector wants a (different) bearer token: pass ``token=`` or set the env var."""

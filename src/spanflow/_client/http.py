@@ -1,0 +1,123 @@
+"""The client backend that talks to a collector's REST API with the standard library."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from spanflow._client.errors import (
+    AuthenticationError,
+    CollectorError,
+    CollectorUnavailableError,
+    InvalidQueryError,
+    RunNotFoundError,
+)
+from spanflow.dataflow import DataflowGraph
+from spanflow_collector.api import codec
+from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
+from spanflow_collector.records import SpanRecord
+from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+
+API_PREFIX = "/api/v1"
+
+
+class HttpBackend:
+    """Reads a collector at ``base_url`` (e.g. ``http://127.0.0.1:4318``)."""
+
+    def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout_s = timeout_s
+
+    def list_runs(self, pairs: Sequence[tuple[str, str]]) -> RunPage:
+        return codec.decode_page(self._request("GET", "/runs", pairs))
+
+    def children(self, run_id: str, pairs: Sequence[tuple[str, str]]) -> RunPage:
+        return codec.decode_page(self._request("GET", _run_path(run_id, "children"), pairs))
+
+    def run(self, run_id: str) -> RunSummary:
+        return self.detail(run_id).run
+
+    def detail(self, run_id: str) -> RunDetail:
+        return codec.decode_detail(self._request("GET", _run_path(run_id)))
+
+    def metric_history(self, run_id: str) -> list[MetricPoint]:
+        body = self._request("GET", _run_path(run_id, "metrics"))
+        return [codec.decode_metric_point(point) for point in body["metric_history"]]
+
+    def spans(self, run_id: str) -> list[SpanRecord]:
+        body = self._request("GET", _run_path(run_id, "spans"))
+        return [codec.decode_span(span) for span in body["spans"]]
+
+    def tree(self, run_id: str, *, include_markers: bool) -> tuple[SpanNode, ...]:
+        pairs = [("include_markers", "true")] if include_markers else []
+        return codec.decode_tree(self._request("GET", _run_path(run_id, "tree"), pairs)["roots"])
+
+    def graph(self, run_id: str) -> DataflowGraph:
+        return codec.decode_graph(self._request("GET", _run_path(run_id, "graph")))
+
+    def compare(self, run_ids: Sequence[str]) -> RunComparison:
+        body = self._request("GET", "/runs/compare", [("ids", ",".join(run_ids))])
+        return codec.decode_comparison(body)
+
+    def delete(self, run_id: str) -> int:
+        deleted: int = self._request("DELETE", _run_path(run_id))["deleted"]
+        return deleted
+
+    def close(self) -> None:
+        """Nothing to release: each request opens and closes its own connection."""
+
+    def _request(
+        self, method: str, path: str, pairs: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        url = f"{self._base_url}{API_PREFIX}{path}"
+        if pairs:
+            url += "?" + urllib.parse.urlencode(list(pairs))
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(url, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                raise _error_for(exc.code, exc.read()) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise CollectorUnavailableError(
+                f"cannot reach the collector at {self._base_url}: {reason}"
+            ) from exc
+        try:
+            body: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            raise CollectorError(
+                200, f"{url} did not answer JSON; is it a spanflow collector?"
+            ) from None
+        return body
+
+
+def _run_path(run_id: str, leaf: str | None = None) -> str:
+    path = f"/runs/{urllib.parse.quote(run_id, safe='')}"
+    return f"{path}/{leaf}" if leaf else path
+
+
+def _error_for(status_code: int, raw_body: bytes) -> Exception:
+    try:
+        body = json.loads(raw_body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {"message": raw_body.decode("utf-8", "replace").strip() or "no details"}
+    message = str(body.get("message") or body.get("error") or "no details")
+    if status_code == 404 and body.get("run_id"):
+        return RunNotFoundError(str(body["run_id"]))
+    if status_code == 400:
+        return InvalidQueryError(str(body.get("parameter", "")), message)
+    if status_code in (401, 403):
+        return AuthenticationError(status_code, message)
+    return CollectorError(status_code, message)

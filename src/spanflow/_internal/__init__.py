@@ -1,0 +1,1 @@
+"""spanflow's implementation; the public API is re-exported from ``spanflow``."""

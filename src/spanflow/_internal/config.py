@@ -1,0 +1,254 @@
+"""``configure()``: join or install the tracer provider, choose exporters, flush and shut down.
+
+spanflow never replaces a tracer provider someone else installed: when the global provider is
+an OpenTelemetry SDK ``TracerProvider`` spanflow adds its one :class:`SpanflowProcessor` to it;
+otherwise it installs a provider of its own. Calling ``configure()`` again swaps the export
+routes of that processor, because OpenTelemetry allows only one global provider per process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
+
+from spanflow._internal import exporters as exporter_builders
+from spanflow._internal import settings as settings_module
+from spanflow._internal.exporters import ConfigurationError
+from spanflow._internal.pipeline import SpanflowProcessor
+from spanflow._internal.settings import Settings
+
+logger = logging.getLogger("spanflow")
+
+try:
+    _VERSION = version("spanflow")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    _VERSION = "0"
+
+
+class SwitchableIdGenerator(IdGenerator):
+    """Delegates to a replaceable generator, so tests can make ids deterministic later on."""
+
+    def __init__(self) -> None:
+        self.inner: IdGenerator = RandomIdGenerator()
+
+    def generate_span_id(self) -> int:
+        return self.inner.generate_span_id()
+
+    def generate_trace_id(self) -> int:
+        return self.inner.generate_trace_id()
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.configured = False
+        self.settings = Settings()
+        self.processor = SpanflowProcessor()
+        self.provider: TracerProvider | None = None  # the SDK provider our processor is on
+        self.id_generator: SwitchableIdGenerator | None = None  # only on a provider we made
+        self.tracer: trace.Tracer | None = None
+        self.exit_hook_registered = False
+        self.configured_once = False
+
+
+_state = _State()
+
+
+def configure(
+    *,
+    project: str | None = None,
+    service_name: str | None = None,
+    endpoint: str | Sequence[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    exporters: Sequence[str | SpanExporter] | None = None,
+    db_path: str | os.PathLike[str] | None = None,
+    heartbeat_interval_s: float | None = None,
+    capture_content: bool | None = None,
+    max_content_chars: int | None = None,
+    dataflow: bool | None = None,
+    propagate_context: bool = True,
+    resource_attributes: Mapping[str, str] | None = None,
+) -> None:
+    """Set up spanflow: where spans go, the default project, liveness and content capture.
+
+    Optional: ``spanflow.run()`` configures itself from the environment on first use. Call it
+    again to change exporters; the tracer provider stays.
+
+    Args:
+        project: Default project for runs (``SPANFLOW_PROJECT``, else ``"default"``).
+        service_name: ``service.name`` of a provider spanflow installs (``OTEL_SERVICE_NAME``).
+        endpoint: One or several OTLP/HTTP base URLs (``SPANFLOW_ENDPOINT``); each receives
+            every span, e.g. a spanflow collector and Jaeger side by side.
+        headers: Extra HTTP headers for the OTLP exporters.
+        exporters: Any of ``"otlp"``, ``"embedded"``, ``"console"``, ``"memory"``, ``"none"``
+            or ``SpanExporter`` instances (``SPANFLOW_EXPORTERS``). Default: ``otlp`` when an
+            endpoint is set, else ``embedded``.
+        db_path: The embedded SQLite run index (``SPANFLOW_DB``, else ``./.spanflow/index.db``).
+        heartbeat_interval_s: Seconds between heartbeats of an open run (default 30).
+        capture_content: Record LLM messages and step arguments (default on).
+        max_content_chars: Cut each captured content attribute to this many characters.
+        dataflow: Detect dataflow edges between calls (``SPANFLOW_DATAFLOW``, default on).
+        propagate_context: Carry the current run into threads, executors and child processes.
+        resource_attributes: Extra resource attributes for a provider spanflow installs.
+
+    Raises:
+        ConfigurationError: An unknown exporter, an unusable endpoint or interval, or the
+            embedded index is not installed.
+    """
+    resolved = settings_module.resolve(
+        project=project,
+        service_name=service_name,
+        endpoint=endpoint,
+        headers=headers,
+        exporters=exporters,
+        db_path=db_path,
+        heartbeat_interval_s=heartbeat_interval_s,
+        dataflow=dataflow,
+        propagate_context=propagate_context,
+        resource_attributes=resource_attributes,
+    )
+    from spanflow.instrumentation.content import set_content_capture
+
+    set_content_capture(enabled=capture_content, max_chars=max_content_chars)
+    _apply(resolved)
+
+
+def _apply(resolved: Settings) -> None:
+    with _state.lock:
+        routes = (
+            []
+            if resolved.disabled
+            else exporter_builders.build_routes(
+                resolved.exporters, otlp_endpoints=resolved.otlp_endpoints, db_path=resolved.db_path
+            )
+        )
+        if not resolved.disabled:
+            _attach_to_provider(resolved)
+        kept = {id(route.exporter) for route in routes}
+        for old in _state.processor.swap_routes(routes):
+            if id(old.exporter) not in kept:  # re-used exporter instances stay open
+                old.shutdown()
+        _state.settings = resolved
+        _state.tracer = trace.get_tracer("spanflow", _VERSION)
+        _state.configured = True
+        from spanflow._internal import exit_hooks, inherit, threads
+
+        if not _state.configured_once:
+            inherit.adopt_parent_context()
+            _state.configured_once = True
+
+        if resolved.propagate_context and not resolved.disabled:
+            threads.install()
+        else:
+            threads.uninstall()
+        if not _state.exit_hook_registered:
+            # Registered after the provider exists, so it runs before the provider's own
+            # shutdown hook (atexit is last-in, first-out).
+            atexit.register(exit_hooks.at_exit)
+            _state.exit_hook_registered = True
+        exit_hooks.install_sigterm_handler()
+        exit_hooks.register_fork_hook()
+
+
+def _attach_to_provider(resolved: Settings) -> None:
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        provider = current
+    elif isinstance(current, trace.ProxyTracerProvider):
+        extra: dict[str, str] = dict(resolved.resource_attributes)
+        if resolved.service_name:
+            extra[SERVICE_NAME] = resolved.service_name
+        _state.id_generator = SwitchableIdGenerator()
+        provider = TracerProvider(resource=Resource.create(extra), id_generator=_state.id_generator)
+        trace.set_tracer_provider(provider)
+        if trace.get_tracer_provider() is not provider:  # lost a race with another installer
+            _attach_to_provider(resolved)
+            return
+    else:
+        logger.warning(
+            "spanflow: the global tracer provider %s is not an OpenTelemetry SDK provider; "
+            "spanflow cannot add its exporters to it",
+            type(current).__name__,
+        )
+        return
+    if _state.provider is not provider:
+        provider.add_span_processor(_state.processor)
+        _state.provider = provider
+
+
+def ensure_configured() -> None:
+    """Configure from the environment unless already configured; cheap after the first call.
+
+    Never raises: when the default configuration cannot be built (e.g. the embedded index is
+    not installed), spanflow logs why once and runs without exporters.
+    """
+    if _state.configured:
+        return
+    with _state.lock:
+        if _state.configured:
+            return
+        try:
+            configure()
+        except Exception as exc:
+            logger.warning("spanflow: %s; runs are recorded nowhere until configure() works", exc)
+            try:
+                _apply(replace(settings_module.resolve(exporters=()), exporters=()))
+            except Exception:
+                logger.warning("spanflow: could not set up tracing", exc_info=True)
+                _state.configured = True
+
+
+def settings() -> Settings:
+    """The settings in use (defaults before the first ``configure()``)."""
+    return _state.settings
+
+
+def tracer() -> trace.Tracer:
+    """spanflow's tracer on the global provider (configures on first use)."""
+    ensure_configured()
+    return _state.tracer or trace.get_tracer("spanflow", _VERSION)
+
+
+def processor() -> SpanflowProcessor:
+    """The one span processor spanflow adds to the tracer provider."""
+    return _state.processor
+
+
+def id_generator() -> SwitchableIdGenerator | None:
+    """The switchable id generator, when spanflow installed the tracer provider itself."""
+    return _state.id_generator
+
+
+def force_flush(timeout_s: float = 30.0) -> bool:
+    """Export everything spanflow has queued; True when it all went out within ``timeout_s``."""
+    return _state.processor.force_flush(int(timeout_s * 1000))
+
+
+def shutdown() -> None:
+    """Flush and close spanflow's exporters. A later run configures spanflow again."""
+    with _state.lock:
+        _state.processor.force_flush()
+        _state.processor.shutdown()
+        _state.configured = False
+
+
+__all__ = [
+    "ConfigurationError",
+    "configure",
+    "ensure_configured",
+    "force_flush",
+    "settings",
+    "shutdown",
+    "tracer",
+]

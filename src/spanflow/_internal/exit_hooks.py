@@ -1,0 +1,89 @@
+"""End open runs as ``interrupted`` on interpreter exit and on SIGTERM, then flush."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from spanflow import attributes
+from spanflow._internal import config, lifecycle
+from spanflow._internal.warn import log_internal_error_once
+
+_EXIT_FLUSH_TIMEOUT_S = 5.0
+_installed_in_pid: int | None = None
+_fork_hook_registered = False
+
+
+def end_open_runs_as_interrupted() -> int:
+    """End every run this process still has open as ``interrupted``; returns how many."""
+    ended = 0
+    for handle in lifecycle.open_runs():
+        try:
+            lifecycle.finish_run(handle, attributes.RunStatus.INTERRUPTED)
+            ended += 1
+        except Exception:
+            log_internal_error_once("exit-end-run", "ending an open run at exit failed")
+    return ended
+
+
+def at_exit() -> None:
+    """``atexit`` hook: interrupted runs, then flush and close the exporters."""
+    try:
+        end_open_runs_as_interrupted()
+        config.force_flush(_EXIT_FLUSH_TIMEOUT_S)
+        config.shutdown()
+    except Exception:
+        log_internal_error_once("at-exit", "flushing spans at exit failed")
+
+
+def _flush_when_forked_process_exits() -> None:
+    # A multiprocessing child made by fork leaves through os._exit(), so atexit hooks never
+    # run there; multiprocessing's own exit finalizers do.
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, at_exit, exitpriority=100)
+
+
+def register_fork_hook() -> None:
+    """Flush at the exit of ``multiprocessing`` children made by fork (once per process)."""
+    global _fork_hook_registered
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_flush_when_forked_process_exits)
+        _fork_hook_registered = True
+
+
+def install_sigterm_handler() -> None:
+    """Chain a SIGTERM handler that ends open runs as interrupted and flushes.
+
+    Installed once per process and only from the main thread (Python allows signal handlers
+    nowhere else). A previously ignored SIGTERM stays ignored; a previous Python handler is
+    called afterwards; the default action is restored and the signal re-sent, so the process
+    still dies of SIGTERM.
+    """
+    global _installed_in_pid
+    if (
+        _installed_in_pid == os.getpid()
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN or previous is None:
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> Any:
+        try:
+            if end_open_runs_as_interrupted():
+                config.force_flush(_EXIT_FLUSH_TIMEOUT_S)
+        except Exception:
+            log_internal_error_once("sigterm", "ending runs on SIGTERM failed")
+        if callable(previous):
+            return previous(signum, frame)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return None
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    _installed_in_pid = os.getpid()

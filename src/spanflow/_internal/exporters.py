@@ -1,0 +1,89 @@
+"""Build the export routes ``configure()`` asked for: OTLP/HTTP, console, in-memory, embedded."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from spanflow._internal.pipeline import ExportRoute
+
+EXPORTER_NAMES = ("otlp", "console", "memory", "embedded", "none")
+TRACES_PATH = "/v1/traces"
+
+
+class ConfigurationError(ValueError):
+    """``configure()`` was given something it cannot use; the message says what to change."""
+
+
+def traces_url(base_or_full: str) -> str:
+    """``http://host:4318`` → ``http://host:4318/v1/traces``; a URL ending in it is kept."""
+    url = base_or_full.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"OTLP endpoint {url!r} must start with http:// or https://")
+    if url.rstrip("/").endswith(TRACES_PATH):
+        return url.rstrip("/")
+    return url.rstrip("/") + TRACES_PATH
+
+
+def embedded_exporter(path: Path) -> SpanExporter:
+    """The exporter writing into the local SQLite run index at ``path`` (imported lazily)."""
+    try:
+        from spanflow_collector.embedded import (  # type: ignore[import-not-found,unused-ignore]
+            EmbeddedSpanExporter,
+        )
+    except ImportError as exc:
+        raise ConfigurationError(
+            "the embedded run index is not available in this installation "
+            f"({exc}); set SPANFLOW_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT to export over "
+            "OTLP, or pass configure(exporters=[...])"
+        ) from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exporter: SpanExporter = EmbeddedSpanExporter(path)
+    return exporter
+
+
+def build_routes(
+    exporters: Sequence[str | SpanExporter],
+    *,
+    otlp_endpoints: Sequence[tuple[str, Mapping[str, str]]],
+    db_path: Path,
+) -> list[ExportRoute]:
+    """One :class:`ExportRoute` per exporter (and per OTLP endpoint).
+
+    Raises:
+        ConfigurationError: an unknown exporter name, ``otlp`` without an endpoint, or the
+            embedded index missing.
+    """
+    routes: list[ExportRoute] = []
+    for choice in exporters:
+        if isinstance(choice, SpanExporter):
+            routes.append(ExportRoute(choice, batch=not isinstance(choice, InMemorySpanExporter)))
+            continue
+        name = choice.strip().lower()
+        if name == "otlp":
+            if not otlp_endpoints:
+                raise ConfigurationError(
+                    "exporter 'otlp' needs an endpoint: configure(endpoint=...), "
+                    "SPANFLOW_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT"
+                )
+            for url, headers in otlp_endpoints:
+                routes.append(ExportRoute(OTLPSpanExporter(endpoint=url, headers=dict(headers))))
+        elif name == "console":
+            routes.append(ExportRoute(ConsoleSpanExporter(out=sys.stderr), batch=False))
+        elif name == "memory":
+            routes.append(ExportRoute(InMemorySpanExporter(), batch=False))
+        elif name == "embedded":
+            routes.append(ExportRoute(embedded_exporter(db_path)))
+        elif name in ("none", ""):
+            continue
+        else:
+            raise ConfigurationError(
+                f"unknown exporter {choice!r}; choose from {', '.join(EXPORTER_NAMES)} "
+                "or pass a SpanExporter instance"
+            )
+    return routes

@@ -1,0 +1,283 @@
+"""``RunHandle``: a run's identity and status, and the methods that log into it."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.trace import Span, SpanContext
+
+from spanflow import attributes
+from spanflow._internal import clock, values
+from spanflow._internal.warn import log_internal_error_once, warn, warn_once
+
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+class RunHandle:
+    """A run as user code sees it: ``with spanflow.run() as r`` and ``spanflow.current_run()``.
+
+    The ``log_*`` methods log into this particular run, wherever they are called from (another
+    thread, a callback); the module-level ``spanflow.log_*`` functions log into the current run.
+    A handle inherited from a parent process (``is_remote``) can be read but not logged into:
+    open a run in the child process instead (it becomes a subrun).
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        name: str | None,
+        project: str,
+        tags: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
+        segment: int = 0,
+        span: Span | None = None,
+        root_span_context: SpanContext | None = None,
+        is_remote: bool = False,
+    ) -> None:
+        self._id = run_id
+        self._name = name
+        self._project = project
+        self._tags = list(dict.fromkeys(tags))
+        self._params = dict(params or {})
+        self._parent_id = parent_id
+        self._segment = segment
+        self._span = span
+        self._root_span_context = root_span_context or (
+            span.get_span_context() if span is not None else None
+        )
+        self._is_remote = is_remote
+        self._status = attributes.RunStatus.RUNNING
+        self._owner_pid = os.getpid()
+        self._lock = threading.RLock()
+
+    # --- identity and status -------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The run id (a ULID), shared by every segment of a resumed run."""
+        return self._id
+
+    @property
+    def name(self) -> str | None:
+        """The run name; ``None`` only for a resumed run whose name this process never saw."""
+        return self._name
+
+    @property
+    def project(self) -> str:
+        """The project the run belongs to."""
+        return self._project
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags, in the order they were first given."""
+        with self._lock:
+            return tuple(self._tags)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """A copy of the params given to ``run()`` and logged since."""
+        with self._lock:
+            return dict(self._params)
+
+    @property
+    def parent_id(self) -> str | None:
+        """The enclosing run's id for a subrun, else ``None``."""
+        return self._parent_id
+
+    @property
+    def segment(self) -> int:
+        """0 for a run's first segment, higher for resumed segments."""
+        return self._segment
+
+    @property
+    def status(self) -> str:
+        """``running`` while open, then ``completed``/``failed``/``cancelled``/``interrupted``."""
+        return self._status
+
+    @property
+    def is_remote(self) -> bool:
+        """True for a run opened by a parent process and inherited through the environment."""
+        return self._is_remote
+
+    @property
+    def root_span_context(self) -> SpanContext | None:
+        """The span context of this segment's root span (``None`` when tracing is disabled)."""
+        return self._root_span_context
+
+    @property
+    def trace_id(self) -> str | None:
+        """This segment's trace id as 32 hex digits, or ``None`` without a valid root span."""
+        ctx = self._root_span_context
+        if ctx is None or not ctx.is_valid:
+            return None
+        return f"{ctx.trace_id:032x}"
+
+    def __repr__(self) -> str:
+        return (
+            f"RunHandle(id={self._id!r}, name={self._name!r}, project={self._project!r}, "
+            f"status={self._status!r}, parent_id={self._parent_id!r})"
+        )
+
+    # --- logging -------------------------------------------------------------------------------
+    def _writable_span(self, operation: str) -> Span | None:
+        """The root span to write to, or ``None`` (after a one-time warning) when there is none."""
+        if self._is_remote or self._owner_pid != os.getpid():
+            warn_once(
+                f"remote-{operation}",
+                f"spanflow: {operation}() on a run opened by a parent process does nothing; "
+                "open a run in this process (it becomes a subrun) and log into that",
+                stacklevel=4,
+            )
+            return None
+        if self._status != attributes.RunStatus.RUNNING:
+            warn_once(
+                f"ended-{operation}",
+                f"spanflow: {operation}() on run {self._id} after it ended does nothing",
+                stacklevel=4,
+            )
+            return None
+        return self._span
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Record a param (``spanflow.param.<key>`` on the run's root span)."""
+        self._log_params({key: value})
+
+    def log_params(self, **params: Any) -> None:
+        """Record several params at once."""
+        self._log_params(params)
+
+    def _log_params(self, params: Mapping[Any, Any]) -> None:
+        span = self._writable_span("log_param")
+        if span is None:
+            return
+        for key, value in params.items():
+            name = values.valid_key("param", key)
+            if name is None:
+                continue
+            encoded = values.encode_value("param", name, value)
+            with self._lock:
+                self._params[name] = value
+            span.set_attribute(attributes.PARAM_PREFIX + name, encoded)
+
+    def log_metric(self, name: str, value: Any, *, step: int | None = None) -> None:
+        """Record one metric point: a span event, and the last value as a root attribute."""
+        self.log_metrics({name: value}, step=step)
+
+    def log_metrics(self, metrics: Mapping[str, Any], *, step: int | None = None) -> None:
+        """Record several metric points sharing one ``step``."""
+        span = self._writable_span("log_metric")
+        if span is None:
+            return
+        timestamp = clock.time_ns()
+        for key, raw in metrics.items():
+            name = values.valid_key("metric", key)
+            if name is None:
+                continue
+            number = values.metric_value(name, raw)
+            if number is None:
+                continue
+            point: dict[str, str | float | int] = {
+                attributes.EVENT_METRIC_NAME: name,
+                attributes.EVENT_METRIC_VALUE: number,
+            }
+            step_number = values.metric_step(name, step)
+            if step_number is not None:
+                point[attributes.EVENT_METRIC_STEP] = step_number
+            span.add_event(attributes.EVENT_METRIC, point, timestamp=timestamp)
+            span.set_attribute(attributes.METRIC_PREFIX + name, number)
+
+    def log_output(self, name: str, value: Any) -> None:
+        """Record an output (``spanflow.output.<name>``; str native, anything else JSON)."""
+        self._log_outputs({name: value})
+
+    def log_outputs(self, **outputs: Any) -> None:
+        """Record several outputs at once."""
+        self._log_outputs(outputs)
+
+    def _log_outputs(self, outputs: Mapping[Any, Any]) -> None:
+        span = self._writable_span("log_output")
+        if span is None:
+            return
+        for key, value in outputs.items():
+            name = values.valid_key("output", key)
+            if name is not None:
+                encoded = values.encode_value("output", name, value)
+                span.set_attribute(attributes.OUTPUT_PREFIX + name, encoded)
+
+    def log_artifact(self, path: str | os.PathLike[str], *, name: str | None = None) -> None:
+        """Record a file as an artifact event: path, size, sha256 and media type (not copied)."""
+        span = self._writable_span("log_artifact")
+        if span is None:
+            return
+        file_path = Path(path).expanduser().resolve()
+        if not file_path.is_file():
+            warn(f"spanflow: artifact {str(path)!r} is not a readable file; dropped")
+            return
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with file_path.open("rb") as stream:
+                while chunk := stream.read(_HASH_CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except OSError as exc:
+            warn(f"spanflow: artifact {str(path)!r} could not be read ({exc}); dropped")
+            return
+        media_type = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
+        span.add_event(
+            attributes.EVENT_ARTIFACT,
+            {
+                attributes.ARTIFACT_NAME: name or file_path.name,
+                attributes.ARTIFACT_PATH: str(file_path),
+                attributes.ARTIFACT_SIZE: size,
+                attributes.ARTIFACT_SHA256: digest.hexdigest(),
+                attributes.ARTIFACT_MEDIA_TYPE: media_type,
+            },
+            timestamp=clock.time_ns(),
+        )
+
+    def tag(self, *tags: str) -> None:
+        """Add tags (duplicates are kept once)."""
+        span = self._writable_span("tag")
+        if span is None:
+            return
+        with self._lock:
+            for tag in tags:
+                name = values.valid_key("tag", tag)
+                if name is not None and name not in self._tags:
+                    self._tags.append(name)
+            current = tuple(self._tags)
+        span.set_attribute(attributes.RUN_TAGS, current)
+
+    # --- lifecycle (called by the run context manager) ----------------------------------------
+    def _set_status(self, status: str) -> bool:
+        """Move from ``running`` to ``status``; False if the run had already ended."""
+        with self._lock:
+            if self._status != attributes.RunStatus.RUNNING:
+                return False
+            self._status = status
+            return True
+
+    def _span_for_lifecycle(self) -> Span | None:
+        return self._span
+
+    def _owned_by_this_process(self) -> bool:
+        return not self._is_remote and self._owner_pid == os.getpid()
+
+
+def safe_call(operation: str, func: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a logging call; internal failures are logged once, never raised to the user."""
+    try:
+        func(*args, **kwargs)
+    except Exception as exc:
+        # Warnings turned into errors (``-W error``) are the user's choice: let them through.
+        if isinstance(exc, Warning):
+            raise
+        log_internal_error_once(f"logging-{operation}", f"{operation}() failed inside spanflow")

@@ -1,0 +1,195 @@
+"""Hand the current run to child processes, and pick it up in the child.
+
+A child process learns its parent's run from two values: W3C ``TRACEPARENT`` (the span the
+child's spans hang under) and ``SPANFLOW_RUN_CONTEXT`` (JSON: run id, name, project, segment
+and the run's root span). ``subprocess.Popen`` children get them as environment variables;
+``multiprocessing`` children (fork, spawn and forkserver) get them as an attribute of their
+``Process`` object, which travels to the child with it. Both are set only while a run is
+current, from the context of the code that starts the child, so concurrent runs never share
+one process-wide value.
+
+In the child, :func:`inherited_run` returns a read-only handle of that run: spans started
+outside any run are stamped with its id, and a run opened in the child is its subrun.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing.process
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from spanflow import environment as env
+from spanflow._internal import membership
+from spanflow._internal.handle import RunHandle
+from spanflow._internal.warn import log_internal_error_once
+
+PROCESS_ATTRIBUTE = "_spanflow_run_context"
+_ENV_POPEN_ARGUMENT_INDEX = 10  # ``env`` is Popen's 11th positional parameter
+_propagator = TraceContextTextMapPropagator()
+_lock = threading.Lock()
+_originals: dict[str, Any] = {}
+_cache: dict[int, tuple[RunHandle | None, SpanContext | None]] = {}
+
+
+def carrier_for_current_run() -> dict[str, str]:
+    """``TRACEPARENT`` and ``SPANFLOW_RUN_CONTEXT`` for a child started now; empty outside runs."""
+    handle = membership.current_run()
+    if handle is None:
+        return {}
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    root = handle.root_span_context
+    run_context: dict[str, Any] = {
+        "id": handle.id,
+        "name": handle.name,
+        "project": handle.project,
+        "segment": handle.segment,
+        "parent_id": handle.parent_id,
+    }
+    if root is not None and root.is_valid:
+        run_context["root"] = f"{root.trace_id:032x}-{root.span_id:016x}"
+    variables = {env.SPANFLOW_RUN_CONTEXT: json.dumps(run_context, separators=(",", ":"))}
+    if "traceparent" in carrier:
+        variables[env.TRACEPARENT] = carrier["traceparent"]
+    return variables
+
+
+def _parse(variables: Mapping[str, str]) -> tuple[RunHandle | None, SpanContext | None]:
+    parent_span: SpanContext | None = None
+    traceparent = variables.get(env.TRACEPARENT)
+    if traceparent:
+        extracted = _propagator.extract({"traceparent": traceparent})
+        candidate = trace.get_current_span(extracted).get_span_context()
+        parent_span = candidate if candidate.is_valid else None
+    raw = variables.get(env.SPANFLOW_RUN_CONTEXT)
+    if not raw:
+        return None, parent_span
+    data = json.loads(raw)
+    root: SpanContext | None = None
+    if isinstance(data.get("root"), str) and "-" in data["root"]:
+        trace_hex, span_hex = data["root"].split("-", 1)
+        root = SpanContext(
+            int(trace_hex, 16), int(span_hex, 16), is_remote=True,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        )  # fmt: skip
+    handle = RunHandle(
+        run_id=str(data["id"]),
+        name=data.get("name"),
+        project=str(data.get("project") or "default"),
+        parent_id=data.get("parent_id"),
+        segment=int(data.get("segment") or 0),
+        root_span_context=root,
+        is_remote=True,
+    )
+    return handle, parent_span
+
+
+def _inherited() -> tuple[RunHandle | None, SpanContext | None]:
+    pid = os.getpid()
+    cached = _cache.get(pid)
+    if cached is not None:
+        return cached
+    result: tuple[RunHandle | None, SpanContext | None] = (None, None)
+    try:
+        variables = getattr(multiprocessing.process.current_process(), PROCESS_ATTRIBUTE, None)
+        if not isinstance(variables, dict):
+            variables = dict(os.environ)
+        result = _parse(variables)
+    except Exception:
+        log_internal_error_once("inherit-parse", "reading the parent process's run failed")
+    _cache.clear()
+    _cache[pid] = result
+    return result
+
+
+def inherited_run() -> RunHandle | None:
+    """The run a parent process handed to this process, or ``None``."""
+    return _inherited()[0]
+
+
+def adopt_parent_context() -> None:
+    """Make the parent process's span current in this thread if nothing is current yet.
+
+    Called once when spanflow is configured in a child process's main thread, so spans started
+    there outside any run hang under the parent's span.
+    """
+    handle, parent_span = _inherited()
+    if parent_span is None or threading.current_thread() is not threading.main_thread():
+        return
+    if trace.get_current_span().get_span_context().is_valid:
+        return
+    context = trace.set_span_in_context(NonRecordingSpan(parent_span))
+    if handle is not None:
+        context = otel_context.set_value(membership.RUN_CONTEXT_KEY, handle, context)
+    otel_context.attach(context)
+
+
+def _popen_init(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        if len(args) <= _ENV_POPEN_ARGUMENT_INDEX:
+            try:
+                variables = carrier_for_current_run()
+            except Exception:
+                log_internal_error_once("inherit-popen", "passing the run to a subprocess failed")
+                variables = {}
+            if variables:
+                base = kwargs.get("env")
+                child_env = dict(os.environ if base is None else base)
+                for key, value in variables.items():
+                    if base is None:
+                        child_env[key] = value  # the current run wins over an inherited one
+                    else:
+                        child_env.setdefault(key, value)  # an explicit env wins
+                kwargs["env"] = child_env
+        original(self, *args, **kwargs)
+
+    return init
+
+
+def _process_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    @functools.wraps(original)
+    def start(self: multiprocessing.process.BaseProcess) -> None:
+        try:
+            variables = carrier_for_current_run()
+            if variables:
+                setattr(self, PROCESS_ATTRIBUTE, variables)
+        except Exception:
+            log_internal_error_once("inherit-process", "passing the run to a process failed")
+        original(self)
+
+    return start
+
+
+def install() -> None:
+    """Wrap ``subprocess.Popen.__init__`` and ``multiprocessing``'s ``Process.start``."""
+    with _lock:
+        if _originals:
+            return
+        _originals["popen"] = subprocess.Popen.__init__
+        _originals["process"] = multiprocessing.process.BaseProcess.start
+        subprocess.Popen.__init__ = _popen_init(_originals["popen"])  # type: ignore[method-assign]
+        multiprocessing.process.BaseProcess.start = _process_start(  # type: ignore[method-assign,assignment]
+            _originals["process"]
+        )
+
+
+def uninstall() -> None:
+    """Restore the original methods."""
+    with _lock:
+        if not _originals:
+            return
+        subprocess.Popen.__init__ = _originals.pop("popen")  # type: ignore[method-assign]
+        multiprocessing.process.BaseProcess.start = _originals.pop(  # type: ignore[method-assign]
+            "process"
+        )

@@ -1,0 +1,203 @@
+"""Opening and ending a run segment: the root span, the start marker, the final status."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanContext, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from spanflow import attributes
+from spanflow._internal import clock, config, ids, liveness, membership, values
+from spanflow._internal.handle import RunHandle
+from spanflow._internal.warn import log_internal_error_once
+
+RunStatus = attributes.RunStatus
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What ``run(...)`` was asked for."""
+
+    name: str | None
+    project: str | None
+    tags: tuple[str, ...]
+    params: Mapping[str, Any]
+    run_id: str | None
+    resume: str | RunHandle | None
+    extra_attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _KnownSegment:
+    segment: int
+    name: str | None
+    project: str
+    root_span_context: SpanContext | None
+
+
+# Segments this process opened, so a resume here knows the next number and the previous root.
+_known_segments: dict[str, _KnownSegment] = {}
+_known_lock = threading.Lock()
+
+
+def _remember(handle: RunHandle) -> None:
+    with _known_lock:
+        known = _known_segments.get(handle.id)
+        if known is None or known.segment <= handle.segment:
+            _known_segments[handle.id] = _KnownSegment(
+                handle.segment, handle.name, handle.project, handle.root_span_context
+            )
+
+
+def _resume_target(spec: RunSpec) -> tuple[str, _KnownSegment | None]:
+    resume = spec.resume
+    if isinstance(resume, RunHandle):
+        return resume.id, _KnownSegment(
+            resume.segment, resume.name, resume.project, resume.root_span_context
+        )
+    assert resume is not None
+    with _known_lock:
+        return resume, _known_segments.get(resume)
+
+
+def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
+    """Start a run segment, make it current, and announce it; returns the handle and a token."""
+    config.ensure_configured()
+    settings = config.settings()
+    parent = membership.current_run()
+    links: list[Link] = []
+    previous: _KnownSegment | None = None
+    if spec.resume is not None:
+        run_id, previous = _resume_target(spec)
+        # Numbered from what this process knows; the index orders segments by start time.
+        segment = previous.segment + 1 if previous is not None else 1
+        name = spec.name or (previous.name if previous is not None else None)
+        project = spec.project or (previous.project if previous else settings.project)
+        if previous is not None and previous.root_span_context is not None:
+            resume_link = {attributes.LINK_TYPE: attributes.LinkTypeValue.RESUME}
+            links.append(Link(previous.root_span_context, resume_link))
+    else:
+        run_id = spec.run_id or ids.source().new_run_id()
+        segment = 0
+        name = spec.name or ids.source().new_run_name()
+        project = spec.project or settings.project
+    if parent is not None and parent.id == run_id:
+        parent = None  # resuming the very run we are in: a new segment, not its own subrun
+    if parent is not None:
+        root = parent.root_span_context
+        if root is not None and root.is_valid:
+            links.append(Link(root, {attributes.LINK_TYPE: attributes.LinkTypeValue.PARENT_RUN}))
+
+    param_attributes = {
+        attributes.PARAM_PREFIX + key: values.encode_value("param", key, value)
+        for key, value in spec.params.items()
+    }
+    span_attributes: dict[str, AttributeValue] = {
+        attributes.SPAN_KIND: attributes.SpanKindValue.RUN,
+        attributes.RUN_ID: run_id,
+        attributes.PROJECT: project,
+        attributes.RUN_TAGS: spec.tags,
+        attributes.RUN_SEGMENT: segment,
+        **param_attributes,
+    }
+    if name is not None:
+        span_attributes[attributes.RUN_NAME] = name
+    if parent is not None:
+        span_attributes[attributes.RUN_PARENT_ID] = parent.id
+    for key, value in spec.extra_attributes.items():
+        span_attributes[attributes.RUN_ATTRIBUTE_PREFIX + key] = values.encode_value(
+            "attribute", key, value
+        )
+
+    tracer = config.tracer()
+    span = tracer.start_span(
+        name or run_id,
+        context=otel_context.Context(),  # empty context: no parent, a new trace
+        kind=trace.SpanKind.INTERNAL,
+        attributes=span_attributes,
+        links=links,
+        start_time=clock.time_ns(),
+    )
+    handle = RunHandle(
+        run_id=run_id,
+        name=name,
+        project=project,
+        tags=spec.tags,
+        params=spec.params,
+        parent_id=parent.id if parent is not None else None,
+        segment=segment,
+        span=span,
+    )
+    _remember(handle)
+    run_context = trace.set_span_in_context(span)
+    run_context = otel_context.set_value(membership.RUN_CONTEXT_KEY, handle, run_context)
+    token = otel_context.attach(run_context)
+    try:
+        interval_s = settings.heartbeat_interval_s
+        extra = liveness.start_marker_attributes(handle, interval_s)
+        extra.update(param_attributes)
+        liveness.emit_marker(tracer, handle, attributes.SpanKindValue.RUN_START, extra)
+        if span.is_recording():
+            liveness.heartbeats.add(handle, tracer, interval_s)
+    except Exception:
+        log_internal_error_once("run-start", "announcing a run's start failed")
+    return handle, token
+
+
+def status_for(error: BaseException | None) -> str:
+    """The run status an exception (or none) ending the ``with`` block means."""
+    if error is None:
+        return RunStatus.COMPLETED
+    if isinstance(error, KeyboardInterrupt | asyncio.CancelledError | GeneratorExit):
+        return RunStatus.CANCELLED
+    if isinstance(error, SystemExit):
+        return RunStatus.COMPLETED if error.code in (None, 0) else RunStatus.FAILED
+    return RunStatus.FAILED
+
+
+def finish_run(handle: RunHandle, status: str, error: BaseException | None = None) -> None:
+    """End the run's root span with ``status``; a second call for the same run does nothing."""
+    liveness.heartbeats.remove(handle)
+    if not handle._owned_by_this_process() or not handle._set_status(status):
+        return
+    span = handle._span_for_lifecycle()
+    if span is None:
+        return
+    span.set_attribute(attributes.RUN_STATUS, status)
+    if status == RunStatus.COMPLETED:
+        span.set_status(Status(StatusCode.OK))
+    elif error is not None and status == RunStatus.FAILED:
+        error_type = type(error).__qualname__
+        span.record_exception(error, timestamp=clock.time_ns(), escaped=True)
+        span.set_attribute(attributes.ERROR_TYPE, error_type)
+        span.set_attribute(attributes.ERROR_MESSAGE, str(error))
+        span.set_status(Status(StatusCode.ERROR, f"{error_type}: {error}"))
+    else:
+        if error is not None:
+            span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
+        span.set_status(Status(StatusCode.ERROR, status))
+    span.end(end_time=clock.time_ns())
+
+
+def close_run(handle: RunHandle, token: object, error: BaseException | None) -> None:
+    """Leave the run's ``with`` block: end it by what ``error`` means and restore the context."""
+    try:
+        finish_run(handle, status_for(error), error)
+    except Exception:
+        log_internal_error_once("run-end", "ending a run failed")
+    try:
+        otel_context.detach(token)  # type: ignore[arg-type]
+    except Exception:
+        log_internal_error_once("run-detach", "restoring the context after a run failed")
+
+
+def open_runs() -> Sequence[RunHandle]:
+    """Runs opened in this process that have not ended."""
+    return [handle for handle in liveness.heartbeats.open_runs() if handle._owned_by_this_process()]

@@ -1,0 +1,82 @@
+"""``log_param``, ``log_metric``, ``log_output``, ``log_artifact``, ``tag``: log into a run.
+
+Outside a run each function warns once (a :class:`~spanflow.SpanflowWarning`) and does
+nothing. A value spanflow cannot record is dropped or stringified with a warning naming its
+key. None of them raises into user code for a failure inside spanflow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from spanflow._internal.handle import RunHandle, safe_call
+from spanflow._internal.membership import current_run
+from spanflow._internal.warn import warn_once
+
+
+def _target(operation: str) -> RunHandle | None:
+    found = current_run()
+    if found is None:
+        warn_once(
+            f"outside-{operation}",
+            f"spanflow: {operation}() outside a run does nothing; "
+            "wrap the code in `with spanflow.run():`",
+            stacklevel=3,
+        )
+    return found
+
+
+def log_param(key: str, value: Any) -> None:
+    """Record a param of the current run (``spanflow.param.<key>`` on its root span).
+
+    bool, int, float and str stay native; anything else is stored as JSON.
+    """
+    if (target := _target("log_param")) is not None:
+        safe_call("log_param", target.log_param, key, value)
+
+
+def log_params(**params: Any) -> None:
+    """Record several params of the current run."""
+    if (target := _target("log_params")) is not None:
+        safe_call("log_params", target.log_params, **params)
+
+
+def log_metric(name: str, value: float, *, step: int | None = None) -> None:
+    """Record a metric point: a span event on the run's root span, last value as an attribute.
+
+    NaN, infinities and non-numbers are dropped with a warning.
+    """
+    if (target := _target("log_metric")) is not None:
+        safe_call("log_metric", target.log_metric, name, value, step=step)
+
+
+def log_metrics(metrics: Mapping[str, float], *, step: int | None = None) -> None:
+    """Record several metric points with one ``step``."""
+    if (target := _target("log_metrics")) is not None:
+        safe_call("log_metrics", target.log_metrics, metrics, step=step)
+
+
+def log_output(name: str, value: Any) -> None:
+    """Record an output of the current run (``spanflow.output.<name>``)."""
+    if (target := _target("log_output")) is not None:
+        safe_call("log_output", target.log_output, name, value)
+
+
+def log_outputs(**outputs: Any) -> None:
+    """Record several outputs of the current run."""
+    if (target := _target("log_outputs")) is not None:
+        safe_call("log_outputs", target.log_outputs, **outputs)
+
+
+def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> None:
+    """Record a file's path, size, sha256 and media type as an event; the file is not copied."""
+    if (target := _target("log_artifact")) is not None:
+        safe_call("log_artifact", target.log_artifact, path, name=name)
+
+
+def tag(*tags: str) -> None:
+    """Add tags to the current run."""
+    if (target := _target("tag")) is not None:
+        safe_call("tag", target.tag, *tags)

@@ -1,0 +1,147 @@
+"""Every span attribute, event and link key spanflow writes or reads, in one place.
+
+The SDK writes these, the collector reads them; `docs/attributes.md` documents each one.
+OpenTelemetry GenAI semantic-convention keys (``gen_ai.*``) are listed here too so that no
+module spells a key by hand. See
+https://github.com/open-telemetry/semantic-conventions/blob/main/docs/gen-ai/gen-ai-spans.md
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- What a span is, for spanflow -------------------------------------------------------------
+SPAN_KIND: Final = "spanflow.span.kind"
+"""One of the ``SpanKindValue`` strings below; absent on spans spanflow did not make."""
+
+
+class SpanKindValue:
+    """Values of ``spanflow.span.kind``."""
+
+    RUN: Final = "run"  # the root span of a run segment
+    RUN_START: Final = "run.start"  # start marker, exported as soon as the run opens
+    RUN_HEARTBEAT: Final = "run.heartbeat"  # periodic liveness marker while the run is open
+    LLM: Final = "llm"  # one LLM client call (GenAI CLIENT span)
+    STEP: Final = "step"  # a traced function / tool (``@spanflow.step``)
+
+
+# --- Runs (root spans, start markers, heartbeats) --------------------------------------------
+RUN_ID: Final = "spanflow.run.id"
+"""ULID string. On run roots and markers, and stamped on every span started inside a run."""
+RUN_NAME: Final = "spanflow.run.name"
+PROJECT: Final = "spanflow.project"
+RUN_TAGS: Final = "spanflow.run.tags"  # string[]
+RUN_PARENT_ID: Final = "spanflow.run.parent_id"  # subruns: the enclosing run's id
+RUN_SEGMENT: Final = "spanflow.run.segment"  # int, 0 for the first segment, +1 per resume
+RUN_STATUS: Final = "spanflow.run.status"  # final status on the root span: see RunStatus
+RUN_HEARTBEAT_INTERVAL_S: Final = "spanflow.run.heartbeat_interval_s"  # float, on run.start
+RUN_REPLAY_OF: Final = "spanflow.run.replay_of"  # run id this run replays, if any
+RUN_ATTRIBUTE_PREFIX: Final = "spanflow.run.attr."  # free **attributes given to run()
+
+PARAM_PREFIX: Final = "spanflow.param."
+"""``spanflow.param.<key>``: a param. bool/int/float/str stay native; anything else is JSON."""
+METRIC_PREFIX: Final = "spanflow.metric."
+"""``spanflow.metric.<name>``: the last logged value of a metric (float), on the run root."""
+OUTPUT_PREFIX: Final = "spanflow.output."
+"""``spanflow.output.<name>``: a logged output; str stays native, anything else is JSON."""
+
+ERROR_TYPE: Final = "error.type"  # OTel general key: exception class qualname, on failure
+ERROR_MESSAGE: Final = "spanflow.error.message"
+
+
+class RunStatus:
+    """Values of ``spanflow.run.status`` and of a run's status in the index."""
+
+    RUNNING: Final = "running"
+    COMPLETED: Final = "completed"
+    FAILED: Final = "failed"
+    CANCELLED: Final = "cancelled"
+    INTERRUPTED: Final = "interrupted"
+
+
+# --- Span events on the run root ---------------------------------------------------------------
+EVENT_METRIC: Final = "spanflow.metric"  # one per log_metric point
+EVENT_METRIC_NAME: Final = "spanflow.metric.name"
+EVENT_METRIC_VALUE: Final = "spanflow.metric.value"  # float
+EVENT_METRIC_STEP: Final = "spanflow.metric.step"  # int, absent when no step was given
+
+EVENT_ARTIFACT: Final = "spanflow.artifact"  # one per log_artifact
+ARTIFACT_NAME: Final = "spanflow.artifact.name"
+ARTIFACT_PATH: Final = "spanflow.artifact.path"
+ARTIFACT_SIZE: Final = "spanflow.artifact.size"  # bytes, int
+ARTIFACT_SHA256: Final = "spanflow.artifact.sha256"
+ARTIFACT_MEDIA_TYPE: Final = "spanflow.artifact.media_type"
+
+# --- Links ------------------------------------------------------------------------------------
+LINK_TYPE: Final = "spanflow.link.type"
+
+
+class LinkTypeValue:
+    """Values of ``spanflow.link.type``."""
+
+    DATAFLOW: Final = "dataflow"  # consumer span -> producer span
+    PARENT_RUN: Final = "parent_run"  # subrun root -> enclosing run's root span
+    RESUME: Final = "resume"  # resumed segment root -> previous segment's root (when known)
+    REPLAY: Final = "replay"  # replay run root -> the replayed run's root
+
+
+LINK_HOW: Final = "spanflow.link.how"  # see LinkHowValue
+LINK_SCORE: Final = "spanflow.link.score"  # float in [0, 1]
+LINK_INPUT_FIELDS: Final = "spanflow.link.input_fields"  # string[] of consumer field paths
+LINK_OUTPUT_FIELD: Final = "spanflow.link.output_field"  # producer field path
+
+
+class LinkHowValue:
+    """Values of ``spanflow.link.how``: how a dataflow edge was found."""
+
+    RESPONSE_ID: Final = "response_id"  # previous_response_id / re-sent response items
+    TOOL_CALL: Final = "tool_call"  # a tool result answering a tool call the producer emitted
+    VERBATIM: Final = "content.verbatim"  # the producer's output text appears whole
+    PARTIAL: Final = "content.partial"  # a substantial part of it appears
+    EXPLICIT: Final = "explicit"  # spanflow.link(...) or a marked value
+
+
+# --- Steps (@spanflow.step) --------------------------------------------------------------------
+STEP_NAME: Final = "spanflow.step.name"
+STEP_INPUT: Final = "spanflow.step.input"  # JSON of the bound arguments (content capture)
+STEP_OUTPUT: Final = "spanflow.step.output"  # JSON of the return value (content capture)
+
+# --- Instrumentation facts that GenAI semconv has no key for ---------------------------------
+CONTENT_TRUNCATED: Final = "spanflow.content.truncated"  # bool: a content attribute was cut
+STREAM: Final = "spanflow.stream"  # bool: the call streamed
+STREAM_ABANDONED: Final = "spanflow.stream.abandoned"  # bool: stream dropped unfinished
+INTERNAL_ERROR: Final = "spanflow.internal_error"  # str: spanflow's own failure, never raised
+
+# --- OpenTelemetry GenAI semantic conventions ---------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"  # chat | embeddings | ...
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"  # openai | anthropic | ...
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"  # seconds
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"  # JSON
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"  # JSON
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"  # JSON
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"  # JSON
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"

@@ -1,0 +1,7 @@
+"""``python -m spanflow.cli``."""
+
+import sys
+
+from spanflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,247 @@
+"""``spanflow runs list|show|tree|graph|compare|rm``: runs from a collector or a local index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from spanflow import environment as env
+from spanflow.cli import runs_render as render
+from spanflow.client import (
+    Client,
+    ClientError,
+    InvalidQueryError,
+    RunNotFoundError,
+    RunSummary,
+)
+from spanflow_collector.api import codec
+
+_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+Command = Callable[[Client, argparse.Namespace], int]
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``spanflow runs`` and its subcommands."""
+    source = argparse.ArgumentParser(add_help=False)
+    group = source.add_argument_group("where to read")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument(
+        "--url", help=f"collector base URL (default: ${env.SPANFLOW_ENDPOINT} if set)"
+    )
+    where.add_argument(
+        "--db",
+        help=f"run index: SQLite path or postgresql:// URL (default: ${env.SPANFLOW_DB} "
+        "or ./.spanflow/index.db)",
+    )
+    group.add_argument(
+        "--token", help=f"collector bearer token (default: ${env.SPANFLOW_COLLECTOR_TOKEN})"
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    runs = subparsers.add_parser("runs", help="list, inspect, compare and delete runs")
+    runs.set_defaults(func=lambda args: _usage(runs))
+    commands = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+
+    listing = commands.add_parser(
+        "list", parents=[source, as_json], help="list runs, newest first", aliases=["ls"]
+    )
+    _add_filters(listing)
+    listing.set_defaults(func=_command(_list))
+
+    show = commands.add_parser("show", parents=[source, as_json], help="one run in detail")
+    show.add_argument("run_id")
+    show.set_defaults(func=_command(_show))
+
+    tree = commands.add_parser("tree", parents=[source, as_json], help="a run's span tree")
+    tree.add_argument("run_id")
+    tree.add_argument(
+        "--markers", action="store_true", help="keep the run.start / run.heartbeat spans"
+    )
+    tree.set_defaults(func=_command(_tree))
+
+    graph = commands.add_parser("graph", parents=[source], help="a run's dataflow graph")
+    graph.add_argument("run_id")
+    graph.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+    graph.set_defaults(func=_command(_graph))
+
+    compare = commands.add_parser(
+        "compare", parents=[source, as_json], help="params, metrics and outputs side by side"
+    )
+    compare.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    compare.set_defaults(func=_command(_compare))
+
+    remove = commands.add_parser(
+        "rm", parents=[source], help="delete runs with their spans and subruns"
+    )
+    remove.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    remove.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    remove.set_defaults(func=_command(_remove))
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    filters = parser.add_argument_group("filters")
+    filters.add_argument("-p", "--project")
+    filters.add_argument(
+        "-s", "--status", action="append", help="running, completed, failed, ... (repeatable)"
+    )
+    filters.add_argument("-t", "--tag", action="append", help="runs with every given tag")
+    filters.add_argument("-n", "--name", help="the run name contains this text")
+    filters.add_argument("--since", help="started after: 2h, 3d, ISO 8601 or unix seconds")
+    filters.add_argument("--until", help="started before: same forms as --since")
+    filters.add_argument("--parent", help="only subruns of this run")
+    filters.add_argument("--top-level", action="store_true", help="leave subruns out")
+    filters.add_argument("--param", action="append", help="e.g. 'lr>0.01' (repeatable)")
+    filters.add_argument("--metric", action="append", help="e.g. 'accuracy>=0.9' (repeatable)")
+    paging = parser.add_argument_group("paging")
+    paging.add_argument("--limit", type=int, default=20, help="runs per page (default 20)")
+    paging.add_argument("--cursor", help="continue after a previous page")
+    paging.add_argument("--all", action="store_true", help="every matching run, all pages")
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _command(command: Command) -> Callable[[argparse.Namespace], int]:
+    """Open the client, run ``command``, and turn client errors into a message and exit code."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            with Client(args.url or args.db or None, token=args.token) as client:
+                return command(client, args)
+        except InvalidQueryError as exc:
+            name = {"q": "name", "started_after": "since", "started_before": "until"}.get(
+                exc.parameter, exc.parameter
+            )
+            message = str(exc).removeprefix(f"{exc.parameter}: ")
+            _error(f"--{name.replace('_', '-')}: {message}" if name else message)
+            return 2
+        except ClientError as exc:
+            _error(str(exc))
+            return 1
+
+    return run
+
+
+def _error(message: str) -> None:
+    print(f"spanflow runs: {message}", file=sys.stderr)
+
+
+def _style() -> render.Style:
+    return render.Style(color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _time_bound(text: str | None) -> str | None:
+    """``2h`` / ``3d`` mean that long ago; anything else goes to the index as it is."""
+    if text is None:
+        return None
+    match = _AGO.match(text)
+    if not match:
+        return text
+    seconds_ago = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return repr(time.time() - seconds_ago)
+
+
+def _list(client: Client, args: argparse.Namespace) -> int:
+    filters: dict[str, Any] = {
+        "project": args.project,
+        "status": args.status,
+        "tags": args.tag,
+        "name": args.name,
+        "started_after": _time_bound(args.since),
+        "started_before": _time_bound(args.until),
+        "parent": args.parent,
+        "top_level": args.top_level,
+        "params": args.param,
+        "metrics": args.metric,
+    }
+    runs: list[RunSummary]
+    if args.all:
+        runs, next_cursor = list(client.iter_runs(**filters, page_size=args.limit)), None
+    else:
+        page = client.list_runs(**filters, limit=args.limit, cursor=args.cursor)
+        runs, next_cursor = list(page.runs), page.next_cursor
+    if args.json:
+        _print_json({"runs": [codec.encode_run(run) for run in runs], "next_cursor": next_cursor})
+        return 0
+    if not runs:
+        print("no runs match" if any(filters.values()) or args.cursor else "no runs yet")
+        return 0
+    print(render.runs_table(runs, now_ns=time.time_ns(), style=_style()))
+    if next_cursor:
+        print(f"more runs: add --cursor {next_cursor} (or --all)", file=sys.stderr)
+    return 0
+
+
+def _show(client: Client, args: argparse.Namespace) -> int:
+    detail = client.run_detail(args.run_id)
+    if args.json:
+        _print_json(codec.encode_detail(detail))
+    else:
+        print(render.run_detail_text(detail, now_ns=time.time_ns(), style=_style()))
+    return 0
+
+
+def _tree(client: Client, args: argparse.Namespace) -> int:
+    roots = client.tree(args.run_id, include_markers=args.markers)
+    if args.json:
+        _print_json({"roots": codec.encode_tree(roots)})
+    elif roots:
+        print(render.span_tree_text(roots, style=_style()))
+    else:
+        print("no spans recorded for this run")
+    return 0
+
+
+def _graph(client: Client, args: argparse.Namespace) -> int:
+    graph = client.graph(args.run_id)
+    if args.format == "json":
+        _print_json(codec.encode_graph(graph))
+    elif args.format == "dot":
+        sys.stdout.write(graph.to_dot())
+    else:
+        sys.stdout.write(graph.to_mermaid())
+    return 0
+
+
+def _compare(client: Client, args: argparse.Namespace) -> int:
+    comparison = client.compare(*args.run_ids)
+    if args.json:
+        _print_json(codec.encode_comparison(comparison))
+    else:
+        print(render.comparison_text(comparison, style=_style()))
+    return 0
+
+
+def _remove(client: Client, args: argparse.Namespace) -> int:
+    runs = [client.get_run(run_id) for run_id in args.run_ids]  # all exist before any goes
+    if not args.yes and sys.stdin.isatty():
+        names = ", ".join(f"{run.name} ({run.id})" for run in runs)
+        answer = input(f"delete {names} with their spans and subruns? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    for run in runs:
+        try:
+            deleted = client.delete(run.id)
+        except RunNotFoundError:  # a subrun of a run deleted just before
+            print(f"deleted {run.id} ({run.name}) with its parent")
+            continue
+        subruns = deleted - 1
+        extra = f" and {subruns} subrun{'s' if subruns != 1 else ''}" if subruns > 0 else ""
+        print(f"deleted {run.id} ({run.name}){extra}")
+    return 0

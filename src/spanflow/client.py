@@ -1,0 +1,42 @@
+"""Read runs back: ``Client`` for a collector's REST API or a local run index, and its records.
+
+``spanflow.Client`` is the entry point; this module also names the records it returns and the
+errors it raises, for type hints and ``except`` clauses.
+"""
+
+from __future__ import annotations
+
+from spanflow._client.client import Client
+from spanflow._client.errors import (
+    AuthenticationError,
+    ClientError,
+    CollectorError,
+    CollectorUnavailableError,
+    IndexNotFoundError,
+    InvalidQueryError,
+    RunNotFoundError,
+)
+from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, ValueDiff
+from spanflow_collector.records import EventRecord, LinkRecord, SpanRecord
+from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+
+__all__ = [
+    "AuthenticationError",
+    "Client",
+    "ClientError",
+    "CollectorError",
+    "CollectorUnavailableError",
+    "EventRecord",
+    "IndexNotFoundError",
+    "InvalidQueryError",
+    "LinkRecord",
+    "MetricPoint",
+    "RunComparison",
+    "RunDetail",
+    "RunNotFoundError",
+    "RunPage",
+    "RunSummary",
+    "SpanNode",
+    "SpanRecord",
+    "ValueDiff",
+]

@@ -1,0 +1,77 @@
+"""Dataflow graph: which call's output fed which later call, recorded as span links.
+
+The seam with instrumentation is two calls per traced call::
+
+    pending = on_call_start(span, inputs)   # right after the span starts
+    ...                                      # the call runs
+    on_call_end(pending, outputs)            # before span.end(); outputs None on failure
+
+Neither ever raises. ``SPANFLOW_DATAFLOW=false`` turns detection off, ``inline`` runs it on the
+caller's thread (default: a background worker matches while the request is in flight).
+See docs/dataflow.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from spanflow.dataflow.detector import DataflowDetector, PendingCall
+from spanflow.dataflow.explicit import link, register_output
+from spanflow.dataflow.graph import DataflowEdge, DataflowGraph, DataflowNode, graph
+from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
+from spanflow.dataflow.scope import call_scope
+from spanflow.dataflow.switch import dataflow_mode, get_detector, set_dataflow
+
+__all__ = [
+    "CallInputs",
+    "CallOutputs",
+    "DataflowDetector",
+    "DataflowEdge",
+    "DataflowGraph",
+    "DataflowNode",
+    "TextField",
+    "dataflow_mode",
+    "get_detector",
+    "graph",
+    "link",
+    "on_call_end",
+    "on_call_start",
+    "register_output",
+    "set_dataflow",
+]
+
+logger = logging.getLogger("spanflow.dataflow")
+
+_seam_failed = False
+
+
+def on_call_start(span: Any, inputs: CallInputs) -> object | None:
+    """Start matching ``inputs`` against what the current run produced; return a handle."""
+    try:
+        detector = get_detector()
+        if detector is None or not span.is_recording():
+            return None
+        return detector.start_call(span, call_scope(span), inputs)
+    except Exception:
+        _log_seam_failure()
+        return None
+
+
+def on_call_end(pending: object | None, outputs: CallOutputs | None) -> None:
+    """Add the found links to the consumer span and register ``outputs`` as a producer."""
+    if not isinstance(pending, PendingCall):
+        return
+    try:
+        detector = get_detector()
+        if detector is not None:
+            detector.end_call(pending, outputs)
+    except Exception:
+        _log_seam_failure()
+
+
+def _log_seam_failure() -> None:
+    global _seam_failed
+    if not _seam_failed:
+        _seam_failed = True
+        logger.warning("dataflow detection failed; the call goes on without it", exc_info=True)

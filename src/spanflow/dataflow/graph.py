@@ -1,0 +1,231 @@
+"""The dataflow graph of a set of spans, and its Mermaid and Graphviz DOT renderings.
+
+``DataflowGraph.from_spans`` reads OpenTelemetry ``ReadableSpan``s (in-memory capture), the
+collector's and ``spanflow.testing``'s ``SpanRecord``s, or plain mappings with ``span_id``,
+``name``, ``attributes`` and ``links`` (each link a mapping with ``span_id`` and
+``attributes``). Span ids may be ints or hex.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spanflow import attributes as attr
+
+PREVIEW_CHARS = 60
+_START_KEYS = ("start_time_unix_nano", "start_time_ns", "start_time")
+
+
+@dataclass(frozen=True)
+class DataflowNode:
+    """A call in the graph: an LLM call, a step, or a producer known only by its id."""
+
+    span_id: str
+    name: str
+    kind: str  # spanflow.span.kind value, or "span" / "external"
+    model: str | None = None
+    input_preview: str = ""
+    output_preview: str = ""
+
+
+@dataclass(frozen=True)
+class DataflowEdge:
+    """Data produced by ``producer`` and consumed by ``consumer`` (span ids, hex)."""
+
+    producer: str
+    consumer: str
+    how: str
+    score: float
+    input_fields: tuple[str, ...] = ()
+    output_field: str = ""
+
+
+@dataclass(frozen=True)
+class DataflowGraph:
+    """Nodes in start order and dataflow edges between them."""
+
+    nodes: tuple[DataflowNode, ...]
+    edges: tuple[DataflowEdge, ...] = field(default=())
+
+    @classmethod
+    def from_spans(cls, spans: Iterable[Any]) -> DataflowGraph:
+        """Build the graph from spans or span records (see the module docstring)."""
+        views = sorted((_SpanView.of(span) for span in spans), key=lambda v: v.start_ns)
+        nodes: dict[str, DataflowNode] = {}
+        edges: list[DataflowEdge] = []
+        for view in views:
+            if view.kind in (attr.SpanKindValue.LLM, attr.SpanKindValue.STEP):
+                nodes[view.span_id] = view.node()
+        by_id = {view.span_id: view for view in views}
+        for view in views:
+            for producer_id, link_attributes in view.links:
+                if link_attributes.get(attr.LINK_TYPE) != attr.LinkTypeValue.DATAFLOW:
+                    continue
+                for span_id in (producer_id, view.span_id):
+                    if span_id not in nodes:
+                        known = by_id.get(span_id)
+                        nodes[span_id] = (
+                            known.node() if known else DataflowNode(span_id, span_id, "external")
+                        )
+                fields = link_attributes.get(attr.LINK_INPUT_FIELDS) or ()
+                edges.append(
+                    DataflowEdge(
+                        producer=producer_id,
+                        consumer=view.span_id,
+                        how=str(link_attributes.get(attr.LINK_HOW, "")),
+                        score=float(link_attributes.get(attr.LINK_SCORE, 0.0)),
+                        input_fields=tuple(str(f) for f in fields),
+                        output_field=str(link_attributes.get(attr.LINK_OUTPUT_FIELD, "")),
+                    )
+                )
+        return cls(nodes=tuple(nodes.values()), edges=tuple(edges))
+
+    def edge_pairs(self) -> set[tuple[str, str]]:
+        """``(producer, consumer)`` span id pairs."""
+        return {(edge.producer, edge.consumer) for edge in self.edges}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form: ``{"nodes": [...], "edges": [...]}``."""
+        return {
+            "nodes": [vars(node) | {} for node in self.nodes],
+            "edges": [
+                vars(edge) | {"input_fields": list(edge.input_fields)} for edge in self.edges
+            ],
+        }
+
+    def to_mermaid(self) -> str:
+        """A Mermaid ``flowchart LR`` of the graph."""
+        names = {node.span_id: f"n{i}" for i, node in enumerate(self.nodes)}
+        lines = ["flowchart LR"]
+        for node in self.nodes:
+            label = "<br/>".join(_mermaid_escape(part) for part in _label_parts(node))
+            lines.append(f'  {names[node.span_id]}["{label}"]')
+        for edge in self.edges:
+            label = _mermaid_escape(f"{edge.how} {edge.score:.2f}")
+            lines.append(f'  {names[edge.producer]} -->|"{label}"| {names[edge.consumer]}')
+        return "\n".join(lines) + "\n"
+
+    def to_dot(self) -> str:
+        """A Graphviz DOT ``digraph`` of the graph."""
+        lines = ["digraph dataflow {", "  rankdir=LR;", "  node [shape=box];"]
+        for node in self.nodes:
+            label = "\\n".join(_dot_escape(part) for part in _label_parts(node))
+            lines.append(f'  "{node.span_id}" [label="{label}"];')
+        for edge in self.edges:
+            label = _dot_escape(f"{edge.how} {edge.score:.2f}")
+            lines.append(f'  "{edge.producer}" -> "{edge.consumer}" [label="{label}"];')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+
+def graph(spans: Iterable[Any]) -> DataflowGraph:
+    """The dataflow graph of ``spans`` (ReadableSpans, SpanRecords or mappings)."""
+    return DataflowGraph.from_spans(spans)
+
+
+@dataclass(frozen=True)
+class _SpanView:
+    span_id: str
+    name: str
+    start_ns: int
+    attributes: Mapping[str, Any]
+    links: tuple[tuple[str, Mapping[str, Any]], ...]
+
+    @classmethod
+    def of(cls, span: Any) -> _SpanView:
+        if isinstance(span, Mapping):
+            get = span.get
+            span_id, name = get("span_id"), get("name", "")
+            start = next((get(k) for k in _START_KEYS if get(k) is not None), 0)
+            attributes, links = get("attributes") or {}, get("links") or ()
+        else:
+            context = getattr(span, "context", None)
+            span_id = getattr(span, "span_id", None) or getattr(context, "span_id", None)
+            name = getattr(span, "name", "")
+            start = next((getattr(span, k) for k in _START_KEYS if hasattr(span, k)), 0)
+            attributes, links = getattr(span, "attributes", None) or {}, span.links or ()
+        return cls(_hex_id(span_id), str(name), int(start or 0), attributes,
+                   tuple(_link_of(link) for link in links))  # fmt: skip
+
+    @property
+    def kind(self) -> str:
+        kind = self.attributes.get(attr.SPAN_KIND)
+        if isinstance(kind, str):
+            return kind
+        if attr.GEN_AI_OPERATION_NAME in self.attributes:
+            return attr.SpanKindValue.LLM
+        if attr.STEP_NAME in self.attributes:
+            return attr.SpanKindValue.STEP
+        return "span"
+
+    def node(self) -> DataflowNode:
+        get = self.attributes.get
+        model = get(attr.GEN_AI_RESPONSE_MODEL) or get(attr.GEN_AI_REQUEST_MODEL)
+        return DataflowNode(
+            span_id=self.span_id,
+            name=self.name,
+            kind=self.kind,
+            model=str(model) if model else None,
+            input_preview=_preview(get(attr.GEN_AI_INPUT_MESSAGES) or get(attr.STEP_INPUT), -1),
+            output_preview=_preview(get(attr.GEN_AI_OUTPUT_MESSAGES) or get(attr.STEP_OUTPUT), 0),
+        )
+
+
+def _link_of(link: Any) -> tuple[str, Mapping[str, Any]]:
+    if isinstance(link, Mapping):
+        return _hex_id(link.get("span_id")), link.get("attributes") or {}
+    context = getattr(link, "context", None)
+    span_id = getattr(link, "span_id", None) or getattr(context, "span_id", None)
+    return _hex_id(span_id), getattr(link, "attributes", None) or {}
+
+
+def _hex_id(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value:016x}"
+    return str(value or "").lower()
+
+
+def _preview(value: Any, pick: int) -> str:
+    """A short text from a captured JSON value: the first (``0``) or last (``-1``) text in it."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        texts = list(_texts_in(json.loads(value)))
+    except ValueError:
+        texts = [value]
+    if not texts:
+        return ""
+    text = " ".join(texts[pick].split())
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _texts_in(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        if value.strip():
+            yield value
+    elif isinstance(value, Mapping):
+        for key, child in value.items():
+            if key not in ("role", "type", "id", "finish_reason", "name"):
+                yield from _texts_in(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _texts_in(child)
+
+
+def _label_parts(node: DataflowNode) -> list[str]:
+    parts = [node.name if not node.model or node.model in node.name else f"{node.name} · "
+             f"{node.model}"]  # fmt: skip
+    if node.output_preview:
+        parts.append(node.output_preview)
+    return parts
+
+
+def _mermaid_escape(text: str) -> str:
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,0 +1,36 @@
+"""Every environment variable spanflow reads, in one place (documented in docs/configuration.md).
+
+Standard ``OTEL_*`` variables are honoured as the OpenTelemetry SDK defines them; the names are
+listed here so no module spells one by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- spanflow's own ---------------------------------------------------------------------------
+SPANFLOW_PROJECT: Final = "SPANFLOW_PROJECT"  # default project for runs ("default")
+SPANFLOW_ENDPOINT: Final = "SPANFLOW_ENDPOINT"  # spanflow collector base URL (OTLP/HTTP)
+SPANFLOW_DB: Final = "SPANFLOW_DB"  # embedded index path (default ./.spanflow/index.db)
+SPANFLOW_EXPORTERS: Final = "SPANFLOW_EXPORTERS"  # comma list: embedded,otlp,console,none
+SPANFLOW_HEARTBEAT_INTERVAL_S: Final = "SPANFLOW_HEARTBEAT_INTERVAL_S"  # default 30
+SPANFLOW_CAPTURE_CONTENT: Final = "SPANFLOW_CAPTURE_CONTENT"  # true/false (default true)
+SPANFLOW_MAX_CONTENT_CHARS: Final = "SPANFLOW_MAX_CONTENT_CHARS"  # per content attribute
+SPANFLOW_DATAFLOW: Final = "SPANFLOW_DATAFLOW"  # true/false/inline: dataflow edge detection
+SPANFLOW_COLLECTOR_TOKEN: Final = "SPANFLOW_COLLECTOR_TOKEN"  # bearer token for the collector
+SPANFLOW_REQUIRE_POSTGRES: Final = "SPANFLOW_REQUIRE_POSTGRES"  # tests: fail without PostgreSQL
+SPANFLOW_TEST_POSTGRES_URL: Final = "SPANFLOW_TEST_POSTGRES_URL"  # tests: server to use
+
+# --- OpenTelemetry's --------------------------------------------------------------------------
+OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
+OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
+OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
+OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+)
+TRACEPARENT: Final = "TRACEPARENT"  # W3C trace context handed to child processes
+SPANFLOW_RUN_CONTEXT: Final = "SPANFLOW_RUN_CONTEXT"  # JSON run handle for child processes

@@ -1,0 +1,1 @@
+"""Auto-instrumentation of LLM clients and traced steps."""

@@ -1,0 +1,81 @@
+"""``spanflow.instrument()`` / ``spanflow.uninstrument()``: switch LLM client tracing on and off."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from typing import Any
+
+logger = logging.getLogger("spanflow.instrumentation")
+
+_INSTRUMENTORS = {
+    "openai": "spanflow.instrumentation.openai:OpenAIInstrumentor",
+    "anthropic": "spanflow.instrumentation.anthropic:AnthropicInstrumentor",
+}
+PROVIDERS = tuple(_INSTRUMENTORS)
+
+
+def instrument(*providers: str, tracer_provider: Any = None) -> list[str]:
+    """Trace calls of the named LLM clients (all installed ones when none are named).
+
+    Configures spanflow from the environment first unless ``configure()`` already ran. Clients
+    created before this call are covered too; calling it again is harmless.
+
+    Args:
+        *providers: ``"openai"``, ``"anthropic"``; none means every installed one.
+        tracer_provider: The provider for the LLM spans (default: the global one).
+
+    Returns:
+        The providers now instrumented.
+
+    Raises:
+        ValueError: An unknown provider name.
+        ModuleNotFoundError: A named provider's client library is not installed.
+    """
+    names = _resolve(providers, strict=bool(providers))
+    from spanflow._internal.config import ensure_configured
+
+    ensure_configured()
+    done: list[str] = []
+    for name in names:
+        instrumentor = _instrumentor(name)
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=tracer_provider)
+        done.append(name)
+    return done
+
+
+def uninstrument(*providers: str) -> None:
+    """Stop tracing the named LLM clients (all when none are named) and restore their code.
+
+    Raises:
+        ValueError: An unknown provider name.
+    """
+    for name in _resolve(providers, strict=False):
+        instrumentor = _instrumentor(name)
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+
+
+def _resolve(providers: tuple[str, ...], *, strict: bool) -> list[str]:
+    unknown = [name for name in providers if name not in _INSTRUMENTORS]
+    if unknown:
+        raise ValueError(
+            f"unknown LLM provider(s) {', '.join(map(repr, unknown))}; "
+            f"spanflow instruments {', '.join(PROVIDERS)}"
+        )
+    names = list(dict.fromkeys(providers)) or list(PROVIDERS)
+    installed = [name for name in names if importlib.util.find_spec(name) is not None]
+    if strict and len(installed) != len(names):
+        missing = sorted(set(names) - set(installed))
+        listed = " ".join(missing)
+        raise ModuleNotFoundError(
+            f"cannot instrument {listed}: not installed (pip install {listed})"
+        )
+    return installed
+
+
+def _instrumentor(name: str) -> Any:
+    module_name, class_name = _INSTRUMENTORS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)()

@@ -1,0 +1,185 @@
+"""The lifecycle of one traced LLM call's span: start, succeed or fail, end exactly once.
+
+Kept apart from patching: wrappers decide *when*, this module decides *what* the span records.
+Every method is safe to call from user-facing code paths: spanflow's own failures are logged
+once and swallowed, never raised.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from spanflow import attributes, environment
+from spanflow.instrumentation import content
+from spanflow.instrumentation._facts import ApiAdapter, ReadOptions, ResponseFacts
+from spanflow.instrumentation._guard import report_internal_error
+
+_DATAFLOW_OFF_WORDS = frozenset({"0", "false", "no", "off", "disabled"})
+
+
+def read_options() -> ReadOptions:
+    """The capture and dataflow switches as they stand for a call starting now."""
+    return ReadOptions(capture_content=content.capture_enabled(), dataflow=_dataflow_enabled())
+
+
+def _dataflow_enabled() -> bool:
+    try:
+        from spanflow.dataflow.switch import dataflow_mode
+
+        return dataflow_mode() != "off"
+    except ImportError:  # pragma: no cover - dataflow package trimmed
+        raw = os.environ.get(environment.SPANFLOW_DATAFLOW, "").strip().lower()
+        return raw not in _DATAFLOW_OFF_WORDS
+
+
+class LLMCall:
+    """One LLM client call: its CLIENT span, the dataflow handle, and how it ended."""
+
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        adapter: ApiAdapter,
+        body: Mapping[str, Any],
+        *,
+        stream: bool,
+        server_address: str | None = None,
+        server_port: int | None = None,
+    ) -> None:
+        """Start the span (not made current) and tell the dataflow detector the call began.
+
+        Raises whatever reading the request raises; callers treat that as an internal failure.
+        """
+        self.adapter = adapter
+        self.options = read_options()
+        self.streamed = stream
+        self._lock = threading.Lock()
+        self._ended = False
+        self._pending: object | None = None
+        self._first_chunk_seen = False
+        self._started_s = time.monotonic()
+        facts = adapter.read_request(body, self.options)
+        start_attributes = {
+            attributes.SPAN_KIND: attributes.SpanKindValue.LLM,
+            attributes.GEN_AI_OPERATION_NAME: adapter.operation,
+            attributes.GEN_AI_PROVIDER_NAME: adapter.provider,
+            **facts.attributes,
+        }
+        if server_address:
+            start_attributes[attributes.SERVER_ADDRESS] = server_address
+        if server_port:
+            start_attributes[attributes.SERVER_PORT] = server_port
+        if stream:
+            start_attributes[attributes.STREAM] = True
+        self.span = tracer.start_span(
+            facts.span_name, kind=SpanKind.CLIENT, attributes=start_attributes
+        )
+        if facts.inputs is not None:
+            from spanflow import dataflow
+
+            self._pending = dataflow.on_call_start(self.span, facts.inputs)
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        """Make the span current while the client sends the request (HTTP spans nest under it)."""
+        with trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        ):
+            yield
+
+    def first_chunk(self) -> None:
+        """Record the time to the first streamed chunk, once."""
+        if self._first_chunk_seen:
+            return
+        self._first_chunk_seen = True
+        try:
+            elapsed_s = time.monotonic() - self._started_s
+            self.span.set_attribute(attributes.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, elapsed_s)
+        except Exception:
+            report_internal_error("first chunk", self.span)
+
+    def succeed(self, response: Any) -> None:
+        """End the span with what ``response`` (a model or decoded JSON) says."""
+        if not self._claim_end():
+            return
+        facts: ResponseFacts | None = None
+        try:
+            facts = self.adapter.read_response(response, self.options)
+            self.span.set_attributes(facts.attributes)
+        except Exception:
+            report_internal_error(f"reading a {self.adapter.operation} response", self.span)
+        self._finish(facts, error=None)
+
+    def fail(self, error: BaseException, *, partial: Any = None) -> None:
+        """End the span as failed with ``error``; ``partial`` is what a stream produced so far."""
+        if not self._claim_end():
+            return
+        self._record_partial(partial)
+        self._finish(None, error=error)
+
+    def end_unfinished(self, partial: Any, *, abandoned: bool) -> None:
+        """End a stream's span that was closed (or dropped, ``abandoned``) before its end."""
+        if not self._claim_end():
+            return
+        try:
+            if abandoned:
+                self.span.set_attribute(attributes.STREAM_ABANDONED, True)
+        except Exception:
+            report_internal_error("marking an abandoned stream", self.span)
+        facts = self._record_partial(partial)
+        self._finish(facts, error=None)
+
+    def end_quietly(self) -> None:
+        """End the span with nothing more to say (spanflow could not follow the response)."""
+        if self._claim_end():
+            self._finish(None, error=None)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the span has ended."""
+        return self._ended
+
+    def _record_partial(self, partial: Any) -> ResponseFacts | None:
+        if partial is None:
+            return None
+        try:
+            facts = self.adapter.read_response(partial, self.options)
+            self.span.set_attributes(facts.attributes)
+            return facts
+        except Exception:
+            report_internal_error(f"reading a partial {self.adapter.operation} stream", self.span)
+            return None
+
+    def _claim_end(self) -> bool:
+        with self._lock:
+            if self._ended:
+                return False
+            self._ended = True
+            return True
+
+    def _finish(self, facts: ResponseFacts | None, *, error: BaseException | None) -> None:
+        try:
+            if error is not None:
+                _record_error(self.span, error)
+            if self._pending is not None:
+                from spanflow import dataflow
+
+                dataflow.on_call_end(self._pending, facts.outputs if facts is not None else None)
+        except Exception:
+            report_internal_error("ending an LLM span", self.span)
+        finally:
+            self.span.end()
+
+
+def _record_error(span: trace.Span, error: BaseException) -> None:
+    span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
+    if isinstance(error, Exception):
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, str(error)[:1024]))

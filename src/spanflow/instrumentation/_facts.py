@@ -1,0 +1,76 @@
+"""What an API adapter reads from a request and a response, and the adapter protocol itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from opentelemetry.util.types import AttributeValue
+
+from spanflow.dataflow.records import CallInputs, CallOutputs
+
+Attributes = dict[str, AttributeValue]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What to read: message contents (capture switch) and dataflow records (dataflow switch)."""
+
+    capture_content: bool
+    dataflow: bool
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """A request as the span sees it: its name, the attributes it starts with, its inputs."""
+
+    span_name: str
+    attributes: Attributes = field(default_factory=dict)
+    inputs: CallInputs | None = None
+
+
+@dataclass(frozen=True)
+class ResponseFacts:
+    """A response as the span sees it: the attributes it ends with, and what it produced."""
+
+    attributes: Attributes = field(default_factory=dict)
+    outputs: CallOutputs | None = None
+
+
+class StreamAccumulator(Protocol):
+    """Reassembles a streamed response from its events, cheaply per event."""
+
+    def add(self, event: Any) -> None:
+        """Take one event of the stream."""
+
+    def response(self) -> Any:
+        """The response the events so far make, in the non-streamed response's shape."""
+
+
+class ApiAdapter(Protocol):
+    """Reads one API's requests and responses (chat completions, responses, messages, ...)."""
+
+    provider: str
+    operation: str
+
+    def read_request(self, body: Mapping[str, Any], options: ReadOptions) -> RequestFacts:
+        """The span name, start attributes and dataflow inputs of a request body."""
+
+    def read_response(self, response: Any, options: ReadOptions) -> ResponseFacts:
+        """The end attributes and dataflow outputs of a response (a model or decoded JSON)."""
+
+    def new_accumulator(self) -> StreamAccumulator:
+        """A fresh accumulator for a streamed response."""
+
+
+def field_of(value: Any, name: str) -> Any:
+    """``value[name]`` of a mapping or ``value.name`` of an object; None when absent."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def span_name(operation: str, model: Any) -> str:
+    """``"{operation} {model}"`` per the GenAI conventions, the operation alone without a model."""
+    return f"{operation} {model}" if isinstance(model, str) and model else operation

@@ -1,0 +1,180 @@
+"""Stream proxies: the user's stream, unchanged, whose span ends exactly once.
+
+A span ends when the stream is exhausted, fails, is closed (``close()``/``aclose()``, leaving
+``with``, or closing its HTTP response as the clients' ``.stream()`` helpers do), or is
+garbage-collected unfinished (then marked ``spanflow.stream.abandoned``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import wrapt
+
+from spanflow.instrumentation._call import LLMCall
+from spanflow.instrumentation._facts import StreamAccumulator
+from spanflow.instrumentation._guard import report_internal_error
+
+
+class _StreamState:
+    """What the two proxies share: the call, the accumulator, and how to end."""
+
+    def __init__(self, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        self.call = call
+        self.accumulator: StreamAccumulator | None = accumulator
+
+    def observe(self, event: Any) -> None:
+        call = self.call
+        if call.ended:
+            return
+        call.first_chunk()
+        accumulator = self.accumulator
+        if accumulator is None:
+            return
+        try:
+            accumulator.add(event)
+        except Exception:
+            self.accumulator = None  # stop following this stream; the span still ends
+            report_internal_error("reading a stream event", call.span)
+
+    def partial(self) -> Any:
+        accumulator = self.accumulator
+        if accumulator is None:
+            return None
+        try:
+            return accumulator.response()
+        except Exception:
+            report_internal_error("reassembling a stream", self.call.span)
+            return None
+
+    def exhausted(self) -> None:
+        if self.call.ended:
+            return
+        response = self.partial()
+        if response is None:
+            self.call.end_quietly()
+        else:
+            self.call.succeed(response)
+
+    def failed(self, error: BaseException) -> None:
+        if not self.call.ended:
+            self.call.fail(error, partial=self.partial())
+
+    def closed(self, *, abandoned: bool = False) -> None:
+        if not self.call.ended:
+            self.call.end_unfinished(self.partial(), abandoned=abandoned)
+
+
+class _ClosingResponse(wrapt.ObjectProxy[Any]):
+    """The stream's HTTP response; closing it (as ``.stream()`` helpers do) ends the span."""
+
+    def __init__(self, response: Any, state: _StreamState) -> None:
+        super().__init__(response)
+        self._self_state = state
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_state.closed()
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_state.closed()
+
+
+class _StreamProxyBase(wrapt.ObjectProxy[Any]):
+    def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        super().__init__(stream)
+        self._self_state = _StreamState(call, accumulator)
+        self._self_response: Any = None
+
+    @property
+    def response(self) -> Any:
+        if self._self_response is None:
+            self._self_response = _ClosingResponse(self.__wrapped__.response, self._self_state)
+        return self._self_response
+
+    def __del__(self) -> None:
+        try:
+            self._self_state.closed(abandoned=True)
+        except Exception:
+            report_internal_error("ending an abandoned stream")
+
+
+class SyncStreamProxy(_StreamProxyBase):
+    """A sync ``Stream`` whose span ends exactly once."""
+
+    def __iter__(self) -> SyncStreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            event = next(self.__wrapped__)
+        except StopIteration:
+            self._self_state.exhausted()
+            raise
+        except BaseException as error:
+            self._self_state.failed(error)
+            raise
+        self._self_state.observe(event)
+        return event
+
+    def __enter__(self) -> SyncStreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_state.closed()
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_state.closed()
+
+
+class AsyncStreamProxy(_StreamProxyBase):
+    """An async ``AsyncStream`` whose span ends exactly once."""
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            event = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_state.exhausted()
+            raise
+        except BaseException as error:
+            self._self_state.failed(error)
+            raise
+        self._self_state.observe(event)
+        return event
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_state.closed()
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_state.closed()
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_state.closed()

@@ -1,0 +1,261 @@
+"""``OTLPReceiver``: a small OTLP/HTTP trace receiver on loopback, for tests.
+
+It answers ``POST /v1/traces`` (protobuf, optionally gzip-compressed), decodes each request with
+``opentelemetry-proto`` into :class:`~spanflow.testing.records.SpanRecord`s, and lets a test
+wait until what it expects has arrived::
+
+    with OTLPReceiver() as receiver:
+        spanflow.configure(endpoint=receiver.endpoint)
+        ...
+        receiver.wait_for(lambda spans: any(s.name == "run.start" for s in spans))
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from spanflow.testing.records import (
+    CapturedRun,
+    EventRecord,
+    LinkRecord,
+    SpanRecord,
+    assemble_runs,
+)
+
+_STATUS_NAMES = {
+    Status.STATUS_CODE_UNSET: "UNSET",
+    Status.STATUS_CODE_OK: "OK",
+    Status.STATUS_CODE_ERROR: "ERROR",
+}
+
+
+def decode_any_value(value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as a Python value (arrays as lists, kvlists as dicts)."""
+    which = value.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "array_value":
+        return [decode_any_value(item) for item in value.array_value.values]
+    if which == "kvlist_value":
+        return decode_attributes(value.kvlist_value.values)
+    return getattr(value, which)
+
+
+def decode_attributes(pairs: Any) -> dict[str, Any]:
+    """OTLP ``KeyValue`` pairs as a dict."""
+    return {pair.key: decode_any_value(pair.value) for pair in pairs if isinstance(pair, KeyValue)}
+
+
+def _decode_span(span: Span, resource: dict[str, Any]) -> SpanRecord:
+    return SpanRecord(
+        name=span.name,
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_span_id=span.parent_span_id.hex() or None,
+        attributes=decode_attributes(span.attributes),
+        start_time_ns=span.start_time_unix_nano,
+        end_time_ns=span.end_time_unix_nano,
+        status_code=_STATUS_NAMES.get(span.status.code, "UNSET"),
+        status_description=span.status.message,
+        events=tuple(
+            EventRecord(event.name, decode_attributes(event.attributes), event.time_unix_nano)
+            for event in span.events
+        ),
+        links=tuple(
+            LinkRecord(link.trace_id.hex(), link.span_id.hex(), decode_attributes(link.attributes))
+            for link in span.links
+        ),
+        resource=resource,
+    )
+
+
+def decode_request(body: bytes) -> list[SpanRecord]:
+    """Every span in a protobuf ``ExportTraceServiceRequest``."""
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    records: list[SpanRecord] = []
+    for resource_spans in request.resource_spans:
+        resource = decode_attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            records.extend(_decode_span(span, resource) for span in scope_spans.spans)
+    return records
+
+
+def _first_matching(
+    spans: list[SpanRecord], kind: str | None, run_id: str | None, name: str | None
+) -> SpanRecord | None:
+    for span in spans:
+        if (
+            (kind is None or span.kind == kind)
+            and (run_id is None or span.run_id == run_id)
+            and (name is None or span.name == name)
+        ):
+            return span
+    return None
+
+
+@contextmanager
+def export_to(receiver: OTLPReceiver, **options: Any) -> Iterator[None]:
+    """Configure spanflow to export to ``receiver`` for a block; then flush and export nowhere.
+
+    Args:
+        receiver: The receiver to export to.
+        **options: More ``spanflow.configure()`` arguments, e.g. ``heartbeat_interval_s``.
+    """
+    import spanflow
+
+    spanflow.configure(endpoint=receiver.endpoint, **options)
+    try:
+        yield
+    finally:
+        spanflow.force_flush()
+        spanflow.configure(exporters=["none"])
+
+
+class OTLPReceiver:
+    """An OTLP/HTTP receiver on ``127.0.0.1`` and an ephemeral port, serving on a thread."""
+
+    def __init__(self) -> None:
+        self._spans: list[SpanRecord] = []
+        self._request_headers: list[dict[str, str]] = []
+        self._changed = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if self.headers.get("Content-Encoding", "").lower() == "gzip":
+                    body = gzip.decompress(body)
+                try:
+                    spans = decode_request(body)
+                except Exception as exc:
+                    self.send_error(400, f"undecodable OTLP request: {exc}")
+                    return
+                receiver._add(spans, dict(self.headers.items()))
+                payload = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # keep test output clean
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL to export to (``/v1/traces`` is appended by exporters)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def traces_url(self) -> str:
+        """The full OTLP/HTTP traces URL."""
+        return self.endpoint + "/v1/traces"
+
+    def start(self) -> OTLPReceiver:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="otlp-receiver", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> OTLPReceiver:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _add(self, spans: list[SpanRecord], headers: dict[str, str]) -> None:
+        with self._changed:
+            self._spans.extend(spans)
+            self._request_headers.append(headers)
+            self._changed.notify_all()
+
+    @property
+    def request_count(self) -> int:
+        """How many export requests arrived."""
+        with self._changed:
+            return len(self._request_headers)
+
+    def request_headers(self) -> list[dict[str, str]]:
+        """The HTTP headers of each export request, in arrival order."""
+        with self._changed:
+            return list(self._request_headers)
+
+    def spans(self) -> list[SpanRecord]:
+        """Every span received so far, in arrival order."""
+        with self._changed:
+            return list(self._spans)
+
+    def runs(self) -> list[CapturedRun]:
+        """The run segments whose root spans have arrived."""
+        return assemble_runs(self.spans())
+
+    def wait_for_span(
+        self,
+        *,
+        kind: str | None = None,
+        run_id: str | None = None,
+        name: str | None = None,
+        timeout_s: float = 15.0,
+    ) -> SpanRecord:
+        """Block until a span matching every given field arrived; returns the first such span.
+
+        Raises:
+            TimeoutError: No such span arrived within ``timeout_s``.
+        """
+        spans = self.wait_for(
+            lambda spans: _first_matching(spans, kind, run_id, name) is not None,
+            timeout_s=timeout_s,
+        )
+        found = _first_matching(spans, kind, run_id, name)
+        assert found is not None
+        return found
+
+    def wait_for(
+        self, condition: Callable[[list[SpanRecord]], bool], *, timeout_s: float = 15.0
+    ) -> list[SpanRecord]:
+        """Block until ``condition(spans)`` holds; returns the spans.
+
+        Raises:
+            TimeoutError: The condition did not hold within ``timeout_s``.
+        """
+        with self._changed:
+            if not self._changed.wait_for(lambda: condition(list(self._spans)), timeout_s):
+                raise TimeoutError(
+                    f"OTLPReceiver: condition not met within {timeout_s}s; "
+                    f"received {len(self._spans)} spans"
+                )
+            return list(self._spans)

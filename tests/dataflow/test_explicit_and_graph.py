@@ -1,0 +1,177 @@
+"""spanflow.link, register_output, and the dataflow graph built from spans or records."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.trace import INVALID_SPAN
+
+import spanflow
+from spanflow import attributes as attr
+from spanflow.dataflow import DataflowGraph, get_detector, register_output
+from tests.dataflow.conftest import Harness
+from tests.dataflow.prose import prose
+
+
+def test_link_records_an_explicit_edge(harness: Harness) -> None:
+    """spanflow.link(consumer=, producer=) adds a dataflow link with how=explicit."""
+    producer = harness.tracer.start_span("translate")
+    producer.end()
+    consumer = harness.tracer.start_span("review")
+    assert spanflow.link(consumer=consumer, producer=producer, input_field="text", score=0.7)
+    consumer.end()
+    (link,) = harness.finished()["review"].links
+    assert link.context.span_id == producer.get_span_context().span_id
+    assert dict(link.attributes or {}) == {
+        attr.LINK_TYPE: attr.LinkTypeValue.DATAFLOW,
+        attr.LINK_HOW: attr.LinkHowValue.EXPLICIT,
+        attr.LINK_SCORE: 0.7,
+        attr.LINK_INPUT_FIELDS: ("text",),
+    }
+
+
+def test_link_defaults_to_the_current_span_and_accepts_span_contexts(harness: Harness) -> None:
+    """Without consumer= the current span is the consumer; producer may be a SpanContext."""
+    producer = harness.tracer.start_span("remote")
+    producer.end()
+    with harness.tracer.start_as_current_span("local"):
+        assert spanflow.link(producer=producer.get_span_context())
+    assert len(harness.finished()["local"].links) == 1
+
+
+def test_link_refuses_unusable_spans_without_raising(harness: Harness) -> None:
+    """An ended consumer or a non-span producer is refused with False, never an exception."""
+    producer = harness.tracer.start_span("p")
+    producer.end()
+    ended = harness.tracer.start_span("ended")
+    ended.end()
+    assert spanflow.link(consumer=ended, producer=producer) is False
+    assert spanflow.link(consumer=harness.tracer.start_span("c"), producer="nope") is False
+    assert spanflow.link(consumer=harness.tracer.start_span("d"), producer=INVALID_SPAN) is False
+
+
+def test_detected_edge_is_not_duplicated_by_an_explicit_one(harness: Harness) -> None:
+    """When the user already linked a producer, detection does not add a second link to it."""
+    from spanflow.dataflow import CallInputs, CallOutputs, TextField, on_call_end, on_call_start
+
+    text = prose("dup", 4)
+    producer = harness.call("producer", ["Write."], [text])
+    consumer = harness.tracer.start_span("consumer")
+    pending = on_call_start(consumer, CallInputs(fields=(TextField("prompt", text),)))
+    spanflow.link(consumer=consumer, producer=producer)
+    on_call_end(pending, CallOutputs(fields=()))
+    consumer.end()
+    links = harness.finished()["consumer"].links
+    assert [(link.attributes or {})[attr.LINK_HOW] for link in links] == ["explicit"]
+
+
+def test_register_output_marks_a_value_origin(harness: Harness) -> None:
+    """A value registered as a span's output links later calls that read it to that span."""
+    documents = {"title": "Reservoir schedule", "body": prose("doc", 5)}
+    with harness.tracer.start_as_current_span(
+        "retrieve", attributes={attr.RUN_ID: harness.run_id}
+    ) as retrieve:
+        assert register_output(documents, field="documents[0]")
+    detector = get_detector()
+    assert detector is not None and detector.flush()
+    harness.call("answer", [f"Context: {documents['body']}\nQuestion: when?"], ["Monday"])
+    assert harness.producers_of("answer") == ["retrieve"]
+    (link,) = harness.finished()["answer"].links
+    assert (link.attributes or {})[attr.LINK_OUTPUT_FIELD] == "documents[0].body"
+    assert retrieve.get_span_context().is_valid
+
+
+def _three_call_graph(harness: Harness) -> DataflowGraph:
+    plan = prose("graph-plan", 3)
+    harness.call("plan", ["Plan it."], [plan])
+    harness.call("work", [f'Do "{plan}"'], [prose("graph-work", 3)])
+    harness.call("tool", ["x"], ["y"], kind=attr.SpanKindValue.STEP)
+    return spanflow.graph(harness.exporter.get_finished_spans())
+
+
+def test_graph_from_readable_spans_has_nodes_and_edges(harness: Harness) -> None:
+    """The graph lists LLM and step spans as nodes and each dataflow link as an edge."""
+    graph = _three_call_graph(harness)
+    assert [(node.name, node.kind) for node in graph.nodes] == [
+        ("plan", "llm"),
+        ("work", "llm"),
+        ("tool", "step"),
+    ]
+    (edge,) = graph.edges
+    spans = harness.finished()
+    assert edge.producer == f"{spans['plan'].context.span_id:016x}"
+    assert edge.consumer == f"{spans['work'].context.span_id:016x}"
+    assert edge.how == attr.LinkHowValue.VERBATIM and edge.score == 1.0
+
+
+def test_graph_from_plain_records_matches_the_span_graph(harness: Harness) -> None:
+    """Dict records (as the run index returns them) give the same graph as the spans."""
+    from_spans = _three_call_graph(harness)
+    records = [
+        {
+            "span_id": f"{span.context.span_id:016x}",
+            "name": span.name,
+            "start_time_unix_nano": span.start_time,
+            "attributes": dict(span.attributes or {}),
+            "links": [
+                {"span_id": f"{link.context.span_id:016x}", "attributes": dict(link.attributes)}
+                for link in span.links
+            ],
+        }
+        for span in harness.exporter.get_finished_spans()
+    ]
+    assert DataflowGraph.from_spans(records) == from_spans
+
+
+def test_graph_exports_mermaid_and_dot(harness: Harness) -> None:
+    """Mermaid and DOT renderings name every node and label every edge with how and score."""
+    graph = _three_call_graph(harness)
+    mermaid = graph.to_mermaid()
+    assert mermaid.startswith("flowchart LR\n")
+    assert '  n0 -->|"content.verbatim 1.00"| n1' in mermaid
+    dot = graph.to_dot()
+    assert dot.startswith("digraph dataflow {")
+    edge = graph.edges[0]
+    assert f'"{edge.producer}" -> "{edge.consumer}" [label="content.verbatim 1.00"];' in dot
+    assert graph.to_dict()["edges"][0]["how"] == "content.verbatim"
+
+
+@pytest.mark.parametrize("text", ['say "hi" <b>', "back\\slash"])
+def test_graph_exports_escape_labels(text: str) -> None:
+    """Quotes, angle brackets and backslashes in names never break the rendered graph."""
+    graph = DataflowGraph.from_spans(
+        [{"span_id": "01", "name": text, "attributes": {attr.SPAN_KIND: "llm"}, "links": []}]
+    )
+    assert '"' not in graph.to_mermaid().split('["', 1)[1].rsplit('"]', 1)[0]
+    assert graph.to_dot().count('\\"') == text.count('"')
+
+
+def test_graph_reads_collector_and_testing_span_records(harness: Harness) -> None:
+    """The collector's SpanRecords and spanflow.testing's records give the same graph."""
+    from spanflow.testing.records import record_from_readable
+    from spanflow_collector.records import LinkRecord, SpanRecord
+
+    from_spans = _three_call_graph(harness)
+    finished = harness.exporter.get_finished_spans()
+    collector_records = [
+        SpanRecord(
+            trace_id=f"{span.context.trace_id:032x}",
+            span_id=f"{span.context.span_id:016x}",
+            parent_span_id=None,
+            name=span.name,
+            kind=1,
+            start_time_unix_nano=span.start_time or 0,
+            end_time_unix_nano=span.end_time or 0,
+            attributes=dict(span.attributes or {}),
+            links=tuple(
+                LinkRecord(
+                    f"{link.context.trace_id:032x}",
+                    f"{link.context.span_id:016x}",
+                    dict(link.attributes or {}),
+                )
+                for link in span.links
+            ),
+        )
+        for span in finished
+    ]
+    assert DataflowGraph.from_spans(collector_records) == from_spans
+    assert DataflowGraph.from_spans([record_from_readable(s) for s in finished]) == from_spans

@@ -1,0 +1,133 @@
+"""The embedded exporter: a real TracerProvider exporting straight into a SQLite index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from spanflow import attributes as attr
+from spanflow_collector.embedded import EmbeddedSpanExporter, span_record_from_readable
+from spanflow_collector.index import open_store
+from spanflow_collector.store import RunQuery
+
+
+def _provider(exporter: EmbeddedSpanExporter, *, batch: bool = False) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": "agent"}))
+    processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    return provider
+
+
+def test_exported_run_is_listed_with_its_spans(tmp_path: Path) -> None:
+    """Spans from a real TracerProvider land in the index as a run with its LLM call and link."""
+    path = tmp_path / "nested" / "dir" / "index.db"
+    provider = _provider(EmbeddedSpanExporter(path), batch=True)
+    tracer = provider.get_tracer("spanflow", "0.1.0")
+    run_attributes = {
+        attr.SPAN_KIND: attr.SpanKindValue.RUN,
+        attr.RUN_ID: "01EMBED",
+        attr.RUN_NAME: "eval-7",
+        attr.RUN_TAGS: ("a", "b"),
+        attr.RUN_STATUS: "completed",
+        attr.PARAM_PREFIX + "lr": 0.1,
+    }
+    with tracer.start_as_current_span("eval-7", attributes=run_attributes):
+        with tracer.start_as_current_span(
+            "chat gpt-4o",
+            kind=SpanKind.CLIENT,
+            attributes={attr.RUN_ID: "01EMBED", attr.GEN_AI_USAGE_INPUT_TOKENS: 12},
+        ) as producer:
+            producer_context = producer.get_span_context()
+        with tracer.start_as_current_span(
+            "chat gpt-4o",
+            kind=SpanKind.CLIENT,
+            attributes={attr.RUN_ID: "01EMBED", attr.GEN_AI_OPERATION_NAME: "chat"},
+            links=[Link(producer_context, {attr.LINK_TYPE: attr.LinkTypeValue.DATAFLOW})],
+        ) as consumer:
+            consumer.set_status(Status(StatusCode.ERROR, "rate limited"))
+    provider.shutdown()
+
+    store = open_store(path)
+    try:
+        run = store.get_run("01EMBED")
+        assert run is not None
+        assert (run.name, run.status, run.tags, run.params) == (
+            "eval-7",
+            "completed",
+            ("a", "b"),
+            {"lr": 0.1},
+        )
+        assert (run.span_count, run.input_tokens, run.error_count) == (3, 12, 1)
+        spans = store.get_spans("01EMBED")
+        assert [span.kind for span in spans] == [1, 3, 3]  # OTLP numbering: INTERNAL, CLIENT
+        assert spans[0].resource_attributes["service.name"] == "agent"
+        assert spans[1].scope_name == "spanflow" and spans[1].scope_version == "0.1.0"
+        assert spans[2].status_message == "rate limited"
+        (edge,) = store.get_links("01EMBED")
+        assert (edge.span_id, edge.linked_span_id, edge.link_type) == (
+            spans[2].span_id,
+            spans[1].span_id,
+            "dataflow",
+        )
+    finally:
+        store.close()
+
+
+def test_conversion_keeps_ids_times_and_attributes(tmp_path: Path) -> None:
+    """A converted span keeps hex ids, parent, times, events and tuple attributes."""
+    exported = []
+
+    class Capture(EmbeddedSpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            exported.extend(span_record_from_readable(span) for span in spans)
+            return super().export(spans)
+
+    provider = _provider(Capture(tmp_path / "index.db"))
+    tracer = provider.get_tracer("t")
+    with (
+        tracer.start_as_current_span("parent") as parent,
+        tracer.start_as_current_span("child", attributes={"list": ["x", "y"]}) as child,
+    ):
+        child.add_event("note", {"n": 1})
+    provider.shutdown()
+    child_record, parent_record = exported
+    assert child_record.trace_id == format(parent.get_span_context().trace_id, "032x")
+    assert child_record.span_id == format(child.get_span_context().span_id, "016x")
+    assert child_record.parent_span_id == parent_record.span_id
+    assert parent_record.parent_span_id is None
+    assert child_record.attributes["list"] == ("x", "y")
+    assert child_record.events[0].name == "note"
+    assert child_record.events[0].attributes == {"n": 1}
+    assert child_record.start_time_unix_nano <= child_record.end_time_unix_nano
+
+
+def test_default_path_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a path the exporter uses $SPANFLOW_DB, else ./.spanflow/index.db."""
+    monkeypatch.chdir(tmp_path)
+    exporter = EmbeddedSpanExporter()
+    exporter.shutdown()
+    assert (tmp_path / ".spanflow" / "index.db").exists()
+    monkeypatch.setenv("SPANFLOW_DB", str(tmp_path / "custom.db"))
+    exporter = EmbeddedSpanExporter()
+    exporter.shutdown()
+    assert (tmp_path / "custom.db").exists()
+
+
+def test_export_after_shutdown_fails_quietly(tmp_path: Path) -> None:
+    """Exports after shutdown report failure instead of raising into the processor."""
+    exporter = EmbeddedSpanExporter(tmp_path / "index.db")
+    provider = _provider(exporter)
+    exporter.shutdown()
+    with provider.get_tracer("t").start_as_current_span("late"):
+        pass
+    provider.shutdown()
+    store = open_store(tmp_path / "index.db")
+    try:
+        assert store.list_runs(RunQuery()).runs == ()
+    finally:
+        store.close()

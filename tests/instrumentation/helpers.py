@@ -1,0 +1,56 @@
+"""Helpers shared by the instrumentation tests: clients on the fake server, span lookups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spanflow import attributes
+from spanflow.testing import FakeLLMServer, SpanCapture, SpanRecord
+
+
+def openai_client(llm: FakeLLMServer, **options: Any) -> Any:
+    import openai
+
+    return openai.OpenAI(
+        base_url=llm.openai_base_url, api_key="sk-test-0000000000000000", **options
+    )
+
+
+def async_openai_client(llm: FakeLLMServer, **options: Any) -> Any:
+    import openai
+
+    return openai.AsyncOpenAI(
+        base_url=llm.openai_base_url, api_key="sk-test-0000000000000000", **options
+    )
+
+
+def anthropic_client(llm: FakeLLMServer, **options: Any) -> Any:
+    import anthropic
+
+    return anthropic.Anthropic(
+        base_url=llm.anthropic_base_url, api_key="sk-ant-test-000000000000000", **options
+    )
+
+
+def async_anthropic_client(llm: FakeLLMServer, **options: Any) -> Any:
+    import anthropic
+
+    return anthropic.AsyncAnthropic(
+        base_url=llm.anthropic_base_url, api_key="sk-ant-test-000000000000000", **options
+    )
+
+
+def llm_spans(capture: SpanCapture) -> list[SpanRecord]:
+    """The LLM call spans ended so far."""
+    return [
+        span
+        for span in capture.spans()
+        if span.attributes.get(attributes.SPAN_KIND) == attributes.SpanKindValue.LLM
+    ]
+
+
+def only_llm_span(capture: SpanCapture) -> SpanRecord:
+    """The one LLM call span (fails when there are zero or several)."""
+    spans = llm_spans(capture)
+    assert len(spans) == 1, [span.name for span in spans]
+    return spans[0]

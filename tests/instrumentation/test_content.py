@@ -1,0 +1,89 @@
+"""Content capture switches, size bounds and secret redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from spanflow.instrumentation import content
+
+
+@pytest.fixture(autouse=True)
+def _reset_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SPANFLOW_CAPTURE_CONTENT", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SPANFLOW_MAX_CONTENT_CHARS", raising=False)
+    content.set_content_capture()
+
+
+def test_capture_is_on_by_default() -> None:
+    """With no configuration, contents are captured for local debugging."""
+    assert content.capture_enabled() is True
+
+
+@pytest.mark.parametrize("value", ["NO_CONTENT", "EVENT_ONLY", "false", "0"])
+def test_otel_genai_variable_turns_span_capture_off(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """The standard OTel GenAI switch is honoured, in its new and old spellings."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", value)
+    assert content.capture_enabled() is False
+
+
+def test_spanflow_variable_wins_over_otel_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPANFLOW_CAPTURE_CONTENT is read before the OTel variable."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "NO_CONTENT")
+    monkeypatch.setenv("SPANFLOW_CAPTURE_CONTENT", "true")
+    assert content.capture_enabled() is True
+
+
+def test_override_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """configure(capture_content=False) beats any environment variable."""
+    monkeypatch.setenv("SPANFLOW_CAPTURE_CONTENT", "true")
+    content.set_content_capture(enabled=False)
+    assert content.capture_enabled() is False
+
+
+def test_long_text_is_cut_and_marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text over the bound is cut to exactly the bound and ends with the truncation mark."""
+    monkeypatch.setenv("SPANFLOW_MAX_CONTENT_CHARS", "50")
+    text, truncated = content.bound_text("x" * 200)
+    assert truncated is True
+    assert len(text) == 50
+    assert text.endswith(content.TRUNCATION_MARK)
+
+
+def test_short_text_is_untouched() -> None:
+    """Text within the bound comes back as it was."""
+    assert content.bound_text("hello") == ("hello", False)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
+        "sk-ant-api03-ABCDEFGHIJKLMNOPQRSTUVWX",
+        "Bearer eyJhbGciOiJIUzI1NiJ9.payloadpayload",
+        "AKIAABCDEFGHIJKLMNOP",
+    ],
+)
+def test_secrets_are_never_recorded(secret: str) -> None:
+    """API keys and bearer tokens inside captured text are redacted."""
+    text, _ = content.bound_text(f"my key is {secret} ok")
+    assert secret not in text
+    assert content.REDACTED in text
+
+
+def test_unencodable_objects_are_stringified_not_raised() -> None:
+    """to_json never raises on arbitrary objects; it falls back to repr."""
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<Opaque>"
+
+    assert content.to_json({"a": Opaque()}) == '{"a":"<Opaque>"}'
+
+
+def test_bad_max_chars_override_is_rejected_at_configure_time() -> None:
+    """A nonsensical bound is a configuration error, raised early with the value."""
+    with pytest.raises(ValueError, match="-3"):
+        content.set_content_capture(max_chars=-3)
