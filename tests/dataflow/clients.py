@@ -49,6 +49,13 @@ class Clients:
         self.openai = OpenAI(base_url=llm.openai_base_url, api_key="test", max_retries=0)
         self.anthropic = Anthropic(base_url=llm.anthropic_base_url, api_key="test", max_retries=0)
 
+    def __enter__(self) -> Clients:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.openai.close()
+        self.anthropic.close()
+
     def script(self, scenario: dict[str, Any]) -> None:
         """Forget earlier requests and turns; answer ``scenario``'s calls next."""
         self.llm.reset()

@@ -19,8 +19,7 @@ def _untraced_step(*, name: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 def test_every_scenario_is_a_valid_conversation_for_the_real_clients() -> None:
     """Each LLM call of each scenario reaches the fake server in its provider's request shape."""
-    with capture_spans(), FakeLLMServer() as llm:
-        clients = Clients(llm)
+    with capture_spans(), FakeLLMServer() as llm, Clients(llm) as clients:
         for scenario in all_scenarios():
             data = scenario.to_data()
             llm_calls = [call for call in data["calls"] if call["kind"] == "llm"]

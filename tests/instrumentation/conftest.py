@@ -10,6 +10,7 @@ import pytest
 import spanflow
 from spanflow.instrumentation import _guard, content
 from spanflow.testing import FakeLLMServer, SpanCapture
+from tests.instrumentation.helpers import close_clients
 
 
 @pytest.fixture
@@ -21,6 +22,7 @@ def traced(spanflow_capture: SpanCapture) -> Iterator[SpanCapture]:
     try:
         yield spanflow_capture
     finally:
+        close_clients()
         spanflow.uninstrument()
         gc.collect()
 

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from spanflow import attributes
 from spanflow.testing import FakeLLMServer, SpanCapture, SpanRecord
+
+_Client = TypeVar("_Client")
+_open_sync_clients: list[Any] = []
+
+
+def _remember(client: _Client) -> _Client:
+    _open_sync_clients.append(client)
+    return client
+
+
+def close_clients() -> None:
+    """Close the sync clients the helpers made, so no socket is left to the garbage collector."""
+    while _open_sync_clients:
+        _open_sync_clients.pop().close()
 
 
 def openai_client(llm: FakeLLMServer, **options: Any) -> Any:
     import openai
 
-    return openai.OpenAI(
-        base_url=llm.openai_base_url, api_key="sk-test-0000000000000000", **options
+    return _remember(
+        openai.OpenAI(base_url=llm.openai_base_url, api_key="sk-test-0000000000000000", **options)
     )
 
 
@@ -27,8 +41,10 @@ def async_openai_client(llm: FakeLLMServer, **options: Any) -> Any:
 def anthropic_client(llm: FakeLLMServer, **options: Any) -> Any:
     import anthropic
 
-    return anthropic.Anthropic(
-        base_url=llm.anthropic_base_url, api_key="sk-ant-test-000000000000000", **options
+    return _remember(
+        anthropic.Anthropic(
+            base_url=llm.anthropic_base_url, api_key="sk-ant-test-000000000000000", **options
+        )
     )
 
 

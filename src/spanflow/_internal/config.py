@@ -118,9 +118,12 @@ def configure(
         propagate_context=propagate_context,
         resource_attributes=resource_attributes,
     )
+    from spanflow.dataflow.switch import INLINE, dataflow_mode, set_dataflow
     from spanflow.instrumentation.content import set_content_capture
 
     set_content_capture(enabled=capture_content, max_chars=max_content_chars)
+    if dataflow is not None:
+        set_dataflow(enabled=dataflow, inline=dataflow_mode() == INLINE)
     _apply(resolved)
 
 

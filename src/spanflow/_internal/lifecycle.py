@@ -17,6 +17,7 @@ from spanflow import attributes
 from spanflow._internal import clock, config, ids, liveness, membership, values
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
+from spanflow.dataflow.switch import forget_run_tree
 
 RunStatus = attributes.RunStatus
 
@@ -192,6 +193,11 @@ def close_run(handle: RunHandle, token: object, error: BaseException | None) -> 
         finish_run(handle, status_for(error), error)
     except Exception:
         log_internal_error_once("run-end", "ending a run failed")
+    if handle.parent_id is None:
+        try:
+            forget_run_tree(handle.id)
+        except Exception:
+            log_internal_error_once("run-forget", "dropping a run's dataflow index failed")
     try:
         otel_context.detach(token)  # type: ignore[arg-type]
     except Exception:

@@ -55,6 +55,13 @@ def get_detector() -> DataflowDetector | None:
     return detector
 
 
+def forget_run_tree(run_id: str) -> None:
+    """Drop the outputs indexed for the run tree of ``run_id`` (its top-level run has ended)."""
+    detector = _detector
+    if detector is not None:
+        detector.forget_run(run_id)
+
+
 def _mode(inline: bool) -> str:
     return INLINE if inline else BACKGROUND
 
