@@ -179,9 +179,10 @@ SAMPLES = (
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The evaluation run's id and the accuracy it measured."""
+    """The evaluation run's id, its subruns' ids (one per sample) and the accuracy it measured."""
 
     run_id: str
+    sample_run_ids: tuple[str, ...]
     accuracy: float
 
 
@@ -190,8 +191,12 @@ def evaluate(client: OpenAI, *, model: str, name: str = "agent-eval") -> Evaluat
     params = {"model": model, "samples": len(SAMPLES)}
     with spanflow.run(name, params=params, tags=["example"]) as evaluation_run:
         correct = 0
+        sample_run_ids: list[str] = []
         for sample in SAMPLES:
-            with spanflow.run(f"sample-{sample.id}", params={"question": sample.question}):
+            with spanflow.run(
+                f"sample-{sample.id}", params={"question": sample.question}
+            ) as sample_run:
+                sample_run_ids.append(sample_run.id)
                 result = run_agent(client, sample.question, model=model)
                 is_correct = _number_in(result.answer) == sample.expected
                 correct += is_correct
@@ -205,7 +210,7 @@ def evaluate(client: OpenAI, *, model: str, name: str = "agent-eval") -> Evaluat
                 )
         accuracy = correct / len(SAMPLES)
         spanflow.log_metric("accuracy", accuracy)
-    return Evaluation(evaluation_run.id, accuracy)
+    return Evaluation(evaluation_run.id, tuple(sample_run_ids), accuracy)
 
 
 def _number_in(text: str) -> float | None:

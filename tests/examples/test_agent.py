@@ -66,7 +66,7 @@ def test_agent_script_runs_standalone() -> None:
 
 
 def test_demo_prints_the_runs_it_produced(tmp_path: Path) -> None:
-    """`make demo` evaluates the agent and prints the evaluation run and its subruns."""
+    """`make demo` evaluates the agent, then lists its runs, a sample's tree and dataflow graph."""
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "demo.py")],
         cwd=tmp_path,
@@ -78,3 +78,9 @@ def test_demo_prints_the_runs_it_produced(tmp_path: Path) -> None:
     assert "demo-eval" in done.stdout
     for sample in ("sample-france-x2", "sample-eiffel-feet", "sample-product"):
         assert sample in done.stdout
+    assert (tmp_path / ".spanflow" / "index.db").is_file()
+    tree = done.stdout.split("$ spanflow runs tree")[1].split("$ spanflow runs graph")[0]
+    assert "sample-france-x2" in tree and "lookup" in tree and "calculator" in tree
+    graph = done.stdout.split("$ spanflow runs graph")[1]
+    assert "flowchart LR" in graph
+    assert '"tool_call 1.00"' in graph
