@@ -82,9 +82,12 @@ class LLMCall:
             facts.span_name, kind=SpanKind.CLIENT, attributes=start_attributes
         )
         if facts.inputs is not None:
-            from spanflow import dataflow
+            try:
+                from spanflow import dataflow
 
-            self._pending = dataflow.on_call_start(self.span, facts.inputs)
+                self._pending = dataflow.on_call_start(self.span, facts.inputs)
+            except Exception:
+                report_internal_error("dataflow at an LLM call's start", self.span)
 
     @contextmanager
     def current(self) -> Iterator[None]:

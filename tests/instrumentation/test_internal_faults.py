@@ -1,0 +1,232 @@
+"""spanflow's own failures never change what a traced call returns or raises.
+
+Each test makes one piece of spanflow's instrumentation raise (reading the request, reading the
+response, following a stream, the dataflow seam) and checks, for every API, sync and async,
+streamed and not, that the user's call gives exactly what it gives uninstrumented, and that the
+failure is logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from spanflow import attributes as attr
+from spanflow import dataflow
+from spanflow.instrumentation.anthropic._messages import MessagesAdapter
+from spanflow.instrumentation.openai._chat import ChatCompletionsAdapter
+from spanflow.instrumentation.openai._embeddings import EmbeddingsAdapter
+from spanflow.instrumentation.openai._responses import ResponsesAdapter
+from spanflow.testing import FakeLLMServer, SpanCapture
+from spanflow.testing.fake_llm import ServerError
+from tests.instrumentation.helpers import (
+    anthropic_client,
+    async_anthropic_client,
+    async_openai_client,
+    llm_spans,
+    openai_client,
+)
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Capital?"}]}
+RESPONSES = {"model": "gpt-4o-mini", "input": "Capital?"}
+MESSAGES = {"model": "claude-3-5-haiku", "max_tokens": 64, "messages": CHAT["messages"]}
+EMBEDDINGS = {"model": "text-embedding-3-small", "input": "Capital?", "encoding_format": "float"}
+
+
+class Boom(Exception):
+    """The failure injected into spanflow's own code."""
+
+
+def _boom(*_: Any, **__: Any) -> Any:
+    raise Boom("injected into spanflow")
+
+
+@dataclass(frozen=True)
+class Api:
+    """One traced API: its adapter class and how to call it and read the result, sync/async."""
+
+    name: str
+    adapter: type
+    call: Callable[[FakeLLMServer, bool], Any]
+    acall: Callable[[FakeLLMServer, bool], Any]
+
+
+def _text_of_chat(result: Any, stream: bool) -> str:
+    if stream:
+        return "".join(chunk.choices[0].delta.content or "" for chunk in result if chunk.choices)
+    return str(result.choices[0].message.content)
+
+
+def _text_of_responses(result: Any, stream: bool) -> str:
+    if stream:
+        return "".join(e.delta for e in result if e.type == "response.output_text.delta")
+    return str(result.output_text)
+
+
+def _text_of_messages(result: Any, stream: bool) -> str:
+    if stream:
+        return "".join(e.delta.text for e in result if e.type == "content_block_delta")
+    return str(result.content[0].text)
+
+
+async def _drain(stream: Any) -> list[Any]:
+    return [event async for event in stream]
+
+
+def _chat(llm: FakeLLMServer, stream: bool) -> str:
+    result = openai_client(llm, max_retries=0).chat.completions.create(**CHAT, stream=stream)
+    return _text_of_chat(result, stream)
+
+
+async def _achat(llm: FakeLLMServer, stream: bool) -> str:
+    async with async_openai_client(llm, max_retries=0) as client:
+        result = await client.chat.completions.create(**CHAT, stream=stream)
+        return _text_of_chat(await _drain(result) if stream else result, stream)
+
+
+def _responses(llm: FakeLLMServer, stream: bool) -> str:
+    result = openai_client(llm, max_retries=0).responses.create(**RESPONSES, stream=stream)
+    return _text_of_responses(result, stream)
+
+
+async def _aresponses(llm: FakeLLMServer, stream: bool) -> str:
+    async with async_openai_client(llm, max_retries=0) as client:
+        result = await client.responses.create(**RESPONSES, stream=stream)
+        return _text_of_responses(await _drain(result) if stream else result, stream)
+
+
+def _messages(llm: FakeLLMServer, stream: bool) -> str:
+    result = anthropic_client(llm, max_retries=0).messages.create(**MESSAGES, stream=stream)
+    return _text_of_messages(result, stream)
+
+
+async def _amessages(llm: FakeLLMServer, stream: bool) -> str:
+    async with async_anthropic_client(llm, max_retries=0) as client:
+        result = await client.messages.create(**MESSAGES, stream=stream)
+        return _text_of_messages(await _drain(result) if stream else result, stream)
+
+
+def _embeddings(llm: FakeLLMServer, stream: bool) -> list[float]:
+    del stream
+    result = openai_client(llm, max_retries=0).embeddings.create(**EMBEDDINGS)
+    return list(result.data[0].embedding)
+
+
+async def _aembeddings(llm: FakeLLMServer, stream: bool) -> list[float]:
+    del stream
+    async with async_openai_client(llm, max_retries=0) as client:
+        result = await client.embeddings.create(**EMBEDDINGS)
+        return list(result.data[0].embedding)
+
+
+APIS = [
+    Api("chat", ChatCompletionsAdapter, _chat, _achat),
+    Api("responses", ResponsesAdapter, _responses, _aresponses),
+    Api("messages", MessagesAdapter, _messages, _amessages),
+    Api("embeddings", EmbeddingsAdapter, _embeddings, _aembeddings),
+]
+CASES = [
+    pytest.param(api, stream, use_async, id=f"{api.name}-{mode}-{'async' if use_async else 'sync'}")
+    for api in APIS
+    for stream, mode in ((False, "plain"), (True, "stream"))
+    if not (stream and api.name == "embeddings")
+    for use_async in (False, True)
+]
+
+# The fake server's embeddings endpoint answers every request, so provider errors are injected
+# into the generation APIs only.
+GENERATION_CASES = [case for case in CASES if case.values[0].name != "embeddings"]
+
+
+def _call(api: Api, llm: FakeLLMServer, stream: bool, use_async: bool) -> Any:
+    if use_async:
+        return asyncio.run(api.acall(llm, stream))
+    return api.call(llm, stream)
+
+
+def _fault_points(api: Api, stream: bool) -> list[str]:
+    points = ["read_request", "read_response", "dataflow.on_call_start", "dataflow.on_call_end"]
+    if stream:
+        points += ["new_accumulator", "accumulator.add", "accumulator.response"]
+    return points
+
+
+def _inject(monkeypatch: pytest.MonkeyPatch, api: Api, point: str) -> None:
+    if point.startswith("dataflow."):
+        monkeypatch.setattr(dataflow, point.split(".", 1)[1], _boom)
+    elif point.startswith("accumulator."):
+        method = point.split(".", 1)[1]
+        real_new = api.adapter.new_accumulator
+
+        def new_failing_accumulator(self: Any) -> Any:
+            accumulator = real_new(self)
+            setattr(accumulator, method, _boom)
+            return accumulator
+
+        monkeypatch.setattr(api.adapter, "new_accumulator", new_failing_accumulator)
+    else:
+        monkeypatch.setattr(api.adapter, point, _boom)
+
+
+@pytest.mark.parametrize(("api", "stream", "use_async"), CASES)
+def test_a_failure_anywhere_in_spanflow_leaves_the_result_unchanged(
+    traced: SpanCapture,
+    llm: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    api: Api,
+    stream: bool,
+    use_async: bool,
+) -> None:
+    """With each internal piece failing in turn, the call returns what it returns untraced."""
+    from spanflow.instrumentation import _guard
+
+    expected = _call(api, llm, stream, use_async)  # traced, nothing failing
+    for point in _fault_points(api, stream):
+        with monkeypatch.context() as patch, caplog.at_level(logging.WARNING):
+            _inject(patch, api, point)
+            _guard.reset_reported()
+            caplog.clear()
+            before = len(llm_spans(traced))
+            first = _call(api, llm, stream, use_async)
+            second = _call(api, llm, stream, use_async)
+        assert first == expected, point
+        assert second == expected, point
+        spans = llm_spans(traced)[before:]
+        if point == "read_request":  # nothing to start a span from: the calls go untraced
+            assert spans == [], point
+        else:  # the span still ends, marked with where spanflow failed
+            assert len(spans) == 2, point
+            assert all(attr.INTERNAL_ERROR in span.attributes for span in spans), point
+        failures = [r for r in caplog.records if r.name == "spanflow.instrumentation"]
+        assert len(failures) == 1, (point, [r.getMessage() for r in failures])
+        assert failures[0].exc_info is not None
+        assert isinstance(failures[0].exc_info[1], Boom)
+
+
+@pytest.mark.parametrize(("api", "stream", "use_async"), GENERATION_CASES)
+def test_a_failure_in_spanflow_leaves_provider_errors_unchanged(
+    traced: SpanCapture,
+    llm: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+    api: Api,
+    stream: bool,
+    use_async: bool,
+) -> None:
+    """A provider error still reaches the caller as the client's own exception type and text."""
+    llm.add_replies(ServerError(status=500, message="provider says no"))
+    with pytest.raises(Exception) as untouched:
+        _call(api, llm, stream, use_async)
+    for point in _fault_points(api, stream):
+        with monkeypatch.context() as patch:
+            _inject(patch, api, point)
+            llm.add_replies(ServerError(status=500, message="provider says no"))
+            with pytest.raises(type(untouched.value)) as raised:
+                _call(api, llm, stream, use_async)
+        assert str(raised.value) == str(untouched.value), point
+        assert not isinstance(raised.value, Boom)
