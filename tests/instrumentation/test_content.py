@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from spanflow import attributes
 from spanflow.instrumentation import content
+from spanflow.testing import FakeLLMServer, SpanCapture
+from tests.instrumentation.helpers import only_llm_span, openai_client
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +66,7 @@ def test_short_text_is_untouched() -> None:
         "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
         "sk-ant-api03-ABCDEFGHIJKLMNOPQRSTUVWX",
         "Bearer eyJhbGciOiJIUzI1NiJ9.payloadpayload",
+        "bEaReR eyJhbGciOiJIUzI1NiJ9.payloadpayload",
         "AKIAABCDEFGHIJKLMNOP",
     ],
 )
@@ -87,3 +91,34 @@ def test_bad_max_chars_override_is_rejected_at_configure_time() -> None:
     """A nonsensical bound is a configuration error, raised early with the value."""
     with pytest.raises(ValueError, match="-3"):
         content.set_content_capture(max_chars=-3)
+
+
+def test_keys_never_reach_a_span_through_a_real_client(
+    traced: SpanCapture, llm: FakeLLMServer
+) -> None:
+    """The client's API key is not recorded, and a key pasted into a message is redacted."""
+    pasted = "sk-proj-PASTEDPASTEDPASTEDPASTED00"
+    openai_client(llm).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": f"use {pasted} please"}]
+    )
+    span = only_llm_span(traced)
+    recorded = repr(dict(span.attributes))
+    assert pasted not in recorded and "sk-test-0000000000000000" not in recorded
+    assert content.REDACTED in span.attributes[attributes.GEN_AI_INPUT_MESSAGES]
+    assert pasted in llm.last_request.last_user_text  # the provider still got what was sent
+
+
+def test_capture_off_records_no_messages_through_a_real_client(
+    traced: SpanCapture, llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false no message text is kept."""
+    content.set_content_capture()
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
+    openai_client(llm).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "private words"}]
+    )
+    span = only_llm_span(traced)
+    assert attributes.GEN_AI_INPUT_MESSAGES not in span.attributes
+    assert attributes.GEN_AI_OUTPUT_MESSAGES not in span.attributes
+    assert "private" not in repr(dict(span.attributes))
+    assert span.attributes[attributes.GEN_AI_USAGE_INPUT_TOKENS] > 0  # the rest is still there
