@@ -35,7 +35,6 @@ RUN_PARENT_ID: Final = "spanflow.run.parent_id"  # subruns: the enclosing run's 
 RUN_SEGMENT: Final = "spanflow.run.segment"  # int, 0 for the first segment, +1 per resume
 RUN_STATUS: Final = "spanflow.run.status"  # final status on the root span: see RunStatus
 RUN_HEARTBEAT_INTERVAL_S: Final = "spanflow.run.heartbeat_interval_s"  # float, on run.start
-RUN_REPLAY_OF: Final = "spanflow.run.replay_of"  # run id this run replays, if any
 RUN_ATTRIBUTE_PREFIX: Final = "spanflow.run.attr."  # free **attributes given to run()
 
 PARAM_PREFIX: Final = "spanflow.param."
@@ -82,7 +81,6 @@ class LinkTypeValue:
     DATAFLOW: Final = "dataflow"  # consumer span -> producer span
     PARENT_RUN: Final = "parent_run"  # subrun root -> enclosing run's root span
     RESUME: Final = "resume"  # resumed segment root -> previous segment's root (when known)
-    REPLAY: Final = "replay"  # replay run root -> the replayed run's root
 
 
 LINK_HOW: Final = "spanflow.link.how"  # see LinkHowValue
@@ -140,8 +138,6 @@ GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"  # JSON
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"  # JSON
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"  # JSON
 GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"  # JSON
-GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
-GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
