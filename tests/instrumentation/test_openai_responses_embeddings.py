@@ -246,3 +246,38 @@ def test_embeddings_connection_error_is_reraised_identically(traced: SpanCapture
     span = only_llm_span(traced)
     assert span.status_code == "ERROR"
     assert span.attributes[attr.ERROR_TYPE] == "APIConnectionError"
+
+
+def test_responses_parse_gives_one_json_span(traced: SpanCapture, llm: FakeLLMServer) -> None:
+    """responses.parse() with a pydantic format: one span, output type json, the parsed text."""
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+
+    parsed = openai_client(llm).responses.parse(
+        model="gpt-4o-mini", input="City?", text_format=City
+    )
+    assert isinstance(parsed.output_parsed, City)
+    span = only_llm_span(traced)
+    assert span.attributes[attr.GEN_AI_OUTPUT_TYPE] == "json"
+    output = json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES])
+    assert json.loads(output[0]["parts"][0]["content"]) == parsed.output_parsed.model_dump()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_with_streaming_response_gives_one_span(
+    traced: SpanCapture, llm: FakeLLMServer, stream: bool
+) -> None:
+    """with_streaming_response works as usual, streamed or not, and records the output."""
+    llm.add_replies(PARIS)
+    with openai_client(llm).chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=stream
+    ) as response:
+        parsed = response.parse()
+        if stream:
+            text = "".join(c.choices[0].delta.content or "" for c in parsed if c.choices)
+        else:
+            text = str(parsed.choices[0].message.content)
+    assert text == "Paris."
+    assert "Paris." in only_llm_span(traced).attributes[attr.GEN_AI_OUTPUT_MESSAGES]
