@@ -83,6 +83,19 @@ def test_a_subrun_has_its_own_trace_the_parent_id_and_a_link_to_the_parent_root(
     assert parent_run.parent_id is None
 
 
+def test_a_subrun_inherits_its_parents_project_unless_given_one(
+    spanflow_capture: SpanCapture,
+) -> None:
+    """Subruns land in the parent's project; an explicit project= still wins."""
+    with spanflow.run("outer", project="evals"):
+        with spanflow.run("inherits") as inherits:
+            assert inherits.project == "evals"
+        with spanflow.run("elsewhere", project="scratch") as elsewhere:
+            assert elsewhere.project == "scratch"
+    assert spanflow_capture.run("inherits").root.attributes[attributes.PROJECT] == "evals"
+    assert spanflow_capture.run("elsewhere").root.attributes[attributes.PROJECT] == "scratch"
+
+
 def test_launch_is_an_alias_of_run(spanflow_capture: SpanCapture) -> None:
     """`spanflow.launch` opens runs exactly like `spanflow.run`."""
     assert spanflow.launch is spanflow.run

@@ -88,7 +88,8 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         run_id = spec.run_id or ids.source().new_run_id()
         segment = 0
         name = spec.name or ids.source().new_run_name()
-        project = spec.project or settings.project
+        # A subrun belongs with its parent unless told otherwise.
+        project = spec.project or (parent.project if parent is not None else settings.project)
     if parent is not None and parent.id == run_id:
         parent = None  # resuming the very run we are in: a new segment, not its own subrun
     if parent is not None:
