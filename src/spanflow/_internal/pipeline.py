@@ -45,15 +45,38 @@ def is_marker(span: ReadableSpan) -> bool:
 
 
 class SerializedExporter(SpanExporter):
-    """Calls into the wrapped exporter one at a time (batch thread and marker thread share it)."""
+    """Calls into the wrapped exporter one at a time (batch thread and marker thread share it).
+
+    A ``fork()`` waits until no export is in progress: an exporter thread caught mid-export may
+    hold a module import lock (HTTP clients import lazily), and a child forked at that moment
+    deadlocks on its first export.
+    """
 
     def __init__(self, exporter: SpanExporter) -> None:
         self.exporter = exporter
         self._lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._reinit_lock_in_child)
+        ref = weakref.ref(self)
 
-    def _reinit_lock_in_child(self) -> None:
-        self._lock = threading.Lock()
+        def before_fork() -> None:
+            me = ref()
+            if me is not None:
+                me._lock.acquire()
+
+        def after_fork_in_parent() -> None:
+            me = ref()
+            if me is not None:
+                me._lock.release()
+
+        def after_fork_in_child() -> None:
+            me = ref()
+            if me is not None:
+                me._lock = threading.Lock()
+
+        os.register_at_fork(
+            before=before_fork,
+            after_in_parent=after_fork_in_parent,
+            after_in_child=after_fork_in_child,
+        )
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         with self._lock:
