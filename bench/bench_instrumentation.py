@@ -50,26 +50,22 @@ def history_messages() -> list[dict[str, str]]:
 
 
 # --- worker: one variant in its own process ----------------------------------------------------
-class DroppingExporter:
-    """A span exporter that counts spans and keeps nothing."""
+def dropping_exporter() -> Any:
+    """A span exporter that counts spans and keeps nothing (a real ``SpanExporter``)."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-    def __init__(self) -> None:
-        self.count = 0
+    class DroppingExporter(SpanExporter):
+        def __init__(self) -> None:
+            self.count = 0
 
-    def export(self, spans: Sequence[Any]) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult
+        def export(self, spans: Sequence[Any]) -> SpanExportResult:
+            self.count += len(spans)
+            return SpanExportResult.SUCCESS
 
-        self.count += len(spans)
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
+    return DroppingExporter()
 
 
-def _peer_provider(exporter: DroppingExporter) -> Any:
+def _peer_provider(exporter: Any) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -78,7 +74,7 @@ def _peer_provider(exporter: DroppingExporter) -> Any:
     return provider
 
 
-def setup_variant(variant: str, exporter: DroppingExporter) -> Callable[[], None]:
+def setup_variant(variant: str, exporter: Any) -> Callable[[], None]:
     """Instrument for ``variant``; returns a function that flushes its spans."""
     if variant == "baseline":
         return lambda: None
@@ -136,7 +132,7 @@ def measure(one_call: Callable[[], None], *, calls: int, warmup: int) -> dict[st
 
 def run_worker(variant: str, base_url: str, calls: int, warmup: int) -> dict[str, Any]:
     """Measure one variant against the server at ``base_url``."""
-    exporter = DroppingExporter()
+    exporter = dropping_exporter()
     flush = setup_variant(variant, exporter)
     from openai import OpenAI
 
