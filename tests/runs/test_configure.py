@@ -1,0 +1,115 @@
+"""configure(): joining a provider, the OTEL_*/SPANFLOW_* environment, several endpoints, errors.
+
+Scenarios that depend on the global tracer provider run in a fresh interpreter and export over
+OTLP/HTTP to receivers on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import spanflow
+from spanflow import attributes as attr
+from spanflow.testing import OTLPReceiver
+
+SCENARIOS = Path(__file__).with_name("configure_scenarios.py")
+
+
+def _run(mode: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPANFLOW_", "OTEL_"))}
+    environment.update(variables)
+    done = subprocess.run(
+        [sys.executable, str(SCENARIOS), mode],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_an_existing_provider_is_joined_not_replaced() -> None:
+    """The app's exporter still gets every span, and spanflow's endpoint gets them too."""
+    with OTLPReceiver() as receiver:
+        done = _run("join", SPANFLOW_ENDPOINT=receiver.endpoint)
+        root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="joined")
+        app_span = receiver.wait_for_span(name="app-span")
+    assert done.stdout.strip() == "app-span,joined,run.start"
+    assert app_span.attributes[attr.RUN_ID] == root.run_id
+
+
+def test_otel_variables_set_endpoint_headers_service_and_resource() -> None:
+    """OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES."""
+    with OTLPReceiver() as receiver:
+        _run(
+            "implicit",
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            OTEL_EXPORTER_OTLP_HEADERS="x-team=agents",
+            OTEL_SERVICE_NAME="evaluator",
+            OTEL_RESOURCE_ATTRIBUTES="deployment.environment=ci",
+            SPANFLOW_PROJECT="from-env",
+        )
+        root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
+        headers = receiver.request_headers()
+    assert root.resource["service.name"] == "evaluator"
+    assert root.resource["deployment.environment"] == "ci"
+    assert root.attributes[attr.PROJECT] == "from-env"
+    assert all(h.get("x-team") == "agents" for h in headers)
+
+
+def test_the_traces_endpoint_variable_is_used_as_given() -> None:
+    """OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is a full URL: nothing is appended."""
+    with OTLPReceiver() as receiver:
+        _run("implicit", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.traces_url)
+        receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
+
+
+def test_several_spanflow_endpoints_each_get_every_span_with_the_token() -> None:
+    """SPANFLOW_ENDPOINT lists a collector and Jaeger side by side; the token goes along."""
+    with OTLPReceiver() as first, OTLPReceiver() as second:
+        _run(
+            "implicit",
+            SPANFLOW_ENDPOINT=f"{first.endpoint},{second.endpoint}",
+            SPANFLOW_COLLECTOR_TOKEN="s3cret",
+        )
+        for receiver in (first, second):
+            receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
+            assert all(
+                h.get("authorization", h.get("Authorization")) == "Bearer s3cret"
+                for h in receiver.request_headers()
+            )
+
+
+def test_otel_sdk_disabled_exports_nothing_and_runs_still_work() -> None:
+    """OTEL_SDK_DISABLED=true: the run block runs and ends; no request reaches the endpoint."""
+    with OTLPReceiver() as receiver:
+        done = _run("disabled", OTEL_SDK_DISABLED="true", SPANFLOW_ENDPOINT=receiver.endpoint)
+        assert done.stdout.split() == ["completed", "42"]
+        assert receiver.request_count == 0
+
+
+def test_the_console_exporter_prints_spans_to_stderr() -> None:
+    """SPANFLOW_EXPORTERS=console writes each span to standard error, leaving stdout alone."""
+    done = _run("implicit", SPANFLOW_EXPORTERS="console")
+    assert '"name": "implicit"' in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"exporters": ["carrier-pigeon"]}, "carrier-pigeon"),
+        ({"exporters": ["otlp"]}, "needs an endpoint"),
+        ({"heartbeat_interval_s": 0}, "heartbeat_interval_s"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(arguments: dict[str, object], message: str) -> None:
+    """Unusable values raise ConfigurationError naming the problem."""
+    with pytest.raises(spanflow.ConfigurationError, match=message):
+        spanflow.configure(**arguments)  # type: ignore[arg-type]
