@@ -271,3 +271,14 @@ def test_all_arrival_orders_of_a_small_run(make_store: StoreFactory) -> None:
         results.append(store.get_run("01PERM"))
     assert results[0] is not None and results[0].span_count == 2
     assert all(result == results[0] for result in results)
+
+
+def test_nul_characters_are_stored_not_refused(store: SqlRunIndexStore) -> None:
+    """Text with NUL (U+0000) is stored by both stores; PostgreSQL keeps it as U+FFFD."""
+    run = RunSpans("01NUL")
+    child = run.child("tool\x00call", note="a\x00b")
+    store.write_spans([run.marker(), child, run.root()])
+    (stored,) = [span for span in store.get_spans("01NUL") if span.span_id == child.span_id]
+    assert stored.name in ("tool\x00call", "tool\ufffdcall")
+    assert stored.attributes["note"] in ("a\x00b", "a\ufffdb")
+    assert store.get_run("01NUL") is not None

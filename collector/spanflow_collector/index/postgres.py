@@ -26,6 +26,7 @@ T = TypeVar("T")
 _DERIVATION_LOCK_KEY = 0x5350_414E_464C_4F57  # "SPANFLOW"
 _MIGRATION_LOCK_KEY = _DERIVATION_LOCK_KEY + 1
 _RETRY_DEADLINE_S = 60.0
+NUL_REPLACEMENT = "\ufffd"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -34,17 +35,27 @@ def _to_pyformat(statement: str) -> str:
     return statement.replace("%", "%%").replace("?", "%s")
 
 
+def _storable(params: Sequence[Any]) -> list[Any]:
+    """PostgreSQL text cannot hold NUL (U+0000): it is stored as U+FFFD instead of failing."""
+    return [
+        value.replace("\x00", NUL_REPLACEMENT)
+        if isinstance(value, str) and "\x00" in value
+        else value
+        for value in params
+    ]
+
+
 class _PostgresExecutor:
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self._connection = connection
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection.cursor() as cursor:
-            cursor.execute(_to_pyformat(statement), list(params))
+            cursor.execute(_to_pyformat(statement), _storable(params))
             return list(cursor.fetchall()) if cursor.description is not None else []
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = list(rows)
+        rows = [_storable(row) for row in rows]
         if not rows:
             return
         with self._connection.cursor() as cursor:
