@@ -1,4 +1,5 @@
-"""Fixtures for collector tests: an in-memory run index and a running collector on loopback."""
+"""Fixtures for collector tests: an in-memory run index, a running collector on loopback, and
+a real run index location (SQLite file or PostgreSQL schema) for collector processes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import pytest
 
 from spanflow_collector.records import SpanRecord
 from spanflow_collector.server import Collector
+from tests.api.fixtures import index_location
+
+__all__ = ["collector", "index_location", "memory_store"]
 
 
 class MemoryStore:

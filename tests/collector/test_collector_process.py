@@ -10,35 +10,12 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 import spanflow
 from tests.collector.processes import collector_process, post_traces, run_spans, span_hex
 
 BATCH = 25
 SENDERS = 4
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh run index: a SQLite file, or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "index.db")
-        return
-    import psycopg
-
-    server: str = request.getfixturevalue("postgres_url")
-    name = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    base, _, _ = server.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 AGENT = """
@@ -66,9 +43,9 @@ def _spanflow_cli(*arguments: str) -> str:
     return done.stdout
 
 
-def test_sdk_to_collector_to_cli(index_url: str) -> None:
+def test_sdk_to_collector_to_cli(index_location: str) -> None:
     """A script's runs reach the collector over OTLP/HTTP and the CLI reads them back."""
-    with collector_process(index_url) as collector:
+    with collector_process(index_location) as collector:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SPANFLOW_")}
         environment["SPANFLOW_ENDPOINT"] = collector.http_url
         agent = subprocess.run(
@@ -91,11 +68,11 @@ def test_sdk_to_collector_to_cli(index_url: str) -> None:
     assert by_name["e2e-sample-0"]["parent_id"] == run_id
     assert "accuracy" in shown and "subruns (2)" in shown
     # After the collector is gone, the same index answers directly.
-    tree = _spanflow_cli("runs", "tree", by_name["e2e-sample-1"]["id"], "--db", index_url)
+    tree = _spanflow_cli("runs", "tree", by_name["e2e-sample-1"]["id"], "--db", index_location)
     assert "e2e-sample-1" in tree and "work" in tree
 
 
-def test_every_acknowledged_span_survives_kill_9(index_url: str) -> None:
+def test_every_acknowledged_span_survives_kill_9(index_location: str) -> None:
     """Clients keep sending while the collector is SIGKILLed: each span that got 200 is stored."""
     acknowledged: dict[str, list[int]] = {f"durable-{n}": [] for n in range(SENDERS)}
     stop = threading.Event()
@@ -110,7 +87,7 @@ def test_every_acknowledged_span_survives_kill_9(index_url: str) -> None:
                 enough.release()
             first += BATCH
 
-    with collector_process(index_url) as collector:
+    with collector_process(index_location) as collector:
         threads = [
             threading.Thread(target=sender, args=(run_id, n, collector.http_url), daemon=True)
             for n, run_id in enumerate(acknowledged)
@@ -123,7 +100,7 @@ def test_every_acknowledged_span_survives_kill_9(index_url: str) -> None:
         stop.set()
         for thread in threads:
             thread.join(60)
-    with spanflow.Client(index_url) as client:
+    with spanflow.Client(index_location) as client:
         for number, (run_id, firsts) in enumerate(acknowledged.items()):
             stored = {span.span_id for span in client.spans(run_id)} if firsts else set()
             for first in firsts:
