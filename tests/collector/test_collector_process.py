@@ -10,6 +10,9 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
+
+import pytest
 
 import spanflow
 from tests.collector.processes import collector_process, post_traces, run_spans, span_hex
@@ -19,6 +22,8 @@ SENDERS = 4
 
 
 AGENT = """
+import pytest
+
 import spanflow
 from opentelemetry import trace
 
@@ -106,3 +111,31 @@ def test_every_acknowledged_span_survives_kill_9(index_location: str) -> None:
             for first in firsts:
                 for n in range(first, first + BATCH):
                     assert span_hex(n + number * 1_000_000) in stored, (run_id, n)
+
+
+@pytest.mark.postgres
+def test_two_replicas_on_one_postgresql_store_every_span_once(postgres_url: str) -> None:
+    """Overlapping batches sent to two collectors sharing one database are stored exactly once."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_url else "?"
+    database = f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    try:
+        with collector_process(database) as first, collector_process(database) as second:
+            for start in range(0, 200, 50):  # spans start..start+74: each overlaps the next
+                body = run_spans("replicated", start, 75, trace=7)
+                assert post_traces(first.http_url, body) == 200
+                assert post_traces(second.http_url, body) == 200
+            via_second = json.loads(
+                _spanflow_cli("runs", "show", "replicated", "--url", second.http_url, "--json")
+            )
+        with spanflow.Client(database) as client:
+            stored = [span.span_id for span in client.spans("replicated")]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    assert sorted(stored) == sorted({span_hex(n) for n in range(225)})
+    assert via_second["run"]["span_count"] == 225
