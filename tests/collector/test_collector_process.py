@@ -1,6 +1,6 @@
 """`spanflow collector` as a real process: SDK → OTLP/HTTP → index → CLI, and kill -9 durability.
 
-Every test runs against SQLite and a real PostgreSQL server.
+The end-to-end and durability tests run against SQLite and a real PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,6 @@ SENDERS = 4
 
 
 AGENT = """
-import pytest
-
 import spanflow
 from opentelemetry import trace
 
@@ -139,3 +138,18 @@ def test_two_replicas_on_one_postgresql_store_every_span_once(postgres_url: str)
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     assert sorted(stored) == sorted({span_hex(n) for n in range(225)})
     assert via_second["run"]["span_count"] == 225
+
+
+def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
+    """`--host 0.0.0.0` without a token exits 2 and says why, before listening anywhere."""
+    environment = {k: v for k, v in os.environ.items() if k != "SPANFLOW_COLLECTOR_TOKEN"}
+    command = [sys.executable, "-m", "spanflow.cli", "collector", "--host", "0.0.0.0"]
+    done = subprocess.run(
+        [*command, "--port", "0", "--db", str(tmp_path / "index.db")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without a token" in done.stderr

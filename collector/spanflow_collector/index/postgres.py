@@ -92,7 +92,11 @@ class PostgresRunIndexStore(SqlRunIndexStore):
         self._connections: list[psycopg.Connection[Any]] = []
         self._connections_lock = threading.Lock()
         self._closed = False
-        self._write(self._migrate)
+        try:
+            self._write(self._migrate)
+        except BaseException:
+            self.close()  # e.g. SchemaVersionError: leave no connection open behind
+            raise
 
     def _connection(self) -> psycopg.Connection[Any]:
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)

@@ -79,7 +79,11 @@ class SqliteRunIndexStore(SqlRunIndexStore):
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
-        self._write(self._migrate)
+        try:
+            self._write(self._migrate)
+        except BaseException:
+            self.close()  # e.g. SchemaVersionError: leave no connection open behind
+            raise
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
