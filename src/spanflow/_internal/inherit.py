@@ -19,6 +19,7 @@ import json
 import multiprocessing.process
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +35,7 @@ from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
 
 PROCESS_ATTRIBUTE = "_spanflow_run_context"
+DATAFLOW_ATTRIBUTE = "_spanflow_dataflow_index"
 _ENV_POPEN_ARGUMENT_INDEX = 10  # ``env`` is Popen's 11th positional parameter
 _propagator = TraceContextTextMapPropagator()
 _lock = threading.Lock()
@@ -164,11 +166,38 @@ def _process_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
             variables = carrier_for_current_run()
             if variables:
                 setattr(self, PROCESS_ATTRIBUTE, variables)
+                snapshot = _dataflow_snapshot(self)
+                if snapshot is not None:
+                    setattr(self, DATAFLOW_ATTRIBUTE, snapshot)
         except Exception:
             log_internal_error_once("inherit-process", "passing the run to a process failed")
         original(self)
 
     return start
+
+
+def _dataflow_snapshot(process: multiprocessing.process.BaseProcess) -> bytes | None:
+    """The run tree's dataflow index for a child that will not inherit memory (spawn)."""
+    method = getattr(process, "_start_method", None) or multiprocessing.get_start_method(
+        allow_none=True
+    )
+    if method is None:  # the platform's default, without fixing it as get_start_method() would
+        forks = sys.platform.startswith("linux") and sys.version_info < (3, 14)
+        method = "fork" if forks else "spawn"
+    if method == "fork":
+        return None
+    from spanflow.dataflow.switch import current_detector
+
+    detector, handle = current_detector(), membership.current_run()
+    if detector is None or handle is None:
+        return None
+    return detector.snapshot_tree(handle.id)
+
+
+def inherited_dataflow_snapshot() -> bytes | None:
+    """The dataflow index a parent process handed to this (spawned) process, if any."""
+    snapshot = getattr(multiprocessing.process.current_process(), DATAFLOW_ATTRIBUTE, None)
+    return snapshot if isinstance(snapshot, bytes) else None
 
 
 def install() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import pickle
 import queue
 import threading
 from collections import OrderedDict
@@ -113,6 +114,46 @@ class DataflowDetector:
             self._trees.pop(self._root_of(run_key), None)
 
         self._submit(forget)
+
+    def snapshot_tree(self, run_key: str, timeout_s: float = RESULT_TIMEOUT_S) -> bytes | None:
+        """A copy of the index of ``run_key``'s run tree, for a child process to start from.
+
+        Taken by the worker (which owns the indexes) once the work queued before it has run;
+        None when the tree is unknown, empty, or the worker did not answer within ``timeout_s``.
+        """
+        taken: list[bytes] = []
+        done = threading.Event()
+
+        def take() -> None:
+            try:
+                root = self._root_of(run_key)
+                tree = self._trees.get(root)
+                if tree is not None and tree.outputs:
+                    parents = {key: self._parents.get(key) for key in tree.run_parents}
+                    data = (root, parents, tree.portable())
+                    taken.append(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
+            finally:
+                done.set()
+
+        self._submit(take)
+        done.wait(timeout_s)
+        return taken[0] if taken else None
+
+    def adopt_tree(self, snapshot: bytes) -> None:
+        """Start from a parent process's ``snapshot_tree``, unless this process has that tree."""
+
+        def adopt() -> None:
+            root, parents, data = pickle.loads(snapshot)  # bytes our parent process made
+            if root in self._trees:
+                return  # a forked child: it inherited the live index already
+            self._trees[root] = RunTreeIndex.from_portable(
+                data, cache=self.cache, max_bytes=self.max_index_bytes
+            )
+            for key, parent in parents.items():
+                self._parents.setdefault(key, parent)
+            self._evict()
+
+        self._submit(adopt)
 
     def run_tree_keys(self) -> list[str]:
         """Keys of the run trees currently indexed, least recently used first."""

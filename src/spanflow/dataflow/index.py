@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry.trace import SpanContext
 
-from spanflow.dataflow.records import CallOutputs
+from spanflow.dataflow.records import CallOutputs, TextField
 from spanflow.dataflow.text import (
     KGRAM_TOKENS,
     SHORT_FIELD_TOKENS,
@@ -222,6 +223,43 @@ class RunTreeIndex:
             del consumers[0]
 
     # --- outputs -------------------------------------------------------------------------------
+    # --- crossing into another process ---------------------------------------------------------
+    def portable(self) -> dict[str, Any]:
+        """What this index knows, free of ``hash()`` values, for a process with another seed.
+
+        k-gram postings are keyed by Python's string hash, which differs between processes
+        (spawned children get a new seed), so a child rebuilds them from the output tokens.
+        """
+        return {
+            "seq": self.seq,
+            "run_parents": dict(self.run_parents),
+            "by_response_id": dict(self.by_response_id),
+            "by_item_id": dict(self.by_item_id),
+            "by_tool_call_id": dict(self.by_tool_call_id),
+            "outputs": [
+                (output.producer, output.path, output.fingerprint.tokens) for output in self.outputs
+            ],
+        }
+
+    @classmethod
+    def from_portable(
+        cls, data: dict[str, Any], *, cache: FingerprintCache, max_bytes: int
+    ) -> RunTreeIndex:
+        """Rebuild an index from ``portable()`` in this process: same producers, same ids."""
+        tree = cls(cache=cache, max_bytes=max_bytes)
+        tree.run_parents.update(data["run_parents"])
+        by_producer: dict[int, tuple[Producer, list[TextField]]] = {}
+        for producer, path, tokens in data["outputs"]:
+            entry = by_producer.setdefault(id(producer), (producer, []))
+            entry[1].append(TextField(path, " ".join(tokens)))
+        for producer, fields in by_producer.values():
+            tree.register(producer, CallOutputs(fields=tuple(fields)))
+        tree.by_response_id.update(data["by_response_id"])
+        tree.by_item_id.update(data["by_item_id"])
+        tree.by_tool_call_id.update(data["by_tool_call_id"])
+        tree.seq = max(tree.seq, int(data["seq"]))
+        return tree
+
     def register(self, producer: Producer, outputs: CallOutputs) -> None:
         """Index a finished call's outputs: its ids, and the content of every output field."""
         if outputs.response_id:

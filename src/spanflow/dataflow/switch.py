@@ -51,8 +51,23 @@ def get_detector() -> DataflowDetector | None:
         with _detector_lock:
             if _detector is None or _detector.inline != (mode == INLINE):
                 _detector = DataflowDetector(inline=mode == INLINE)
+                _adopt_parent_index(_detector)
             detector = _detector
     return detector
+
+
+def current_detector() -> DataflowDetector | None:
+    """The detector if one exists (never creates one)."""
+    return _detector
+
+
+def _adopt_parent_index(detector: DataflowDetector) -> None:
+    # A spawned child starts from the index its parent had when starting it (see inherit.py).
+    from spanflow._internal.inherit import inherited_dataflow_snapshot
+
+    snapshot = inherited_dataflow_snapshot()
+    if snapshot is not None:
+        detector.adopt_tree(snapshot)
 
 
 def forget_run_tree(run_id: str) -> None:
