@@ -17,6 +17,7 @@ import pytest
 
 import spanflow
 from tests.collector.processes import collector_process, post_traces, run_spans, span_hex
+from tests.environments import child_environment
 
 BATCH = 25
 SENDERS = 4
@@ -50,11 +51,9 @@ def _spanflow_cli(*arguments: str) -> str:
 def test_sdk_to_collector_to_cli(index_location: str) -> None:
     """A script's runs reach the collector over OTLP/HTTP and the CLI reads them back."""
     with collector_process(index_location) as collector:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("SPANFLOW_")}
-        environment["SPANFLOW_ENDPOINT"] = collector.http_url
         agent = subprocess.run(
             [sys.executable, "-c", AGENT],
-            env=environment,
+            env=child_environment(SPANFLOW_ENDPOINT=collector.http_url),
             capture_output=True,
             text=True,
             timeout=60,

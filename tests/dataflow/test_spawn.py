@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from spanflow import attributes as attr
 from spanflow.testing import OTLPReceiver
+from tests.environments import child_environment
 
 SCENARIO = Path(__file__).with_name("spawn_scenario.py")
 
@@ -18,12 +18,10 @@ SCENARIO = Path(__file__).with_name("spawn_scenario.py")
 @pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
 def test_a_child_process_links_to_its_parents_output(method: str) -> None:
     """The child's LLM call quoting the parent's LLM output gets a dataflow link to it."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPANFLOW_", "OTEL_"))}
     with OTLPReceiver() as receiver:
-        environment["SPANFLOW_ENDPOINT"] = receiver.endpoint
         done = subprocess.run(
             [sys.executable, str(SCENARIO), method],
-            env=environment,
+            env=child_environment(SPANFLOW_ENDPOINT=receiver.endpoint),
             capture_output=True,
             text=True,
             timeout=120,

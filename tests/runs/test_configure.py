@@ -6,12 +6,12 @@ OTLP/HTTP to receivers on loopback.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.environments import child_environment
 
 import spanflow
 from spanflow import attributes as attr
@@ -21,11 +21,9 @@ SCENARIOS = Path(__file__).with_name("configure_scenarios.py")
 
 
 def _run(mode: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPANFLOW_", "OTEL_"))}
-    environment.update(variables)
     done = subprocess.run(
         [sys.executable, str(SCENARIOS), mode],
-        env=environment,
+        env=child_environment(**variables),
         capture_output=True,
         text=True,
         timeout=60,

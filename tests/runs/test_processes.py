@@ -5,11 +5,12 @@ Each scenario runs as a real Python process exporting OTLP/HTTP to a receiver on
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.environments import child_environment
 
 from spanflow import attributes as attr
 from spanflow.testing import OTLPReceiver
@@ -19,9 +20,7 @@ SCENARIOS = Path(__file__).with_name("process_scenarios.py")
 
 
 def _environment(receiver: OTLPReceiver) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPANFLOW_", "OTEL_"))}
-    environment.update({"SPANFLOW_ENDPOINT": receiver.endpoint, "PYTHONUNBUFFERED": "1"})
-    return environment
+    return child_environment(SPANFLOW_ENDPOINT=receiver.endpoint, PYTHONUNBUFFERED="1")
 
 
 def _root_of(spans: list[SpanRecord], name: str) -> SpanRecord:
