@@ -1,18 +1,21 @@
-"""One Starlette application: the OTLP/HTTP receiver, the query API (when present) and auth."""
+"""One Starlette application: the OTLP/HTTP receiver, the query API (when present), access
+control and the body deadline, applied to every route alike."""
 
 from __future__ import annotations
 
-import hmac
 import importlib
 import importlib.util
-import json
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from spanflow_collector.http import DEFAULT_MAX_BODY_BYTES, OtlpHttpReceiver
+from spanflow_collector.access import AccessMiddleware, AccessTokens, HostPolicy
+from spanflow_collector.admission import IngestGate
+from spanflow_collector.connections import BodyTimeoutMiddleware
+from spanflow_collector.http import OtlpHttpReceiver
 from spanflow_collector.ingest import IngestPipeline
+from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, ReceiverLimits
 from spanflow_collector.store import RunIndexStore
 
 _API_MODULE = "spanflow_collector.api"
@@ -22,25 +25,34 @@ def build_app(
     store: RunIndexStore,
     pipeline: IngestPipeline,
     *,
-    token: str | None = None,
+    gate: IngestGate,
+    tokens: AccessTokens,
+    hosts: HostPolicy,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: ReceiverLimits | None = None,
 ) -> Starlette:
     """The collector's ASGI app.
 
     Args:
         store: The run index the query API reads (ingest writes go through ``pipeline``).
         pipeline: The ingest pipeline receivers submit decoded spans to.
-        token: When set, every request must carry ``Authorization: Bearer <token>``.
+        gate: Admission to the ingest queue, shared with the gRPC receiver.
+        tokens: Bearer tokens and their scopes; none configured means no token is asked for.
+        hosts: Which ``Host`` and ``Origin`` values are answered.
         max_body_bytes: OTLP/HTTP body limit, compressed and decompressed.
+        limits: Timeouts; the defaults when None.
     """
+    limits = limits or ReceiverLimits()
     routes: list[BaseRoute] = [
-        *OtlpHttpReceiver(pipeline, max_body_bytes=max_body_bytes).routes(),
+        *OtlpHttpReceiver(pipeline, gate, max_body_bytes=max_body_bytes).routes(),
         *_api_routes(store),
     ]
-    app = Starlette(routes=routes)
-    if token:
-        app.add_middleware(BearerTokenMiddleware, token=token)
-    return app
+    # Outermost first: refuse by Host, Origin and token before any body is read.
+    middleware = [
+        Middleware(AccessMiddleware, tokens=tokens, hosts=hosts),
+        Middleware(BodyTimeoutMiddleware, timeout_s=limits.body_timeout_s),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def _api_routes(store: RunIndexStore) -> list[BaseRoute]:
@@ -49,42 +61,3 @@ def _api_routes(store: RunIndexStore) -> list[BaseRoute]:
         return []
     routes: list[BaseRoute] = importlib.import_module(_API_MODULE).build_routes(store)
     return routes
-
-
-class BearerTokenMiddleware:
-    """Answer 401 to any HTTP request without ``Authorization: Bearer <token>``.
-
-    Args:
-        app: The wrapped ASGI app.
-        token: The shared secret clients present.
-    """
-
-    def __init__(self, app: ASGIApp, *, token: str) -> None:
-        self._app = app
-        self._expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass authorized requests through; refuse the rest before reading their bodies."""
-        if scope["type"] != "http" or self._authorized(scope):
-            await self._app(scope, receive, send)
-            return
-        body = json.dumps({"code": 16, "message": "missing or wrong bearer token"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'Bearer realm="spanflow"'),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    def _authorized(self, scope: Scope) -> bool:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        for key, value in headers:
-            if key == b"authorization":
-                return hmac.compare_digest(value, self._expected)
-        return False

@@ -1,76 +1,145 @@
 """The OTLP/gRPC receiver: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
 
-Built on grpcio and opentelemetry-proto's generated servicer. The framework parses the request
-(and inflates gzip); spans go through the same decoder tail and ingest pipeline as OTLP/HTTP.
-Status codes follow https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response: OK with
-``partial_success`` for invalid spans, UNAVAILABLE (retryable) when the queue is full or the
-store failed, UNAUTHENTICATED without the configured bearer token, RESOURCE_EXHAUSTED from
-grpcio itself above the message size limit.
+Built on grpcio and opentelemetry-proto's generated servicer. ``AccessInterceptor`` checks the
+bearer token of every call, to every service, before the request message is read, let alone
+deserialised; then the framework parses the request (and inflates gzip) and spans go through
+the same decoder tail, admission gate and ingest pipeline as OTLP/HTTP. Status codes follow
+https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response: OK with ``partial_success`` for
+invalid spans, UNAVAILABLE (retryable) when the queue or this client's share of it is full or
+the store failed, UNAUTHENTICATED without a known token, PERMISSION_DENIED with a token that
+lacks the ingest scope, RESOURCE_EXHAUSTED above the message size or span count limits.
 """
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Final
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from spanflow_collector.access import AccessScope, AccessTokens
+from spanflow_collector.admission import IngestGate, RequestTooLargeError, client_key
+from spanflow_collector.http import STORE_UNAVAILABLE
 from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
 from spanflow_collector.otlp import decode_request
 
-GRPC_WORKER_THREADS = 16
+GRPC_WORKER_THREADS: Final = 16
+MAX_CONCURRENT_RPCS: Final = 4 * GRPC_WORKER_THREADS
+"""Calls in progress or waiting for a worker; more are refused RESOURCE_EXHAUSTED at once, so
+waiting messages (up to the size limit each) cannot pile up in memory."""
+CONNECTION_IDLE_MS: Final = 5 * 60 * 1000
+
+
+class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Refuse calls without a token granting ``ingest``, before reading the request message.
+
+    Every spanflow gRPC service receives data, so every method needs the ingest scope.
+
+    Args:
+        tokens: The configured tokens; when none are, every call passes.
+    """
+
+    def __init__(self, tokens: AccessTokens) -> None:
+        self._tokens = tokens
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        """The method's own handler, or one that aborts without touching the request."""
+        if not self._tokens.enabled:
+            return continuation(details)
+        authorization = None
+        for key, value in details.invocation_metadata or ():
+            if key == "authorization":
+                authorization = value
+                break
+        granted = self._tokens.scopes_for(authorization)
+        if granted is None:
+            return _refusal(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        if AccessScope.INGEST not in granted:
+            return _refusal(
+                grpc.StatusCode.PERMISSION_DENIED, "this token does not grant the ingest scope"
+            )
+        return continuation(details)
+
+
+def _refusal(code: grpc.StatusCode, message: str) -> Any:
+    # A client-streaming handler is started as soon as the call arrives and reads messages only
+    # when iterated; this one never iterates, so the (possibly huge) request is neither waited
+    # for nor deserialised. Clients cannot tell: the wire format is the same.
+    def abort(_requests: Any, context: grpc.ServicerContext) -> None:
+        context.abort(code, message)
+
+    return grpc.stream_unary_rpc_method_handler(abort)
 
 
 class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """The TraceService implementation: decode, commit, then answer.
+    """The TraceService implementation: decode, admit, commit, then answer.
 
     Args:
         pipeline: Where decoded spans go.
-        token: Bearer token required in the ``authorization`` metadata, or None for none.
+        gate: Admission to the ingest queue (span cap, per-client share).
     """
 
-    def __init__(self, pipeline: IngestPipeline, *, token: str | None = None) -> None:
+    def __init__(self, pipeline: IngestPipeline, gate: IngestGate) -> None:
         self._pipeline = pipeline
-        self._expected_authorization = f"Bearer {token}".encode() if token else None
+        self._gate = gate
 
     def Export(self, request: Any, context: Any) -> Any:
         """Store the request's valid spans and answer once they are committed."""
-        if self._expected_authorization is not None and not self._authorized(context):
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         decoded = decode_request(request)
         try:
-            self._pipeline.submit(decoded.records).result()
+            self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
+        except RequestTooLargeError as exc:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        try:
+            self._gate.submit(
+                peer_key(context.peer()),
+                len(decoded.records),
+                lambda: self._pipeline.submit(decoded.records),
+            ).result()
         except IngestUnavailableError as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-        except Exception as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store spans: {exc}")
+        except Exception:
+            # The pipeline logged the store's error; it stays out of the answer.
+            context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
         response = ExportTraceServiceResponse()
         if decoded.rejected_spans:
             response.partial_success.rejected_spans = decoded.rejected_spans
             response.partial_success.error_message = decoded.error_message
         return response
 
-    def _authorized(self, context: Any) -> bool:
-        assert self._expected_authorization is not None
-        for key, value in context.invocation_metadata():
-            if key == "authorization":
-                presented = value.encode() if isinstance(value, str) else value
-                return hmac.compare_digest(presented, self._expected_authorization)
-        return False
+
+def peer_key(peer: str) -> str:
+    """``client_key`` for a gRPC peer such as ``ipv4:10.0.0.5:51234`` or ``ipv6:[::1]:80``."""
+    kind, _, address = peer.partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return peer
+    host, _, port = address.rpartition(":")
+    return client_key(host.strip("[]"), int(port) if port.isdigit() else None)
 
 
 def start_grpc_server(
     pipeline: IngestPipeline,
+    gate: IngestGate,
     *,
     host: str,
     port: int,
-    token: str | None = None,
+    tokens: AccessTokens,
     max_message_bytes: int,
+    handshake_timeout_s: float,
 ) -> tuple[grpc.Server, int]:
     """Start serving TraceService on ``host:port`` (0 for any free port).
+
+    Args:
+        pipeline: Where decoded spans go.
+        gate: Admission to the ingest queue, shared with the HTTP receiver.
+        host: Address to bind.
+        port: Port to bind, 0 for any free one.
+        tokens: Bearer tokens; checked by ``AccessInterceptor`` on every call.
+        max_message_bytes: Largest request message (the HTTP body limit).
+        handshake_timeout_s: Time a new connection has to complete its HTTP/2 handshake.
 
     Returns:
         The running server and the port it is bound to.
@@ -80,13 +149,17 @@ def start_grpc_server(
     """
     server = grpc.server(
         ThreadPoolExecutor(max_workers=GRPC_WORKER_THREADS, thread_name_prefix="spanflow-grpc"),
+        interceptors=[AccessInterceptor(tokens)],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.so_reuseport", 0),
+            ("grpc.max_connection_idle_ms", CONNECTION_IDLE_MS),
+            ("grpc.server_handshake_timeout_ms", int(handshake_timeout_s * 1000)),
         ],
+        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
     )
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        OtlpGrpcTraceService(pipeline, token=token), server
+        OtlpGrpcTraceService(pipeline, gate), server
     )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:

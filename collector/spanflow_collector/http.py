@@ -4,8 +4,9 @@ Status codes follow https://opentelemetry.io/docs/specs/otlp/#otlphttp-response:
 ``ExportTraceServiceResponse`` (``partial_success`` for individually invalid spans) once the
 valid spans are committed, 400 for an undecodable body, 413 for a body over the limit (before
 or after decompression), 415 for an unknown content type or encoding, 503 with
-``Retry-After`` when the ingest queue is full or the store failed. Error bodies are a
-``google.rpc.Status`` in the request's encoding.
+``Retry-After`` when the ingest queue (or this client's share of it) is full or the store
+failed. Error bodies are a ``google.rpc.Status`` in the request's encoding; a store failure is
+answered with a generic message, its details go to the log only.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import zlib
 from collections.abc import Callable
 from typing import Final
 
+import anyio
+import anyio.to_thread
 from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from spanflow_collector.admission import IngestGate, RequestTooLargeError, client_key
 from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
+from spanflow_collector.limits import DECODE_THREADS, DEFAULT_MAX_BODY_BYTES
 from spanflow_collector.otlp import (
     DecodedSpans,
     OtlpDecodeError,
@@ -31,9 +36,8 @@ from spanflow_collector.otlp import (
 )
 
 TRACES_PATH: Final = "/v1/traces"
-DEFAULT_MAX_BODY_BYTES: Final = 20 * 1024 * 1024
-"""Largest request body, compressed or not (the OpenTelemetry Collector's default, 20 MiB)."""
 RETRY_AFTER_S: Final = 1
+STORE_UNAVAILABLE: Final = "store unavailable, retry later"
 
 PROTOBUF: Final = "application/x-protobuf"
 JSON: Final = "application/json"
@@ -57,16 +61,27 @@ class _BodyDecodeError(Exception):
 class OtlpHttpReceiver:
     """Decodes OTLP/HTTP trace exports and acknowledges them once committed.
 
+    Each request goes: admission (content type, encoding) → body read within the size limit →
+    decompression and decoding in a worker thread → per-request span cap → the gate's fair
+    share → commit → answer.
+
     Args:
         pipeline: Where decoded spans go.
+        gate: Admission to the ingest queue (span cap, per-client share).
         max_body_bytes: Limit on the body, checked on the wire and again after decompression.
     """
 
     def __init__(
-        self, pipeline: IngestPipeline, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+        self,
+        pipeline: IngestPipeline,
+        gate: IngestGate,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self._pipeline = pipeline
+        self._gate = gate
         self._max_body_bytes = max_body_bytes
+        self._decoders: anyio.CapacityLimiter | None = None
 
     def routes(self) -> list[Route]:
         """The Starlette routes this receiver serves."""
@@ -95,8 +110,7 @@ class OtlpHttpReceiver:
             )
         try:
             body = await self._read_body(request)
-            if encoding in _WBITS:
-                body = _decompress(body, encoding, self._max_body_bytes)
+            decoded = await self._decode_in_thread(body, encoding, media_type)
         except _BodyTooLargeError:
             return _status_response(
                 413,
@@ -104,19 +118,26 @@ class OtlpHttpReceiver:
                 code_pb2.RESOURCE_EXHAUSTED,
                 f"request body exceeds {self._max_body_bytes} bytes",
             )
-        except _BodyDecodeError as exc:
+        except (_BodyDecodeError, OtlpDecodeError) as exc:
             return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
         try:
-            decoded = _PARSERS[media_type](body)
-        except OtlpDecodeError as exc:
-            return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
+            self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
+        except RequestTooLargeError as exc:
+            return _status_response(413, media_type, code_pb2.RESOURCE_EXHAUSTED, str(exc))
+        client = request.client
+        sender = client_key(client.host, client.port) if client else client_key(None, None)
         try:
-            await asyncio.wrap_future(self._pipeline.submit(decoded.records))
+            committed = self._gate.submit(
+                sender, len(decoded.records), lambda: self._pipeline.submit(decoded.records)
+            )
+            await asyncio.wrap_future(committed)
         except IngestUnavailableError as exc:
             return _unavailable(media_type, str(exc))
-        except Exception as exc:
-            # The store failed; nothing of this request was committed, and a retry may succeed.
-            return _unavailable(media_type, f"could not store spans: {exc}")
+        except Exception:
+            # The store failed (the pipeline logged why); nothing of this request was
+            # committed and a retry may succeed. Its error text stays in the log: it can name
+            # tables, hosts or users.
+            return _unavailable(media_type, STORE_UNAVAILABLE)
         return _export_response(media_type, decoded)
 
     async def _read_body(self, request: Request) -> bytes:
@@ -131,6 +152,20 @@ class OtlpHttpReceiver:
                 raise _BodyTooLargeError
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def _decode_in_thread(self, body: bytes, encoding: str, media_type: str) -> DecodedSpans:
+        """Inflate and decode off the event loop, so a 20 MiB body does not stall other requests."""
+        if self._decoders is None:  # created on first use: it belongs to the running loop
+            self._decoders = anyio.CapacityLimiter(DECODE_THREADS)
+        return await anyio.to_thread.run_sync(
+            _decode, body, encoding, media_type, self._max_body_bytes, limiter=self._decoders
+        )
+
+
+def _decode(body: bytes, encoding: str, media_type: str, max_bytes: int) -> DecodedSpans:
+    if encoding in _WBITS:
+        body = _decompress(body, encoding, max_bytes)
+    return _PARSERS[media_type](body)
 
 
 def _decompress(body: bytes, encoding: str, max_bytes: int) -> bytes:

@@ -15,15 +15,19 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvicorn
 
+from spanflow_collector.access import AccessScope, AccessTokens, HostPolicy
+from spanflow_collector.admission import IngestGate
 from spanflow_collector.app import build_app
+from spanflow_collector.connections import connection_cap, guarded_h11_protocol
 from spanflow_collector.grpc import start_grpc_server
-from spanflow_collector.http import DEFAULT_MAX_BODY_BYTES
 from spanflow_collector.ingest import DEFAULT_MAX_QUEUED_SPANS, IngestPipeline
+from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
+from spanflow_collector.logmask import SecretMaskingFilter, configure_process_logging, dsn_secrets
 from spanflow_collector.store import RunIndexStore
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,10 @@ _STARTUP_TIMEOUT_S = 30.0
 
 class CollectorConfigError(ValueError):
     """The collector was asked for something unsafe or impossible (e.g. public bind, no token)."""
+
+
+class CollectorStartError(RuntimeError):
+    """The run index could not be opened; the message has its secrets masked."""
 
 
 def is_loopback(host: str) -> bool:
@@ -57,7 +65,8 @@ def check_binding(host: str, token: str | None) -> None:
     if not token and not is_loopback(host):
         raise CollectorConfigError(
             f"refusing to listen on {host} without a token: anyone who can reach it could write "
-            "and read runs. Pass --token (or set SPANFLOW_COLLECTOR_TOKEN), or bind 127.0.0.1."
+            "and read runs. Set SPANFLOW_COLLECTOR_TOKEN (or pass --token-file), or bind "
+            "127.0.0.1."
         )
 
 
@@ -69,9 +78,13 @@ class Collector:
         host: Address both receivers bind (loopback unless a token is given).
         http_port: OTLP/HTTP and API port; 0 picks a free one.
         grpc_port: OTLP/gRPC port; 0 picks a free one, None disables gRPC.
-        token: Bearer token every request must present, or None.
+        token: Bearer token granting everything (ingest, read, delete), or None.
+        ingest_token: Bearer token granting OTLP ingest only, or None.
+        read_token: Bearer token granting query API reads only, or None.
+        allowed_hosts: Host names answered besides loopback names and ``host``.
         max_body_bytes: Largest OTLP request, compressed or not.
         max_queued_spans: Spans accepted but not yet committed before receivers answer 503.
+        limits: Span cap, per-client share, connection cap and timeouts; defaults when None.
     """
 
     def __init__(
@@ -82,17 +95,36 @@ class Collector:
         http_port: int = DEFAULT_HTTP_PORT,
         grpc_port: int | None = DEFAULT_GRPC_PORT,
         token: str | None = None,
+        ingest_token: str | None = None,
+        read_token: str | None = None,
+        allowed_hosts: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
+        limits: ReceiverLimits | None = None,
     ) -> None:
-        check_binding(host, token)
+        self._tokens = AccessTokens(
+            [
+                (token, AccessScope.ALL),
+                (ingest_token, AccessScope.INGEST),
+                (read_token, AccessScope.READ),
+            ]
+        )
+        check_binding(host, "token" if self._tokens.enabled else None)
         self._store = store
         self._host = host
         self._requested_http_port = http_port
         self._requested_grpc_port = grpc_port
-        self._token = token
+        self._hosts = HostPolicy(
+            host, allowed_hosts, enforce=is_loopback(host) or bool(allowed_hosts)
+        )
         self._max_body_bytes = max_body_bytes
+        self._limits = limits or ReceiverLimits()
         self.pipeline = IngestPipeline(store, max_queued_spans=max_queued_spans)
+        self.gate = IngestGate(
+            max_queued_spans=max_queued_spans,
+            max_spans_per_request=self._limits.max_spans_per_request,
+            client_queue_share=self._limits.client_queue_share,
+        )
         self._http_server: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._grpc_server: Any = None
@@ -117,15 +149,35 @@ class Collector:
             if self._requested_grpc_port is not None:
                 self._grpc_server, self.grpc_port = start_grpc_server(
                     self.pipeline,
+                    self.gate,
                     host=self._host,
                     port=self._requested_grpc_port,
-                    token=self._token,
+                    tokens=self._tokens,
                     max_message_bytes=self._max_body_bytes,
+                    handshake_timeout_s=self._limits.header_timeout_s,
                 )
             app = build_app(
-                self._store, self.pipeline, token=self._token, max_body_bytes=self._max_body_bytes
+                self._store,
+                self.pipeline,
+                gate=self.gate,
+                tokens=self._tokens,
+                hosts=self._hosts,
+                max_body_bytes=self._max_body_bytes,
+                limits=self._limits,
             )
-            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+            config = uvicorn.Config(
+                app,
+                http=guarded_h11_protocol(
+                    max_connections=connection_cap(self._limits.max_connections),
+                    header_timeout_s=self._limits.header_timeout_s,
+                ),
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                timeout_keep_alive=self._limits.keep_alive_timeout_s,
+                log_config=None,  # records propagate to the process's (masking) handler
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
             self._http_server = uvicorn.Server(config)
             self._http_thread = threading.Thread(
                 target=self._http_server.run,
@@ -194,32 +246,56 @@ def run_collector(
     http_port: int = DEFAULT_HTTP_PORT,
     grpc_port: int | None = DEFAULT_GRPC_PORT,
     token: str | None = None,
+    ingest_token: str | None = None,
+    read_token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: ReceiverLimits | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly (queued spans are committed).
 
-    Prints one line when ready, naming the bound addresses (tests and scripts read it).
+    Prints one line when ready, naming the bound addresses (tests and scripts read it), with
+    the index's password masked; every log line goes to stderr with tokens and passwords masked.
 
     Raises:
-        CollectorConfigError: unsafe binding (see ``check_binding``).
+        CollectorConfigError: unsafe binding (see ``check_binding``), or a PostgreSQL URL
+            without psycopg installed.
+        CollectorStartError: the run index could not be opened.
         OSError: a port could not be bound.
     """
-    check_binding(host, token)
+    check_binding(host, token or ingest_token or read_token)
+    secrets = [s for s in (token, ingest_token, read_token) if s] + dsn_secrets(db)
+    configure_process_logging(secrets)
+    masking = SecretMaskingFilter(secrets)
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
+    try:
+        store = open_index(db)
+    except ImportError as exc:
+        raise CollectorConfigError(masking.mask(str(exc))) from None
+    except Exception as exc:
+        logger.debug("opening the run index failed", exc_info=True)
+        raise CollectorStartError(
+            f"cannot open the run index {masking.mask(db)}: {masking.mask(str(exc))}"
+        ) from None
     collector = Collector(
-        open_index(db),
+        store,
         host=host,
         http_port=http_port,
         grpc_port=grpc_port,
         token=token,
+        ingest_token=ingest_token,
+        read_token=read_token,
+        allowed_hosts=allowed_hosts,
         max_body_bytes=max_body_bytes,
+        limits=limits,
     )
     collector.start()
     grpc_address = "off" if collector.grpc_port is None else f"{host}:{collector.grpc_port}"
     print(
-        f"spanflow collector ready: http={collector.http_url} grpc={grpc_address} index={db}",
+        f"spanflow collector ready: http={collector.http_url} grpc={grpc_address} "
+        f"index={masking.mask(db)}",
         flush=True,
     )
     try:
