@@ -276,8 +276,9 @@ def run_collector(
         raise CollectorConfigError(masking.mask(str(exc))) from None
     except Exception as exc:
         logger.debug("opening the run index failed", exc_info=True)
+        reason = " ".join(masking.mask(str(exc)).split())  # drivers' messages span lines
         raise CollectorStartError(
-            f"cannot open the run index {masking.mask(db)}: {masking.mask(str(exc))}"
+            f"cannot open the run index {masking.mask(db)}: {reason}"
         ) from None
     collector = Collector(
         store,

@@ -21,6 +21,10 @@ SPANFLOW_COLLECTOR_TOKEN: Final = "SPANFLOW_COLLECTOR_TOKEN"  # bearer token for
 SPANFLOW_REQUIRE_POSTGRES: Final = "SPANFLOW_REQUIRE_POSTGRES"  # tests: fail without PostgreSQL
 SPANFLOW_TEST_POSTGRES_URL: Final = "SPANFLOW_TEST_POSTGRES_URL"  # tests: server to use
 
+# --- collector access (read by `spanflow collector` only) -------------------------------------
+SPANFLOW_COLLECTOR_INGEST_TOKEN: Final = "SPANFLOW_COLLECTOR_INGEST_TOKEN"  # OTLP ingest only
+SPANFLOW_COLLECTOR_READ_TOKEN: Final = "SPANFLOW_COLLECTOR_READ_TOKEN"  # query API reads only
+
 # --- OpenTelemetry's --------------------------------------------------------------------------
 OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,24 +10,47 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import requests
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.collector.payloads import BASE_TIME_NS, export_request
+from tests.environments import child_environment
 
 READY_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
 COLLECTOR_COMMAND = (sys.executable, "-m", "spanflow.cli", "collector")
 
 
+# Runs the collector under a lower open-file limit, as a small server's default would be.
+_LIMITED_LAUNCH = (
+    "import resource, sys; from spanflow.cli import main; "
+    "limit = int(sys.argv.pop(1)); resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)); "
+    "sys.exit(main(sys.argv[1:]))"
+)
+
+
 @dataclass
 class CollectorProcess:
-    """A running collector process and its OTLP/HTTP base URL."""
+    """A running collector process, its OTLP/HTTP base URL and its ready line."""
 
     process: subprocess.Popen[str]
     http_url: str
+    ready_line: str
+    errors: IO[str]
+
+    @property
+    def grpc_address(self) -> str:
+        """``host:port`` of the OTLP/gRPC receiver."""
+        return self.ready_line.split("grpc=", 1)[1].split()[0]
+
+    def stderr_text(self) -> str:
+        """Everything the process wrote to stderr so far."""
+        self.errors.flush()
+        self.errors.seek(0)
+        return self.errors.read()
 
     def kill_hard(self) -> None:
         """SIGKILL: no shutdown code runs, like a crash or an OOM kill."""
@@ -37,9 +59,20 @@ class CollectorProcess:
 
 
 @contextmanager
-def collector_process(db: str, *extra_args: str) -> Iterator[CollectorProcess]:
-    """Start ``spanflow collector --db db`` on ephemeral ports; stop it (SIGTERM) afterwards."""
+def collector_process(
+    db: str,
+    *extra_args: str,
+    open_files_limit: int | None = None,
+    variables: dict[str, str] | None = None,
+) -> Iterator[CollectorProcess]:
+    """Start ``spanflow collector --db db`` on ephemeral ports; stop it (SIGTERM) afterwards.
+
+    ``open_files_limit`` starts it with that ``RLIMIT_NOFILE`` (soft and hard); ``variables``
+    are its only ``SPANFLOW_*`` environment variables.
+    """
     command = [*COLLECTOR_COMMAND, "--port", "0", "--grpc-port", "0", "--db", db, *extra_args]
+    if open_files_limit is not None:
+        command[1:4] = ["-c", _LIMITED_LAUNCH, str(open_files_limit), "collector"]
     # A pipe for stderr could fill up and stall the collector; a file cannot.
     errors = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed in the finally below)
     process = subprocess.Popen(
@@ -47,7 +80,7 @@ def collector_process(db: str, *extra_args: str) -> Iterator[CollectorProcess]:
         stdout=subprocess.PIPE,
         stderr=errors,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=child_environment(PYTHONUNBUFFERED="1", **(variables or {})),
     )
     try:
         assert process.stdout is not None
@@ -58,7 +91,7 @@ def collector_process(db: str, *extra_args: str) -> Iterator[CollectorProcess]:
             errors.seek(0)
             raise RuntimeError(f"collector did not start: {line!r} {errors.read()}")
         http_url = line.split("http=", 1)[1].split()[0]
-        yield CollectorProcess(process, http_url)
+        yield CollectorProcess(process, http_url, line, errors)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
