@@ -192,9 +192,13 @@ class AccessMiddleware:
         host_text = host.decode("latin-1") if host is not None else None
         if not self._hosts.host_allowed(host_text):
             allowed = ", ".join(self._hosts.allowed_hosts)
-            return 421, 7, (
-                f"this collector does not answer for Host {host_text!r}; it answers for "
-                f"{allowed} (more with --allow-host)"
+            return (
+                421,
+                7,
+                (
+                    f"this collector does not answer for Host {host_text!r}; it answers for "
+                    f"{allowed} (more with --allow-host)"
+                ),
             )
         origin = headers.get(b"origin")
         origin_text = origin.decode("latin-1") if origin is not None else None

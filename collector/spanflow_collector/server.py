@@ -109,7 +109,7 @@ class Collector:
                 (read_token, AccessScope.READ),
             ]
         )
-        check_binding(host, "token" if self._tokens.enabled else None)
+        check_binding(host, token or ingest_token or read_token)
         self._store = store
         self._host = host
         self._requested_http_port = http_port

@@ -192,3 +192,12 @@ def test_grpc_refuses_a_wrong_token_without_deserialising_the_message(tmp_path: 
         with pytest.raises(grpc.RpcError) as unparsable:
             export(garbage, metadata=[("authorization", "Bearer grpc-secret")], timeout=60)
         assert unparsable.value.code() != grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_grpc_connection_that_never_handshakes_is_closed(tmp_path: Path) -> None:
+    """With ``--header-timeout-s 1`` a silent TCP connection to the gRPC port is dropped too."""
+    with collector_process(str(tmp_path / "index.db"), "--header-timeout-s", "1") as running:
+        host, port = running.grpc_address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=REQUEST_TIMEOUT_S) as silent:
+            while silent.recv(4096):  # the server's SETTINGS frame, then the close
+                pass

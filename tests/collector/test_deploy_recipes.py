@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from spanflow_collector.limits import ReceiverLimits
+
 DEPLOY = Path(__file__).resolve().parents[2] / "collector" / "deploy"
 
 
@@ -59,3 +61,21 @@ def test_the_systemd_unit_starts_the_collector() -> None:
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     assert "spanflow collector" in exec_start
     assert "Restart=" in unit
+
+
+def test_the_systemd_unit_keeps_tokens_off_the_command_line_and_raises_the_file_limit() -> None:
+    """Tokens come from the environment file, and idle connections cannot exhaust descriptors."""
+    unit = (DEPLOY / "spanflow-collector.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert "--token" not in exec_start
+    assert "EnvironmentFile=" in unit
+    limit = next(line for line in unit.splitlines() if line.startswith("LimitNOFILE="))
+    assert int(limit.split("=", 1)[1]) >= 65536
+
+
+def test_the_recipe_batches_fit_under_the_collector_span_cap() -> None:
+    """The OpenTelemetry Collector never sends spanflow an export its span cap would refuse."""
+    config = _config()
+    assert config["processors"]["batch"]["send_batch_max_size"] <= (
+        ReceiverLimits().max_spans_per_request
+    )
