@@ -55,7 +55,7 @@ def bearer_credentials(authorization: bytes | str | None) -> bytes | None:
     """
     if authorization is None:
         return None
-    raw = authorization.encode("latin-1") if isinstance(authorization, str) else authorization
+    raw = authorization.encode() if isinstance(authorization, str) else authorization
     scheme, _, credentials = raw.strip().partition(b" ")
     if scheme.lower() != b"bearer":
         return None

@@ -50,8 +50,9 @@ class SecretMaskingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Longest first, so a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # Longest first, so a secret containing another is masked whole. A secret of one to
+        # three characters would turn every log line to stars and protects nothing anyway.
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
         self._formatter = logging.Formatter()
 
     def mask(self, text: str) -> str:
