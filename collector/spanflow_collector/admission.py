@@ -84,10 +84,7 @@ class IngestGate:
         with self._lock:
             held = self._held.get(client, 0)
             if held and held + count > self._client_limit:
-                raise ClientShareExceededError(
-                    f"this client already has {held} spans waiting to be written "
-                    f"(its share of the ingest queue is {self._client_limit})"
-                )
+                raise self._share_exceeded(held)
             self._held[client] = held + count
         try:
             committed = enqueue()
@@ -97,10 +94,21 @@ class IngestGate:
         committed.add_done_callback(lambda _: self._release(client, count))
         return committed
 
-    def held_by(self, client: str) -> int:
-        """Items ``client`` has admitted and not yet committed."""
+    def check_share(self, client: str) -> None:
+        """Raise ``ClientShareExceededError`` if ``client`` holds its whole share already.
+
+        Receivers call it before reading a body, so a client over its share costs no decoding.
+        """
         with self._lock:
-            return self._held.get(client, 0)
+            held = self._held.get(client, 0)
+        if held >= self._client_limit:
+            raise self._share_exceeded(held)
+
+    def _share_exceeded(self, held: int) -> ClientShareExceededError:
+        return ClientShareExceededError(
+            f"this client already has {held} spans waiting to be written "
+            f"(its share of the ingest queue is {self._client_limit})"
+        )
 
     def _release(self, client: str, count: int) -> None:
         with self._lock:

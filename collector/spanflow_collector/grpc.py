@@ -88,6 +88,11 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
 
     def Export(self, request: Any, context: Any) -> Any:
         """Store the request's valid spans and answer once they are committed."""
+        sender = peer_key(context.peer())
+        try:
+            self._gate.check_share(sender)
+        except IngestUnavailableError as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         decoded = decode_request(request)
         try:
             self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
@@ -95,7 +100,7 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
         try:
             self._gate.submit(
-                peer_key(context.peer()),
+                sender,
                 len(decoded.records),
                 lambda: self._pipeline.submit(decoded.records),
             ).result()

@@ -108,6 +108,12 @@ class OtlpHttpReceiver:
                 code_pb2.INVALID_ARGUMENT,
                 f"unsupported content encoding {encoding!r}; use gzip, deflate or none",
             )
+        client = request.client
+        sender = client_key(client.host, client.port) if client else client_key(None, None)
+        try:
+            self._gate.check_share(sender)
+        except IngestUnavailableError as exc:
+            return _unavailable(media_type, str(exc))
         try:
             body = await self._read_body(request)
             decoded = await self._decode_in_thread(body, encoding, media_type)
@@ -124,8 +130,6 @@ class OtlpHttpReceiver:
             self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
         except RequestTooLargeError as exc:
             return _status_response(413, media_type, code_pb2.RESOURCE_EXHAUSTED, str(exc))
-        client = request.client
-        sender = client_key(client.host, client.port) if client else client_key(None, None)
         try:
             committed = self._gate.submit(
                 sender, len(decoded.records), lambda: self._pipeline.submit(decoded.records)
