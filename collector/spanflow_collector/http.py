@@ -61,9 +61,9 @@ class _BodyDecodeError(Exception):
 class OtlpHttpReceiver:
     """Decodes OTLP/HTTP trace exports and acknowledges them once committed.
 
-    Each request goes: admission (content type, encoding) → body read within the size limit →
-    decompression and decoding in a worker thread → per-request span cap → the gate's fair
-    share → commit → answer.
+    Each request goes: admission (content type, encoding, the client's queue share) → body
+    read within the size limit → decompression and decoding in a worker thread → per-request
+    span cap → the gate's fair share → commit → answer.
 
     Args:
         pipeline: Where decoded spans go.
