@@ -134,12 +134,16 @@ class HostPolicy:
         Same-origin requests (the collector's own pages) and allowed hosts on any port pass;
         other sites, ``null`` origins and non-HTTP schemes do not.
         """
-        parts = urlsplit(origin.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(origin.strip())
+            hostname = parts.hostname
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return False
+        if parts.scheme not in ("http", "https") or not hostname:
             return False
         if host_header is not None and parts.netloc.lower() == host_header.strip().lower():
             return True
-        return _normalise_host(parts.hostname) in self._allowed
+        return _normalise_host(hostname) in self._allowed
 
 
 def _strip_port(host_header: str) -> str:

@@ -16,8 +16,9 @@ import json
 import logging
 import resource
 import time
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -80,9 +81,10 @@ class _GuardedH11Protocol(H11Protocol):
         """Register the connection, making room by closing the longest-idle one if at the cap."""
         if len(self.connections) >= self.max_connections and not self._evict_longest_idle():
             self._refused = True
-            assert isinstance(transport, asyncio.Transport)
-            transport.write(_BUSY_RESPONSE)
-            transport.close()
+            # uvloop's transports are not asyncio.Transport subclasses, but write the same way.
+            writable = cast(asyncio.WriteTransport, transport)
+            writable.write(_BUSY_RESPONSE)
+            writable.close()
             return
         super().connection_made(transport)  # type: ignore[arg-type]
         self._expect_head()
@@ -161,6 +163,9 @@ class BodyTimeoutError(Exception):
 class BodyTimeoutMiddleware:
     """Answer 408 and close when a request body takes longer than ``timeout_s`` to arrive.
 
+    A client that hangs up in the middle of its body is simply forgotten: nobody is left to
+    answer, and it is not the collector's error to log with a traceback.
+
     Args:
         app: The wrapped ASGI app.
         timeout_s: Time for the whole body, counted from the request's first read of it.
@@ -200,6 +205,8 @@ class BodyTimeoutMiddleware:
 
         try:
             await self._app(scope, receive_in_time, tracking_send)
+        except ClientDisconnect:
+            return
         except BodyTimeoutError:
             if response_started:
                 raise

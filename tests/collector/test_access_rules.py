@@ -84,6 +84,7 @@ def test_origins_are_allowed_for_the_same_origin_and_allowed_hosts_only() -> Non
     assert not hosts.origin_allowed("http://evil.example", "collector.lan:4318")
     assert not hosts.origin_allowed("null", "collector.lan:4318")
     assert not hosts.origin_allowed("file://localhost/x", "localhost:4318")
+    assert not hosts.origin_allowed("http://[::1", "localhost:4318")
 
 
 @pytest.mark.parametrize(
