@@ -144,6 +144,7 @@ def test_idle_half_open_connections_do_not_lock_out_exporters(tmp_path: Path) ->
                 idle.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: localhost\r\n")
             assert post_traces(running.http_url, run_spans("run-x", 1, 3, trace=1)) == 200
         assert running.process.poll() is None
+        assert "Traceback" not in running.stderr_text()
 
 
 def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path: Path) -> None:
