@@ -1,5 +1,5 @@
-"""One Starlette application: the OTLP/HTTP receiver, the query API (when present), access
-control and the body deadline, applied to every route alike."""
+"""One Starlette application: the OTLP/HTTP receiver, the query API (when present), request
+limits and access control, applied to every route alike."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from starlette.routing import BaseRoute
 
 from spanflow_collector.access import AccessMiddleware, AccessTokens, HostPolicy
 from spanflow_collector.admission import IngestGate
-from spanflow_collector.connections import BodyTimeoutMiddleware
+from spanflow_collector.connections import RequestLimitsMiddleware
 from spanflow_collector.http import OtlpHttpReceiver
 from spanflow_collector.ingest import IngestPipeline
-from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, ReceiverLimits
+from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.store import RunIndexStore
 
 _API_MODULE = "spanflow_collector.api"
@@ -40,17 +40,21 @@ def build_app(
         tokens: Bearer tokens and their scopes; none configured means no token is asked for.
         hosts: Which ``Host`` and ``Origin`` values are answered.
         max_body_bytes: OTLP/HTTP body limit, compressed and decompressed.
-        limits: Timeouts; the defaults when None.
+        limits: The body deadline; the defaults when None.
     """
     limits = limits or ReceiverLimits()
     routes: list[BaseRoute] = [
         *OtlpHttpReceiver(pipeline, gate, max_body_bytes=max_body_bytes).routes(),
         *_api_routes(store),
     ]
-    # Outermost first: refuse by Host, Origin and token before any body is read.
+    # Outermost first: size of the head, then Host, Origin and token, before any body is read.
     middleware = [
+        Middleware(
+            RequestLimitsMiddleware,
+            body_timeout_s=limits.body_timeout_s,
+            max_header_bytes=MAX_HEADER_BYTES,
+        ),
         Middleware(AccessMiddleware, tokens=tokens, hosts=hosts),
-        Middleware(BodyTimeoutMiddleware, timeout_s=limits.body_timeout_s),
     ]
     return Starlette(routes=routes, middleware=middleware)
 

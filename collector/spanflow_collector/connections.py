@@ -5,8 +5,8 @@ byte received), ``h11_max_incomplete_event_size`` (header size) and ``limit_conc
 (which answers 503 to *requests* once too many connections are open, but never closes one).
 None of them closes a connection that connects and then sends nothing, or one byte every few
 seconds: 300 such connections held their file descriptors for ever, and at the open-file limit
-no exporter could connect. ``guarded_h11_protocol`` adds what is missing; the body deadline is
-an ASGI middleware, so every route inherits it.
+no exporter could connect. ``guarded_h11_protocol`` adds what is missing; the header size and
+body deadline checks are an ASGI middleware, so every route inherits them.
 """
 
 from __future__ import annotations
@@ -160,25 +160,35 @@ class BodyTimeoutError(Exception):
     """The request body did not arrive in time."""
 
 
-class BodyTimeoutMiddleware:
-    """Answer 408 and close when a request body takes longer than ``timeout_s`` to arrive.
+class RequestLimitsMiddleware:
+    """Per-request limits every route inherits: header size and body deadline.
 
-    A client that hangs up in the middle of its body is simply forgotten: nobody is left to
+    A request line plus headers over ``max_header_bytes`` is answered 431 (h11 refuses only
+    heads that arrive in several reads, so a large head sent at once would pass). A body that
+    takes longer than ``body_timeout_s`` to arrive is answered 408 and the connection closed. A
+    client that hangs up in the middle of its body is simply forgotten: nobody is left to
     answer, and it is not the collector's error to log with a traceback.
 
     Args:
         app: The wrapped ASGI app.
-        timeout_s: Time for the whole body, counted from the request's first read of it.
+        body_timeout_s: Time for the whole body, counted from the request's first read of it.
+        max_header_bytes: Largest request target plus headers.
     """
 
-    def __init__(self, app: ASGIApp, *, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, *, body_timeout_s: float, max_header_bytes: int) -> None:
         self._app = app
-        self._timeout_s = timeout_s
+        self._timeout_s = body_timeout_s
+        self._max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app with a ``receive`` that gives up at the deadline."""
         if scope["type"] != "http":
             await self._app(scope, receive, send)
+            return
+        if _head_bytes(scope) > self._max_header_bytes:
+            await _send_closing_error(
+                send, 431, 8, f"request line and headers exceed {self._max_header_bytes} bytes"
+            )
             return
         deadline: list[float] = []
         body_done = False
@@ -210,18 +220,27 @@ class BodyTimeoutMiddleware:
         except BodyTimeoutError:
             if response_started:
                 raise
-            body = json.dumps(
-                {"code": 4, "message": f"request body not received within {self._timeout_s} s"}
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 408,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            message = f"request body not received within {self._timeout_s} s"
+            await _send_closing_error(send, 408, 4, message)
+
+
+def _head_bytes(scope: Scope) -> int:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return target + sum(len(name) + len(value) + 4 for name, value in headers)  # ": ", CRLF
+
+
+async def _send_closing_error(send: Send, status: int, code: int, message: str) -> None:
+    body = json.dumps({"code": code, "message": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,8 @@ DEFAULT_MAX_BODY_BYTES: Final = 20 * 1024 * 1024
 """Largest request body, compressed or not (the OpenTelemetry Collector's default, 20 MiB)."""
 
 MAX_HEADER_BYTES: Final = 16 * 1024
-"""Largest request line plus headers; more is answered 400 (h11's own default, made explicit)."""
+"""Largest request target plus headers: 431 when a larger head arrives at once, 400 from h11
+(``h11_max_incomplete_event_size``) when it trickles in past this size."""
 
 DECODE_THREADS: Final = 8
 """Requests decoded at once, each in a worker thread so the event loop keeps answering.

@@ -231,3 +231,16 @@ def test_at_the_connection_cap_with_none_idle_a_new_connection_gets_503(tmp_path
             time.sleep(0.05)
         # The two clients hung up mid-body: forgotten, not logged as the collector's errors.
         assert "Traceback" not in running.stderr_text()
+
+
+def test_oversized_request_headers_get_431(tmp_path: Path) -> None:
+    """A 20 KiB header, sent in one piece, is refused with 431; normal requests still pass."""
+    with collector_process(str(tmp_path / "index.db")) as running:
+        response = requests.get(
+            f"{running.http_url}/api/v1/runs",
+            headers={"X-Padding": "a" * 20 * 1024},
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        assert response.status_code == 431
+        assert "exceed 16384 bytes" in response.json()["message"]
+        assert requests.get(f"{running.http_url}/api/v1/runs", timeout=30).status_code == 200
