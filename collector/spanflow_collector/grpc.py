@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
+from urllib.parse import unquote
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
@@ -121,7 +122,7 @@ def peer_key(peer: str) -> str:
     kind, _, address = peer.partition(":")
     if kind not in ("ipv4", "ipv6"):
         return peer
-    host, _, port = address.rpartition(":")
+    host, _, port = unquote(address).rpartition(":")  # some grpc versions write %5B::1%5D
     return client_key(host.strip("[]"), int(port) if port.isdigit() else None)
 
 

@@ -94,5 +94,5 @@ def test_clients_are_told_apart_by_address_and_on_loopback_by_connection() -> No
     assert client_key("10.0.0.5", 5000) == client_key("10.0.0.5", 6000) == "10.0.0.5"
     assert client_key("127.0.0.1", 5000) != client_key("127.0.0.1", 6000)
     assert peer_key("ipv4:10.0.0.5:5000") == "10.0.0.5"
-    assert peer_key("ipv6:[::1]:5000") == "::1:5000"
+    assert peer_key("ipv6:[::1]:5000") == peer_key("ipv6:%5B::1%5D:5000") == "::1:5000"
     assert peer_key("ipv6:[2001:db8::1]:443") == "2001:db8::1"
