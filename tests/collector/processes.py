@@ -74,7 +74,9 @@ def collector_process(
     if open_files_limit is not None:
         command[1:4] = ["-c", _LIMITED_LAUNCH, str(open_files_limit), "collector"]
     # A pipe for stderr could fill up and stall the collector; a file cannot.
-    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed in the finally below)
+    # Append mode: the collector shares this file offset, and reading it must not move where
+    # the collector writes.
+    errors = tempfile.TemporaryFile("a+")  # noqa: SIM115  (closed in the finally below)
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
