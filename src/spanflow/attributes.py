@@ -110,6 +110,11 @@ STREAM: Final = "spanflow.stream"  # bool: the call streamed
 STREAM_ABANDONED: Final = "spanflow.stream.abandoned"  # bool: stream dropped unfinished
 INTERNAL_ERROR: Final = "spanflow.internal_error"  # str: spanflow's own failure, never raised
 
+# --- Secret redaction (docs/secrets.md) ---------------------------------------------------------
+REDACTION_OFF: Final = "spanflow.redaction.off"
+"""bool, True on spans whose values were deliberately not redacted (``run(..., redact=False)``,
+``configure(redact=False)``); the collector then stores that span as sent."""
+
 # --- OpenTelemetry GenAI semantic conventions ---------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"  # chat | embeddings | ...
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"  # openai | anthropic | ...

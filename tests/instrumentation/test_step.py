@@ -166,7 +166,7 @@ def test_secrets_are_redacted_and_long_values_bounded(exporter: InMemorySpanExpo
     call_api("sk-proj-abcdefghijklmnopqrstuvwxyz012345", "x" * 500)
     span_attributes = exporter.get_finished_spans()[0].attributes or {}
     recorded = str(span_attributes[attributes.STEP_INPUT])
-    assert "abcdefghijklmnop" not in recorded and "[REDACTED]" in recorded
+    assert "abcdefghijklmnop" not in recorded and "[REDACTED:openai-key]" in recorded
     assert len(recorded) <= 64
     assert span_attributes[attributes.CONTENT_TRUNCATED] is True
 

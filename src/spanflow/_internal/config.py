@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 from spanflow._internal import exporters as exporter_builders
+from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
 from spanflow._internal.exporters import ConfigurationError
 from spanflow._internal.pipeline import SpanflowProcessor
@@ -79,6 +81,8 @@ def configure(
     dataflow: bool | None = None,
     propagate_context: bool = True,
     resource_attributes: Mapping[str, str] | None = None,
+    redact: bool | None = None,
+    redact_patterns: Sequence[str | re.Pattern[str]] | None = None,
 ) -> None:
     """Set up spanflow: where spans go, the default project, liveness and content capture.
 
@@ -101,11 +105,20 @@ def configure(
         dataflow: Detect dataflow edges between calls (``SPANFLOW_DATAFLOW``, default on).
         propagate_context: Carry the current run into threads, executors and child processes.
         resource_attributes: Extra resource attributes for a provider spanflow installs.
+        redact: Redact secrets in everything spanflow records (``SPANFLOW_REDACT``, default
+            on). ``False`` stores credentials found in params, outputs, errors and messages as
+            they are: see docs/secrets.md before turning it off.
+        redact_patterns: Extra regular expressions for secrets of your own
+            (``SPANFLOW_REDACT_PATTERNS``, one per line); a match becomes ``[REDACTED:custom]``.
 
     Raises:
-        ConfigurationError: An unknown exporter, an unusable endpoint or interval, or the
-            embedded index is not installed.
+        ConfigurationError: An unknown exporter, an unusable endpoint or interval, the
+            embedded index is not installed, or a redact pattern is not a regular expression.
     """
+    try:
+        redaction.set_redaction(enabled=redact, patterns=redact_patterns)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     resolved = settings_module.resolve(
         project=project,
         service_name=service_name,

@@ -15,6 +15,7 @@ from opentelemetry.util.types import AttributeValue
 
 from spanflow import attributes
 from spanflow._internal import clock, config, ids, liveness, membership, values
+from spanflow._internal import redact as redaction
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
 from spanflow.dataflow.switch import forget_run_tree
@@ -33,6 +34,7 @@ class RunSpec:
     run_id: str | None
     resume: str | RunHandle | None
     extra_attributes: Mapping[str, Any]
+    redact: bool | None = None  # None: the enclosing run's switch, else the process-wide one
 
 
 @dataclass(frozen=True)
@@ -97,15 +99,24 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         if root is not None and root.is_valid:
             links.append(Link(root, {attributes.LINK_TYPE: attributes.LinkTypeValue.PARENT_RUN}))
 
-    param_attributes = {
-        attributes.PARAM_PREFIX + key: values.encode_value("param", key, value)
+    # Secrets never leave in a name, tag, param or attribute (docs/secrets.md).
+    redact = redaction.enabled(spec.redact)
+    name = values.clean_text(name, redact=redact) if name is not None else None
+    project = values.clean_text(project, redact=redact)
+    tags = tuple(dict.fromkeys(values.clean_text(tag, redact=redact) for tag in spec.tags))
+    param_attributes: dict[str, AttributeValue] = {
+        attributes.PARAM_PREFIX + values.clean_text(key, redact=redact): values.encode_value(
+            "param", key, value, redact=redact
+        )
         for key, value in spec.params.items()
     }
+    if not redact:
+        param_attributes[attributes.REDACTION_OFF] = True  # rides along to the start marker
     span_attributes: dict[str, AttributeValue] = {
         attributes.SPAN_KIND: attributes.SpanKindValue.RUN,
         attributes.RUN_ID: run_id,
         attributes.PROJECT: project,
-        attributes.RUN_TAGS: spec.tags,
+        attributes.RUN_TAGS: tags,
         attributes.RUN_SEGMENT: segment,
         **param_attributes,
     }
@@ -114,8 +125,8 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     if parent is not None:
         span_attributes[attributes.RUN_PARENT_ID] = parent.id
     for key, value in spec.extra_attributes.items():
-        span_attributes[attributes.RUN_ATTRIBUTE_PREFIX + key] = values.encode_value(
-            "attribute", key, value
+        span_attributes[attributes.RUN_ATTRIBUTE_PREFIX + values.clean_text(key, redact=redact)] = (
+            values.encode_value("attribute", key, value, redact=redact)
         )
 
     tracer = config.tracer()
@@ -131,7 +142,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         run_id=run_id,
         name=name,
         project=project,
-        tags=spec.tags,
+        tags=tags,
         params=spec.params,
         parent_id=parent.id if parent is not None else None,
         segment=segment,
@@ -140,6 +151,8 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     _remember(handle)
     run_context = trace.set_span_in_context(span)
     run_context = otel_context.set_value(membership.RUN_CONTEXT_KEY, handle, run_context)
+    if spec.redact is not None:
+        run_context = redaction.with_run_switch(run_context, spec.redact)
     token = otel_context.attach(run_context)
     try:
         interval_s = settings.heartbeat_interval_s
@@ -177,10 +190,11 @@ def finish_run(handle: RunHandle, status: str, error: BaseException | None = Non
         span.set_status(Status(StatusCode.OK))
     elif error is not None and status == RunStatus.FAILED:
         error_type = type(error).__qualname__
-        span.record_exception(error, timestamp=clock.time_ns(), escaped=True)
+        message = redaction.error_text(error)
+        redaction.record_exception(span, error, timestamp=clock.time_ns(), escaped=True)
         span.set_attribute(attributes.ERROR_TYPE, error_type)
-        span.set_attribute(attributes.ERROR_MESSAGE, str(error))
-        span.set_status(Status(StatusCode.ERROR, f"{error_type}: {error}"))
+        span.set_attribute(attributes.ERROR_MESSAGE, message)
+        span.set_status(Status(StatusCode.ERROR, f"{error_type}: {message}"))
     else:
         if error is not None:
             span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)

@@ -28,6 +28,10 @@ class run:
         params: Parameters of the run (``spanflow.param.<key>``).
         id: Use this run id instead of a new ULID.
         resume: Id (or handle) of an earlier run: open a new segment of it instead of a new run.
+        redact: ``False`` records this run's values (params, tags, outputs, errors, LLM messages
+            of calls inside it, subruns included) without secret redaction: credentials in them
+            are stored in the index as they are. Default: the enclosing run's setting, else
+            ``configure(redact=...)`` (on). See docs/secrets.md.
         **attributes: Free attributes, recorded under ``spanflow.run.attr.<key>``.
     """
 
@@ -40,6 +44,7 @@ class run:
         params: Mapping[str, Any] | None = None,
         id: str | None = None,
         resume: str | RunHandle | None = None,
+        redact: bool | None = None,
         **attributes: Any,
     ) -> None:
         function: Callable[..., Any] | None = None
@@ -53,6 +58,7 @@ class run:
             run_id=id,
             resume=resume,
             extra_attributes=attributes,
+            redact=redact,
         )
         self._entered: list[tuple[RunHandle, object]] = []
         self._function = self._wrap(function) if function is not None else None

@@ -6,6 +6,10 @@ Encoding (the contract documented in ``spanflow.attributes`` and docs/attributes
   JSON (``sort_keys``). A value JSON cannot encode is recorded as its ``repr()`` and one
   :class:`~spanflow.SpanflowWarning` names the key. ``None`` is recorded as JSON ``"null"``.
 * metrics: anything ``float()`` accepts except strings; NaN and ±inf are dropped with a warning.
+
+Every value and name leaves here with its secrets redacted (docs/secrets.md), so whichever
+carrier records it (span attribute, event, log record) holds ``[REDACTED:<kind>]`` instead.
+``redact=None`` follows the current run's switch, else the process-wide one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import math
 import operator
 from typing import Any
 
+from spanflow._internal import redact as redaction
 from spanflow._internal.warn import warn
 
 AttributeScalar = bool | int | float | str
@@ -23,20 +28,32 @@ AttributeScalar = bool | int | float | str
 _MAX_REPR_CHARS = 4096
 
 
-def encode_value(kind: str, key: str, value: Any) -> AttributeScalar:
-    """Encode a param or output value; warns (naming ``key``) when it has to stringify."""
+def encode_value(kind: str, key: str, value: Any, *, redact: bool | None = None) -> AttributeScalar:
+    """Encode a param or output value; warns (naming ``key``) when it has to stringify.
+
+    Secrets are redacted: the whole value under a secret-looking ``key`` (``api_key``), else
+    each credential found in the text (nested JSON ``"password": "..."`` included).
+    """
+    encoded: AttributeScalar
     if isinstance(value, bool | int | float | str):
-        return value
-    try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)[:_MAX_REPR_CHARS]
-        warn(
-            f"spanflow: {kind} {key!r} is not JSON-serialisable "
-            f"({type(value).__name__}); recorded as its repr()",
-            stacklevel=4,
-        )
-        return text
+        encoded = value
+    else:
+        try:
+            encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=True)
+        except (TypeError, ValueError, RecursionError):
+            encoded = repr(value)[:_MAX_REPR_CHARS]
+            warn(
+                f"spanflow: {kind} {key!r} is not JSON-serialisable "
+                f"({type(value).__name__}); recorded as its repr()",
+                stacklevel=4,
+            )
+    redacted: AttributeScalar = redaction.value(key, encoded, redact=redact)
+    return redacted
+
+
+def clean_text(text: str, *, redact: bool | None = None) -> str:
+    """A user-supplied name (run name, project, tag) with its secrets redacted."""
+    return redaction.text(text, redact=redact)
 
 
 def metric_value(name: str, value: Any) -> float | None:
@@ -75,9 +92,9 @@ def metric_step(name: str, step: Any) -> int | None:
         return None
 
 
-def valid_key(kind: str, key: Any) -> str | None:
-    """The key as a non-empty string, or ``None`` after a warning."""
+def valid_key(kind: str, key: Any, *, redact: bool | None = None) -> str | None:
+    """The key as a non-empty string (secrets in it redacted), or ``None`` after a warning."""
     if isinstance(key, str) and key:
-        return key
+        return redaction.text(key, redact=redact)
     warn(f"spanflow: {kind} name {key!r} must be a non-empty string; dropped", stacklevel=4)
     return None

@@ -18,6 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from spanflow import attributes, environment
+from spanflow._internal import redact as redaction
 from spanflow.instrumentation import content
 from spanflow.instrumentation._facts import ApiAdapter, ReadOptions, ResponseFacts
 from spanflow.instrumentation._guard import report_internal_error
@@ -78,6 +79,8 @@ class LLMCall:
             start_attributes[attributes.SERVER_PORT] = server_port
         if stream:
             start_attributes[attributes.STREAM] = True
+        if not redaction.enabled():
+            start_attributes[attributes.REDACTION_OFF] = True
         self.span = tracer.start_span(
             facts.span_name, kind=SpanKind.CLIENT, attributes=start_attributes
         )
@@ -184,5 +187,5 @@ class LLMCall:
 def _record_error(span: trace.Span, error: BaseException) -> None:
     span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
     if isinstance(error, Exception):
-        span.record_exception(error)
-        span.set_status(Status(StatusCode.ERROR, str(error)[:1024]))
+        redaction.record_exception(span, error)
+        span.set_status(Status(StatusCode.ERROR, redaction.error_text(error)[:1024]))

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from spanflow import attributes
+from spanflow._internal import redact as redaction
 from spanflow.instrumentation import content
 from spanflow.instrumentation._facts import Attributes
 
@@ -69,13 +70,14 @@ def set_json_array(target: Attributes, key: str, items: Iterable[Any]) -> None:
     length = 2
     cut = False
     for item in items:
-        encoded = content.to_json(item)
+        # Redacted message by message: a re-sent history's messages are remembered redacted.
+        encoded = redaction.cached_text(content.to_json(item))
         pieces.append(encoded)
         length += len(encoded) + 1
         if length > limit:
             cut = True
             break
-    text, truncated = content.bound_text("[" + ",".join(pieces) + "]")
+    text, truncated = content.bound_text("[" + ",".join(pieces) + "]", redacted=True)
     target[key] = text
     if truncated or cut:
         target[attributes.CONTENT_TRUNCATED] = True

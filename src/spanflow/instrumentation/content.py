@@ -4,33 +4,26 @@ Content capture is on by default (local debugging). It is turned off by ``config
 capture_content=False)``, ``SPANFLOW_CAPTURE_CONTENT=false``, or the OpenTelemetry GenAI variable
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` set to ``NO_CONTENT``/``EVENT_ONLY``/
 ``false``. Every captured attribute is cut to ``SPANFLOW_MAX_CONTENT_CHARS`` characters (default
-16384) and marked with ``spanflow.content.truncated``.
+16384) and marked with ``spanflow.content.truncated``. Secrets are redacted before the cut
+(``spanflow._internal.redact``; a key cut in half would no longer be recognised).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 from spanflow import environment
+from spanflow._internal import redact as redaction
 
 DEFAULT_MAX_CONTENT_CHARS = 16_384
 TRUNCATION_MARK = "…[truncated]"
-REDACTED = "[REDACTED]"
 
 _capture_override: bool | None = None
 _max_chars_override: int | None = None
 
 _FALSE_WORDS = frozenset({"0", "false", "no", "off", "no_content", "event_only"})
-
-# Secret shapes recorded nowhere: OpenAI/Anthropic style keys, bearer tokens, AWS access keys.
-_SECRET_PATTERN = re.compile(
-    r"(sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,})"
-    r"|((?i:bearer)\s+[A-Za-z0-9._\-~+/]{16,}=*)"
-    r"|(AKIA[0-9A-Z]{16})"
-)
 
 
 def set_content_capture(*, enabled: bool | None = None, max_chars: int | None = None) -> None:
@@ -68,20 +61,13 @@ def max_content_chars() -> int:
     return value if value > 0 else DEFAULT_MAX_CONTENT_CHARS
 
 
-def redact_secrets(text: str) -> str:
-    """Replace API keys and bearer tokens in ``text`` with ``[REDACTED]``."""
-    if not _may_hold_secret(text):
-        return text  # the common case: plain substring scans instead of the regex
-    return _SECRET_PATTERN.sub(REDACTED, text)
+def bound_text(text: str, *, redacted: bool = False) -> tuple[str, bool]:
+    """``text`` with secrets redacted and cut to the bound; the flag says whether it was cut.
 
-
-def _may_hold_secret(text: str) -> bool:
-    return "sk-" in text or "AKIA" in text or "bearer" in text.lower()
-
-
-def bound_text(text: str) -> tuple[str, bool]:
-    """``text`` with secrets redacted and cut to the bound; the flag says whether it was cut."""
-    text = redact_secrets(text)
+    ``redacted=True`` says the caller redacted the pieces of ``text`` already.
+    """
+    if not redacted:
+        text = redaction.text(text)
     limit = max_content_chars()
     if len(text) <= limit:
         return text, False

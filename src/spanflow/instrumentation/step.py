@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from spanflow import attributes, dataflow
+from spanflow._internal import redact as redaction
 from spanflow.dataflow import CallInputs, CallOutputs, TextField
 from spanflow.instrumentation import content
 
@@ -135,6 +136,7 @@ class _StepCall:
                 attributes={
                     attributes.SPAN_KIND: attributes.SpanKindValue.STEP,
                     attributes.STEP_NAME: step_name,
+                    **({} if redaction.enabled() else {attributes.REDACTION_OFF: True}),
                 },
             )
         except Exception:
@@ -169,9 +171,10 @@ def _finish(
         _record_internal_failure(span, failure)
     try:
         if error is not None:
-            span.record_exception(error)
+            redaction.record_exception(span, error)
             span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            message = redaction.error_text(error)
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"))
             dataflow.on_call_end(call.pending, None)
         else:
             if content.capture_enabled():
@@ -269,7 +272,8 @@ def _spanflow_version() -> str:
 def _record_internal_failure(span: Span, error: Exception) -> None:
     _log_internal_failure()
     with contextlib.suppress(Exception):  # a broken span: the log above is all we can do
-        span.set_attribute(attributes.INTERNAL_ERROR, f"{type(error).__name__}: {error}")
+        message = redaction.error_text(error)
+        span.set_attribute(attributes.INTERNAL_ERROR, f"{type(error).__name__}: {message}")
 
 
 def _log_internal_failure() -> None:
