@@ -39,6 +39,7 @@ from spanflow_collector.index.rows import (
 )
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
 from spanflow_collector.records import LinkRecord, SpanRecord
+from spanflow_collector.redact import redact_spans
 from spanflow_collector.store import (
     MetricPoint,
     RunPage,
@@ -132,7 +133,7 @@ class SqlRunIndexStore:
         """Store a batch in one transaction; a span already stored is not duplicated."""
         if not spans:
             return
-        rows = build_rows(spans)
+        rows = build_rows(redact_spans(spans))  # the one place secrets are removed at ingest
         self._write(lambda executor: self._ingest(executor, rows))
 
     def _ingest(self, executor: Executor, rows: BatchRows) -> None:

@@ -82,6 +82,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--header-timeout-s", default="10", help="time to send request headers (10)"
     )
     limits.add_argument("--body-timeout-s", default="60", help="time to send a request body (60)")
+    parser.add_argument(
+        "--redact-pattern",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="also redact matches of this regular expression in every stored span "
+        "(repeatable; the built-in secret rules always apply)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -95,6 +103,7 @@ class _Tokens:
 def _run(args: argparse.Namespace) -> int:
     try:
         from spanflow_collector.limits import ReceiverLimits
+        from spanflow_collector.redact import set_extra_patterns
         from spanflow_collector.server import (
             CollectorConfigError,
             CollectorStartError,
@@ -127,6 +136,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     db = args.db or os.environ.get(SPANFLOW_DB) or _DEFAULT_DB
+    try:
+        set_extra_patterns(args.redact_pattern)
+    except ValueError as exc:
+        return _fail(f"--redact-pattern: {exc}")
     try:
         run_collector(
             db,

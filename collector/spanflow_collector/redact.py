@@ -1,0 +1,96 @@
+"""Secret redaction at ingest: every span is cleaned once, before anything is stored.
+
+The spanflow SDK redacts what it records before export; spans from any other OpenTelemetry SDK
+(a Go service, OpenLLMetry, an HTTP instrumentation recording an ``Authorization`` header) are
+redacted here: span name, attributes, event names and attributes (``exception.message``,
+``exception.stacktrace``), status message, link attributes and resource attributes. The store
+calls :func:`redact_spans` on each batch it writes, so the OTLP receivers and the SDK's
+embedded exporter go through the same code. A span carrying ``spanflow.redaction.off = true``
+(its run or process turned redaction off on purpose) is stored as sent. Rules and markers:
+``spanflow.redaction`` and docs/secrets.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from spanflow import attributes as attr
+from spanflow.redaction import DEFAULT_REDACTOR, Redactor
+from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
+
+_redactor: Redactor = DEFAULT_REDACTOR
+
+
+def set_extra_patterns(patterns: Iterable[str | re.Pattern[str]]) -> None:
+    """Redact matches of ``patterns`` too (``spanflow collector --redact-pattern``).
+
+    Raises:
+        ValueError: a pattern is not a usable regular expression.
+    """
+    global _redactor
+    patterns = tuple(patterns)
+    _redactor = Redactor(patterns) if patterns else DEFAULT_REDACTOR
+
+
+def redact_attributes(attributes: Mapping[str, AttributeValue]) -> Mapping[str, AttributeValue]:
+    """An attribute mapping with its secrets replaced; the same object when it held none."""
+    return _redactor.attributes(attributes)
+
+
+def redact_spans(spans: Sequence[SpanRecord]) -> Sequence[SpanRecord]:
+    """The batch with every span's secrets replaced; spans without any are passed through."""
+    redactor = _redactor
+    resources: dict[int, Mapping[str, AttributeValue]] = {}  # spans of a request share one
+    cleaned: list[SpanRecord] | None = None
+    for index, span in enumerate(spans):
+        clean = _redact_span(span, redactor, resources)
+        if clean is not span and cleaned is None:
+            cleaned = list(spans[:index])
+        if cleaned is not None:
+            cleaned.append(clean)
+    return spans if cleaned is None else cleaned
+
+
+def _redact_span(
+    span: SpanRecord, redactor: Redactor, resources: dict[int, Mapping[str, AttributeValue]]
+) -> SpanRecord:
+    if span.attributes.get(attr.REDACTION_OFF) is True:
+        return span
+    resource = resources.get(id(span.resource_attributes))
+    if resource is None:
+        resource = redactor.attributes(span.resource_attributes)
+        resources[id(span.resource_attributes)] = resource
+    events = tuple(_redact_event(event, redactor) for event in span.events)
+    links = tuple(_redact_link(link, redactor) for link in span.links)
+    changes = {
+        "name": redactor.text(span.name),
+        "attributes": redactor.attributes(span.attributes),
+        "status_message": redactor.text(span.status_message),
+        "resource_attributes": resource,
+        "events": events if _changed(events, span.events) else span.events,
+        "links": links if _changed(links, span.links) else span.links,
+    }
+    if all(value is getattr(span, field) for field, value in changes.items()):
+        return span
+    return replace(span, **changes)  # type: ignore[arg-type]
+
+
+def _changed(new: Sequence[object], old: Sequence[object]) -> bool:
+    return any(a is not b for a, b in zip(new, old, strict=True))
+
+
+def _redact_event(event: EventRecord, redactor: Redactor) -> EventRecord:
+    name = redactor.text(event.name)
+    attributes = redactor.attributes(event.attributes)
+    if name is event.name and attributes is event.attributes:
+        return event
+    return EventRecord(name, event.time_unix_nano, attributes)
+
+
+def _redact_link(link: LinkRecord, redactor: Redactor) -> LinkRecord:
+    attributes = redactor.attributes(link.attributes)
+    if attributes is link.attributes:
+        return link
+    return LinkRecord(link.trace_id, link.span_id, attributes)
