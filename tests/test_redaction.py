@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
-from tests.planted_secrets import NAMED, ORDINARY, PLANTED, Planted
 
 from spanflow.redaction import DEFAULT_REDACTOR, MARKER_PREFIX, Redactor, is_secret_name, marker
+from tests.planted_secrets import NAMED, ORDINARY, PLANTED, Planted
 
 
 @pytest.mark.parametrize("planted", PLANTED, ids=lambda planted: planted.kind)
@@ -24,7 +24,7 @@ def test_every_known_shape_is_replaced_by_its_marker(planted: Planted) -> None:
 @pytest.mark.parametrize("planted", PLANTED, ids=lambda planted: planted.kind)
 def test_shapes_are_found_inside_json_encoded_text(planted: Planted) -> None:
     """Captured messages are JSON (quotes and newlines escaped): the secrets still go."""
-    text = json.dumps([{"role": "user", "content": f"use {planted.text} now"}])
+    text = json.dumps([{"role": "user", "content": f"use:\n{planted.text}\tnow"}])
     redacted = DEFAULT_REDACTOR.text(text)
     assert planted.needle not in redacted
     assert json.loads(redacted)[0]["role"] == "user"  # still valid JSON
@@ -120,11 +120,13 @@ def test_nested_secret_names_in_json_and_reprs() -> None:
     assert "k-1" not in DEFAULT_REDACTOR.text(repr(document))
     env = DEFAULT_REDACTOR.text("OPENAI_API_KEY=k-1\nmax_tokens: 5\ntoken_count=3\nuser=alice")
     assert env == "OPENAI_API_KEY=[REDACTED:secret]\nmax_tokens: 5\ntoken_count=3\nuser=alice"
+    escaped = DEFAULT_REDACTOR.text(json.dumps("config:\napi_key=k-1\tmax_tokens=5"))
+    assert json.loads(escaped) == "config:\napi_key=[REDACTED:secret]\tmax_tokens=5"
 
 
 def test_comparisons_and_empty_values_are_not_assignments() -> None:
     """``password == other`` and ``"token": null`` hold no credential to hide."""
-    for text in ('if password == expected:', '{"token": null}', "password=", 'api_key: ""'):
+    for text in ("if password == expected:", '{"token": null}', "password=", 'api_key: ""'):
         assert DEFAULT_REDACTOR.text(text) == text
 
 

@@ -233,7 +233,9 @@ def _fold(text: str) -> str:
     return "".join(char if len(char.lower()) != 1 else char.lower() for char in text)
 
 
-_B = r"(?<![A-Za-z0-9_\-])"  # not in the middle of a longer identifier
+# Not in the middle of a longer identifier; a JSON escape such as ``\n`` before it does not count
+# as part of one (captured messages are JSON text).
+_B = r"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf]))"
 _SHAPES: tuple[_Shape, ...] = (
     _Shape(
         "private-key",
@@ -269,7 +271,7 @@ _SHAPES: tuple[_Shape, ...] = (
     ),
     _Shape(
         "github-token",
-        re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+        re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         anchor="_",
     ),
@@ -282,7 +284,7 @@ _SHAPES: tuple[_Shape, ...] = (
     ),
     _Shape(
         "huggingface-token",
-        re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9_])"),
+        re.compile(_B + r"hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9_])"),
         ("hf_",),
         anchor="_",
     ),
@@ -303,7 +305,7 @@ _SHAPES: tuple[_Shape, ...] = (
     ),
     _Shape(
         "azure-sas",
-        re.compile(r"(?<![A-Za-z0-9])sig=(?P<secret>[A-Za-z0-9%+/=]{20,})"),
+        re.compile(_B + r"sig=(?P<secret>[A-Za-z0-9%+/=]{20,})"),
         ("sig=",),
         anchor="=",
     ),
@@ -316,14 +318,16 @@ _SHAPES: tuple[_Shape, ...] = (
     _Shape(
         "bearer",
         re.compile(
-            r"(?i)\bbearer\s+(?P<secret>(?=[A-Za-z0-9._~+/\-]*[0-9])[A-Za-z0-9._~+/\-]{8,}=*)"
+            r"(?i)"
+            + _B
+            + r"bearer\s+(?P<secret>(?=[A-Za-z0-9._~+/\-]*[0-9])[A-Za-z0-9._~+/\-]{8,}=*)"
         ),
         ("bearer",),
         folded=True,
     ),
     _Shape(
         "basic-auth",
-        re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])"),
+        re.compile(r"(?i)" + _B + r"basic\s+(?P<secret>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])"),
         ("basic",),
         folded=True,
         verify=_is_basic_credential,
@@ -376,6 +380,8 @@ def _assignment_at(text: str, folded: str, at: int) -> Edit | None:
     name_start = name_end
     while name_start > 0 and text[name_start - 1] in _NAME_CHARS:
         name_start -= 1
+    if name_start > 0 and text[name_start - 1] == "\\" and text[name_start] in "nrtbf":
+        name_start += 1  # "\npassword": the n belongs to a JSON escape
     if not is_secret_name(text[name_start:name_end]):
         return None
     value = _VALUE.match(text, at + 1)
