@@ -124,10 +124,10 @@ def index_bytes(db_path: Path) -> bytes:
     return b"".join(chunks)
 
 
-def postgres_dump(url: str) -> bytes:
-    """``pg_dump`` of the whole database at ``url`` (data and schema, plain SQL)."""
+def postgres_dump(url: str, schema: str) -> bytes:
+    """``pg_dump`` of one schema of the database at ``url`` (data and DDL, plain SQL)."""
     done = subprocess.run(
-        ["pg_dump", "--no-owner", "--dbname", url],
+        ["pg_dump", "--no-owner", "--schema", schema, "--dbname", url],
         capture_output=True,
         timeout=120,
         check=True,

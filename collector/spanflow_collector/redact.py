@@ -6,7 +6,8 @@ redacted here: span name, attributes, event names and attributes (``exception.me
 ``exception.stacktrace``), status message, link attributes and resource attributes. The store
 calls :func:`redact_spans` on each batch it writes, so the OTLP receivers and the SDK's
 embedded exporter go through the same code. A span carrying ``spanflow.redaction.off = true``
-(its run or process turned redaction off on purpose) is stored as sent. Rules and markers:
+(its run or process turned redaction off on purpose) is stored as sent, but for its resource
+attributes, which describe the whole process. Rules and markers:
 ``spanflow.redaction`` and docs/secrets.md.
 """
 
@@ -56,12 +57,15 @@ def redact_spans(spans: Sequence[SpanRecord]) -> Sequence[SpanRecord]:
 def _redact_span(
     span: SpanRecord, redactor: Redactor, resources: dict[int, Mapping[str, AttributeValue]]
 ) -> SpanRecord:
-    if span.attributes.get(attr.REDACTION_OFF) is True:
-        return span
+    # The resource describes the whole process, not the run that opted out: always redacted.
     resource = resources.get(id(span.resource_attributes))
     if resource is None:
         resource = redactor.attributes(span.resource_attributes)
         resources[id(span.resource_attributes)] = resource
+    if span.attributes.get(attr.REDACTION_OFF) is True:
+        if resource is span.resource_attributes:
+            return span
+        return replace(span, resource_attributes=resource)
     events = tuple(_redact_event(event, redactor) for event in span.events)
     links = tuple(_redact_link(link, redactor) for link in span.links)
     changes = {
