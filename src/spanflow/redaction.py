@@ -435,9 +435,22 @@ class Redactor:
         self.extra_patterns = compile_patterns(extra_patterns)
         custom = tuple(_Shape(CUSTOM_KIND, pattern) for pattern in self.extra_patterns)
         self._scanned = tuple(shape for shape in _SHAPES if not shape.anchor) + custom
+        # Attribute keys, model names and the like repeat on every span: short texts are
+        # remembered (a dict lookup instead of a scan); the dict is emptied when it fills up.
+        self._short: dict[str, str] = {}
 
     def text(self, text: str) -> str:
         """``text`` with every credential shape and ``secret_name=value`` replaced."""
+        if len(text) > _SHORT_TEXT_CHARS:
+            return self._scan(text)
+        known = self._short.get(text)
+        if known is None:
+            if len(self._short) >= _SHORT_TEXTS_KEPT:
+                self._short.clear()
+            known = self._short[text] = self._scan(text)
+        return known
+
+    def _scan(self, text: str) -> str:
         folded = _fold(text)
         edits = _ANCHOR_SCAN.edits(text, folded)
         if edits:
@@ -489,6 +502,9 @@ class Redactor:
                 changed[new_key] = new_value
         return attributes if changed is None else changed
 
+
+_SHORT_TEXT_CHARS = 256
+_SHORT_TEXTS_KEPT = 4096
 
 DEFAULT_REDACTOR = Redactor()
 """The built-in rules without extra patterns."""

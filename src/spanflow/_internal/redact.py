@@ -103,9 +103,11 @@ def text(value: str, *, redact: bool | None = None) -> str:
     return value if redactor is None else redactor.text(value)
 
 
-def cached_text(value: str) -> str:
-    """Like ``text``, remembering recent results: for message texts re-sent on every call."""
-    redactor = active_redactor()
+def cached_text(value: str, redactor: Redactor | None) -> str:
+    """``redactor.text(value)`` remembered: for message texts re-sent on every call.
+
+    The caller looks up ``active_redactor()`` once for all its texts (``None``: unchanged).
+    """
     if redactor is None:
         return value
     if len(value) > _CACHED_TEXT_MAX_CHARS:
@@ -113,7 +115,7 @@ def cached_text(value: str) -> str:
     return _cached(redactor, value)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _cached(redactor: Redactor, value: str) -> str:
     return redactor.text(value)
 

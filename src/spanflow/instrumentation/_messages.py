@@ -69,9 +69,10 @@ def set_json_array(target: Attributes, key: str, items: Iterable[Any]) -> None:
     pieces: list[str] = []
     length = 2
     cut = False
+    redactor = redaction.active_redactor()
     for item in items:
         # Redacted message by message: a re-sent history's messages are remembered redacted.
-        encoded = redaction.cached_text(content.to_json(item))
+        encoded = redaction.cached_text(content.to_json(item), redactor)
         pieces.append(encoded)
         length += len(encoded) + 1
         if length > limit:
