@@ -437,18 +437,19 @@ class Redactor:
         self._scanned = tuple(shape for shape in _SHAPES if not shape.anchor) + custom
         # Attribute keys, model names and the like repeat on every span: short texts are
         # remembered (a dict lookup instead of a scan); the dict is emptied when it fills up.
-        self._short: dict[str, str] = {}
+        self._short: dict[str, str | None] = {}  # None: the text holds no secret
 
     def text(self, text: str) -> str:
         """``text`` with every credential shape and ``secret_name=value`` replaced."""
         if len(text) > _SHORT_TEXT_CHARS:
             return self._scan(text)
-        known = self._short.get(text)
-        if known is None:
+        known = self._short.get(text, _UNSEEN)
+        if known is _UNSEEN:
             if len(self._short) >= _SHORT_TEXTS_KEPT:
                 self._short.clear()
-            known = self._short[text] = self._scan(text)
-        return known
+            redacted = self._scan(text)
+            known = self._short[text] = None if redacted is text else redacted
+        return text if known is None else known  # the caller's own object when unchanged
 
     def _scan(self, text: str) -> str:
         folded = _fold(text)
@@ -503,6 +504,7 @@ class Redactor:
         return attributes if changed is None else changed
 
 
+_UNSEEN: Any = object()
 _SHORT_TEXT_CHARS = 256
 _SHORT_TEXTS_KEPT = 4096
 
