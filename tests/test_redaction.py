@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
+import spanflow.redaction
 from spanflow.redaction import DEFAULT_REDACTOR, MARKER_PREFIX, Redactor, is_secret_name, marker
 from tests.planted_secrets import NAMED, ORDINARY, PLANTED, Planted
 
@@ -169,3 +173,21 @@ def test_non_ascii_text_keeps_positions() -> None:
     """Text whose lowercase changes length (``İ``) is still redacted at the right place."""
     text = "İİİ Authorization: Bearer Pl4nt3dToken0123456789 ok"
     assert DEFAULT_REDACTOR.text(text) == "İİİ Authorization: Bearer [REDACTED:bearer] ok"
+
+
+def test_the_rules_import_only_the_standard_library() -> None:
+    """The collector shares these rules without pulling in the SDK's runtime."""
+    package = Path(spanflow.redaction.__file__).parent
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or name.startswith("spanflow.redaction"), (
+                    f"{module.name} imports {name}"
+                )

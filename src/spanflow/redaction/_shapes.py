@@ -1,0 +1,221 @@
+"""Credential shapes (key prefixes, JWTs, PEM blocks, ``Bearer``, URL passwords) and their scan."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from spanflow.redaction._edits import Edit, marker
+
+
+def _is_basic_credential(encoded: str) -> bool:
+    """``Basic <b64>`` is a credential only when the base64 decodes to ``user:password``."""
+    try:
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        text = decoded.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    return ":" in text and text.isprintable()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A credential shape whose ``pattern`` matches starting AT one of its ``triggers``.
+
+    Finding the triggers is the whole cost on ordinary text, so it is done at C speed: with an
+    ``anchor`` character (one every trigger contains, and rare in prose: ``-``, ``_``, ``=``,
+    ``J``), ``str.find`` jumps from one occurrence of it to the next (``memchr``) and the
+    triggers are compared there; without one, each trigger is a substring scan. The pattern
+    runs only where a trigger is. Only the group named ``secret`` is replaced when the pattern
+    has one (``Bearer `` and ``AccountKey=`` stay readable); ``verify`` can veto a match. A
+    shape without triggers (a user pattern) is searched everywhere.
+    """
+
+    kind: str
+    pattern: re.Pattern[str]
+    triggers: tuple[str, ...] = ()
+    anchor: str = ""  # found by AnchorScan when set
+    folded: bool = False  # triggers are lowercase and looked for in the lowercased text
+    verify: Callable[[str], bool] | None = None
+
+    def edits(self, text: str, folded: str) -> list[Edit]:
+        """Where this shape matches in ``text`` (``folded`` is its position-keeping lowercase)."""
+        found: list[Edit] = []
+        if not self.triggers:
+            for every in self.pattern.finditer(text):
+                if every.end() > every.start():
+                    self._add(every, found)
+            return found
+        haystack = folded if self.folded else text
+        for trigger in self.triggers:
+            at = haystack.find(trigger)
+            while at != -1:
+                match = self.pattern.match(text, at)
+                if match is not None and self._add(match, found):
+                    at = haystack.find(trigger, match.end())
+                else:
+                    at = haystack.find(trigger, at + 1)
+        if len(self.triggers) > 1:
+            found.sort()
+        return found
+
+    def _add(self, match: re.Match[str], found: list[Edit]) -> bool:
+        if "secret" not in self.pattern.groupindex or match.group("secret") is None:
+            found.append((match.start(), match.end(), marker(self.kind)))
+            return True
+        if self.verify is not None and not self.verify(match.group("secret")):
+            return False
+        start, end = match.span("secret")
+        found.append((start, end, marker(self.kind)))
+        return True
+
+
+_Candidate = tuple[int, str, Shape]  # (priority, trigger, shape)
+
+
+class AnchorScan:
+    """Finds the triggers of every anchored shape in one pass per anchor character.
+
+    ``str.find`` of a single character is ``memchr``: it skips ordinary text at memory speed.
+    At each occurrence, the three characters where a trigger would start are looked up in a
+    table, so the Python work is a slice and a dictionary lookup per occurrence.
+    """
+
+    def __init__(self, shapes: Iterable[Shape]) -> None:
+        # (folded, anchor) -> offset of the anchor in the trigger -> first 3 chars -> candidates
+        self._table: dict[tuple[bool, str], dict[int, dict[str, list[_Candidate]]]] = {}
+        for priority, shape in enumerate(shapes):
+            for trigger in shape.triggers:
+                offset = trigger.index(shape.anchor)
+                by_offset = self._table.setdefault((shape.folded, shape.anchor), {})
+                by_window = by_offset.setdefault(offset, {})
+                by_window.setdefault(trigger[:3], []).append((priority, trigger, shape))
+
+    def edits(self, text: str, folded: str) -> list[Edit]:
+        """Every match of the anchored shapes in ``text``, by start (earlier shapes first)."""
+        found: list[tuple[int, int, int, str]] = []
+        for (is_folded, anchor), by_offset in self._table.items():
+            haystack = folded if is_folded else text
+            at = haystack.find(anchor)
+            while at != -1:
+                for offset, by_window in by_offset.items():
+                    start = at - offset
+                    if start < 0:
+                        continue
+                    for priority, trigger, shape in by_window.get(haystack[start : start + 3], ()):
+                        if not haystack.startswith(trigger, start):
+                            continue
+                        match = shape.pattern.match(text, start)
+                        edits: list[Edit] = []
+                        if match is not None and shape._add(match, edits):
+                            found.extend((e[0], priority, e[1], e[2]) for e in edits)
+                at = haystack.find(anchor, at + 1)
+        found.sort()
+        return [(start, end, replacement) for start, _, end, replacement in found]
+
+
+# Not in the middle of a longer identifier; a JSON escape such as ``\n`` before it does not count
+# as part of one (captured messages are JSON text).
+_B = r"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf]))"
+SHAPES: tuple[Shape, ...] = (
+    Shape(
+        "private-key",
+        re.compile(
+            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+        ("-----BEGIN",),
+        anchor="-",
+    ),
+    Shape(
+        "jwt",
+        re.compile(_B + r"eyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"),
+        ("eyJ",),
+        anchor="J",
+    ),
+    Shape("anthropic-key", re.compile(_B + r"sk-ant-[A-Za-z0-9_\-]{20,}"), ("sk-ant-",), "-"),
+    # OpenAI: sk-, sk-proj-, sk-svcacct-, sk-admin-; random base62 always holds a digit, which
+    # keeps hyphenated words such as "sk-learn-model-selection-guide" out.
+    Shape(
+        "openai-key",
+        re.compile(
+            _B + r"sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{20,}"
+        ),
+        ("sk-",),
+        anchor="-",
+    ),
+    Shape(
+        "stripe-key",
+        re.compile(_B + r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"),
+        ("sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_"),
+        anchor="_",
+    ),
+    Shape(
+        "github-token",
+        re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        anchor="_",
+    ),
+    Shape("google-api-key", re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}"), ("AIza",), "z"),
+    Shape(
+        "slack-token",
+        re.compile(_B + r"(?:xox[abposr]-[A-Za-z0-9\-]{10,}|xapp-[0-9]-[A-Za-z0-9\-]{10,})"),
+        ("xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxo-", "xapp-"),
+        anchor="-",
+    ),
+    Shape(
+        "huggingface-token",
+        re.compile(_B + r"hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9_])"),
+        ("hf_",),
+        anchor="_",
+    ),
+    Shape(
+        "aws-access-key-id",
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
+        anchor="A",
+    ),
+    Shape(
+        "azure-key",
+        re.compile(
+            r"(?i)(?:AccountKey|SharedAccessKey|SharedAccessSignature)=(?P<secret>[^;\"'\s\\]+)"
+        ),
+        ("accountkey=", "sharedaccesskey=", "sharedaccesssignature="),
+        anchor="=",
+        folded=True,
+    ),
+    Shape(
+        "azure-sas",
+        re.compile(_B + r"sig=(?P<secret>[A-Za-z0-9%+/=]{20,})"),
+        ("sig=",),
+        anchor="=",
+    ),
+    Shape(
+        "url-password",
+        re.compile(r"://[^\s:/?#@\"'\\]+:(?P<secret>[^\s/?#@\"'\\]+)(?=@)"),
+        ("://",),
+    ),
+    # Bearer tokens hold a digit; "the bearer instrument" and friends hold none.
+    Shape(
+        "bearer",
+        re.compile(
+            r"(?i)"
+            + _B
+            + r"bearer\s+(?P<secret>(?=[A-Za-z0-9._~+/\-]*[0-9])[A-Za-z0-9._~+/\-]{8,}=*)"
+        ),
+        ("bearer",),
+        folded=True,
+    ),
+    Shape(
+        "basic-auth",
+        re.compile(r"(?i)" + _B + r"basic\s+(?P<secret>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])"),
+        ("basic",),
+        folded=True,
+        verify=_is_basic_credential,
+    ),
+)
+
+ANCHOR_SCAN = AnchorScan(shape for shape in SHAPES if shape.anchor)
