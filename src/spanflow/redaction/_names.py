@@ -73,6 +73,7 @@ def is_placeholder(value: str) -> bool:
 # query string, a repr). Found from each ``:`` and ``=`` (``memchr``-fast): the three letters
 # before it must end a secret word before the name is read and judged by ``is_secret_name``.
 _SECRET_NAME_ENDINGS = frozenset(word[-3:] for word in _SECRET_LAST_WORDS | {"key"})
+_QUOTES = " \t\"'\\"  # between a name and its separator: spaces, quotes, JSON escapes
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _VALUE = re.compile(
     r"[ \t]*(?:"
@@ -89,10 +90,15 @@ _AWS_SECRET = re.compile(r"(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])[A-Za-z
 
 def assignment_edits(text: str, folded: str) -> list[Edit]:
     found: list[Edit] = []
+    endings = _SECRET_NAME_ENDINGS
     for separator in ":=":
         at = text.find(separator)
         while at != -1:
-            edit = _assignment_at(text, folded, at)
+            # The fast way out for "role": and "content": -- one slice and a set lookup, inline.
+            if folded[max(0, at - 8) : at].rstrip(_QUOTES)[-3:] not in endings:
+                at = text.find(separator, at + 1)
+                continue
+            edit = _assignment_at(text, at)
             if edit is not None:
                 found.append(edit)
             at = text.find(separator, at + 1 if edit is None else edit[1])
@@ -100,15 +106,12 @@ def assignment_edits(text: str, folded: str) -> list[Edit]:
     return found
 
 
-def _assignment_at(text: str, folded: str, at: int) -> Edit | None:
+def _assignment_at(text: str, at: int) -> Edit | None:
     """The value after the separator at ``at`` when the name before it is secret-looking."""
-    # The fast way out for "role": and "content": -- one slice and a set lookup.
-    if folded[max(0, at - 8) : at].rstrip(" \t\"'\\")[-3:] not in _SECRET_NAME_ENDINGS:
-        return None
     if text.startswith("=", at + 1) or (at > 0 and text[at - 1] in "=!<>"):
         return None  # a comparison (==, !=, <=, >=), not an assignment
     name_end = at
-    while name_end > 0 and text[name_end - 1] in " \t\"'\\":
+    while name_end > 0 and text[name_end - 1] in _QUOTES:
         name_end -= 1
     name_start = name_end
     while name_start > 0 and text[name_start - 1] in _NAME_CHARS:
