@@ -10,7 +10,9 @@ Reported per call, as the median of several timed loops:
   12 of the 13 messages were sent by the previous call, and when all 13 are new (the new-chat
   figure includes building the messages);
 * ``collector, one LLM span``: ``redact_spans`` over one span carrying the chat and GenAI
-  attributes.
+  attributes;
+* ``collector ingest``: ``write_spans`` into a SQLite index per LLM span (batches of 256), with
+  the ingest redaction and with it replaced by a pass-through -- redaction's share of ingest.
 
 Run: ``.venv/bin/python bench/bench_redaction.py [--repeats 7]``.
 """
@@ -18,17 +20,24 @@ Run: ``.venv/bin/python bench/bench_redaction.py [--repeats 7]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from spanflow import attributes as attr
 from spanflow._internal import redact
 from spanflow.instrumentation import content
 from spanflow.instrumentation._messages import set_json_array
 from spanflow.redaction import DEFAULT_REDACTOR
+from spanflow_collector.index import sqlstore
+from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.records import SpanRecord
 from spanflow_collector.redact import redact_spans
+
+INGEST_BATCH_SPANS = 256
 
 
 def typical_chat(turn: int) -> list[dict[str, object]]:
@@ -70,6 +79,39 @@ def per_call_us(function: Callable[[int], object], *, calls: int, repeats: int) 
         for call in range(calls):
             function(repeat * calls + call)
         figures.append((time.perf_counter() - start) / calls * 1e6)
+    return statistics.median(figures)
+
+
+def ingest_per_span_us(span: SpanRecord, *, redacting: bool, batches: int) -> float:
+    """Median time per span of ``write_spans`` (SQLite), with or without ingest redaction."""
+
+    def pass_through(spans: Sequence[SpanRecord]) -> Sequence[SpanRecord]:
+        return spans
+
+    sqlstore.redact_spans = redact_spans if redacting else pass_through  # type: ignore[assignment]
+    figures = []
+    with tempfile.TemporaryDirectory() as directory:
+        store = SqliteRunIndexStore(str(Path(directory) / "index.db"))
+        try:
+            for batch in range(batches):
+                spans = [
+                    dataclasses.replace(
+                        span,
+                        trace_id=f"{batch:032x}",
+                        span_id=f"{n + 1:016x}",
+                        attributes={
+                            **span.attributes,
+                            attr.GEN_AI_OUTPUT_MESSAGES: f"reply {batch}.{n}",
+                        },
+                    )
+                    for n in range(INGEST_BATCH_SPANS)
+                ]
+                start = time.perf_counter()
+                store.write_spans(spans)
+                figures.append((time.perf_counter() - start) / len(spans) * 1e6)
+        finally:
+            store.close()
+            sqlstore.redact_spans = redact_spans
     return statistics.median(figures)
 
 
@@ -141,6 +183,12 @@ def main() -> None:
             lambda _: redact_spans([span]), calls=args.calls, repeats=args.repeats
         ),
     }
+    figures["collector ingest per LLM span, no redaction"] = ingest_per_span_us(
+        span, redacting=False, batches=args.repeats
+    )
+    figures["collector ingest per LLM span, redaction"] = ingest_per_span_us(
+        span, redacting=True, batches=args.repeats
+    )
     print(f"typical chat: {len(chat)} messages, {len(whole)} characters of JSON")
     for label, figure in figures.items():
         print(f"  {label:42s} {figure:8.1f} µs per call")
