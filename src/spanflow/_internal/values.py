@@ -92,9 +92,9 @@ def metric_step(name: str, step: Any) -> int | None:
         return None
 
 
-def valid_key(kind: str, key: Any, *, redact: bool | None = None) -> str | None:
+def valid_key(kind: str, key: Any) -> str | None:
     """The key as a non-empty string (secrets in it redacted), or ``None`` after a warning."""
     if isinstance(key, str) and key:
-        return redaction.text(key, redact=redact)
+        return redaction.text(key)
     warn(f"spanflow: {kind} name {key!r} must be a non-empty string; dropped", stacklevel=4)
     return None
