@@ -25,13 +25,13 @@ def _is_basic_credential(encoded: str) -> bool:
 class Shape:
     """A credential shape whose ``pattern`` matches starting AT one of its ``triggers``.
 
-    Finding the triggers is the whole cost on ordinary text, so it is done at C speed: with an
-    ``anchor`` character (one every trigger contains, and rare in prose: ``-``, ``_``, ``=``,
-    ``J``), ``str.find`` jumps from one occurrence of it to the next (``memchr``) and the
-    triggers are compared there; without one, each trigger is a substring scan. The pattern
-    runs only where a trigger is. Only the group named ``secret`` is replaced when the pattern
-    has one (``Bearer `` and ``AccountKey=`` stay readable); ``verify`` can veto a match. A
-    shape without triggers (a user pattern) is searched everywhere.
+    Finding the triggers is the whole cost on ordinary text, so it is done at C speed: shapes
+    with an ``anchor`` character (one every trigger contains, rare in prose: ``-``, ``_``,
+    ``=``, ``J``, ``A``) are found together by ``AnchorScan``; without one, each trigger is a
+    substring scan. The pattern runs only where a trigger is. Only the group named ``secret``
+    is replaced when the pattern has one (``Bearer `` and ``AccountKey=`` stay readable);
+    ``verify`` can veto a match. A shape without triggers (a user pattern) is searched
+    everywhere.
     """
 
     kind: str
@@ -73,46 +73,41 @@ class Shape:
         return True
 
 
-_Candidate = tuple[int, str, Shape]  # (priority, trigger, shape)
-
-
 class AnchorScan:
-    """Finds the triggers of every anchored shape in one pass per anchor character.
+    """Finds the triggers of every anchored shape with one regex per anchor character.
 
-    ``str.find`` of a single character is ``memchr``: it skips ordinary text at memory speed.
-    At each occurrence, the three characters where a trigger would start are looked up in a
-    table, so the Python work is a slice and a dictionary lookup per occurrence.
+    Each regex starts with its anchor as a literal, which the regex engine skips to at C speed;
+    at an anchor, fixed look-behinds and look-aheads check the triggers around it, and the
+    named group of the one that matched says which. Python code runs only where a trigger is.
     """
 
     def __init__(self, shapes: Iterable[Shape]) -> None:
-        # (folded, anchor) -> offset of the anchor in the trigger -> first 3 chars -> candidates
-        self._table: dict[tuple[bool, str], dict[int, dict[str, list[_Candidate]]]] = {}
+        by_anchor: dict[tuple[bool, str], list[str]] = {}
+        self._candidates: dict[str, tuple[int, int, Shape]] = {}  # group -> offset, priority
         for priority, shape in enumerate(shapes):
             for trigger in shape.triggers:
                 offset = trigger.index(shape.anchor)
-                by_offset = self._table.setdefault((shape.folded, shape.anchor), {})
-                by_window = by_offset.setdefault(offset, {})
-                by_window.setdefault(trigger[:3], []).append((priority, trigger, shape))
+                group = f"t{len(self._candidates)}"
+                self._candidates[group] = (offset, priority, shape)
+                by_anchor.setdefault((shape.folded, shape.anchor), []).append(
+                    f"(?P<{group}>(?<={re.escape(trigger[: offset + 1])})"
+                    f"(?={re.escape(trigger[offset + 1 :])}))"
+                )
+        self._scans = tuple(
+            (folded, re.compile(re.escape(anchor) + "(?:" + "|".join(alternatives) + ")"))
+            for (folded, anchor), alternatives in by_anchor.items()
+        )
 
     def edits(self, text: str, folded: str) -> list[Edit]:
         """Every match of the anchored shapes in ``text``, by start (earlier shapes first)."""
         found: list[tuple[int, int, int, str]] = []
-        for (is_folded, anchor), by_offset in self._table.items():
-            haystack = folded if is_folded else text
-            at = haystack.find(anchor)
-            while at != -1:
-                for offset, by_window in by_offset.items():
-                    start = at - offset
-                    if start < 0:
-                        continue
-                    for priority, trigger, shape in by_window.get(haystack[start : start + 3], ()):
-                        if not haystack.startswith(trigger, start):
-                            continue
-                        match = shape.pattern.match(text, start)
-                        edits: list[Edit] = []
-                        if match is not None and shape._add(match, edits):
-                            found.extend((e[0], priority, e[1], e[2]) for e in edits)
-                at = haystack.find(anchor, at + 1)
+        for is_folded, scan in self._scans:
+            for hit in scan.finditer(folded if is_folded else text):
+                offset, priority, shape = self._candidates[hit.lastgroup or ""]
+                match = shape.pattern.match(text, hit.start() - offset)
+                edits: list[Edit] = []
+                if match is not None and shape._add(match, edits):
+                    found.extend((edit[0], priority, edit[1], edit[2]) for edit in edits)
         found.sort()
         return [(start, end, replacement) for start, _, end, replacement in found]
 
