@@ -154,7 +154,7 @@ SHAPES: tuple[Shape, ...] = (
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         anchor="_",
     ),
-    Shape("google-api-key", re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}"), ("AIza",)),
+    Shape("google-api-key", re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}"), ("AIza",), "A"),
     Shape(
         "slack-token",
         re.compile(_B + r"(?:xox[abposr]-[A-Za-z0-9\-]{10,}|xapp-[0-9]-[A-Za-z0-9\-]{10,})"),
