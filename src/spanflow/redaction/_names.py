@@ -78,7 +78,8 @@ def is_placeholder(value: str) -> bool:
 _SECRET_NAME_ENDINGS = frozenset(word[-3:] for word in _SECRET_LAST_WORDS | {"key"})
 _REVERSED_ENDINGS = "|".join(sorted(re.escape(ending[::-1]) for ending in _SECRET_NAME_ENDINGS))
 _SEPARATOR_AFTER_SECRET_ENDING = tuple(
-    re.compile(separator + r"[ \t\"'\\]*(?:" + _REVERSED_ENDINGS + ")") for separator in ":="
+    (separator, re.compile(separator + r"[ \t\"'\\]*(?:" + _REVERSED_ENDINGS + ")"))
+    for separator in ":="
 )
 _QUOTES = " \t\"'\\"  # between a name and its separator: spaces, quotes, JSON escapes
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -99,8 +100,11 @@ def assignment_edits(text: str, folded: str) -> list[Edit]:
     """Values after ``:``/``=`` whose name before them is secret-looking."""
     found: list[Edit] = []
     last = len(text) - 1
-    backwards = folded[::-1]
-    for candidate in _SEPARATOR_AFTER_SECRET_ENDING:
+    backwards = ""
+    for separator, candidate in _SEPARATOR_AFTER_SECRET_ENDING:
+        if separator not in text:
+            continue
+        backwards = backwards or folded[::-1]
         for match in candidate.finditer(backwards):
             edit = _assignment_at(text, last - match.start())
             if edit is not None:

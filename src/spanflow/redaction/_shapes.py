@@ -94,15 +94,18 @@ class AnchorScan:
                     f"(?={re.escape(trigger[offset + 1 :])}))"
                 )
         self._scans = tuple(
-            (folded, re.compile(re.escape(anchor) + "(?:" + "|".join(alternatives) + ")"))
+            (folded, anchor, re.compile(re.escape(anchor) + "(?:" + "|".join(alternatives) + ")"))
             for (folded, anchor), alternatives in by_anchor.items()
         )
 
     def edits(self, text: str, folded: str) -> list[Edit]:
         """Every match of the anchored shapes in ``text``, by start (earlier shapes first)."""
         found: list[tuple[int, int, int, str]] = []
-        for is_folded, scan in self._scans:
-            for hit in scan.finditer(folded if is_folded else text):
+        for is_folded, anchor, scan in self._scans:
+            haystack = folded if is_folded else text
+            if anchor not in haystack:  # memchr: most texts lack most anchors
+                continue
+            for hit in scan.finditer(haystack):
                 offset, priority, shape = self._candidates[hit.lastgroup or ""]
                 match = shape.pattern.match(text, hit.start() - offset)
                 edits: list[Edit] = []
