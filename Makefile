@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: all ui demo test lint typecheck unit bench clean
+
+## all (default): the virtualenv and the web UI's built assets
+all: $(STAMP) ui
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +15,28 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,collector,postgres]"
 	touch $(STAMP)
 
+# The web UI is built from web/ into the Python package (git-ignored, shipped in the wheel).
+UI_INDEX := collector/spanflow_collector/ui/static/index.html
+UI_SOURCES := $(wildcard web/src/*.ts web/src/*.css) web/index.html web/favicon.svg web/build.mjs \
+	web/package.json web/package-lock.json web/tsconfig.json
+
+## ui: build the web UI (installs Node.js and npm from Debian when missing and run as root)
+ui: $(UI_INDEX)
+
+$(UI_INDEX): $(UI_SOURCES)
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "make ui: Node.js and npm are needed (apt-get install nodejs npm)" >&2; exit 1; fi; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npm run --silent check && npm run --silent build
+
 ## demo: the example agent against the bundled fake LLM server, then the runs it produced
-demo: $(STAMP)
+demo: $(STAMP) ui
 	$(PY) examples/demo.py
 
 ## test: lint, type-check and the whole test suite (starts a local PostgreSQL for the store tests)
-test: $(STAMP) lint typecheck
+test: $(STAMP) ui lint typecheck
 	. scripts/postgres-env.sh && $(PY) -m pytest
 
 lint: $(STAMP)
@@ -28,8 +47,9 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 ## unit: the test suite alone, without PostgreSQL set-up, lint or types
-unit: $(STAMP)
+unit: $(STAMP) ui
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .spanflow .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .spanflow .pytest_cache .mypy_cache .ruff_cache web/node_modules \
+		collector/spanflow_collector/ui/static

@@ -17,6 +17,7 @@ from spanflow_collector.http import OtlpHttpReceiver
 from spanflow_collector.ingest import IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.store import RunIndexStore
+from spanflow_collector.ui import ui_middleware
 
 _API_MODULE = "spanflow_collector.api"
 
@@ -54,6 +55,7 @@ def build_app(
             body_timeout_s=limits.body_timeout_s,
             max_header_bytes=MAX_HEADER_BYTES,
         ),
+        *ui_middleware(hosts),  # the web UI's files: Host-checked, tokenless (they hold no data)
         Middleware(AccessMiddleware, tokens=tokens, hosts=hosts),
     ]
     return Starlette(routes=routes, middleware=middleware)

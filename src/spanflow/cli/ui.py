@@ -1,0 +1,93 @@
+"""``spanflow ui``: browse runs and their dataflow graphs in a web browser."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from spanflow.environment import SPANFLOW_COLLECTOR_TOKEN, SPANFLOW_DB
+
+DEFAULT_PORT = 4320
+_DEFAULT_DB = os.path.join(".spanflow", "index.db")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``ui`` subcommand."""
+    parser = subparsers.add_parser(
+        "ui",
+        help="browse runs, dataflow graphs and traces in a web browser",
+        description="Serve the web UI over a local run index (--db) or a collector (--url).",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--db",
+        default=None,
+        help=f"SQLite path or postgresql:// URL (${SPANFLOW_DB}, else {_DEFAULT_DB})",
+    )
+    source.add_argument(
+        "--url", default=None, help="a collector's HTTP URL whose query API to show"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help=f"with --url: the collector's bearer token (${SPANFLOW_COLLECTOR_TOKEN}); "
+        "with --db: a token browsers must give (required to bind beyond loopback)",
+    )
+    parser.add_argument("--open", action="store_true", help="open the UI in the default browser")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        from spanflow_collector.server import CollectorConfigError, is_loopback
+        from spanflow_collector.ui.serve import index_app, proxy_app, serve
+        from spanflow_collector.ui.static import UiAssetsMissing
+    except ImportError as exc:
+        print(
+            f"spanflow ui: the collector extra is missing ({exc}); "
+            "install it with: pip install 'spanflow[collector]'",
+            file=sys.stderr,
+        )
+        return 2
+    token = args.token or os.environ.get(SPANFLOW_COLLECTOR_TOKEN) or None
+    try:
+        if args.url:
+            if not args.url.startswith(("http://", "https://")):
+                print(
+                    f"spanflow ui: --url must start with http:// or https://, got {args.url!r}",
+                    file=sys.stderr,
+                )
+                return 2
+            # On loopback the proxy adds the collector's token itself; beyond it, each browser
+            # must give the token, so the proxy never lends its own to strangers.
+            app = proxy_app(args.url, token=token if is_loopback(args.host) else None)
+            describe = f"collector {args.url}"
+        else:
+            db = args.db or os.environ.get(SPANFLOW_DB) or _DEFAULT_DB
+            if "://" not in db and not os.path.isfile(db):
+                print(
+                    f"spanflow ui: no run index at {db} (record a run first, or pass --db)",
+                    file=sys.stderr,
+                )
+                return 2
+            app = index_app(db, token=token)
+            describe = f"index {db}"
+        serve(
+            app,
+            host=args.host,
+            port=args.port,
+            token=token,
+            describe=describe,
+            open_browser=args.open,
+        )
+    except (CollectorConfigError, UiAssetsMissing) as exc:
+        print(f"spanflow ui: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"spanflow ui: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,57 @@
+// How numbers, times and values are shown.
+
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  if (seconds < 0.01) return `${(seconds * 1000).toFixed(1)} ms`;
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} m ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} m`;
+}
+
+/** Nanosecond timestamps arrive as JSON numbers beyond 2**53: differences stay close enough. */
+export function nanosToSeconds(startNs: number, endNs: number): number {
+  return (endNs - startNs) / 1e9;
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return "–";
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())} ` +
+    `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}`
+  );
+}
+
+export function formatCount(value: number | null | undefined): string {
+  if (value === null || value === undefined) return "–";
+  return value.toLocaleString("en-US");
+}
+
+export function formatNumber(value: unknown): string {
+  if (typeof value === "number") {
+    if (Number.isInteger(value)) return value.toLocaleString("en-US");
+    return Math.abs(value) >= 1000 || Math.abs(value) < 0.001 && value !== 0
+      ? value.toPrecision(4)
+      : String(Number(value.toFixed(4)));
+  }
+  return formatValue(value);
+}
+
+/** Any attribute value as one line of text. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map(formatValue).join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** A one-line preview, saying when it is cut. */
+export function preview(text: string, maxChars: number): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > maxChars ? `${line.slice(0, maxChars - 1)}…` : line;
+}

@@ -1,0 +1,39 @@
+// Hash routes, so that a view (filters included) is a link that survives a reload:
+// #/runs?project=x&status=running   #/run/ID?tab=graph&span=ID   #/compare?ids=a,b
+
+export interface Route {
+  page: "runs" | "run" | "compare";
+  runId: string;
+  query: URLSearchParams;
+}
+
+export function currentRoute(): Route {
+  const hash = location.hash.replace(/^#/, "") || "/runs";
+  const [path, search = ""] = hash.split("?", 2);
+  const query = new URLSearchParams(search);
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "run" && parts[1]) return { page: "run", runId: parts[1], query };
+  if (parts[0] === "compare") return { page: "compare", runId: "", query };
+  return { page: "runs", runId: "", query };
+}
+
+export function runsHref(query: URLSearchParams): string {
+  const search = query.toString();
+  return search ? `#/runs?${search}` : "#/runs";
+}
+
+export function runHref(runId: string, query?: Record<string, string>): string {
+  const search = query ? new URLSearchParams(query).toString() : "";
+  return `#/run/${encodeURIComponent(runId)}${search ? `?${search}` : ""}`;
+}
+
+export function compareHref(runIds: string[]): string {
+  return `#/compare?ids=${runIds.map(encodeURIComponent).join(",")}`;
+}
+
+/** Change the current route's query without adding a history entry (tab, selection). */
+export function replaceQuery(query: URLSearchParams): void {
+  const [path] = (location.hash.replace(/^#/, "") || "/runs").split("?", 1);
+  const search = query.toString();
+  history.replaceState(null, "", `#${path}${search ? `?${search}` : ""}`);
+}

@@ -1,0 +1,165 @@
+// The run page: header, subrun tree, and the Graph / Trace / Metrics tabs with the inspector.
+
+import { api, type Graph, type Run, type RunDetail, type Span } from "./api";
+import { type Child, h, replace } from "./dom";
+import { formatCount, formatDuration, formatTime, nanosToSeconds } from "./format";
+import { graphView, type GraphView } from "./graph";
+import { inspector } from "./inspector";
+import { metricsView } from "./metrics";
+import type { Page } from "./page";
+import { replaceQuery, runHref } from "./router";
+import { traceView } from "./trace";
+import { kvTable, statusBadge } from "./widgets";
+import { SPAN_KIND } from "./spans";
+
+const TABS = ["graph", "trace", "metrics"] as const;
+type Tab = (typeof TABS)[number];
+const LIVE_POLL_MS = 2000;
+
+interface RunData {
+  detail: RunDetail;
+  spans: Span[];
+  graph: Graph;
+  children: Run[];
+}
+
+export function runPage(root: HTMLElement, runId: string, query: URLSearchParams): Page {
+  let tab: Tab = (TABS as readonly string[]).includes(query.get("tab") ?? "") ? (query.get("tab") as Tab) : "graph";
+  let selectedSpan = query.get("span");
+  let data: RunData | null = null;
+  let graph: GraphView | null = null;
+  let stopped = false;
+  let timer: number | undefined;
+
+  const header = h("section", { class: "run-header" }, h("p", { class: "muted", role: "status" }, "Loading run…"));
+  const subruns = h("section", { class: "subruns" });
+  const tabBar = h("div", { class: "tabs", role: "tablist", "aria-label": "run views" });
+  const panel = h("section", { class: "tab-panel", role: "tabpanel" });
+  const aside = h("aside", { class: "inspector", "aria-label": "call inspector" });
+  replace(root, header, subruns, tabBar, h("div", { class: "split" }, panel, aside));
+
+  const saveUrl = () => {
+    const next = new URLSearchParams({ tab });
+    if (selectedSpan) next.set("span", selectedSpan);
+    replaceQuery(next);
+  };
+  const select = (spanId: string | null) => {
+    selectedSpan = spanId;
+    saveUrl();
+    renderInspector();
+    graph?.highlight(spanId);
+    for (const row of panel.querySelectorAll("[data-span-id].selected")) row.classList.remove("selected");
+    if (spanId) panel.querySelector(`.trace [data-span-id="${CSS.escape(spanId)}"]`)?.classList.add("selected");
+  };
+  const renderInspector = () => {
+    const span = data?.spans.find((s) => s.span_id === selectedSpan);
+    aside.hidden = !span;
+    if (span && data) replace(aside, inspector(span, data.spans, data.graph, select));
+    else replace(aside);
+  };
+  const renderTabs = () => {
+    replace(tabBar, TABS.map((name) => {
+      const button = h("button", { type: "button", role: "tab", "aria-selected": String(name === tab), id: `tab-${name}` },
+        name[0].toUpperCase() + name.slice(1));
+      button.addEventListener("click", () => { tab = name; saveUrl(); renderTabs(); renderPanel(); });
+      return button;
+    }));
+  };
+  const renderPanel = () => {
+    if (!data) return;
+    graph = null;
+    if (tab === "graph") {
+      graph = graphView(data.graph, data.spans, select);
+      replace(panel, graph.element);
+      graph.fit();
+      graph.highlight(selectedSpan);
+    } else if (tab === "trace") {
+      replace(panel, traceView(data.spans, select, selectedSpan));
+    } else {
+      replace(panel, metricsView([{ run: data.detail.run, history: data.detail.metric_history }]));
+    }
+  };
+
+  const load = async (first: boolean) => {
+    try {
+      const [detail, spans, graphData, children] = await Promise.all([
+        api.detail(runId), api.spans(runId), api.graph(runId), api.children(runId),
+      ]);
+      if (stopped) return;
+      const changed = !data || data.spans.length !== spans.length || data.detail.run.status !== detail.run.status;
+      data = { detail, spans, graph: graphData, children };
+      replace(header, runHeader(detail, spans));
+      replace(subruns, subrunTree(detail.run, children));
+      if (first) renderTabs();
+      if (first || changed) renderPanel();
+      renderInspector();
+      if (detail.run.status === "running") timer = window.setTimeout(() => void load(false), LIVE_POLL_MS);
+    } catch (error) {
+      if (!stopped) replace(header, h("p", { class: "error", role: "alert" }, `Could not load run ${runId}: ${(error as Error).message}`));
+    }
+  };
+  void load(true);
+  return { stop: () => { stopped = true; window.clearTimeout(timer); } };
+}
+
+function runHeader(detail: RunDetail, spans: Span[]): Child[] {
+  const run = detail.run;
+  const finals = Object.entries(run.metrics) as [string, number | string][];
+  return [
+    h("div", { class: "title-row" },
+      h("h1", null, run.name || run.id),
+      statusBadge(run.status),
+      h("span", { class: "muted" }, `${run.project} · ${run.id}`),
+    ),
+    run.error_type || run.error_message
+      ? h("p", { class: "error", role: "alert" }, `${run.error_type ?? "error"}: ${run.error_message ?? ""}`)
+      : null,
+    h("dl", { class: "facts" },
+      fact("Started", formatTime(run.started_at)),
+      fact("Ended", run.status === "running" ? "still running" : formatTime(run.ended_at)),
+      fact("Duration", formatDuration(run.duration_s)),
+      fact("LLM calls", formatCount(run.llm_call_count)),
+      fact("Tokens", `${formatCount(run.input_tokens)} in · ${formatCount(run.output_tokens)} out`),
+      fact("Spans", `${formatCount(run.span_count)} (${formatCount(run.error_count)} errors)`),
+      fact("Tags", run.tags.length ? run.tags.join(", ") : "none"),
+    ),
+    h("div", { class: "columns" },
+      h("div", null, h("h2", null, "Params"), kvTable(Object.entries(run.params), "no params")),
+      h("div", null, h("h2", null, "Final metrics"), kvTable(finals, "no metrics")),
+      h("div", null, h("h2", null, "Outputs"), kvTable(Object.entries(run.outputs), "no outputs")),
+    ),
+    segments(run, spans),
+  ];
+}
+
+function fact(term: string, value: string): Node[] {
+  return [h("dt", null, term), h("dd", null, value)];
+}
+
+/** One line per run segment (a resumed run has several root spans). */
+function segments(run: Run, spans: Span[]): HTMLElement | null {
+  if (run.segment_count <= 1) return null;
+  const roots = spans
+    .filter((s) => s.attributes[SPAN_KIND] === "run")
+    .sort((a, b) => a.start_time_unix_nano - b.start_time_unix_nano);
+  return h("div", null,
+    h("h2", null, `Segments (${run.segment_count})`),
+    h("ol", { class: "segments" }, roots.map((root) =>
+      h("li", null, `${formatDuration(nanosToSeconds(root.start_time_unix_nano, root.end_time_unix_nano))}` +
+        (root.status_code === 2 ? ` · failed: ${root.status_message}` : "")),
+    )),
+  );
+}
+
+function subrunTree(run: Run, children: Run[]): Child[] {
+  if (!run.parent_id && !children.length) return [];
+  return [
+    h("h2", null, "Subruns"),
+    run.parent_id ? h("p", null, "Part of ", h("a", { href: runHref(run.parent_id) }, `parent run ${run.parent_id}`)) : null,
+    children.length
+      ? h("ul", { class: "subrun-list" }, children.map((child) =>
+          h("li", null, h("a", { href: runHref(child.id) }, child.name || child.id), " ", statusBadge(child.status),
+            h("span", { class: "muted" }, ` ${formatDuration(child.duration_s)} · ${child.llm_call_count} LLM calls`))))
+      : null,
+  ];
+}
