@@ -24,16 +24,12 @@ export function comparePage(root: HTMLElement, query: URLSearchParams): Page {
       const runs = comparison.runs;
       status.remove();
       root.append(
-        h("table", { class: "compare" },
-          h("thead", null, h("tr", null, h("th", { scope: "col" }, ""), runs.map((run) =>
-            h("th", { scope: "col" }, h("a", { href: runHref(run.id) }, run.name || run.id), " ", statusBadge(run.status))))),
-        ),
         section("Params", diffTable(runs, comparison.params, false), "These runs have no params."),
         section("Metrics", diffTable(runs, comparison.metrics, true), "These runs logged no final metrics."),
         section("Outputs", outputsTable(runs, comparison.outputs), "These runs logged no outputs."),
         section("Samples", samplesTable(runs, children), "None of these runs has subruns to pair."),
-        h("h2", null, "Metric history"),
-        metricsView(details.map((detail) => ({ run: detail.run, history: detail.metric_history }))),
+        h("h2", null, "Metric series"),
+        metricsView(details.map((detail) => ({ run: detail.run, history: detail.metric_history })), { seriesOnly: true }),
       );
     } catch (error) {
       if (!stopped) status.textContent = `Could not compare: ${(error as Error).message}`;
@@ -48,7 +44,8 @@ function section(title: string, body: HTMLElement | null, empty: string): HTMLEl
 }
 
 function header(runs: Run[], first: string): HTMLElement {
-  return h("thead", null, h("tr", null, h("th", { scope: "col" }, first), runs.map((run) => h("th", { scope: "col" }, run.name || run.id))));
+  return h("thead", null, h("tr", null, h("th", { scope: "col" }, first), runs.map((run) =>
+    h("th", { scope: "col" }, h("a", { href: runHref(run.id) }, run.name || run.id), " ", statusBadge(run.status)))));
 }
 
 function diffTable(runs: Run[], diffs: ValueDiff[], numeric: boolean): HTMLElement | null {
@@ -84,9 +81,7 @@ function samplesTable(runs: Run[], children: Run[][]): HTMLElement | null {
   const byName = children.map((list) => new Map(list.map((child) => [child.name, child])));
   const names = [...new Set(children.flatMap((list) => list.map((child) => child.name)))].sort();
   const metricNames = [...new Set(children.flat().flatMap((child) => Object.keys(child.metrics)))].sort();
-  return h("table", { class: "compare samples" },
-    h("thead", null, h("tr", null, h("th", { scope: "col" }, "sample"), runs.map((run) =>
-      h("th", { scope: "col" }, run.name || run.id)))),
+  return h("table", { class: "compare samples" }, header(runs, "sample"),
     h("tbody", null, names.map((name) => h("tr", { "data-sample": name },
       h("th", { scope: "row" }, name),
       byName.map((map) => {

@@ -12,9 +12,20 @@ export interface RunHistory {
   history: MetricPoint[];
 }
 
-export function metricsView(histories: RunHistory[]): HTMLElement {
-  const names = [...new Set(histories.flatMap((h) => h.history.map((p) => p.name)))].sort();
-  if (!names.length) return h("p", { class: "muted empty" }, "No metric was logged with log_metric in these runs.");
+/** Charts per metric; with `seriesOnly`, metrics logged once per run (final values) are left out. */
+export function metricsView(histories: RunHistory[], { seriesOnly = false } = {}): HTMLElement {
+  const counts = new Map<string, number>();
+  for (const { history } of histories) {
+    const perRun = new Map<string, number>();
+    for (const point of history) perRun.set(point.name, (perRun.get(point.name) ?? 0) + 1);
+    for (const [name, n] of perRun) counts.set(name, Math.max(counts.get(name) ?? 0, n));
+  }
+  const names = [...counts].filter(([, n]) => !seriesOnly || n > 1).map(([name]) => name).sort();
+  if (!names.length) {
+    return h("p", { class: "muted empty" }, seriesOnly
+      ? "No metric was logged at several steps in these runs; their final values are above."
+      : "No metric was logged with log_metric in this run.");
+  }
   const container = h("div", { class: "charts" });
   for (const name of names) {
     const chart = h("figure", { class: "chart", "data-metric": name }, h("figcaption", null, name));
