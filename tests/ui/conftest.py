@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RECORDER = Path(__file__).with_name("recorder.py")
-UI_INDEX = (
-    Path(__file__).resolve().parents[2] / "collector/spanflow_collector/ui/static/index.html"
-)
+UI_INDEX = Path(__file__).resolve().parents[2] / "collector/spanflow_collector/ui/static/index.html"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 READY_TIMEOUT_S = 60.0
 RECORD_TIMEOUT_S = 120.0
@@ -102,45 +101,39 @@ class UiServer:
 def ui_server(recorded_db: Path) -> Iterator[UiServer]:
     """``spanflow ui --db <recorded index> --port 0`` as a real process."""
     command = [sys.executable, "-m", "spanflow.cli", "ui", "--db", str(recorded_db), "--port", "0"]
-    with ready_process(command, child_environment(PYTHONUNBUFFERED="1"), "spanflow ui ready:") as line:
+    environment = child_environment(PYTHONUNBUFFERED="1")
+    with ready_process(command, environment, "spanflow ui ready:") as (line, _):
         yield UiServer(url=line.split("ready: ", 1)[1].split()[0], db=recorded_db)
 
 
-class ready_process:  # noqa: N801  (used like contextlib's lowercase context managers)
-    """Start ``command``, wait for a stdout line containing ``marker``, terminate on exit."""
-
-    def __init__(self, command: list[str], environment: dict[str, str], marker: str) -> None:
-        self._command = command
-        self._environment = environment
-        self._marker = marker
-        self.process: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> str:
-        self.process = subprocess.Popen(
-            self._command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=self._environment,
-            text=True,
-        )
+@contextmanager
+def ready_process(
+    command: list[str], environment: dict[str, str], marker: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Start ``command``; yield its first stdout line containing ``marker``; terminate it after."""
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        text=True,
+    )
+    try:
         seen: list[str] = []
-        line = readline_within(self.process, READY_TIMEOUT_S, self._marker, seen)
+        line = readline_within(process, READY_TIMEOUT_S, marker, seen)
         if line is None:
-            self.__exit__()
-            raise RuntimeError(f"{self._command} never said {self._marker!r}: {''.join(seen)}")
-        return line
-
-    def __exit__(self, *_: object) -> None:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.terminate()
+            raise RuntimeError(f"{command} never said {marker!r}: {''.join(seen)}")
+        yield line, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
             try:
-                self.process.wait(READY_TIMEOUT_S)
+                process.wait(READY_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(READY_TIMEOUT_S)
-        for stream in (self.process.stdin, self.process.stdout):
+                process.kill()
+                process.wait(READY_TIMEOUT_S)
+        for stream in (process.stdin, process.stdout):
             if stream is not None:
                 stream.close()
 

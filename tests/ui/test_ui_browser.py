@@ -11,11 +11,6 @@ from typing import Any
 
 import pytest
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture then skips, or fails in CI, saying what is missing
-    expect = None
-
 from spanflow.dataflow import DataflowGraph
 from spanflow_collector.index import open_store
 from spanflow_collector.store import RunQuery, RunSummary
@@ -25,10 +20,15 @@ from tests.ui.conftest import (
     RECORDER,
     BrowserLog,
     UiServer,
-    ready_process,
     readline_within,
+    ready_process,
     screenshot,
 )
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture then skips, or fails in CI, saying what is missing
+    expect = None
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 20_000
@@ -177,12 +177,8 @@ def live_run(ui_server: UiServer) -> Iterator[tuple[str, Any]]:
     """A run held open by a recorder process until a line is written to its stdin."""
     command = [sys.executable, str(RECORDER), "hold"]
     environment = child_environment(SPANFLOW_DB=str(ui_server.db), PYTHONUNBUFFERED="1")
-    holder = ready_process(command, environment, "RUNNING ")
-    line = holder.__enter__()
-    try:
-        yield line.split()[1], holder.process
-    finally:
-        holder.__exit__()
+    with ready_process(command, environment, "RUNNING ") as (line, process):
+        yield line.split()[1], process
 
 
 def test_running_run_turns_completed_without_reload(
