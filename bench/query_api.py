@@ -101,11 +101,16 @@ def build_index(store: RunIndexStore, runs: int) -> list[str]:
 @contextmanager
 def serve(store: RunIndexStore) -> Iterator[str]:
     """The query API on a loopback ephemeral port."""
+    with serve_app(Starlette(routes=build_routes(store))) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(app: Starlette) -> Iterator[str]:
+    """An ASGI app on a loopback ephemeral port."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=build_routes(store)), log_level="warning", lifespan="off")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

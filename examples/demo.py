@@ -8,6 +8,8 @@ loopback, and the runs go to the local embedded run index (``.spanflow/index.db`
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from agent import evaluate, fake_model  # examples/agent.py, next to this file
 from openai import OpenAI
 
 import spanflow
+from spanflow.environment import SPANFLOW_DB
 from spanflow.testing.fake_llm import FakeLLMServer
 
 MODEL = "gpt-4o-mini"
@@ -41,7 +44,14 @@ def main() -> int:
         ["runs", "graph", first_sample],
     ]
     failures = sum(_spanflow(arguments) != 0 for arguments in commands)
+    print(f"\nOpen these runs in your browser: {_ui_command()}")
     return 1 if failures else 0
+
+
+def _ui_command() -> str:
+    """The one command that serves this index in the web UI."""
+    db = os.environ.get(SPANFLOW_DB)
+    return f"spanflow ui --open --db {shlex.quote(db)}" if db else "spanflow ui --open"
 
 
 def _spanflow(arguments: list[str]) -> int:

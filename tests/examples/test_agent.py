@@ -84,3 +84,4 @@ def test_demo_prints_the_runs_it_produced(tmp_path: Path) -> None:
     graph = done.stdout.split("$ spanflow runs graph")[1]
     assert "flowchart LR" in graph
     assert '"tool_call 1.00"' in graph
+    assert done.stdout.splitlines()[-1].startswith("Open these runs in your browser: spanflow ui")

@@ -92,6 +92,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
       replace(subruns, subrunTree(detail.run, children));
       if (first) renderTabs();
       if (first || changed) renderPanel();
+      if (first) performance.mark(`spanflow:${tab}-rendered`); // read by bench/bench_ui.py
       renderInspector();
       if (detail.run.status === "running") timer = window.setTimeout(() => void load(false), LIVE_POLL_MS);
     } catch (error) {

@@ -66,6 +66,7 @@ export function runsPage(root: HTMLElement, query: URLSearchParams): Page {
         if (page.runs.length) void foldSubruns(table, page.runs, selected, onSelect);
       }
       replace(pager, pagerLinks(query, page.next_cursor));
+      if (first) performance.mark("spanflow:runs-rendered"); // read by bench/bench_ui.py
       if (page.runs.some((r) => r.status === "running")) {
         timer = window.setTimeout(() => void load(false), LIVE_POLL_MS);
       }
