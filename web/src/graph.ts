@@ -122,12 +122,12 @@ export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string
     transform.y = (height - contentHeight * transform.scale) / 2;
     apply();
   };
-  /** The first view: readable text (not below 60%), starting at the left, the canvas no taller than needed. */
+  /** The first view: readable text (not below 85%), starting at the left, the canvas no taller than needed. */
   const initial = () => {
     const box = canvas.getBoundingClientRect();
     const width = box.width || 800;
     const fitScale = Math.min(width / contentWidth, 1);
-    transform.scale = Math.max(fitScale, 0.6);
+    transform.scale = Math.max(fitScale, 0.85);
     const shownHeight = Math.max(contentHeight * transform.scale + 40, 260);
     if (shownHeight < window.innerHeight * 0.68) canvas.style.height = `${shownHeight}px`;
     const height = canvas.getBoundingClientRect().height || shownHeight;

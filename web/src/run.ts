@@ -30,6 +30,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
   let graph: GraphView | null = null;
   let stopped = false;
   let timer: number | undefined;
+  let parentName: string | null = null;
 
   const header = h("section", { class: "run-header" }, h("p", { class: "muted", role: "status" }, "Loading run…"));
   const subruns = h("section", { class: "subruns" });
@@ -85,11 +86,14 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
       const [detail, spans, graphData, children] = await Promise.all([
         api.detail(runId), api.spans(runId), api.graph(runId), api.children(runId),
       ]);
+      if (detail.run.parent_id && parentName === null) {
+        parentName = await api.detail(detail.run.parent_id).then((p) => p.run.name, () => "");
+      }
       if (stopped) return;
       const changed = !data || data.spans.length !== spans.length || data.detail.run.status !== detail.run.status;
       data = { detail, spans, graph: graphData, children };
       replace(header, runHeader(detail, spans));
-      replace(subruns, subrunTree(detail.run, children));
+      replace(subruns, subrunTree(detail.run, children, parentName ?? ""));
       if (first) renderTabs();
       if (first || changed) renderPanel();
       if (first) performance.mark(`spanflow:${tab}-rendered`); // read by bench/bench_ui.py
@@ -152,11 +156,13 @@ function segments(run: Run, spans: Span[]): HTMLElement | null {
   );
 }
 
-function subrunTree(run: Run, children: Run[]): Child[] {
+function subrunTree(run: Run, children: Run[], parentName: string): Child[] {
   if (!run.parent_id && !children.length) return [];
   return [
     h("h2", null, "Subruns"),
-    run.parent_id ? h("p", null, "Part of ", h("a", { href: runHref(run.parent_id) }, `parent run ${run.parent_id}`)) : null,
+    run.parent_id
+      ? h("p", null, "Subrun of ", h("a", { href: runHref(run.parent_id) }, parentName || run.parent_id))
+      : null,
     children.length
       ? h("ul", { class: "subrun-list" }, children.map((child) =>
           h("li", null, h("a", { href: runHref(child.id) }, child.name || child.id), " ", statusBadge(child.status),
