@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +15,35 @@ import pytest
 
 from tests.collector.processes import collector_process
 from tests.environments import child_environment
-from tests.ui.conftest import record_runs, screenshot
+from tests.ui.conftest import ready_process, record_runs, screenshot
 
 pytestmark = pytest.mark.slow
 TOKEN = "ui-test-token"
 WAIT_MS = 20_000
 
 
-def _status(url: str) -> tuple[int, str]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def collector_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh index for a collector: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "index.db")
+        return
+    import psycopg
+
+    postgres_url: str = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _answer(url: str) -> tuple[int, str]:
+    """Status and Content-Security-Policy of a GET."""
     try:
         with urllib.request.urlopen(url, timeout=30) as answer:
             return answer.status, answer.headers.get("content-security-policy", "")
@@ -27,24 +51,38 @@ def _status(url: str) -> tuple[int, str]:
         return error.code, error.headers.get("content-security-policy", "")
 
 
-def test_collector_serves_the_ui_and_asks_for_its_token(
-    page: Any, browser: Any, tmp_path: Path
-) -> None:
-    """A token-protected SQLite collector serves the app, which asks for the token to show runs."""
-    with collector_process(str(tmp_path / "index.db"), "--no-grpc", "--token", TOKEN) as collector:
+def test_collector_serves_the_ui_and_asks_for_its_token(page: Any, collector_db: str) -> None:
+    """A token-protected collector serves the app, which asks for the token to show runs."""
+    with collector_process(collector_db, "--no-grpc", "--token", TOKEN) as collector:
         record_runs(
             child_environment(SPANFLOW_ENDPOINT=collector.http_url, SPANFLOW_COLLECTOR_TOKEN=TOKEN)
         )
-        assert _status(f"{collector.http_url}/api/v1/runs")[0] == 401
-        status, policy = _status(f"{collector.http_url}/")
+        assert _answer(f"{collector.http_url}/api/v1/runs")[0] == 401
+        status, policy = _answer(f"{collector.http_url}/")
         assert status == 200 and "default-src 'self'" in policy
+        assert _answer(f"{collector.http_url}/assets/missing.js")[0] == 404
 
         page.goto(f"{collector.http_url}/")
         page.get_by_label("Token").fill(TOKEN)
         page.get_by_role("button", name="Continue").click()
-        page.get_by_role("link", name="eval-baseline").wait_for(timeout=WAIT_MS)
-        page.get_by_role("link", name="eval-baseline").click()
+        page.get_by_role("link", name="eval-baseline").click(timeout=WAIT_MS)
         page.wait_for_url(re.compile(r"#/run/"), timeout=WAIT_MS)
         page.locator(".subrun-list").get_by_role("link", name="sample-product").click()
         page.locator("svg .node").first.wait_for(timeout=WAIT_MS)
         screenshot(page, "collector-run")
+
+
+def test_spanflow_ui_url_shows_a_collectors_runs(page: Any, tmp_path: Path) -> None:
+    """`spanflow ui --url --token` shows a token-protected collector's runs without asking."""
+    with collector_process(str(tmp_path / "index.db"), "--no-grpc", "--token", TOKEN) as collector:
+        record_runs(
+            child_environment(SPANFLOW_ENDPOINT=collector.http_url, SPANFLOW_COLLECTOR_TOKEN=TOKEN)
+        )
+        command = [sys.executable, "-m", "spanflow.cli", "ui", "--port", "0"]
+        command += ["--url", collector.http_url, "--token", TOKEN]
+        environment = child_environment(PYTHONUNBUFFERED="1")
+        with ready_process(command, environment, "spanflow ui ready:") as (line, _):
+            url = line.split("ready: ", 1)[1].split()[0]
+            page.goto(url)
+            page.get_by_role("link", name="eval-candidate").wait_for(timeout=WAIT_MS)
+            assert page.locator(".token-form").count() == 0
