@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from spanflow_collector.server import CollectorConfigError, is_loopback
+        from spanflow_collector.server import CollectorConfigError, check_binding, is_loopback
         from spanflow_collector.ui.serve import index_app, proxy_app, serve
         from spanflow_collector.ui.static import UiAssetsMissing
     except ImportError as exc:
@@ -55,6 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     token = args.token or os.environ.get(SPANFLOW_COLLECTOR_TOKEN) or None
     try:
+        check_binding(args.host, token)  # before opening anything
         if args.url:
             if not args.url.startswith(("http://", "https://")):
                 print(
@@ -87,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
     except (CollectorConfigError, UiAssetsMissing) as exc:
         print(f"spanflow ui: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:  # OverflowError: a port beyond 65535
         print(f"spanflow ui: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
