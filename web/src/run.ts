@@ -15,6 +15,8 @@ import { SPAN_KIND } from "./spans";
 const TABS = ["graph", "trace", "metrics"] as const;
 type Tab = (typeof TABS)[number];
 const LIVE_POLL_MS = 2000;
+/** A big graph takes a while to lay out: poll no more often than this many times its cost. */
+const POLL_TO_RENDER_RATIO = 5;
 
 interface RunData {
   detail: RunDetail;
@@ -31,6 +33,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
   let stopped = false;
   let timer: number | undefined;
   let parentName: string | null = null;
+  let lastRenderMs = 0;
 
   const header = h("section", { class: "run-header" }, h("p", { class: "muted", role: "status" }, "Loading run…"));
   const subruns = h("section", { class: "subruns" });
@@ -68,6 +71,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
   };
   const renderPanel = () => {
     if (!data) return;
+    const began = performance.now();
     graph = null;
     if (tab === "graph") {
       graph = graphView(data.graph, data.spans, select);
@@ -79,6 +83,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
     } else {
       replace(panel, metricsView([{ run: data.detail.run, history: data.detail.metric_history }]));
     }
+    lastRenderMs = performance.now() - began;
   };
 
   const load = async (first: boolean) => {
@@ -95,10 +100,15 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
       replace(header, runHeader(detail, spans));
       replace(subruns, subrunTree(detail.run, children, parentName ?? ""));
       if (first) renderTabs();
-      if (first || changed) renderPanel();
+      if (first || changed) {
+        renderPanel();
+        renderInspector(); // only when something changed: a re-render would refold open text
+      }
       if (first) performance.mark(`spanflow:${tab}-rendered`); // read by bench/bench_ui.py
-      renderInspector();
-      if (detail.run.status === "running") timer = window.setTimeout(() => void load(false), LIVE_POLL_MS);
+      if (detail.run.status === "running") {
+        const delayMs = Math.max(LIVE_POLL_MS, lastRenderMs * POLL_TO_RENDER_RATIO);
+        timer = window.setTimeout(() => void load(false), delayMs);
+      }
     } catch (error) {
       if (!stopped) replace(header, h("p", { class: "error", role: "alert" }, `Could not load run ${runId}: ${(error as Error).message}`));
     }
