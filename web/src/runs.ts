@@ -25,6 +25,7 @@ export function apiQuery(query: URLSearchParams): URLSearchParams {
 
 export function runsPage(root: HTMLElement, query: URLSearchParams): Page {
   const selected = new Set<string>();
+  const openFolds = new Set<string>(); // parents whose subruns are shown, kept across live refreshes
   const compareButton = h("button", { type: "button", class: "primary", disabled: true }, "Compare");
   compareButton.addEventListener("click", () => {
     location.hash = compareHref([...selected]);
@@ -63,7 +64,7 @@ export function runsPage(root: HTMLElement, query: URLSearchParams): Page {
           : "No runs yet. Record one with `with spanflow.run(...)` and reload.";
       if (first || page.runs.some((r) => r.status === "running") || !sameRows(table, page.runs)) {
         replace(table, page.runs.length ? runsTable(page.runs, selected, onSelect) : null);
-        if (page.runs.length) void foldSubruns(table, page.runs, selected, onSelect);
+        if (page.runs.length) void foldSubruns(table, page.runs, { selected, onSelect, openFolds });
       }
       replace(pager, pagerLinks(query, page.next_cursor));
       if (first) performance.mark("spanflow:runs-rendered"); // read by bench/bench_ui.py
@@ -169,8 +170,14 @@ export function runRow(run: Run, selected: Set<string>, onSelect: OnSelect, isCh
   );
 }
 
+interface FoldState {
+  selected: Set<string>;
+  onSelect: OnSelect;
+  openFolds: Set<string>;
+}
+
 /** Look up each run's subruns in the background and fold them under a toggle row. */
-async function foldSubruns(table: HTMLElement, runs: Run[], selected: Set<string>, onSelect: OnSelect): Promise<void> {
+async function foldSubruns(table: HTMLElement, runs: Run[], state: FoldState): Promise<void> {
   const queue = [...runs];
   const worker = async () => {
     for (let run = queue.shift(); run; run = queue.shift()) {
@@ -182,13 +189,13 @@ async function foldSubruns(table: HTMLElement, runs: Run[], selected: Set<string
       }
       const row = table.querySelector(`tr[data-run-id="${CSS.escape(run.id)}"]`);
       if (!children.length || !row || !row.isConnected) continue;
-      attachFold(row as HTMLTableRowElement, children, selected, onSelect);
+      attachFold(row as HTMLTableRowElement, run.id, children, state);
     }
   };
   await Promise.all(Array.from({ length: CHILD_FETCH_CONCURRENCY }, worker));
 }
 
-function attachFold(row: HTMLTableRowElement, children: Run[], selected: Set<string>, onSelect: OnSelect): void {
+function attachFold(row: HTMLTableRowElement, runId: string, children: Run[], state: FoldState): void {
   const counts = new Map<string, number>();
   for (const child of children) counts.set(child.status, (counts.get(child.status) ?? 0) + 1);
   const calls = children.reduce((sum, child) => sum + child.llm_call_count, 0);
@@ -197,14 +204,16 @@ function attachFold(row: HTMLTableRowElement, children: Run[], selected: Set<str
     [...counts].map(([status, n]) => `${n} ${status}`).join(", ") +
     ` · ${formatCount(calls)} LLM calls · ${formatCount(tokens)} tokens`;
   const toggle = h("button", { type: "button", class: "fold", "aria-expanded": "false" }, `▸ ${summary}`);
-  const childRows = children.map((child) => runRow(child, selected, onSelect, true));
-  for (const childRow of childRows) childRow.hidden = true;
-  toggle.addEventListener("click", () => {
-    const open = toggle.getAttribute("aria-expanded") !== "true";
+  const childRows = children.map((child) => runRow(child, state.selected, state.onSelect, true));
+  const show = (open: boolean) => {
     toggle.setAttribute("aria-expanded", String(open));
     toggle.textContent = `${open ? "▾" : "▸"} ${summary}`;
     for (const childRow of childRows) childRow.hidden = !open;
-  });
+    if (open) state.openFolds.add(runId);
+    else state.openFolds.delete(runId);
+  };
+  show(state.openFolds.has(runId));
+  toggle.addEventListener("click", () => show(toggle.getAttribute("aria-expanded") !== "true"));
   append(row.querySelector("td.name") as HTMLElement, [h("div", null, toggle)]);
   row.after(...childRows);
 }
