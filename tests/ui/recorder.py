@@ -2,7 +2,7 @@
 
 Run as a script so that the SDK's global configuration never touches the test process::
 
-    python tests/ui/recorder.py record   # two evaluations, an XSS-laden run, a metric series
+    python tests/ui/recorder.py record   # evaluations, hostile, failed and resumed runs, metrics
     python tests/ui/recorder.py hold     # one run left running until a line arrives on stdin
 
 Where the runs go is the SDK's ordinary configuration (``SPANFLOW_DB`` for the embedded index,
@@ -17,7 +17,7 @@ from pathlib import Path
 from openai import OpenAI
 
 import spanflow
-from spanflow.testing.fake_llm import FakeLLMServer, FakeRequest, Reply
+from spanflow.testing.fake_llm import FakeLLMServer, FakeRequest, Reply, ServerError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from agent import evaluate, fake_model  # examples/agent.py
@@ -37,6 +37,45 @@ def hostile_model(request: FakeRequest) -> Reply | str:
     if "long" in request.messages[-1].text:
         return LONG_TEXT
     return XSS_OUTPUT
+
+
+FAILURE_MESSAGE = "the grader gave up"
+
+
+def failing_model(request: FakeRequest) -> Reply | str | ServerError:
+    """Fail the call that asks to fail; answer the others."""
+    if "fail" in request.messages[-1].text:
+        return ServerError()
+    return "a fine answer"
+
+
+class GraderError(RuntimeError):
+    """What the failing run raises."""
+
+
+def record_failed_and_resumed() -> None:
+    """A run whose second LLM call fails (and so does the run), and a run resumed once."""
+    with (
+        FakeLLMServer(failing_model) as llm,
+        OpenAI(base_url=llm.openai_base_url, api_key="x", max_retries=0) as client,
+    ):
+        try:
+            with spanflow.run("grader", project="errors"):
+                client.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": "grade this"}]
+                )
+                try:
+                    client.chat.completions.create(
+                        model=MODEL, messages=[{"role": "user", "content": "now fail"}]
+                    )
+                except Exception as exc:
+                    raise GraderError(FAILURE_MESSAGE) from exc
+        except GraderError:
+            pass
+    with spanflow.run("resumable", project="resume") as first:
+        spanflow.log_metric("loss", 1.0, step=0)
+    with spanflow.run(resume=first.id):
+        spanflow.log_metric("loss", 0.5, step=1)
 
 
 def record() -> None:
@@ -60,6 +99,7 @@ def record() -> None:
     with spanflow.run("training", project="curves", params={"lr": 0.01}):
         for step in range(20):
             spanflow.log_metric("loss", 1.0 / (step + 1), step=step)
+    record_failed_and_resumed()
 
 
 def hold() -> None:

@@ -172,6 +172,27 @@ def test_compare_of_two_evaluations_pairs_samples_by_name(page: Any, ui_server: 
     screenshot(page, "compare")
 
 
+def test_failed_and_resumed_runs_show_their_error_and_segments(
+    page: Any, ui_server: UiServer
+) -> None:
+    """A failed run shows its error, its failed call in red; a resumed run lists two segments."""
+    grader = runs_named(ui_server.db, "grader")[0]
+    page.goto(f"{ui_server.url}#/run/{grader.id}")
+    alert = page.locator(".run-header [role=alert]")
+    alert.wait_for(timeout=WAIT_MS)
+    assert recorder.FAILURE_MESSAGE in alert.inner_text()
+    assert page.locator(".run-header [data-status]").inner_text() == "failed"
+    assert page.locator("svg .node.failed").count() == 1
+    page.locator("svg .node.failed").click()
+    page.locator("aside.inspector [role=alert]").wait_for(timeout=WAIT_MS)
+    screenshot(page, "run-failed")
+
+    resumed = runs_named(ui_server.db, "resumable")[0]
+    page.goto(f"{ui_server.url}#/run/{resumed.id}?tab=metrics")
+    page.get_by_role("heading", name="Segments (2)").wait_for(timeout=WAIT_MS)
+    assert page.locator("ol.segments li").count() == 2
+
+
 @pytest.fixture
 def live_run(ui_server: UiServer) -> Iterator[tuple[str, Any]]:
     """A run held open by a recorder process until a line is written to its stdin."""
