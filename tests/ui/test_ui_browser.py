@@ -182,6 +182,7 @@ def test_failed_and_resumed_runs_show_their_error_and_segments(
     alert.wait_for(timeout=WAIT_MS)
     assert recorder.FAILURE_MESSAGE in alert.inner_text()
     assert page.locator(".run-header [data-status]").inner_text() == "failed"
+    page.locator("svg .node.failed").wait_for(timeout=WAIT_MS)
     assert page.locator("svg .node.failed").count() == 1
     page.locator("svg .node.failed").click()
     page.locator("aside.inspector [role=alert]").wait_for(timeout=WAIT_MS)
@@ -230,6 +231,7 @@ def test_hostile_content_is_shown_as_text_and_never_runs(
     assert page.get_by_text(recorder.XSS_TAG).count() >= 1
     page.goto(f"{ui_server.url}#/run/{hostile.id}")
     page.get_by_text(recorder.XSS_PARAM).wait_for(timeout=WAIT_MS)
+    page.locator("svg .node").first.wait_for(timeout=WAIT_MS)
     for node in page.locator("svg .node").all():
         node.click()
         page.locator("aside.inspector").get_by_role("heading", name="Output").wait_for()

@@ -1,22 +1,43 @@
 // The dataflow graph, laid out left to right by dagre and drawn as SVG with pan and zoom.
 
-import * as dagre from "@dagrejs/dagre";
 import type { Graph, GraphEdge, Span } from "./api";
-import { h, svg } from "./dom";
+import { h, replace, svg } from "./dom";
 import { formatCount, formatDuration, preview } from "./format";
+import { type Layout, layoutGraph, type LayoutRequest, NODE_HEIGHT, NODE_WIDTH } from "./layout";
 import { isError, latencySeconds, tokens } from "./spans";
 
-const NODE_WIDTH = 220;
-const NODE_HEIGHT = 74;
-const EDGE_LABEL_WIDTH = 96;
+/** The layout worker's bundle, named by the build (see build.mjs). */
+declare const LAYOUT_WORKER_URL: string;
 const LINE_CHARS = 31;
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
 
 export interface GraphView {
   element: HTMLElement;
-  fit(): void;
+  /** Settles once the graph is laid out and drawn. */
+  ready: Promise<void>;
   highlight(spanId: string | null): void;
+}
+
+/** Lay out in a worker (the page stays responsive); in the page if workers are unavailable. */
+function layOut(request: LayoutRequest): Promise<Layout> {
+  let worker: Worker;
+  try {
+    worker = new Worker(LAYOUT_WORKER_URL, { type: "module" });
+  } catch {
+    return Promise.resolve(layoutGraph(request));
+  }
+  return new Promise((resolve) => {
+    worker.onmessage = (event: MessageEvent<Layout>) => {
+      worker.terminate();
+      resolve(event.data);
+    };
+    worker.onerror = () => {
+      worker.terminate();
+      resolve(layoutGraph(request));
+    };
+    worker.postMessage(request);
+  });
 }
 
 interface Transform {
@@ -28,17 +49,31 @@ interface Transform {
 export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string) => void): GraphView {
   if (!graph.nodes.length) {
     const empty = h("p", { class: "muted empty" }, "This run has no LLM calls or steps yet, so its dataflow graph is empty.");
-    return { element: empty, fit: () => {}, highlight: () => {} };
+    return { element: empty, ready: Promise.resolve(), highlight: () => {} };
   }
+  const element = h("div", { class: "graph" },
+    h("p", { class: "muted empty", role: "status" }, `Laying out ${graph.nodes.length} calls…`));
+  let drawn: { highlight(spanId: string | null): void } | null = null;
+  let pendingHighlight: string | null = null;
+  const request: LayoutRequest = {
+    nodes: graph.nodes.map((node) => node.span_id),
+    edges: graph.edges.map((edge) => [edge.producer, edge.consumer]),
+  };
+  const ready = layOut(request).then((layout) => {
+    drawn = drawGraph(element, graph, spans, layout, onSelect);
+    drawn.highlight(pendingHighlight);
+  });
+  return {
+    element,
+    ready,
+    highlight: (spanId) => (drawn ? drawn.highlight(spanId) : (pendingHighlight = spanId)),
+  };
+}
+
+function drawGraph(
+  element: HTMLElement, graph: Graph, spans: Span[], layout: Layout, onSelect: (spanId: string) => void,
+): { highlight(spanId: string | null): void } {
   const spansById = new Map(spans.map((span) => [span.span_id, span]));
-  const layout = new dagre.graphlib.Graph({ multigraph: true });
-  layout.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 56, edgesep: 12, marginx: 20, marginy: 20 });
-  layout.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) layout.setNode(node.span_id, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  graph.edges.forEach((edge, i) =>
-    layout.setEdge(edge.producer, edge.consumer, { width: EDGE_LABEL_WIDTH, height: 14, labelpos: "c" }, String(i)),
-  );
-  dagre.layout(layout);
 
   const viewport = svg("g", { class: "viewport" });
   const canvas = svg("svg", { class: "graph-canvas", role: "group", "aria-label": "dataflow graph", tabindex: 0 },
@@ -51,13 +86,13 @@ export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string
 
   const edgeElements: SVGElement[] = [];
   graph.edges.forEach((edge, i) => {
-    const laid = layout.edge({ v: edge.producer, w: edge.consumer, name: String(i) });
-    const points: { x: number; y: number }[] = laid?.points ?? [];
+    const laid = layout.edges[i].label;
+    const points = layout.edges[i].points;
     const path = points.map((p, j) => `${j ? "L" : "M"} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
     const element = svg("g", { class: "edge", "data-producer": edge.producer, "data-consumer": edge.consumer },
       svg("title", null, edgeTitle(edge)),
       svg("path", { d: path, "marker-end": "url(#arrow)" }),
-      laid && laid.x !== undefined
+      laid
         ? svg("text", { x: laid.x, y: laid.y - 3, "text-anchor": "middle", class: "edge-label" }, `${edge.how} ${edge.score.toFixed(2)}`)
         : null,
     );
@@ -67,7 +102,7 @@ export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string
 
   const nodeElements = new Map<string, SVGElement>();
   for (const node of graph.nodes) {
-    const laid = layout.node(node.span_id);
+    const laid = layout.nodes[node.span_id];
     const span = spansById.get(node.span_id);
     const x = laid.x - NODE_WIDTH / 2;
     const y = laid.y - NODE_HEIGHT / 2;
@@ -101,9 +136,8 @@ export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string
     viewport.appendChild(element);
   }
 
-  const size = layout.graph() as { width?: number; height?: number };
-  const contentWidth = size.width ?? NODE_WIDTH;
-  const contentHeight = size.height ?? NODE_HEIGHT;
+  const contentWidth = layout.width;
+  const contentHeight = layout.height;
   const transform: Transform = { x: 0, y: 0, scale: 1 };
   const apply = () => viewport.setAttribute("transform", `translate(${transform.x},${transform.y}) scale(${transform.scale})`);
   const zoomAt = (factor: number, cx: number, cy: number) => {
@@ -182,7 +216,7 @@ export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string
     h("span", { class: "muted" },
       `${graph.nodes.length} nodes · ${graph.edges.length} edges — drag to pan, wheel or +/− to zoom, Enter on a node to inspect it`),
   );
-  const element = h("div", { class: "graph" }, toolbar, canvas);
+  replace(element, toolbar, canvas);
 
   const highlight = (spanId: string | null) => {
     for (const [id, node] of nodeElements) node.classList.toggle("selected", id === spanId);
@@ -191,7 +225,8 @@ export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string
       edge.classList.toggle("related", related);
     }
   };
-  return { element, fit: initial, highlight };
+  initial();
+  return { highlight };
 }
 
 function edgeTitle(edge: GraphEdge): string {
