@@ -32,7 +32,7 @@ function setProps(element: Element, props: Props | null): void {
     if (key.startsWith("on") && typeof value === "function") {
       element.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key === "href" && typeof value === "string" && !isSafeHref(value)) {
-      continue; // only app routes and relative links: never javascript: or data:
+      continue; // only the app's own #/ routes: never javascript:, data: or another site
     } else {
       element.setAttribute(key, value === true ? "" : String(value));
     }
@@ -40,7 +40,7 @@ function setProps(element: Element, props: Props | null): void {
 }
 
 function isSafeHref(href: string): boolean {
-  return href.startsWith("#") || href.startsWith("api/");
+  return href.startsWith("#");
 }
 
 /** Append children (text becomes Text nodes; null/false are skipped). */

@@ -34,7 +34,7 @@ export function formatCount(value: number | null | undefined): string {
 export function formatNumber(value: unknown): string {
   if (typeof value === "number") {
     if (Number.isInteger(value)) return value.toLocaleString("en-US");
-    return Math.abs(value) >= 1000 || Math.abs(value) < 0.001 && value !== 0
+    return Math.abs(value) >= 1000 || (Math.abs(value) < 0.001 && value !== 0)
       ? value.toPrecision(4)
       : String(Number(value.toFixed(4)));
   }

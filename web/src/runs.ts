@@ -85,8 +85,8 @@ function sameRows(table: HTMLElement, runs: Run[]): boolean {
 }
 
 function filterForm(query: URLSearchParams): HTMLFormElement {
-  const field = (name: string, label: string, input: HTMLElement, hint?: string) =>
-    h("label", { class: "field" }, h("span", null, label), input, hint ? h("small", { class: "muted" }, hint) : null);
+  const field = (label: string, input: HTMLElement) =>
+    h("label", { class: "field" }, h("span", null, label), input);
   const text = (name: string, value: string, placeholder = "") =>
     h("input", { name, type: "text", value, placeholder, autocomplete: "off" });
   const statusSelect = h("select", { name: "status" },
@@ -95,14 +95,14 @@ function filterForm(query: URLSearchParams): HTMLFormElement {
   );
   const date = (name: string) => h("input", { name, type: "date", value: (query.get(name) ?? "").slice(0, 10) });
   const form = h("form", { class: "filters", role: "search" },
-    field("project", "Project", text("project", query.get("project") ?? "")),
-    field("status", "Status", statusSelect),
-    field("tag", "Tags", text("tag", query.getAll("tag").join(", "), "all of: a, b")),
-    field("q", "Name contains", text("q", query.get("q") ?? "")),
-    field("started_after", "Started after", date("started_after")),
-    field("started_before", "Started before", date("started_before")),
-    field("param", "Params", text("param", query.getAll("param").join("; "), "model=gpt-4o; lr>0.01")),
-    field("metric", "Metrics", text("metric", query.getAll("metric").join("; "), "accuracy>=0.8")),
+    field("Project", text("project", query.get("project") ?? "")),
+    field("Status", statusSelect),
+    field("Tags", text("tag", query.getAll("tag").join(", "), "all of: a, b")),
+    field("Name contains", text("q", query.get("q") ?? "")),
+    field("Started after", date("started_after")),
+    field("Started before", date("started_before")),
+    field("Params", text("param", query.getAll("param").join("; "), "model=gpt-4o; lr>0.01")),
+    field("Metrics", text("metric", query.getAll("metric").join("; "), "accuracy>=0.8")),
     h("div", { class: "field actions" },
       h("button", { type: "submit", class: "primary" }, "Apply"),
       h("a", { href: "#/runs", class: "button" }, "Clear"),
