@@ -73,7 +73,11 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
     if (!data) return;
     const began = performance.now();
     graph = null;
-    if (tab === "graph") {
+    if (tab === "graph" && !data.graph.nodes.length && data.children.length) {
+      const count = data.children.length;
+      replace(panel, h("p", { class: "muted empty" },
+        `This run made no LLM calls itself; its ${count} subrun${count === 1 ? "" : "s"} did. Open one above to see its graph.`));
+    } else if (tab === "graph") {
       graph = graphView(data.graph, data.spans, select);
       replace(panel, graph.element);
       graph.highlight(selectedSpan);
