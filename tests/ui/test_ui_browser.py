@@ -147,9 +147,9 @@ def test_trace_tab_shows_the_span_waterfall_and_collapses(page: Any, ui_server: 
     finally:
         store.close()
     assert rows.count() == len(recorded)
+    screenshot(page, "run-trace")
     page.get_by_role("button", name=re.compile(r"^collapse ")).first.click()
     assert page.locator(".trace-row:visible").count() == 1
-    screenshot(page, "run-trace")
 
 
 def test_compare_of_two_evaluations_pairs_samples_by_name(page: Any, ui_server: UiServer) -> None:

@@ -175,7 +175,7 @@ function segments(run: Run, spans: Span[]): HTMLElement | null {
 function subrunTree(run: Run, children: Run[], parentName: string): Child[] {
   if (!run.parent_id && !children.length) return [];
   return [
-    h("h2", null, "Subruns"),
+    children.length ? h("h2", null, "Subruns") : null,
     run.parent_id
       ? h("p", null, "Subrun of ", h("a", { href: runHref(run.parent_id) }, parentName || run.parent_id))
       : null,
