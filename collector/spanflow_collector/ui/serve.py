@@ -49,7 +49,10 @@ def proxy_app(collector_url: str, *, host: str, token: str | None = None) -> Sta
     base = collector_url.rstrip("/")
 
     def forward(request: Request) -> Response:
-        url = f"{base}{request.url.path}"
+        # The path as the browser sent it (still percent-encoded), not Starlette's decoded one.
+        raw_path = request.scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else request.url.path
+        url = f"{base}{path}"
         if request.url.query:
             url += f"?{request.url.query}"
         headers = {"accept": "application/json"}
