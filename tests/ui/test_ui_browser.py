@@ -80,7 +80,7 @@ def test_runs_page_lists_recorded_runs_with_subruns_folded(page: Any, ui_server:
 
 
 def test_filters_narrow_the_list_and_survive_a_reload(page: Any, ui_server: UiServer) -> None:
-    """Filters go into the URL, narrow the list through the API, and hold after a reload."""
+    """Filters go into the URL, narrow the list, hold after a reload; a bad one is explained."""
     page.goto(ui_server.url)
     page.get_by_label("Project").fill("curves")
     page.get_by_label("Params").fill("lr>0.001")
@@ -98,6 +98,10 @@ def test_filters_narrow_the_list_and_survive_a_reload(page: Any, ui_server: UiSe
     page.get_by_role("button", name="Apply").click()
     page.get_by_text("No run matches these filters.").wait_for(timeout=WAIT_MS)
     screenshot(page, "runs-filtered-empty")
+    page.get_by_label("Params").fill("lr>>1")
+    page.get_by_role("button", name="Apply").click()
+    refusal = page.get_by_text(re.compile(r"^Could not list runs: param: .*two operators"))
+    refusal.wait_for(timeout=WAIT_MS)
 
 
 def test_graph_shows_the_indexed_nodes_and_edges_and_the_inspector_follows_links(
