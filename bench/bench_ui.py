@@ -145,7 +145,7 @@ def main() -> None:
         build_index(store, options.runs)
         build_big_run(store, options.calls)
         store.close()
-        with serve_app(index_app(db)) as base, sync_playwright() as playwright:
+        with serve_app(index_app(db, host="127.0.0.1")) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
             pages = [
                 (f"runs page ({options.runs:,} runs, 50 per page)", f"{base}/#/runs",

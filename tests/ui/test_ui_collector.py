@@ -19,6 +19,7 @@ from tests.ui.conftest import ready_process, record_runs, screenshot
 
 pytestmark = pytest.mark.slow
 TOKEN = "ui-test-token"
+COLLECTOR_TOKEN = {"SPANFLOW_COLLECTOR_TOKEN": TOKEN}
 WAIT_MS = 20_000
 
 
@@ -42,10 +43,12 @@ def collector_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def _answer(url: str) -> tuple[int, str]:
+def _answer(url: str, **headers: str) -> tuple[int, str]:
     """Status and Content-Security-Policy of a GET."""
     try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=30
+        ) as answer:
             return answer.status, answer.headers.get("content-security-policy", "")
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("content-security-policy", "")
@@ -53,7 +56,7 @@ def _answer(url: str) -> tuple[int, str]:
 
 def test_collector_serves_the_ui_and_asks_for_its_token(page: Any, collector_db: str) -> None:
     """A token-protected collector serves the app, which asks for the token to show runs."""
-    with collector_process(collector_db, "--no-grpc", "--token", TOKEN) as collector:
+    with collector_process(collector_db, "--no-grpc", variables=COLLECTOR_TOKEN) as collector:
         record_runs(
             child_environment(SPANFLOW_ENDPOINT=collector.http_url, SPANFLOW_COLLECTOR_TOKEN=TOKEN)
         )
@@ -61,6 +64,7 @@ def test_collector_serves_the_ui_and_asks_for_its_token(page: Any, collector_db:
         status, policy = _answer(f"{collector.http_url}/")
         assert status == 200 and "default-src 'self'" in policy
         assert _answer(f"{collector.http_url}/assets/missing.js")[0] == 404
+        assert _answer(f"{collector.http_url}/", Host="evil.example")[0] == 421  # DNS rebinding
 
         page.goto(f"{collector.http_url}/")
         page.get_by_label("Token").fill(TOKEN)
@@ -73,14 +77,15 @@ def test_collector_serves_the_ui_and_asks_for_its_token(page: Any, collector_db:
 
 
 def test_spanflow_ui_url_shows_a_collectors_runs(page: Any, tmp_path: Path) -> None:
-    """`spanflow ui --url --token` shows a token-protected collector's runs without asking."""
-    with collector_process(str(tmp_path / "index.db"), "--no-grpc", "--token", TOKEN) as collector:
+    """`spanflow ui --url` given the token shows a token-protected collector's runs unasked."""
+    db = str(tmp_path / "index.db")
+    with collector_process(db, "--no-grpc", variables=COLLECTOR_TOKEN) as collector:
         record_runs(
             child_environment(SPANFLOW_ENDPOINT=collector.http_url, SPANFLOW_COLLECTOR_TOKEN=TOKEN)
         )
         command = [sys.executable, "-m", "spanflow.cli", "ui", "--port", "0"]
-        command += ["--url", collector.http_url, "--token", TOKEN]
-        environment = child_environment(PYTHONUNBUFFERED="1")
+        command += ["--url", collector.http_url]
+        environment = child_environment(PYTHONUNBUFFERED="1", SPANFLOW_COLLECTOR_READ_TOKEN=TOKEN)
         with ready_process(command, environment, "spanflow ui ready:") as (line, _):
             url = line.split("ready: ", 1)[1].split()[0]
             page.goto(url)

@@ -72,7 +72,7 @@ def proxy_app(collector_url: str, *, host: str, token: str | None = None) -> Sta
             return JSONResponse({"error": "bad_gateway", "message": message}, status_code=502)
 
     # The collector checks tokens; this server checks only Host and Origin.
-    routes = [Route("/api/{path:path}", forward, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/api/{path:path}", forward, methods=["GET"])]
     return _ui_app(routes, host=host, tokens=AccessTokens([]))
 
 

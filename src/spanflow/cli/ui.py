@@ -1,13 +1,22 @@
-"""``spanflow ui``: browse runs and their dataflow graphs in a web browser."""
+"""``spanflow ui``: browse runs and their dataflow graphs in a web browser.
+
+The token comes from ``--token-file`` or the environment (``$SPANFLOW_COLLECTOR_READ_TOKEN``,
+else ``$SPANFLOW_COLLECTOR_TOKEN``), never from the command line, where ``ps`` would show it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
-from spanflow.environment import SPANFLOW_COLLECTOR_TOKEN, SPANFLOW_DB
+from spanflow.environment import (
+    SPANFLOW_COLLECTOR_READ_TOKEN,
+    SPANFLOW_COLLECTOR_TOKEN,
+    SPANFLOW_DB,
+)
 
 DEFAULT_PORT = 4320
 _DEFAULT_DB = os.path.join(".spanflow", "index.db")
@@ -32,10 +41,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
     parser.add_argument(
-        "--token",
+        "--token-file",
         default=None,
-        help=f"with --url: the collector's bearer token (${SPANFLOW_COLLECTOR_TOKEN}); "
-        "with --db: a token browsers must give (required to bind beyond loopback)",
+        help=f"file holding the token (else ${SPANFLOW_COLLECTOR_READ_TOKEN}, then "
+        f"${SPANFLOW_COLLECTOR_TOKEN}). With --url: sent to the collector. With --db: "
+        "browsers must give it (required to bind beyond loopback); it grants reads only",
     )
     parser.add_argument("--open", action="store_true", help="open the UI in the default browser")
     parser.set_defaults(func=_run)
@@ -47,35 +57,29 @@ def _run(args: argparse.Namespace) -> int:
         from spanflow_collector.ui.serve import index_app, proxy_app, serve
         from spanflow_collector.ui.static import UiAssetsMissing
     except ImportError as exc:
-        print(
-            f"spanflow ui: the collector extra is missing ({exc}); "
-            "install it with: pip install 'spanflow[collector]'",
-            file=sys.stderr,
+        return _fail(
+            f"the collector extra is missing ({exc}); "
+            "install it with: pip install 'spanflow[collector]'"
         )
-        return 2
-    token = args.token or os.environ.get(SPANFLOW_COLLECTOR_TOKEN) or None
+    try:
+        token = _read_token(args.token_file)
+    except ValueError as exc:
+        return _fail(str(exc))
     try:
         check_binding(args.host, token)  # before opening anything
         if args.url:
             if not args.url.startswith(("http://", "https://")):
-                print(
-                    f"spanflow ui: --url must start with http:// or https://, got {args.url!r}",
-                    file=sys.stderr,
-                )
-                return 2
+                return _fail(f"--url must start with http:// or https://, got {args.url!r}")
             # On loopback the proxy adds the collector's token itself; beyond it, each browser
             # must give the token, so the proxy never lends its own to strangers.
-            app = proxy_app(args.url, token=token if is_loopback(args.host) else None)
+            forwarded = token if is_loopback(args.host) else None
+            app = proxy_app(args.url, host=args.host, token=forwarded)
             describe = f"collector {args.url}"
         else:
             db = args.db or os.environ.get(SPANFLOW_DB) or _DEFAULT_DB
             if "://" not in db and not os.path.isfile(db):
-                print(
-                    f"spanflow ui: no run index at {db} (record a run first, or pass --db)",
-                    file=sys.stderr,
-                )
-                return 2
-            app = index_app(db, token=token)
+                return _fail(f"no run index at {db} (record a run first, or pass --db)")
+            app = index_app(db, host=args.host, token=token)
             describe = f"index {db}"
         serve(
             app,
@@ -86,9 +90,30 @@ def _run(args: argparse.Namespace) -> int:
             open_browser=args.open,
         )
     except (CollectorConfigError, UiAssetsMissing) as exc:
-        print(f"spanflow ui: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except (OSError, OverflowError) as exc:  # OverflowError: a port beyond 65535
         print(f"spanflow ui: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"spanflow ui: {message}", file=sys.stderr)
+    return 2
+
+
+def _read_token(path: str | None) -> str | None:
+    """The token in ``path`` (whitespace dropped), else the read token, else the full token."""
+    if path is None:
+        return (
+            os.environ.get(SPANFLOW_COLLECTOR_READ_TOKEN)
+            or os.environ.get(SPANFLOW_COLLECTOR_TOKEN)
+            or None
+        )
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read --token-file {path}: {exc}") from None
+    if not token:
+        raise ValueError(f"--token-file {path} is empty")
+    return token
