@@ -51,6 +51,7 @@ def _answer(url: str, **headers: str) -> tuple[int, str]:
         ) as answer:
             return answer.status, answer.headers.get("content-security-policy", "")
     except urllib.error.HTTPError as error:
+        error.close()
         return error.code, error.headers.get("content-security-policy", "")
 
 
@@ -91,3 +92,26 @@ def test_spanflow_ui_url_shows_a_collectors_runs(page: Any, tmp_path: Path) -> N
             page.goto(url)
             page.get_by_role("link", name="eval-candidate").wait_for(timeout=WAIT_MS)
             assert page.locator(".token-form").count() == 0
+
+
+def test_spanflow_ui_db_with_a_token_asks_browsers_for_it(page: Any, recorded_db: Path) -> None:
+    """`spanflow ui --db` given a read token makes browsers give it, and refuses deletes."""
+    command = [sys.executable, "-m", "spanflow.cli", "ui", "--db", str(recorded_db), "--port", "0"]
+    environment = child_environment(PYTHONUNBUFFERED="1", SPANFLOW_COLLECTOR_READ_TOKEN=TOKEN)
+    with ready_process(command, environment, "spanflow ui ready:") as (line, _):
+        url = line.split("ready: ", 1)[1].split()[0]
+        assert _answer(f"{url}api/v1/runs")[0] == 401
+        page.goto(url)
+        page.get_by_label("Token").fill(TOKEN)
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("link", name="eval-baseline").wait_for(timeout=WAIT_MS)
+        run_id = page.locator("tr[data-run-id]").first.get_attribute("data-run-id")
+        deletion = urllib.request.Request(
+            f"{url}api/v1/runs/{run_id}",
+            method="DELETE",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(deletion, timeout=30)
+        refused.value.close()
+        assert refused.value.code == 403
