@@ -13,6 +13,7 @@ from spanflow._client.errors import (
     CollectorError,
     CollectorUnavailableError,
     IndexNotFoundError,
+    IndexUnreadableError,
     InvalidQueryError,
     RunNotFoundError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "CollectorUnavailableError",
     "EventRecord",
     "IndexNotFoundError",
+    "IndexUnreadableError",
     "InvalidQueryError",
     "LinkRecord",
     "MetricPoint",

@@ -10,6 +10,11 @@ on disk when ``write_spans`` returns, even across power loss (the collector answ
 after that). ``synchronous="NORMAL"`` is faster but may lose the last commits on power loss
 (never on a process crash); pass it only where that is acceptable.
 
+Read-only (``read_only=True``): the file is opened with SQLite's ``mode=ro``, so nothing can
+create, upgrade or change it; a missing file, a file that is not a run index, or a schema other
+than ``LATEST_VERSION`` is refused at open. (SQLite may still create the ``-wal``/``-shm`` side
+files a WAL reader needs.)
+
 Each thread gets its own connection (SQLite connections must not be shared across threads while
 in use); ``close()`` closes them all.
 """
@@ -21,10 +26,12 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from spanflow_collector.index.schema import LATEST_VERSION, SchemaVersionError, pending_migrations
 from spanflow_collector.index.sqlstore import Executor, SqlRunIndexStore
 
 logger = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ class SqliteRunIndexStore(SqlRunIndexStore):
         *,
         synchronous: Synchronous = "FULL",
         clock: Callable[[], int] = time.time_ns,
+        read_only: bool = False,
     ) -> None:
         """Open (creating or upgrading) the index at ``path``.
 
@@ -67,20 +75,28 @@ class SqliteRunIndexStore(SqlRunIndexStore):
             path: the database file; its parent folders are created.
             synchronous: SQLite ``synchronous`` pragma; FULL is durable across power loss.
             clock: nanoseconds since the epoch; tests inject one to age runs.
+            read_only: open an existing index for reading only; never create or upgrade it.
 
         Raises:
-            SchemaVersionError: the file was written by a newer spanflow.
+            SchemaVersionError: the file was written by a newer spanflow (or, read-only, by an
+                older one that needs upgrading first).
+            sqlite3.DatabaseError: read-only, and the file is missing or not a run index.
         """
         super().__init__(clock=clock)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._synchronous = synchronous
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
         try:
-            self._write(self._migrate)
+            if read_only:
+                self._read(self._check_schema_readable)
+            else:
+                self._write(self._migrate)
         except BaseException:
             self.close()  # e.g. SchemaVersionError: leave no connection open behind
             raise
@@ -92,18 +108,40 @@ class SqliteRunIndexStore(SqlRunIndexStore):
         if self._closed:
             raise RuntimeError("the run index store is closed")
         connection = sqlite3.connect(
-            self.path,
+            self._read_only_uri() if self._read_only else self.path,
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
             check_same_thread=False,
+            uri=self._read_only,
         )
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._retry_busy(lambda: connection.execute("PRAGMA journal_mode = WAL"))
-        connection.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if not self._read_only:  # a reader takes the journal mode the writers chose
+            self._retry_busy(lambda: connection.execute("PRAGMA journal_mode = WAL"))
+            connection.execute(f"PRAGMA synchronous = {self._synchronous}")
         self._local.connection = connection
         with self._connections_lock:
             self._connections.append(connection)
         return connection
+
+    def _read_only_uri(self) -> str:
+        # A URI, so the path is percent-encoded: "?" or "#" in a file name stay part of it.
+        return f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+
+    def _check_schema_readable(self, executor: Executor) -> None:
+        """Refuse, at open, an index that reading without upgrading would misread."""
+        try:
+            rows = executor.execute("SELECT version FROM schema_version")
+        except sqlite3.OperationalError as error:
+            raise sqlite3.DatabaseError(
+                "not a spanflow run index (it has no schema_version table)"
+            ) from error
+        current = int(rows[0][0]) if rows else 0
+        if pending_migrations(current):  # raises SchemaVersionError when newer than this code
+            raise SchemaVersionError(
+                f"the run index has schema version {current}, older than this spanflow's "
+                f"{LATEST_VERSION}; open it once with a writing command (spanflow collector, "
+                "or a recorded run) to upgrade it"
+            )
 
     def _retry_busy(self, action: Callable[[], T]) -> T:
         deadline = time.monotonic() + WRITE_RETRY_DEADLINE_S

@@ -6,6 +6,7 @@
      ├── RunNotFoundError        (also a LookupError) no run with that id
      ├── InvalidQueryError       (also a ValueError) a filter the index cannot understand
      ├── IndexNotFoundError      (also a FileNotFoundError) no index file at the given path
+     ├── IndexUnreadableError    the index cannot be read: not a run index, another schema, ...
      ├── CollectorUnavailableError (also a ConnectionError) the collector did not answer
      └── CollectorError          the collector answered with an unexpected HTTP status
           └── AuthenticationError  401/403: missing or wrong bearer token
@@ -36,6 +37,11 @@ class InvalidQueryError(ClientError, ValueError):
 
 class IndexNotFoundError(ClientError, FileNotFoundError):
     """The embedded index file does not exist (nothing has been recorded there yet)."""
+
+
+class IndexUnreadableError(ClientError):
+    """The run index exists but cannot be read: not a run index (empty, corrupt, a directory),
+    written by another spanflow version, unreadable to this user, or its driver is missing."""
 
 
 class CollectorUnavailableError(ClientError, ConnectionError):

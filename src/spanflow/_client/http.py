@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from spanflow._client.errors import (
     AuthenticationError,
+    ClientError,
     CollectorError,
     CollectorUnavailableError,
     InvalidQueryError,
@@ -23,6 +25,29 @@ from spanflow_collector.records import SpanRecord
 from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
 API_PREFIX = "/api/v1"
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _decoded(
+    method: Callable[Concatenate[HttpBackend, P], T],
+) -> Callable[Concatenate[HttpBackend, P], T]:
+    """A JSON answer that is not the API's shape becomes a ``CollectorError``, not a KeyError."""
+
+    @functools.wraps(method)
+    def call(self: HttpBackend, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ClientError):  # e.g. InvalidQueryError is a ValueError too
+                raise
+            raise CollectorError(
+                200,
+                f"{self._base_url} answered JSON that is not a spanflow API response "
+                f"({type(exc).__name__}: {exc}); is it a spanflow collector?",
+            ) from exc
+
+    return call
 
 
 class HttpBackend:
@@ -33,37 +58,47 @@ class HttpBackend:
         self._token = token
         self._timeout_s = timeout_s
 
+    @_decoded
     def list_runs(self, pairs: Sequence[tuple[str, str]]) -> RunPage:
         return codec.decode_page(self._request("GET", "/runs", pairs))
 
+    @_decoded
     def children(self, run_id: str, pairs: Sequence[tuple[str, str]]) -> RunPage:
         return codec.decode_page(self._request("GET", _run_path(run_id, "children"), pairs))
 
+    @_decoded
     def run(self, run_id: str) -> RunSummary:
         return self.detail(run_id).run
 
+    @_decoded
     def detail(self, run_id: str) -> RunDetail:
         return codec.decode_detail(self._request("GET", _run_path(run_id)))
 
+    @_decoded
     def metric_history(self, run_id: str) -> list[MetricPoint]:
         body = self._request("GET", _run_path(run_id, "metrics"))
         return [codec.decode_metric_point(point) for point in body["metric_history"]]
 
+    @_decoded
     def spans(self, run_id: str) -> list[SpanRecord]:
         body = self._request("GET", _run_path(run_id, "spans"))
         return [codec.decode_span(span) for span in body["spans"]]
 
+    @_decoded
     def tree(self, run_id: str, *, include_markers: bool) -> tuple[SpanNode, ...]:
         pairs = [("include_markers", "true")] if include_markers else []
         return codec.decode_tree(self._request("GET", _run_path(run_id, "tree"), pairs)["roots"])
 
+    @_decoded
     def graph(self, run_id: str) -> DataflowGraph:
         return codec.decode_graph(self._request("GET", _run_path(run_id, "graph")))
 
+    @_decoded
     def compare(self, run_ids: Sequence[str]) -> RunComparison:
         body = self._request("GET", "/runs/compare", [("ids", ",".join(run_ids))])
         return codec.decode_comparison(body)
 
+    @_decoded
     def delete(self, run_id: str) -> int:
         deleted: int = self._request("DELETE", _run_path(run_id))["deleted"]
         return deleted

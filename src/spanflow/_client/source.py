@@ -52,8 +52,3 @@ def resolve_source(
             base = base[: -len(_OTLP_TRACES_SUFFIX)]
         return Source("http", base)
     return Source("store", text)
-
-
-def is_database_url(location: str) -> bool:
-    """Whether ``location`` is a database URL (``postgresql://``, ``sqlite://``), not a path."""
-    return "://" in location

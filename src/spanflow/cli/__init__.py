@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``spanflow`` script; returns the process exit code."""
+    """Entry point of the ``spanflow`` script; returns the process exit code.
+
+    Exit codes: 0 done, 1 the command failed at run time, 2 a usage error (argparse's own
+    code). A reader that goes away early (``spanflow runs list | head``) ends the command
+    quietly, and Ctrl-C exits 130 without a traceback.
+    """
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a broken pipe surfaces here, while it can still be handled
+    except BrokenPipeError:
+        # https://docs.python.org/3/library/signal.html#note-on-sigpipe: point stdout at
+        # devnull so the interpreter's final flush does not complain a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -33,7 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     code: int = args.func(args)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

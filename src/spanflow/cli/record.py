@@ -39,6 +39,10 @@ def _record(args: argparse.Namespace) -> int:
     if args.module is not None:
         target, script_args = args.module, list(args.program)
         default_name = args.module
+        problem = _module_problem(target)
+        if problem is not None:  # say so before a run is recorded, as `python -m` would
+            print(f"spanflow record: {problem}", file=sys.stderr)
+            return 1
     else:
         target, script_args = args.program[0], list(args.program[1:])
         default_name = os.path.splitext(os.path.basename(target))[0]
@@ -115,6 +119,26 @@ class _as_main_program:
         traceback: TracebackType | None,
     ) -> None:
         sys.argv, sys.path[:] = self._saved_argv, self._saved_path
+
+
+def _module_problem(module: str) -> str | None:
+    """Why ``python -m module`` would not start, in its words; None when it would."""
+    sys.path.insert(0, os.getcwd())  # where `python -m` looks first
+    try:
+        spec = find_spec(module)
+        is_package = spec is not None and spec.submodule_search_locations is not None
+        if is_package and find_spec(f"{module}.__main__") is None:
+            return (
+                f"No module named {module}.__main__; "
+                f"{module!r} is a package and cannot be directly executed"
+            )
+    except Exception as exc:  # importing a parent package ran its code, which failed
+        return (
+            f"Error while finding module specification for {module!r} ({type(exc).__name__}: {exc})"
+        )
+    finally:
+        sys.path.pop(0)
+    return None if spec is not None else f"No module named {module}"
 
 
 def _exit_code(exit_: SystemExit) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -12,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from spanflow import environment as env
+from spanflow._internal.terminal_text import printable
 from spanflow.cli import runs_render as render
 from spanflow.client import (
+    AuthenticationError,
     Client,
     ClientError,
     InvalidQueryError,
@@ -34,10 +37,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     group = source.add_argument_group("where to read")
     where = group.add_mutually_exclusive_group()
     where.add_argument(
-        "--url", help=f"collector base URL (default: ${env.SPANFLOW_ENDPOINT} if set)"
+        "--url",
+        type=_collector_url,
+        help=f"collector base URL, http(s):// (default: ${env.SPANFLOW_ENDPOINT} if set)",
     )
     where.add_argument(
         "--db",
+        type=_index_location,
         help=f"run index: SQLite path or postgresql:// URL (default: ${env.SPANFLOW_DB} "
         "or ./.spanflow/index.db)",
     )
@@ -87,6 +93,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     remove.set_defaults(func=_command(_remove))
 
 
+def _collector_url(text: str) -> str:
+    """``--url``: only an http(s) URL with a host, so nothing else is mistaken for an index."""
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest.strip("/"):
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)} is not a collector URL (give http://HOST:PORT or https://...)"
+        )
+    return text
+
+
+def _index_location(text: str) -> str:
+    """``--db``: a file path or a PostgreSQL URL; any other ``scheme://`` is a mistake."""
+    scheme, separator, _ = text.partition("://")
+    if separator and scheme.lower() not in ("postgresql", "postgres"):
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)} is neither an index file path nor a postgresql:// URL "
+            "(a collector URL goes to --url)"
+        )
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path is not a run index")
+    return text
+
+
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     filters = parser.add_argument_group("filters")
     filters.add_argument("-p", "--project")
@@ -116,6 +145,7 @@ def _command(command: Command) -> Callable[[argparse.Namespace], int]:
     """Open the client, run ``command``, and turn client errors into a message and exit code."""
 
     def run(args: argparse.Namespace) -> int:
+        _escape_unencodable_output()
         try:
             with Client(args.url or args.db or None, token=args.token) as client:
                 return command(client, args)
@@ -124,8 +154,12 @@ def _command(command: Command) -> Callable[[argparse.Namespace], int]:
                 exc.parameter, exc.parameter
             )
             message = str(exc).removeprefix(f"{exc.parameter}: ")
-            _error(f"--{name.replace('_', '-')}: {message}" if name else message)
+            option = name and name != "ids"  # compare's ids are positional, not an option
+            _error(f"--{name.replace('_', '-')}: {message}" if option else message)
             return 2
+        except AuthenticationError as exc:
+            _error(f"{exc} (pass --token or set ${env.SPANFLOW_COLLECTOR_TOKEN})")
+            return 1
         except ClientError as exc:
             _error(str(exc))
             return 1
@@ -133,8 +167,15 @@ def _command(command: Command) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _escape_unencodable_output() -> None:
+    """Print what the terminal's encoding cannot show as escapes instead of failing on it."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def _error(message: str) -> None:
-    print(f"spanflow runs: {message}", file=sys.stderr)
+    print(f"spanflow runs: {printable(message)}", file=sys.stderr)
 
 
 def _style() -> render.Style:
@@ -183,7 +224,7 @@ def _list(client: Client, args: argparse.Namespace) -> int:
         return 0
     print(render.runs_table(runs, now_ns=time.time_ns(), style=_style()))
     if next_cursor:
-        print(f"more runs: add --cursor {next_cursor} (or --all)", file=sys.stderr)
+        print(f"more runs: add --cursor {printable(next_cursor)} (or --all)", file=sys.stderr)
     return 0
 
 
@@ -230,7 +271,7 @@ def _compare(client: Client, args: argparse.Namespace) -> int:
 def _remove(client: Client, args: argparse.Namespace) -> int:
     runs = [client.get_run(run_id) for run_id in args.run_ids]  # all exist before any goes
     if not args.yes and sys.stdin.isatty():
-        names = ", ".join(f"{run.name} ({run.id})" for run in runs)
+        names = ", ".join(f"{printable(run.name)} ({printable(run.id)})" for run in runs)
         answer = input(f"delete {names} with their spans and subruns? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
@@ -239,9 +280,9 @@ def _remove(client: Client, args: argparse.Namespace) -> int:
         try:
             deleted = client.delete(run.id)
         except RunNotFoundError:  # a subrun of a run deleted just before
-            print(f"deleted {run.id} ({run.name}) with its parent")
+            print(f"deleted {printable(run.id)} ({printable(run.name)}) with its parent")
             continue
         subruns = deleted - 1
         extra = f" and {subruns} subrun{'s' if subruns != 1 else ''}" if subruns > 0 else ""
-        print(f"deleted {run.id} ({run.name}){extra}")
+        print(f"deleted {printable(run.id)} ({printable(run.name)}){extra}")
     return 0

@@ -1,15 +1,21 @@
-"""Plain-text views of runs for ``spanflow runs``: aligned tables, relative times, span trees."""
+"""Plain-text views of runs for ``spanflow runs``: aligned tables, relative times, span trees.
+
+Every recorded string (names, ids, tags, keys, values, error messages) goes through
+``terminal_text.printable`` or ``fit`` before it joins a line, so nothing a span carries can
+move the cursor, recolour the terminal or start a line of its own; spanflow's own colour codes
+are added afterwards, by ``Style``, to text already made printable.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from spanflow import attributes as attr
+from spanflow._internal.terminal_text import char_width, fit, printable
 from spanflow.client import RunComparison, RunDetail, RunSummary, SpanNode
 from spanflow_collector.records import AttributeValue, StatusCode
 
@@ -22,21 +28,28 @@ _STATUS_COLORS = {
 }
 _NAME_WIDTH = 36
 _VALUE_WIDTH = 48
+_LABEL_WIDTH = 120  # a span name or attribute in a tree line
 
 
 @dataclass(frozen=True)
 class Style:
-    """Whether to colour output (only on a terminal, and never with ``NO_COLOR``)."""
+    """Whether to colour output (only on a terminal, and never with ``NO_COLOR``).
+
+    Both methods take recorded text and return it printable, then coloured: the only escape
+    sequences in their result are the colour codes added here.
+    """
 
     color: bool = False
 
     def status(self, status: str) -> str:
         """The status word, coloured by outcome."""
         code = _STATUS_COLORS.get(status)
-        return f"\x1b[{code}m{status}\x1b[0m" if self.color and code else status
+        text = printable(status)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
 
     def dim(self, text: str) -> str:
         """Secondary text."""
+        text = printable(text)
         return f"\x1b[2m{text}\x1b[0m" if self.color and text else text
 
 
@@ -92,7 +105,7 @@ def run_duration(run: RunSummary, *, now_ns: int) -> str:
 
 
 def format_value(value: AttributeValue | None, *, width: int = _VALUE_WIDTH) -> str:
-    """A param/metric/output value on one line, cut to ``width``."""
+    """A param/metric/output value on one line (whitespace runs as one space), cut to ``width``."""
     if value is None:
         text = "-"
     elif isinstance(value, bool):
@@ -103,28 +116,38 @@ def format_value(value: AttributeValue | None, *, width: int = _VALUE_WIDTH) -> 
         text = json.dumps(list(value))
     else:
         text = " ".join(str(value).split())
-    return truncate(text, width)
-
-
-def truncate(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, ending with an ellipsis when cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return fit(text, width)
 
 
 # --- tables -----------------------------------------------------------------------------------
-def _visible_width(text: str) -> int:
-    plain = text
-    while "\x1b[" in plain:  # strip colour codes before measuring
-        start = plain.index("\x1b[")
-        end = plain.find("m", start)
-        plain = plain[:start] + plain[end + 1 :]
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in plain)
+def _visible_width(cell: str) -> int:
+    """Columns of a printable cell, not counting the colour codes ``Style`` put in it.
+
+    One forward pass: a colour code is skipped whole, and an ``ESC`` without its ``m`` (which
+    ``Style`` never writes) ends the scan rather than looping.
+    """
+    width = 0
+    index = 0
+    while index < len(cell):
+        escape = cell.find("\x1b", index)
+        stop = len(cell) if escape < 0 else escape
+        width += sum(char_width(char) for char in cell[index:stop])
+        if escape < 0:
+            break
+        end = cell.find("m", escape)
+        if end < 0:
+            break
+        index = end + 1
+    return width
 
 
 def render_table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()
 ) -> str:
-    """Columns aligned with two spaces between; columns in ``right`` are right-aligned."""
+    """Columns aligned with two spaces between; columns in ``right`` are right-aligned.
+
+    Cells must be printable already (``printable``/``fit``/``Style``): the table only measures.
+    """
     widths = [
         max([_visible_width(h), *(_visible_width(row[i]) for row in rows)])
         for i, h in enumerate(headers)
@@ -144,9 +167,9 @@ def runs_table(runs: Sequence[RunSummary], *, now_ns: int, style: Style) -> str:
     headers = ["ID", "NAME", "PROJECT", "STATUS", "STARTED", "DURATION", "CALLS", "TOKENS"]
     rows = [
         [
-            run.id,
-            truncate(run.name, _NAME_WIDTH),
-            run.project,
+            printable(run.id),
+            fit(run.name, _NAME_WIDTH),
+            fit(run.project, _NAME_WIDTH),
             style.status(run.status),
             relative_time(run.start_time_unix_nano, now_ns=now_ns),
             run_duration(run, now_ns=now_ns),
@@ -164,9 +187,9 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
     run = detail.run
     started = datetime.fromtimestamp(run.start_time_unix_nano / 1e9, tz=timezone.utc)
     facts: list[tuple[str, str]] = [
-        ("id", run.id),
-        ("name", run.name),
-        ("project", run.project),
+        ("id", printable(run.id)),
+        ("name", printable(run.name)),
+        ("project", printable(run.project)),
         ("status", style.status(run.status)),
         (
             "started",
@@ -175,12 +198,12 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
         ("duration", run_duration(run, now_ns=now_ns)),
     ]
     if run.parent_id:
-        facts.append(("parent", run.parent_id))
+        facts.append(("parent", printable(run.parent_id)))
     if run.tags:
-        facts.append(("tags", ", ".join(run.tags)))
+        facts.append(("tags", ", ".join(printable(tag) for tag in run.tags)))
     if run.error_type or run.error_message:
         error = ": ".join(part for part in (run.error_type, run.error_message) if part)
-        facts.append(("error", truncate(" ".join(error.split()), 120)))
+        facts.append(("error", fit(" ".join(error.split()), 120)))
     facts.append(
         (
             "llm calls",
@@ -197,14 +220,15 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
     sections += _metrics_section(detail)
     sections += _mapping_section("outputs", run.outputs)
     if detail.children:
-        sections.append(f"subruns ({len(detail.children)})\n" + _indent(list(detail.children)))
+        children = [printable(child) for child in detail.children]
+        sections.append(f"subruns ({len(children)})\n" + _indent(children))
     return "\n\n".join(sections)
 
 
 def _mapping_section(title: str, values: Mapping[str, AttributeValue]) -> list[str]:
     if not values:
         return []
-    rows = [[key, format_value(values[key])] for key in sorted(values)]
+    rows = [[fit(key, _NAME_WIDTH), format_value(values[key])] for key in sorted(values)]
     return [f"{title}\n" + _indent(render_table(["KEY", "VALUE"], rows).splitlines()[1:])]
 
 
@@ -221,19 +245,21 @@ def _metrics_section(detail: RunDetail) -> list[str]:
         if last is None:
             last = next(p.value for p in reversed(detail.metric_history) if p.name == name)
         points = counts.get(name, 0)
-        rows.append([name, format_value(last), f"{points} point{'s' if points != 1 else ''}"])
+        count = f"{points} point{'s' if points != 1 else ''}"
+        rows.append([fit(name, _NAME_WIDTH), format_value(last), count])
     return ["metrics\n" + _indent(render_table(["", "", ""], rows).splitlines()[1:])]
 
 
-def _indent(lines: Sequence[str] | str) -> str:
-    if isinstance(lines, str):
-        lines = lines.splitlines()
+def _indent(lines: Sequence[str]) -> str:
     return "\n".join(f"  {line}" for line in lines)
 
 
 # --- span tree --------------------------------------------------------------------------------
 def span_tree_text(roots: Sequence[SpanNode], *, style: Style) -> str:
-    """An indented tree: name, duration, model and tokens of LLM calls, errors marked."""
+    """An indented tree: name, duration, model and tokens of LLM calls, errors marked.
+
+    Each span is exactly one line: its label is printable, so only the tree draws lines.
+    """
     lines: list[str] = []
 
     def visit(node: SpanNode, prefix: str, last: bool, top: bool) -> None:
@@ -251,7 +277,10 @@ def span_tree_text(roots: Sequence[SpanNode], *, style: Style) -> str:
 def _span_label(node: SpanNode, style: Style) -> str:
     span = node.span
     get = span.attributes.get
-    parts = [span.name, duration((span.end_time_unix_nano - span.start_time_unix_nano) / 1e9)]
+    parts = [
+        fit(span.name, _LABEL_WIDTH),
+        duration((span.end_time_unix_nano - span.start_time_unix_nano) / 1e9),
+    ]
     kind = get(attr.SPAN_KIND)
     if kind == attr.SpanKindValue.LLM or attr.GEN_AI_OPERATION_NAME in span.attributes:
         tokens_in, tokens_out = (
@@ -259,22 +288,22 @@ def _span_label(node: SpanNode, style: Style) -> str:
             get(attr.GEN_AI_USAGE_OUTPUT_TOKENS),
         )
         if isinstance(tokens_in, int) or isinstance(tokens_out, int):
-            parts.append(f"{tokens_in or 0}→{tokens_out or 0} tok")
+            parts.append(fit(f"{tokens_in or 0}→{tokens_out or 0} tok", _LABEL_WIDTH))
     elif kind == attr.SpanKindValue.RUN:
-        parts.append(f"run {get(attr.RUN_ID, '')}")
-    text = "  ".join(str(part) for part in parts)
+        parts.append(fit(f"run {get(attr.RUN_ID, '')}", _LABEL_WIDTH))
+    text = "  ".join(parts)
     if span.status_code == StatusCode.ERROR:
         reason = span.status_message or str(get(attr.ERROR_TYPE, "") or "error")
-        text += "  " + style.status(attr.RunStatus.FAILED) + f": {truncate(reason, 60)}"
+        text += "  " + style.status(attr.RunStatus.FAILED) + f": {fit(reason, 60)}"
     return text
 
 
 # --- comparison -------------------------------------------------------------------------------
 def comparison_text(comparison: RunComparison, *, style: Style) -> str:
     """Each param, metric and output as a row, one column per run; ``≠`` marks differences."""
-    headers = ["", "KEY", *(truncate(run.name, 24) for run in comparison.runs)]
+    headers = ["", "KEY", *(fit(run.name, 24) for run in comparison.runs)]
     rows: list[list[str]] = [
-        ["", "id", *(run.id for run in comparison.runs)],
+        ["", "id", *(printable(run.id) for run in comparison.runs)],
         ["", "status", *(style.status(run.status) for run in comparison.runs)],
     ]
     for title, diffs in (
@@ -285,5 +314,5 @@ def comparison_text(comparison: RunComparison, *, style: Style) -> str:
         for diff in diffs:
             mark = "≠" if diff.differs else ""
             values = [format_value(v, width=24) for v in diff.values]
-            rows.append([mark, f"{title} {diff.key}", *values])
+            rows.append([mark, fit(f"{title} {diff.key}", _NAME_WIDTH), *values])
     return render_table(headers, rows)

@@ -4,6 +4,12 @@
 collector's and ``spanflow.testing``'s ``SpanRecord``s, or plain mappings with ``span_id``,
 ``name``, ``attributes`` and ``links`` (each link a mapping with ``span_id`` and
 ``attributes``). Span ids may be ints or hex.
+
+Labels come from recorded spans, so the renderings escape them for their format: first every
+control character becomes a visible escape (``terminal_text.printable``, so a label is one line
+and nothing reaches a terminal raw), then the characters the format gives meaning to are
+replaced — Mermaid entity codes (``#quot;``, ``#lt;``, ...) and DOT backslash escapes — so no
+label can end its node or edge early.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow._internal.terminal_text import printable
 
 PREVIEW_CHARS = 60
 _START_KEYS = ("start_time_unix_nano", "start_time_ns", "start_time")
@@ -113,10 +120,11 @@ class DataflowGraph:
         lines = ["digraph dataflow {", "  rankdir=LR;", "  node [shape=box];"]
         for node in self.nodes:
             label = "\\n".join(_dot_escape(part) for part in _label_parts(node))
-            lines.append(f'  "{node.span_id}" [label="{label}"];')
+            lines.append(f'  "{_dot_escape(node.span_id)}" [label="{label}"];')
         for edge in self.edges:
             label = _dot_escape(f"{edge.how} {edge.score:.2f}")
-            lines.append(f'  "{edge.producer}" -> "{edge.consumer}" [label="{label}"];')
+            producer, consumer = _dot_escape(edge.producer), _dot_escape(edge.consumer)
+            lines.append(f'  "{producer}" -> "{consumer}" [label="{label}"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -223,9 +231,33 @@ def _label_parts(node: DataflowNode) -> list[str]:
     return parts
 
 
+# Mermaid reads "#name;" and "#123;" as entity codes inside a label, so a recorded "#" is one
+# too (translate() replaces in a single pass, never re-reading its output); the rest end a
+# quoted label, a node shape or an edge label, or start markdown or HTML inside one.
+# https://mermaid.js.org/syntax/flowchart.html#entity-codes-to-escape-characters
+_MERMAID_ENTITIES = {
+    "#": "#35;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "[": "#91;",
+    "]": "#93;",
+    "{": "#123;",
+    "}": "#125;",
+    "(": "#40;",
+    ")": "#41;",
+    "|": "#124;",
+    "`": "#96;",
+}
+_MERMAID_TABLE = str.maketrans(_MERMAID_ENTITIES)
+
+
 def _mermaid_escape(text: str) -> str:
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    return printable(text).translate(_MERMAID_TABLE)
 
 
 def _dot_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    # Inside a double-quoted DOT string only backslash and quote are special; printable()
+    # already turned newlines into the two characters "\n", which the backslash escape keeps
+    # literal instead of letting Graphviz break the label.
+    return printable(text).replace("\\", "\\\\").replace('"', '\\"')
