@@ -20,6 +20,7 @@ SPANFLOW_DATAFLOW: Final = "SPANFLOW_DATAFLOW"  # true/false/inline: dataflow ed
 SPANFLOW_COLLECTOR_TOKEN: Final = "SPANFLOW_COLLECTOR_TOKEN"  # bearer token for the collector
 SPANFLOW_REQUIRE_POSTGRES: Final = "SPANFLOW_REQUIRE_POSTGRES"  # tests: fail without PostgreSQL
 SPANFLOW_TEST_POSTGRES_URL: Final = "SPANFLOW_TEST_POSTGRES_URL"  # tests: server to use
+SPANFLOW_FUZZ_EXAMPLES: Final = "SPANFLOW_FUZZ_EXAMPLES"  # tests: examples per CLI fuzz test
 # Secret redaction (docs/secrets.md)
 SPANFLOW_REDACT: Final = "SPANFLOW_REDACT"  # true/false (default true): redact secrets
 SPANFLOW_REDACT_PATTERNS: Final = "SPANFLOW_REDACT_PATTERNS"  # extra regexes, one per line
