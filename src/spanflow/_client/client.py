@@ -24,7 +24,9 @@ class Client:
     """Read (and delete) runs, from a spanflow collector or straight from a run index.
 
     Every method returns the same records whichever way the client reads, and raises the same
-    errors (``spanflow.client.ClientError`` and its subclasses).
+    errors (``spanflow.client.ClientError`` and its subclasses). A SQLite index is opened
+    read-only and must exist already: reading never creates, upgrades or changes it; only
+    ``delete`` writes.
 
     Args:
         url_or_db: an ``http(s)://`` collector URL; a SQLite index path or ``postgresql://`` URL;
