@@ -54,6 +54,8 @@ def printable(text: str) -> str:
     tab and carriage return included), no ``DEL``, no bidi overrides or isolates, no line or
     paragraph separators and no lone surrogates. Everything else is kept as it is.
     """
+    if text.isascii() and text.isprintable():  # the common case, checked in C
+        return text
     return text.translate(_ESCAPE_TABLE)
 
 
