@@ -19,6 +19,8 @@ EXPECTED_PUBLIC_NAMES = {
     "launch",
     "link",
     "log_artifact",
+    "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
     "log_output",

@@ -1,5 +1,8 @@
 """Embedded mode: an OpenTelemetry ``SpanExporter`` that writes spans into a local SQLite index.
 
+Its ``run_records`` companion writes the SDK's run records (params, metric points, liveness)
+into the same index, so the embedded path needs no OTLP logs at all.
+
 With no collector configured, ``spanflow.configure()`` adds this exporter (behind a batch
 processor), so ``python agent.py`` followed by ``spanflow runs list`` works on one machine. It
 converts each ``ReadableSpan`` to the same ``SpanRecord`` the collector's OTLP decoder produces
@@ -18,12 +21,15 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from spanflow import environment
+from spanflow._internal.run_records import RunRecord as SdkRunRecord
 from spanflow_collector.index import DEFAULT_INDEX_PATH
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.records import (
     AttributeValue,
     EventRecord,
     LinkRecord,
+    MetricPointValue,
+    RunRecord,
     SpanRecord,
     StatusCode,
 )
@@ -94,6 +100,39 @@ def span_record_from_readable(span: ReadableSpan) -> SpanRecord:
     )
 
 
+def run_record_from_sdk(record: SdkRunRecord) -> RunRecord:
+    """The collector's RunRecord for a record the SDK made (what the logs decoder would give)."""
+    return RunRecord(
+        kind=record.kind,
+        run_id=record.run_id,
+        record_id=record.record_id,
+        segment=record.segment,
+        trace_id=record.trace_id,
+        span_id=record.span_id,
+        time_unix_nano=record.time_ns,
+        fields=_attributes(record.fields),
+        values=_attributes(record.values),
+        tags=record.tags,
+        points=tuple(
+            MetricPointValue(point.name, point.value, point.step, point.time_ns)
+            for point in record.points
+        ),
+    )
+
+
+class EmbeddedRunRecordExporter:
+    """The run record side of an :class:`EmbeddedSpanExporter` (same store, same file)."""
+
+    def __init__(self, owner: EmbeddedSpanExporter) -> None:
+        self._owner = owner
+
+    def export(self, records: Sequence[SdkRunRecord]) -> bool:
+        return self._owner.export_run_records(records)
+
+    def shutdown(self) -> None:
+        return None  # the span exporter closes the store
+
+
 class EmbeddedSpanExporter(SpanExporter):
     """Exports finished spans into the SQLite run index at ``path``.
 
@@ -114,6 +153,22 @@ class EmbeddedSpanExporter(SpanExporter):
         self.path = os.fspath(path) if path is not None else default_index_path()
         self._store: SqliteRunIndexStore | None = SqliteRunIndexStore(self.path)
         self._failure_logged = False
+        self.run_records = EmbeddedRunRecordExporter(self)
+        """Writes the SDK's run records into the same index (the route's record exporter)."""
+
+    def export_run_records(self, records: Sequence[SdkRunRecord]) -> bool:
+        """Write run records in one transaction; False (logged once) when that failed."""
+        store = self._store
+        if store is None:
+            return False
+        try:
+            store.write_batch((), [run_record_from_sdk(record) for record in records])
+        except Exception:
+            if not self._failure_logged:
+                self._failure_logged = True
+                logger.exception("spanflow could not write run data to the index %s", self.path)
+            return False
+        return True
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Write ``spans`` in one transaction."""

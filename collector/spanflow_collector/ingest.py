@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from spanflow_collector.records import SpanRecord
+from spanflow_collector.records import RunRecord, SpanRecord
 from spanflow_collector.store import RunIndexStore
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class IngestClosedError(IngestUnavailableError):
 
 @dataclass
 class _Submission:
-    records: Sequence[SpanRecord]
+    records: Sequence[SpanRecord | RunRecord]
     done: Future[None]
 
 
@@ -78,8 +78,8 @@ class IngestPipeline:
         """Spans accepted and not yet committed."""
         return self._queued_spans
 
-    def submit(self, records: Sequence[SpanRecord]) -> Future[None]:
-        """Queue one request's spans; the future resolves once they are committed.
+    def submit(self, records: Sequence[SpanRecord | RunRecord]) -> Future[None]:
+        """Queue one request's spans (or run records); the future resolves once committed.
 
         The future carries the store's exception if the commit failed (nothing was stored).
 
@@ -136,10 +136,18 @@ class IngestPipeline:
 
     def _commit(self, batch: list[_Submission]) -> None:
         records: list[SpanRecord] = []
+        run_records: list[RunRecord] = []
         for item in batch:
-            records.extend(item.records)
+            for record in item.records:
+                if isinstance(record, RunRecord):
+                    run_records.append(record)
+                else:
+                    records.append(record)
         try:
-            self._store.write_spans(records)
+            if run_records:
+                self._store.write_batch(records, run_records)
+            else:
+                self._store.write_spans(records)
         except Exception as exc:
             if len(batch) > 1:
                 # One request's spans may be what the store refuses: retry each on its own so
@@ -147,7 +155,12 @@ class IngestPipeline:
                 for item in batch:
                     self._commit([item])
                 return
-            logger.warning("could not store %d spans: %s", len(records), exc)
+            logger.warning(
+                "could not store %d spans and %d run records: %s",
+                len(records),
+                len(run_records),
+                exc,
+            )
             batch[0].done.set_exception(exc)
             return
         for item in batch:

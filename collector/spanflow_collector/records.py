@@ -70,3 +70,36 @@ class SpanRecord:
     resource_attributes: Attributes = field(default_factory=dict)
     scope_name: str = ""
     scope_version: str = ""
+
+
+@dataclass(frozen=True)
+class MetricPointValue:
+    """One metric point carried by a ``spanflow.run.metrics`` run record."""
+
+    name: str
+    value: float
+    step: int | None
+    time_unix_nano: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One spanflow run record (an OTLP log record naming a run), decoded.
+
+    ``kind`` is a ``spanflow.attributes.RecordKindValue``; ``fields`` its attributes other than
+    the kind, id, run id and segment; ``values`` the keyed payload of params, outputs, inputs
+    and attributes records; ``tags`` and ``points`` the payload of tags and metrics records.
+    ``trace_id``/``span_id`` name the run segment's root span ("" when unknown).
+    """
+
+    kind: str
+    run_id: str
+    record_id: str
+    segment: int
+    trace_id: str
+    span_id: str
+    time_unix_nano: int
+    fields: Attributes = field(default_factory=dict)
+    values: Attributes = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    points: tuple[MetricPointValue, ...] = ()

@@ -19,7 +19,13 @@ from dataclasses import replace
 
 from spanflow import attributes as attr
 from spanflow.redaction import DEFAULT_REDACTOR, Redactor
-from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
+from spanflow_collector.records import (
+    AttributeValue,
+    EventRecord,
+    LinkRecord,
+    RunRecord,
+    SpanRecord,
+)
 
 _redactor: Redactor = DEFAULT_REDACTOR
 
@@ -79,6 +85,33 @@ def _redact_span(
     if all(value is getattr(span, field) for field, value in changes.items()):
         return span
     return replace(span, **changes)  # type: ignore[arg-type]
+
+
+def redact_run_records(records: Sequence[RunRecord]) -> Sequence[RunRecord]:
+    """Run records with their secrets replaced: fields, keyed values, tags, metric names.
+
+    A record carrying ``spanflow.redaction.off = true`` (its run turned redaction off) is
+    stored as sent.
+    """
+    redactor = _redactor
+    cleaned: list[RunRecord] = []
+    for record in records:
+        if record.fields.get(attr.REDACTION_OFF) is True:
+            cleaned.append(record)
+            continue
+        points = record.points
+        if any(redactor.text(point.name) is not point.name for point in points):
+            points = tuple(replace(point, name=redactor.text(point.name)) for point in points)
+        cleaned.append(
+            replace(
+                record,
+                fields=redactor.attributes(record.fields),
+                values=redactor.attributes(record.values),
+                tags=tuple(redactor.text(tag) for tag in record.tags),
+                points=points,
+            )
+        )
+    return cleaned
 
 
 def _changed(new: Sequence[object], old: Sequence[object]) -> bool:

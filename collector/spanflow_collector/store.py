@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from spanflow_collector.records import AttributeValue, SpanRecord
+from spanflow_collector.records import AttributeValue, RunRecord, SpanRecord
 
 ComparisonOp = Literal["=", "!=", "<", "<=", ">", ">="]
 
@@ -64,6 +64,11 @@ class RunSummary:
     segment_count: int = 1
     trace_ids: tuple[str, ...] = ()
     last_heartbeat_unix_nano: int | None = None
+    inputs: Mapping[str, AttributeValue] = field(default_factory=dict)
+    artifacts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Artifacts by name: ``path``, ``size`` (bytes), ``sha256``, ``media_type``."""
+    truncated: tuple[str, ...] = ()
+    """What the SDK had to cut from this run (``params``, ``metric_points``, ...); see runs.md."""
 
     @property
     def duration_s(self) -> float | None:
@@ -112,6 +117,9 @@ class RunIndexStore(Protocol):
 
     def write_spans(self, spans: Sequence[SpanRecord]) -> None:
         """Store a batch in one transaction; a span already stored is not duplicated."""
+
+    def write_batch(self, spans: Sequence[SpanRecord], run_records: Sequence[RunRecord]) -> None:
+        """Store spans and run records in one transaction; resent ones are not duplicated."""
 
     def list_runs(self, query: RunQuery) -> RunPage:
         """Runs matching ``query``, newest first, one page."""

@@ -11,6 +11,8 @@ from spanflow._internal.config import (
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.logging_api import (
     log_artifact,
+    log_input,
+    log_inputs,
     log_metric,
     log_metrics,
     log_output,
@@ -41,6 +43,8 @@ __all__ = [
     "launch",
     "link",
     "log_artifact",
+    "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
     "log_output",

@@ -19,8 +19,9 @@ class SpanKindValue:
     """Values of ``spanflow.span.kind``."""
 
     RUN: Final = "run"  # the root span of a run segment
-    RUN_START: Final = "run.start"  # start marker, exported as soon as the run opens
-    RUN_HEARTBEAT: Final = "run.heartbeat"  # periodic liveness marker while the run is open
+    # Marker spans of spanflow before run records: no longer sent, still read in old indexes.
+    RUN_START: Final = "run.start"
+    RUN_HEARTBEAT: Final = "run.heartbeat"
     LLM: Final = "llm"  # one LLM client call (GenAI CLIENT span)
     STEP: Final = "step"  # a traced function / tool (``@spanflow.step``)
 
@@ -70,6 +71,32 @@ ARTIFACT_PATH: Final = "spanflow.artifact.path"
 ARTIFACT_SIZE: Final = "spanflow.artifact.size"  # bytes, int
 ARTIFACT_SHA256: Final = "spanflow.artifact.sha256"
 ARTIFACT_MEDIA_TYPE: Final = "spanflow.artifact.media_type"
+
+# --- Run records: OTLP log records carrying a run's data and liveness ------------------------
+RECORD_KIND: Final = "spanflow.record.kind"
+"""One of the ``RecordKindValue`` strings; also the LogRecord's ``event_name``."""
+RECORD_ID: Final = "spanflow.record.id"  # 16 hex digits, unique per record: retries dedupe
+RUN_TRUNCATED: Final = "spanflow.run.truncated"  # string[] on run.truncated: what was cut
+METRICS_BODY_NAME: Final = "name"  # run.metrics body (kvlist of parallel arrays): string[]
+METRICS_BODY_VALUE: Final = "value"  # double[]
+METRICS_BODY_STEP: Final = "step"  # int[], an empty AnyValue where a point has no step
+METRICS_BODY_TIME: Final = "time_unix_nano"  # int[]
+
+
+class RecordKindValue:
+    """Values of ``spanflow.record.kind``: what one run record says."""
+
+    START: Final = "spanflow.run.start"  # a segment opened: name, project, tags, parent, interval
+    HEARTBEAT: Final = "spanflow.run.heartbeat"  # the run's process is alive
+    PARAMS: Final = "spanflow.run.params"  # body: kvlist of params
+    METRICS: Final = "spanflow.run.metrics"  # body: kvlist of parallel point arrays
+    OUTPUTS: Final = "spanflow.run.outputs"  # body: kvlist of outputs
+    INPUTS: Final = "spanflow.run.inputs"  # body: kvlist of inputs
+    ATTRIBUTES: Final = "spanflow.run.attributes"  # body: kvlist of run(**attributes)
+    TAGS: Final = "spanflow.run.tags"  # body: string array of added tags
+    ARTIFACT: Final = "spanflow.run.artifact"  # attributes: spanflow.artifact.*
+    TRUNCATED: Final = "spanflow.run.truncated"  # attributes: spanflow.run.truncated
+
 
 # --- Links ------------------------------------------------------------------------------------
 LINK_TYPE: Final = "spanflow.link.type"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import spanflow
@@ -9,55 +11,52 @@ from spanflow import attributes
 from spanflow.testing import OTLPReceiver, export_to
 
 RUN = attributes.SpanKindValue.RUN
-RUN_START = attributes.SpanKindValue.RUN_START
-RUN_HEARTBEAT = attributes.SpanKindValue.RUN_HEARTBEAT
+START = attributes.RecordKindValue.START
+HEARTBEAT = attributes.RecordKindValue.HEARTBEAT
 
 
-def test_start_marker_and_heartbeats_arrive_before_the_run_ends(receiver: OTLPReceiver) -> None:
-    """A receiver sees run.start at once and run.heartbeat spans while the run is still open."""
+def _heartbeats(receiver: OTLPReceiver, run_id: str) -> int:
+    return sum(1 for r in receiver.records() if r.kind == HEARTBEAT and r.run_id == run_id)
+
+
+def test_start_record_and_heartbeats_arrive_before_the_run_ends(receiver: OTLPReceiver) -> None:
+    """A receiver gets the start record at once and heartbeat records while the run is open."""
     with export_to(receiver, heartbeat_interval_s=0.05), spanflow.run("live") as handle:
-        start = receiver.wait_for_span(kind=RUN_START, run_id=handle.id)
-        assert start.attributes[attributes.RUN_NAME] == "live"
-        assert start.attributes[attributes.RUN_HEARTBEAT_INTERVAL_S] == 0.05
+        start = receiver.wait_for_record(kind=START, run_id=handle.id)
+        assert start.fields[attributes.RUN_NAME] == "live"
+        assert start.fields[attributes.RUN_HEARTBEAT_INTERVAL_S] == 0.05
         assert start.trace_id == handle.trace_id
-        heartbeat = receiver.wait_for_span(kind=RUN_HEARTBEAT, run_id=handle.id)
-        assert heartbeat.trace_id == handle.trace_id
-        assert heartbeat.parent_span_id == start.parent_span_id
+        heartbeat = receiver.wait_for_record(kind=HEARTBEAT, run_id=handle.id)
+        assert (heartbeat.trace_id, heartbeat.span_id) == (start.trace_id, start.span_id)
         assert not any(s.kind == RUN for s in receiver.spans())
         assert handle.status == "running"
     root = receiver.wait_for_span(kind=RUN, run_id=handle.id)
-    assert root.span_id == start.parent_span_id
+    assert root.span_id == start.span_id
     assert root.attributes[attributes.RUN_STATUS] == "completed"
+    assert [span.name for span in receiver.spans()] == ["live"]  # no bookkeeping spans
 
 
 def test_heartbeats_stop_when_the_run_ends(receiver: OTLPReceiver) -> None:
     """After a run ends no further heartbeat for it is sent."""
     with export_to(receiver, heartbeat_interval_s=0.02):
         with spanflow.run("short") as handle:
-            receiver.wait_for_span(kind=RUN_HEARTBEAT, run_id=handle.id)
+            receiver.wait_for_record(kind=HEARTBEAT, run_id=handle.id)
         # A second, later run's heartbeats prove time passed; the first run's count is frozen.
         spanflow.force_flush()
-        ended_count = sum(
-            1 for s in receiver.spans() if s.kind == RUN_HEARTBEAT and s.run_id == handle.id
-        )
+        ended_count = _heartbeats(receiver, handle.id)
         with spanflow.run("later") as later:
             for count in (1, 3):
-                receiver.wait_for(
-                    lambda spans, n=count: (
-                        sum(1 for s in spans if s.kind == RUN_HEARTBEAT and s.run_id == later.id)
-                        >= n
-                    )
-                )
-    final_count = sum(
-        1 for s in receiver.spans() if s.kind == RUN_HEARTBEAT and s.run_id == handle.id
-    )
-    assert final_count == ended_count
+                deadline = time.monotonic() + 15
+                while _heartbeats(receiver, later.id) < count and time.monotonic() < deadline:
+                    receiver.wait_for_record(kind=HEARTBEAT, run_id=later.id)
+                    spanflow.force_flush()
+    assert _heartbeats(receiver, handle.id) == ended_count
 
 
 def test_the_exported_run_root_carries_params_metrics_tags_and_the_error(
     receiver: OTLPReceiver,
 ) -> None:
-    """Decoded OTLP of a failed run has its attributes, metric events and error."""
+    """Decoded OTLP of a failed run has its facts, run records and error."""
     with (
         export_to(receiver),
         pytest.raises(ZeroDivisionError),
@@ -102,4 +101,4 @@ def test_several_endpoints_each_receive_every_span() -> None:
             spanflow.configure(exporters=["none"])
         for receiver in (first, second):
             receiver.wait_for_span(kind=RUN, run_id=handle.id)
-            receiver.wait_for_span(kind=RUN_START, run_id=handle.id)
+            receiver.wait_for_record(kind=START, run_id=handle.id)

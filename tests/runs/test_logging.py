@@ -13,10 +13,10 @@ from spanflow import attributes
 from spanflow.testing import SpanCapture
 
 
-def test_params_metrics_outputs_and_tags_land_on_the_run_root(
+def test_params_metrics_outputs_and_tags_land_in_the_runs_records(
     spanflow_capture: SpanCapture,
 ) -> None:
-    """Everything logged inside a run is on its root span, encoded as documented."""
+    """Everything logged inside a run is in its run records, encoded as documented."""
     with spanflow.run("logged", params={"model": "m1"}):
         spanflow.log_param("lr", 0.01)
         spanflow.log_params(layers=4, schedule=["a", "b"])
@@ -27,8 +27,11 @@ def test_params_metrics_outputs_and_tags_land_on_the_run_root(
         spanflow.log_outputs(table={"rows": 2})
         spanflow.tag("a", "b")
         spanflow.tag("b", "c")
+        spanflow.log_input("question", "why?")
+        spanflow.log_inputs(rows=[1, 2])
     run = spanflow_capture.run("logged")
     assert run.params == {"model": "m1", "lr": 0.01, "layers": 4, "schedule": ["a", "b"]}
+    assert run.inputs == {"question": "why?", "rows": "[1, 2]"}
     assert run.metrics == {"loss": 0.5, "acc": 0.9, "f1": 1.0}
     assert [(p.name, p.value, p.step) for p in run.metric_points] == [
         ("loss", 1.5, 0),
@@ -40,13 +43,13 @@ def test_params_metrics_outputs_and_tags_land_on_the_run_root(
     assert run.tags == ["a", "b", "c"]
 
 
-def test_a_metric_without_step_has_no_step_attribute(spanflow_capture: SpanCapture) -> None:
-    """A metric point logged without a step leaves spanflow.metric.step out of the event."""
+def test_a_metric_without_step_has_no_step(spanflow_capture: SpanCapture) -> None:
+    """A metric point logged without a step is recorded with step None, not step 0."""
     with spanflow.run("no-step"):
         spanflow.log_metric("score", 3)
-    (event,) = spanflow_capture.run("no-step").root.events
-    assert event.name == attributes.EVENT_METRIC
-    assert attributes.EVENT_METRIC_STEP not in event.attributes
+    run = spanflow_capture.run("no-step")
+    assert [(p.name, p.value, p.step) for p in run.metric_points] == [("score", 3.0, None)]
+    assert run.root.events == ()
 
 
 def test_logging_goes_to_the_innermost_run(spanflow_capture: SpanCapture) -> None:
@@ -123,25 +126,23 @@ def test_an_unserialisable_param_is_stored_as_its_repr_with_a_warning(
             spanflow.log_param("thing", Opaque())
         with pytest.warns(spanflow.SpanflowWarning, match="'result'"):
             spanflow.log_output("result", {1, 2})
-    root = spanflow_capture.run("opaque").root
-    assert root.attributes[attributes.PARAM_PREFIX + "thing"] == "<Opaque>"
-    assert root.attributes[attributes.OUTPUT_PREFIX + "result"] in ("{1, 2}", "{2, 1}")
+    run = spanflow_capture.run("opaque")
+    assert run.params["thing"] == "<Opaque>"
+    assert run.outputs["result"] in ("{1, 2}", "{2, 1}")
 
 
 def test_log_artifact_records_path_size_hash_and_media_type(
     spanflow_capture: SpanCapture, tmp_path: Path
 ) -> None:
-    """An artifact is an event with the file's path, size, sha256 and media type."""
+    """An artifact is a run record with the file's path, size, sha256 and media type."""
     report = tmp_path / "report.json"
     report.write_text('{"ok": true}')
     with spanflow.run("artifacts"):
         spanflow.log_artifact(report)
         spanflow.log_artifact(str(report), name="renamed")
-    events = [
-        e for e in spanflow_capture.run("artifacts").root.events if e.name == "spanflow.artifact"
-    ]
-    assert [e.attributes[attributes.ARTIFACT_NAME] for e in events] == ["report.json", "renamed"]
-    first = events[0].attributes
+    artifacts = spanflow_capture.run("artifacts").artifacts
+    assert [a[attributes.ARTIFACT_NAME] for a in artifacts] == ["report.json", "renamed"]
+    first = artifacts[0]
     assert first[attributes.ARTIFACT_PATH] == str(report.resolve())
     assert first[attributes.ARTIFACT_SIZE] == len('{"ok": true}')
     assert first[attributes.ARTIFACT_SHA256] == hashlib.sha256(b'{"ok": true}').hexdigest()
@@ -152,13 +153,13 @@ def test_log_artifact_records_path_size_hash_and_media_type(
 def test_log_artifact_of_a_missing_file_warns_and_records_nothing(
     spanflow_capture: SpanCapture, tmp_path: Path
 ) -> None:
-    """A path that is not a file is reported in a warning and no event is added."""
+    """A path that is not a file is reported in a warning and nothing is recorded."""
     with (
         spanflow.run("no-artifact"),
         pytest.warns(spanflow.SpanflowWarning, match="not a readable file"),
     ):
         spanflow.log_artifact(tmp_path / "nope.bin")
-    assert spanflow_capture.run("no-artifact").root.events == ()
+    assert spanflow_capture.run("no-artifact").artifacts == []
 
 
 def test_logging_after_a_run_ended_warns_once_and_does_nothing(

@@ -68,7 +68,7 @@ def test_sigterm_ends_an_open_run_as_interrupted_and_flushes() -> None:
         try:
             assert process.stdout is not None
             assert process.stdout.readline().strip() == "ready"
-            receiver.wait_for_span(kind=attr.SpanKindValue.RUN_START)
+            receiver.wait_for_record(kind=attr.RecordKindValue.START)
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == -signal.SIGTERM  # still dies of the signal
         finally:

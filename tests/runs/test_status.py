@@ -101,19 +101,21 @@ def test_system_exit_zero_completes_and_nonzero_fails(spanflow_capture: SpanCapt
     assert spanflow_capture.run("exit-2").status == "failed"
 
 
-def test_the_start_marker_is_a_child_of_the_root_with_the_run_facts(
+def test_the_start_record_names_the_root_and_carries_the_run_facts(
     spanflow_capture: SpanCapture,
 ) -> None:
-    """The run.start marker carries id, name, project, tags, params, parent id and interval."""
+    """The start record carries name, project, tags, parent id and interval; no marker span."""
     with spanflow.run("parent") as parent, spanflow.run("marked", tags=["x"], params={"p": 1}):
         pass
     run = spanflow_capture.run("marked")
-    (start,) = run.markers
-    assert start.kind == attributes.SpanKindValue.RUN_START
-    assert start.parent_span_id == run.root.span_id and start.trace_id == run.root.trace_id
-    assert start.attributes[attributes.RUN_NAME] == "marked"
-    assert start.attributes[attributes.RUN_TAGS] == ["x"]
-    assert start.attributes[attributes.PARAM_PREFIX + "p"] == 1
-    assert start.attributes[attributes.RUN_PARENT_ID] == parent.id
-    assert start.attributes[attributes.RUN_HEARTBEAT_INTERVAL_S] == 30.0
-    assert start.end_time_ns < run.root.end_time_ns
+    (start,) = run.records_of(attributes.RecordKindValue.START)
+    assert (start.trace_id, start.span_id) == (run.root.trace_id, run.root.span_id)
+    assert start.run_id == run.id and start.segment == 0
+    assert start.fields[attributes.RUN_NAME] == "marked"
+    assert start.fields[attributes.PROJECT] == "default"
+    assert start.fields[attributes.RUN_TAGS] == ("x",)
+    assert start.fields[attributes.RUN_PARENT_ID] == parent.id
+    assert start.fields[attributes.RUN_HEARTBEAT_INTERVAL_S] == 30.0
+    assert start.time_ns < run.root.end_time_ns
+    assert run.params == {"p": 1}
+    assert run.work_spans == []

@@ -17,6 +17,11 @@ they arrived in. The rules (documented in docs/run-index.md):
 * Params, metrics, outputs, attributes, name, project and parent are overlaid from the level
   spans in (segment, marker before root, start time) order: later segments win; tags are
   united.
+* **Run records** (OTLP log records from the spanflow SDK) add to this: start records count as
+  start markers; the newest value per key of params, outputs, inputs, attributes, metrics (last
+  value) and artifacts overlays what the spans say; tags are united. For a run with run
+  records, the last sign of life is the index's own receive time of its latest record, not a
+  sender timestamp, so a sender's skewed clock cannot make a live run read ``interrupted``.
 """
 
 from __future__ import annotations
@@ -66,6 +71,32 @@ class RunAggregate:
 
 
 @dataclass(frozen=True)
+class SegmentStart:
+    """What a segment's start record said (the run's facts before its root span arrives)."""
+
+    segment: int
+    name: str | None
+    project: str | None
+    tags: tuple[str, ...]
+    parent_id: str | None
+    heartbeat_interval_s: float | None
+    time_ns: int
+
+
+@dataclass
+class RecordState:
+    """Everything the index holds from a run's run records (see ``record_rows.py``)."""
+
+    starts: list[SegmentStart] = field(default_factory=list)
+    values: dict[str, dict[str, AttributeValue]] = field(default_factory=dict)  # kind -> key
+    metrics: dict[str, float] = field(default_factory=dict)  # last value per metric
+    tags: list[str] = field(default_factory=list)  # tag() calls, in arrival order
+    truncated: list[str] = field(default_factory=list)
+    last_received_ns: int | None = None
+    last_heartbeat_ns: int | None = None
+
+
+@dataclass(frozen=True)
 class RunRow:
     """One ``runs`` row plus its ``run_values`` and ``run_tags`` rows."""
 
@@ -87,6 +118,10 @@ class RunRow:
     aggregate: RunAggregate
     segment_count: int
     heartbeat_interval_s: float | None = field(default=None)
+    inputs: dict[str, AttributeValue] = field(default_factory=dict)
+    artifacts: dict[str, AttributeValue] = field(default_factory=dict)
+    truncated: tuple[str, ...] = ()
+    last_heartbeat_ns: int | None = None
 
 
 def is_run_root(span: SpanRecord) -> bool:
@@ -119,9 +154,20 @@ def _text(value: AttributeValue | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def derive_run(run_id: str, aggregate: RunAggregate, level_spans: Sequence[SpanRecord]) -> RunRow:
-    """The summary row of run ``run_id`` from its aggregate and its level spans (any order)."""
+def _start_order(start: SegmentStart) -> tuple[int, int, int, str]:
+    return (start.segment, 0, start.time_ns, "")
+
+
+def derive_run(
+    run_id: str,
+    aggregate: RunAggregate,
+    level_spans: Sequence[SpanRecord],
+    records: RecordState | None = None,
+) -> RunRow:
+    """The summary row of run ``run_id`` from its aggregate, level spans and run records."""
+    records = records or RecordState()
     ordered = sorted(level_spans, key=_level_order)
+    starts = sorted(records.starts, key=_start_order)
     project: str | None = None
     name: str | None = None
     parent_id: str | None = None
@@ -131,6 +177,13 @@ def derive_run(run_id: str, aggregate: RunAggregate, level_spans: Sequence[SpanR
     metrics: dict[str, float] = {}
     outputs: dict[str, AttributeValue] = {}
     run_attributes: dict[str, AttributeValue] = {}
+    for start in starts:
+        # Start records come before the spans of their segment: a root's facts win over them.
+        project = start.project or project
+        name = start.name or name
+        parent_id = start.parent_id or parent_id
+        heartbeat_interval_s = start.heartbeat_interval_s or heartbeat_interval_s
+        tags.update((tag, None) for tag in start.tags)
     for span in ordered:
         attributes = span.attributes
         spanflow_made = attr.RUN_ID in attributes
@@ -162,13 +215,20 @@ def derive_run(run_id: str, aggregate: RunAggregate, level_spans: Sequence[SpanR
             elif key.startswith(attr.RUN_ATTRIBUTE_PREFIX):
                 run_attributes[key[len(attr.RUN_ATTRIBUTE_PREFIX) :]] = value
 
+    tags.update((tag, None) for tag in records.tags)
+    params.update(records.values.get("param", {}))
+    outputs.update(records.values.get("output", {}))
+    run_attributes.update(records.values.get("attribute", {}))
+    metrics.update(records.metrics)
+
     status = attr.RunStatus.RUNNING
     end_ns: int | None = None
     error_type: str | None = None
     error_message: str | None = None
     roots = [span for span in ordered if is_run_root(span)]
-    if ordered:
-        last_segment = _segment(ordered[-1])
+    segments = {_segment(span) for span in ordered} | {start.segment for start in starts}
+    if segments:
+        last_segment = max(segments)
         last_roots = [span for span in roots if _segment(span) == last_segment]
         if last_roots:
             last_root = max(last_roots, key=lambda span: (span.end_time_unix_nano, span.span_id))
@@ -181,14 +241,18 @@ def derive_run(run_id: str, aggregate: RunAggregate, level_spans: Sequence[SpanR
                 )
     stale_after_ns: int | None = None
     if status == attr.RunStatus.RUNNING:
-        last_sign_of_life = max(
-            [aggregate.last_end_ns, *(span.start_time_unix_nano for span in ordered)]
-        )
+        if records.last_received_ns is not None:
+            # The index's own clock: a sender whose clock is off cannot make a live run stale.
+            last_sign_of_life = records.last_received_ns
+        else:
+            last_sign_of_life = max(
+                [aggregate.last_end_ns, *(span.start_time_unix_nano for span in ordered)]
+            )
         timeout_ns = int(interrupted_timeout_s(heartbeat_interval_s) * 1e9)
         stale_after_ns = last_sign_of_life + timeout_ns
-    start_ns = (
-        min(span.start_time_unix_nano for span in ordered) if ordered else aggregate.first_start_ns
-    )
+    start_times = [span.start_time_unix_nano for span in ordered]
+    start_times += [start.time_ns for start in starts]
+    start_ns = min(start_times) if start_times else aggregate.first_start_ns
     return RunRow(
         id=run_id,
         project=project or DEFAULT_PROJECT,
@@ -206,6 +270,10 @@ def derive_run(run_id: str, aggregate: RunAggregate, level_spans: Sequence[SpanR
         error_type=error_type,
         error_message=error_message,
         aggregate=aggregate,
-        segment_count=max(1, len({_segment(span) for span in ordered})),
+        segment_count=max(1, len(segments)),
         heartbeat_interval_s=heartbeat_interval_s,
+        inputs=dict(records.values.get("input", {})),
+        artifacts=dict(records.values.get("artifact", {})),
+        truncated=tuple(records.truncated),
+        last_heartbeat_ns=records.last_heartbeat_ns or aggregate.last_heartbeat_ns,
     )

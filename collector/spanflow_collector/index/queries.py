@@ -15,7 +15,8 @@ from spanflow_collector.store import RunQuery, RunSummary, ValueFilter
 RUN_COLUMNS = (
     "id, project, name, status, start_ns, end_ns, stale_after_ns, parent_id, tags, params, "
     "metrics, outputs, attributes, error_type, error_message, span_count, llm_call_count, "
-    "error_count, input_tokens, output_tokens, segment_count, trace_ids, last_heartbeat_ns"
+    "error_count, input_tokens, output_tokens, segment_count, trace_ids, last_heartbeat_ns, "
+    "inputs, artifacts, truncated"
 )
 MAX_PAGE_SIZE = 1000
 _OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">="})
@@ -171,4 +172,7 @@ def run_summary(row: Sequence[Any], now_ns: int) -> RunSummary:
         segment_count=row[20],
         trace_ids=tuple(json.loads(row[21])),
         last_heartbeat_unix_nano=row[22],
+        inputs=plain_attributes(row[23]),
+        artifacts=json.loads(row[24]),
+        truncated=tuple(json.loads(row[25])),
     )

@@ -137,8 +137,59 @@ _INITIAL = (
     "CREATE INDEX run_tags_by_tag ON run_tags (tag, run_id)",
 )
 
+_RUN_RECORDS = (
+    # One row per run segment start record: what the run is called before its root arrives,
+    # and which trace is the segment's (spans without a run id in it belong to the run).
+    """CREATE TABLE run_starts (
+        run_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        segment INTEGER NOT NULL,
+        name TEXT,
+        project TEXT,
+        tags TEXT NOT NULL,
+        parent_id TEXT,
+        heartbeat_interval_s DOUBLE PRECISION,
+        time_ns BIGINT NOT NULL,
+        PRIMARY KEY (run_id, trace_id, span_id)
+    )""",
+    "CREATE INDEX run_starts_by_trace ON run_starts (trace_id)",
+    # Keyed run data from run records, newest value per key (by record time) kept: kind is
+    # param, output, input, attribute, metric (last value), tag, artifact or truncated.
+    """CREATE TABLE run_record_values (
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        time_ns BIGINT NOT NULL,
+        PRIMARY KEY (run_id, kind, key)
+    )""",
+    # Metric points from run records; (run, record id, position) makes a resent record a no-op.
+    """CREATE TABLE run_metric_points (
+        run_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        step BIGINT,
+        time_ns BIGINT NOT NULL,
+        PRIMARY KEY (run_id, record_id, seq)
+    )""",
+    "CREATE INDEX run_metric_points_by_time ON run_metric_points (run_id, time_ns)",
+    # Liveness by the index's own clock: when a record of the run last arrived.
+    """CREATE TABLE run_liveness (
+        run_id TEXT PRIMARY KEY,
+        last_received_ns BIGINT NOT NULL,
+        last_heartbeat_ns BIGINT
+    )""",
+    "ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE runs ADD COLUMN truncated TEXT NOT NULL DEFAULT '[]'",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
+    Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -27,6 +27,13 @@ from spanflow_collector.index.queries import (
     list_runs_sql,
     run_summary,
 )
+from spanflow_collector.index.record_rows import (
+    RECORD_TABLES,
+    RecordRows,
+    build_record_rows,
+    load_record_states,
+    write_record_rows,
+)
 from spanflow_collector.index.rows import (
     LINK_COLUMNS,
     METRIC_COLUMNS,
@@ -38,8 +45,8 @@ from spanflow_collector.index.rows import (
     span_record,
 )
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
-from spanflow_collector.records import LinkRecord, SpanRecord
-from spanflow_collector.redact import redact_spans
+from spanflow_collector.records import LinkRecord, RunRecord, SpanRecord
+from spanflow_collector.redact import redact_run_records, redact_spans
 from spanflow_collector.store import (
     MetricPoint,
     RunPage,
@@ -56,6 +63,10 @@ _LEVEL_SPAN_CONDITION = (
     f"(s.sf_kind IN {_RUN_KINDS} OR "
     "(s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id))"
 )
+
+
+# The aggregate of a run known only from its run records so far (no span stored yet).
+_NO_SPANS = RunAggregate(0, 0, 0, 0, 0, 0, 0, None, ())
 
 
 class Executor(Protocol):
@@ -131,12 +142,18 @@ class SqlRunIndexStore:
     # --- writes --------------------------------------------------------------------------------
     def write_spans(self, spans: Sequence[SpanRecord]) -> None:
         """Store a batch in one transaction; a span already stored is not duplicated."""
-        if not spans:
-            return
-        rows = build_rows(redact_spans(spans))  # the one place secrets are removed at ingest
-        self._write(lambda executor: self._ingest(executor, rows))
+        self.write_batch(spans, ())
 
-    def _ingest(self, executor: Executor, rows: BatchRows) -> None:
+    def write_batch(self, spans: Sequence[SpanRecord], run_records: Sequence[RunRecord]) -> None:
+        """Store spans and run records in one transaction; resent ones are not duplicated."""
+        if not spans and not run_records:
+            return
+        # The one place secrets are removed at ingest, for spans and run records alike.
+        rows = build_rows(redact_spans(spans))
+        record_rows = build_record_rows(redact_run_records(run_records), self._clock())
+        self._write(lambda executor: self._ingest(executor, rows, record_rows))
+
+    def _ingest(self, executor: Executor, rows: BatchRows, record_rows: RecordRows) -> None:
         executor.executemany(
             "INSERT INTO blobs (hash, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
             sorted(rows.blobs.items()),
@@ -164,17 +181,20 @@ class SqlRunIndexStore:
             "ON CONFLICT DO NOTHING",
             rows.metric_points,
         )
+        write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
-        affected = set(rows.own_run_ids)
-        affected |= self._assign_trace_runs(executor, sorted(rows.unowned_trace_ids))
+        affected = set(rows.own_run_ids) | record_rows.run_ids
+        traces = rows.unowned_trace_ids | record_rows.start_trace_ids
+        affected |= self._assign_trace_runs(executor, sorted(traces))
         self._recompute_runs(executor, sorted(affected))
 
     def _assign_trace_runs(self, executor: Executor, trace_ids: Sequence[str]) -> set[str]:
         """Give spans without ``spanflow.run.id`` the run of their trace; return touched runs.
 
-        A trace's run is the run whose root or start marker is in it, else the run of any
-        spanflow span in it, else — when the trace has a root — a run of its own whose id is
-        the trace id (traces from other OTel SDKs). Until then its spans wait unassigned.
+        A trace's run is the run whose root, start marker or start record is in it, else the
+        run of any spanflow span in it, else — when the trace has a root — a run of its own
+        whose id is the trace id (traces from other OTel SDKs). Until then its spans wait
+        unassigned.
         """
         touched: set[str] = set()
         updates: list[tuple[str | None, str]] = []
@@ -186,6 +206,13 @@ class SqlRunIndexStore:
                 batch,
             ):
                 touched.add(run_id)
+            started = dict(
+                executor.execute(
+                    "SELECT trace_id, MIN(run_id) FROM run_starts "
+                    f"WHERE trace_id IN ({in_list}) GROUP BY trace_id",
+                    batch,
+                )
+            )
             for trace_id, level_run, any_run, has_root, has_unowned in executor.execute(
                 f"SELECT trace_id, MIN(CASE WHEN sf_kind IN {_RUN_KINDS} THEN own_run_id END), "
                 "MIN(own_run_id), MAX(CASE WHEN parent_span_id IS NULL THEN 1 ELSE 0 END), "
@@ -195,7 +222,8 @@ class SqlRunIndexStore:
             ):
                 if not has_unowned:
                     continue
-                run_id = level_run or any_run or (trace_id if has_root else None)
+                run_id = level_run or started.get(trace_id) or any_run
+                run_id = run_id or (trace_id if has_root else None)
                 updates.append((run_id, trace_id))
                 if run_id is not None:
                     touched.add(run_id)
@@ -216,8 +244,11 @@ class SqlRunIndexStore:
                 extra_column="s.run_id",
             ):
                 level_spans[run_id].append(span)
+            states = load_record_states(executor, batch, in_list)
+            for run_id in states.keys() - aggregates.keys():
+                aggregates[run_id] = _NO_SPANS
             derived = [
-                derive_run(run_id, aggregate, level_spans[run_id])
+                derive_run(run_id, aggregate, level_spans[run_id], states.get(run_id))
                 for run_id, aggregate in aggregates.items()
             ]
             executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
@@ -293,7 +324,10 @@ class SqlRunIndexStore:
                     run.aggregate.output_tokens,
                     run.segment_count,
                     json.dumps(list(run.aggregate.trace_ids)),
-                    run.aggregate.last_heartbeat_ns,
+                    run.last_heartbeat_ns,
+                    plain_json(run.inputs),
+                    _artifacts_json(run.artifacts),
+                    json.dumps(list(run.truncated)),
                 )
                 for run in runs
             ],
@@ -381,13 +415,17 @@ class SqlRunIndexStore:
         return [span for _, span in found]
 
     def get_metric_history(self, run_id: str) -> list[MetricPoint]:
-        """Every metric point logged in a run, in time order."""
+        """Every metric point logged in a run (span events and run records), in time order."""
         rows = self._read(
             lambda executor: executor.execute(
-                "SELECT m.name, m.value, m.step, m.time_ns FROM metric_points m "
+                "SELECT name, value, step, time_ns FROM ("
+                "SELECT m.name, m.value, m.step, m.time_ns, m.trace_id AS k1, "
+                "m.span_id AS k2, m.seq FROM metric_points m "
                 "JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id "
-                "WHERE s.run_id = ? ORDER BY m.time_ns, m.trace_id, m.span_id, m.seq",
-                [run_id],
+                "WHERE s.run_id = ? UNION ALL "
+                "SELECT name, value, step, time_ns, record_id, '', seq FROM run_metric_points "
+                "WHERE run_id = ?) points ORDER BY time_ns, k1, k2, seq",
+                [run_id, run_id],
             )
         )
         return [MetricPoint(name, value, step, time_ns) for name, value, step, time_ns in rows]
@@ -497,8 +535,21 @@ class SqlRunIndexStore:
                 )
             executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
             executor.execute(f"DELETE FROM run_tags WHERE run_id IN ({in_list})", batch)
+            for table in RECORD_TABLES:
+                executor.execute(f"DELETE FROM {table} WHERE run_id IN ({in_list})", batch)
             executor.execute(f"DELETE FROM runs WHERE id IN ({in_list})", batch)
         return len(doomed)
+
+
+def _artifacts_json(artifacts: dict[str, Any]) -> str:
+    """Artifacts as one JSON object of objects (each stored as its JSON text)."""
+    return json.dumps(
+        {
+            name: json.loads(facts) if isinstance(facts, str) else facts
+            for name, facts in artifacts.items()
+        },
+        sort_keys=True,
+    )
 
 
 def _comparable(value: Any) -> tuple[float | None, str | None]:

@@ -1,4 +1,8 @@
-"""Build the export routes ``configure()`` asked for: OTLP/HTTP, console, in-memory, embedded."""
+"""Build the export routes ``configure()`` asked for: OTLP/HTTP, console, in-memory, embedded.
+
+Routes to spanflow destinations also carry run records: OTLP endpoints get them on
+``/v1/logs``, the embedded index writes them into its store, ``memory`` keeps them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from spanflow._internal.otlp_logs import OTLPRunRecordExporter, logs_url
 from spanflow._internal.pipeline import ExportRoute
+from spanflow._internal.record_queue import InMemoryRunRecordExporter
 
 EXPORTER_NAMES = ("otlp", "console", "memory", "embedded", "none")
 TRACES_PATH = "/v1/traces"
@@ -28,6 +34,13 @@ def traces_url(base_or_full: str) -> str:
     if url.rstrip("/").endswith(TRACES_PATH):
         return url.rstrip("/")
     return url.rstrip("/") + TRACES_PATH
+
+
+def otlp_route(url: str, headers: Mapping[str, str]) -> ExportRoute:
+    """Spans to ``url`` (``.../v1/traces``), run records to the ``/v1/logs`` beside it."""
+    records_url = logs_url(url)
+    records = OTLPRunRecordExporter(records_url, headers) if records_url is not None else None
+    return ExportRoute(OTLPSpanExporter(endpoint=url, headers=dict(headers)), records=records)
 
 
 def embedded_exporter(path: Path) -> SpanExporter:
@@ -72,13 +85,15 @@ def build_routes(
                     "SPANFLOW_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT"
                 )
             for url, headers in otlp_endpoints:
-                routes.append(ExportRoute(OTLPSpanExporter(endpoint=url, headers=dict(headers))))
+                routes.append(otlp_route(url, headers))
         elif name == "console":
             routes.append(ExportRoute(ConsoleSpanExporter(out=sys.stderr), batch=False))
         elif name == "memory":
-            routes.append(ExportRoute(InMemorySpanExporter(), batch=False))
+            memory_records = InMemoryRunRecordExporter()
+            routes.append(ExportRoute(InMemorySpanExporter(), batch=False, records=memory_records))
         elif name == "embedded":
-            routes.append(ExportRoute(embedded_exporter(db_path)))
+            exporter = embedded_exporter(db_path)
+            routes.append(ExportRoute(exporter, records=getattr(exporter, "run_records", None)))
         elif name in ("none", ""):
             continue
         else:

@@ -6,7 +6,7 @@ import hashlib
 import mimetypes
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from opentelemetry.trace import Span, SpanContext
 
 from spanflow import attributes
 from spanflow._internal import clock, values
+from spanflow._internal.run_limits import RunLimits
+from spanflow._internal.run_records import AttributeScalar, FieldValue, MetricPointData, RunRecord
 from spanflow._internal.warn import log_internal_error_once, warn, warn_once
 
 _HASH_CHUNK_BYTES = 1 << 20
@@ -41,6 +43,9 @@ class RunHandle:
         span: Span | None = None,
         root_span_context: SpanContext | None = None,
         is_remote: bool = False,
+        emit: Callable[[RunRecord, bool], None] | None = None,
+        limits: RunLimits | None = None,
+        redact: bool = True,
     ) -> None:
         self._id = run_id
         self._name = name
@@ -57,6 +62,15 @@ class RunHandle:
         self._status = attributes.RunStatus.RUNNING
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
+        self._emit = emit
+        self._limits = limits or RunLimits()
+        # A run that turned redaction off says so on every record, so the collector keeps them.
+        self._record_flags: dict[str, FieldValue] = (
+            {} if redact else {attributes.REDACTION_OFF: True}
+        )
+        self._keys: dict[str, set[str]] = {}
+        self._metric_point_count = 0
+        self._truncated: set[str] = set()
 
     # --- identity and status -------------------------------------------------------------------
     @property
@@ -126,8 +140,8 @@ class RunHandle:
         )
 
     # --- logging -------------------------------------------------------------------------------
-    def _writable_span(self, operation: str) -> Span | None:
-        """The root span to write to, or ``None`` (after a one-time warning) when there is none."""
+    def _writable(self, operation: str) -> bool:
+        """Whether this process may log into the run now (warns once when it may not)."""
         if self._is_remote or self._owner_pid != os.getpid():
             warn_once(
                 f"remote-{operation}",
@@ -135,18 +149,82 @@ class RunHandle:
                 "open a run in this process (it becomes a subrun) and log into that",
                 stacklevel=4,
             )
-            return None
+            return False
         if self._status != attributes.RunStatus.RUNNING:
             warn_once(
                 f"ended-{operation}",
                 f"spanflow: {operation}() on run {self._id} after it ended does nothing",
                 stacklevel=4,
             )
-            return None
-        return self._span
+            return False
+        return True
+
+    def _emit_record(
+        self,
+        kind: str,
+        *,
+        urgent: bool = False,
+        fields: Mapping[str, FieldValue] | None = None,
+        record_values: Mapping[str, AttributeScalar] | None = None,
+        tags: tuple[str, ...] = (),
+        points: tuple[MetricPointData, ...] = (),
+    ) -> None:
+        """Hand one run record to the export routes (nowhere when tracing is off)."""
+        emit = self._emit
+        if emit is None:
+            return
+        context = self._root_span_context
+        valid = context is not None and context.is_valid
+        record = RunRecord(
+            kind=kind,
+            run_id=self._id,
+            segment=self._segment,
+            trace_id=f"{context.trace_id:032x}" if valid and context else "",
+            span_id=f"{context.span_id:016x}" if valid and context else "",
+            time_ns=clock.time_ns(),
+            fields={**fields, **self._record_flags} if fields else self._record_flags,
+            values=record_values or {},
+            tags=tags,
+            points=points,
+        )
+        emit(record, urgent)
+
+    def _truncate(self, what: str, message: str) -> None:
+        """Say once per run (warning and ``run.truncated`` record) that ``what`` was cut."""
+        with self._lock:
+            if what in self._truncated:
+                return
+            self._truncated.add(what)
+        warn(f"spanflow: run {self._id}: {message}; the run is marked truncated", stacklevel=5)
+        self._emit_record(
+            attributes.RecordKindValue.TRUNCATED, fields={attributes.RUN_TRUNCATED: (what,)}
+        )
+
+    def _encoded(self, kind: str, items: Mapping[Any, Any]) -> dict[str, AttributeScalar]:
+        """Valid keys with encoded values, cut at the run's key limit for ``kind``."""
+        encoded: dict[str, AttributeScalar] = {}
+        for key, value in items.items():
+            name = values.valid_key(kind, key)
+            if name is not None:
+                encoded[name] = values.encode_value(kind, name, value)
+        with self._lock:
+            seen = self._keys.setdefault(kind, set())
+            new_keys = [key for key in encoded if key not in seen]
+            room = self._limits.max_keys - len(seen)
+            refused = new_keys[max(room, 0) :]
+            seen.update(new_keys[: max(room, 0)])
+        if refused:
+            for key in refused:
+                del encoded[key]
+            self._truncate(
+                f"{kind}s",
+                f"more than {self._limits.max_keys} {kind}s; {kind} {refused[0]!r} and "
+                "later new ones are dropped (SPANFLOW_MAX_RUN_KEYS)",
+            )
+        return encoded
 
     def log_param(self, key: str, value: Any) -> None:
-        """Record a param (``spanflow.param.<key>`` on the run's root span)."""
+        """Record a param (a run record; see docs/attributes.md)."""
         self._log_params({key: value})
 
     def log_params(self, **params: Any) -> None:
@@ -154,28 +232,25 @@ class RunHandle:
         self._log_params(params)
 
     def _log_params(self, params: Mapping[Any, Any]) -> None:
-        span = self._writable_span("log_param")
-        if span is None:
+        if not self._writable("log_param"):
             return
-        for key, value in params.items():
-            name = values.valid_key("param", key)
-            if name is None:
-                continue
-            encoded = values.encode_value("param", name, value)
-            with self._lock:
-                self._params[name] = value
-            span.set_attribute(attributes.PARAM_PREFIX + name, encoded)
+        encoded = self._encoded("param", params)
+        if not encoded:
+            return
+        with self._lock:
+            self._params.update({key: params[key] for key in encoded})
+        self._emit_record(attributes.RecordKindValue.PARAMS, record_values=encoded)
 
     def log_metric(self, name: str, value: Any, *, step: int | None = None) -> None:
-        """Record one metric point: a span event, and the last value as a root attribute."""
+        """Record one metric point (name, value, optional step, time)."""
         self.log_metrics({name: value}, step=step)
 
     def log_metrics(self, metrics: Mapping[str, Any], *, step: int | None = None) -> None:
         """Record several metric points sharing one ``step``."""
-        span = self._writable_span("log_metric")
-        if span is None:
+        if not self._writable("log_metric"):
             return
         timestamp = clock.time_ns()
+        points: list[MetricPointData] = []
         for key, raw in metrics.items():
             name = values.valid_key("metric", key)
             if name is None:
@@ -183,38 +258,50 @@ class RunHandle:
             number = values.metric_value(name, raw)
             if number is None:
                 continue
-            point: dict[str, str | float | int] = {
-                attributes.EVENT_METRIC_NAME: name,
-                attributes.EVENT_METRIC_VALUE: number,
-            }
-            step_number = values.metric_step(name, step)
-            if step_number is not None:
-                point[attributes.EVENT_METRIC_STEP] = step_number
-            span.add_event(attributes.EVENT_METRIC, point, timestamp=timestamp)
-            span.set_attribute(attributes.METRIC_PREFIX + name, number)
+            points.append(MetricPointData(name, number, values.metric_step(name, step), timestamp))
+        if not points:
+            return
+        with self._lock:
+            room = max(self._limits.max_metric_points - self._metric_point_count, 0)
+            self._metric_point_count += min(room, len(points))
+        if room < len(points):
+            del points[room:]
+            self._truncate(
+                "metric_points",
+                f"more than {self._limits.max_metric_points} metric points; later points are "
+                "dropped (SPANFLOW_MAX_RUN_METRIC_POINTS)",
+            )
+        if points:
+            self._emit_record(attributes.RecordKindValue.METRICS, points=tuple(points))
 
     def log_output(self, name: str, value: Any) -> None:
-        """Record an output (``spanflow.output.<name>``; str native, anything else JSON)."""
-        self._log_outputs({name: value})
+        """Record an output (str native, anything else JSON)."""
+        self._log_keyed("log_output", "output", attributes.RecordKindValue.OUTPUTS, {name: value})
 
     def log_outputs(self, **outputs: Any) -> None:
         """Record several outputs at once."""
-        self._log_outputs(outputs)
+        self._log_keyed("log_output", "output", attributes.RecordKindValue.OUTPUTS, outputs)
 
-    def _log_outputs(self, outputs: Mapping[Any, Any]) -> None:
-        span = self._writable_span("log_output")
-        if span is None:
+    def log_input(self, name: str, value: Any) -> None:
+        """Record an input of the run: a dataset row, a prompt (str native, else JSON)."""
+        self._log_keyed("log_input", "input", attributes.RecordKindValue.INPUTS, {name: value})
+
+    def log_inputs(self, **inputs: Any) -> None:
+        """Record several inputs at once."""
+        self._log_keyed("log_input", "input", attributes.RecordKindValue.INPUTS, inputs)
+
+    def _log_keyed(
+        self, operation: str, kind: str, record_kind: str, items: Mapping[Any, Any]
+    ) -> None:
+        if not self._writable(operation):
             return
-        for key, value in outputs.items():
-            name = values.valid_key("output", key)
-            if name is not None:
-                encoded = values.encode_value("output", name, value)
-                span.set_attribute(attributes.OUTPUT_PREFIX + name, encoded)
+        encoded = self._encoded(kind, items)
+        if encoded:
+            self._emit_record(record_kind, record_values=encoded)
 
     def log_artifact(self, path: str | os.PathLike[str], *, name: str | None = None) -> None:
-        """Record a file as an artifact event: path, size, sha256 and media type (not copied)."""
-        span = self._writable_span("log_artifact")
-        if span is None:
+        """Record a file as an artifact: path, size, sha256 and media type (not copied)."""
+        if not self._writable("log_artifact"):
             return
         file_path = Path(path).expanduser().resolve()
         if not file_path.is_file():
@@ -231,30 +318,35 @@ class RunHandle:
             warn(f"spanflow: artifact {str(path)!r} could not be read ({exc}); dropped")
             return
         media_type = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
-        span.add_event(
-            attributes.EVENT_ARTIFACT,
-            {
+        self._emit_record(
+            attributes.RecordKindValue.ARTIFACT,
+            fields={
                 attributes.ARTIFACT_NAME: name or file_path.name,
                 attributes.ARTIFACT_PATH: str(file_path),
                 attributes.ARTIFACT_SIZE: size,
                 attributes.ARTIFACT_SHA256: digest.hexdigest(),
                 attributes.ARTIFACT_MEDIA_TYPE: media_type,
             },
-            timestamp=clock.time_ns(),
         )
 
     def tag(self, *tags: str) -> None:
         """Add tags (duplicates are kept once)."""
-        span = self._writable_span("tag")
-        if span is None:
+        if not self._writable("tag"):
             return
+        added: list[str] = []
         with self._lock:
             for tag in tags:
                 name = values.valid_key("tag", tag)
                 if name is not None and name not in self._tags:
                     self._tags.append(name)
+                    added.append(name)
             current = tuple(self._tags)
-        span.set_attribute(attributes.RUN_TAGS, current)
+        if not added:
+            return
+        if self._span is not None:
+            # One attribute replaced in place: it cannot push spanflow's other fields out.
+            self._span.set_attribute(attributes.RUN_TAGS, current)
+        self._emit_record(attributes.RecordKindValue.TAGS, tags=tuple(added))
 
     # --- lifecycle (called by the run context manager) ----------------------------------------
     def _set_status(self, status: str) -> bool:

@@ -1,8 +1,9 @@
-"""Opening and ending a run segment: the root span, the start marker, the final status."""
+"""Opening and ending a run segment: the root span, the start record, the final status."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from opentelemetry.trace import Link, SpanContext, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from spanflow import attributes
-from spanflow._internal import clock, config, ids, liveness, membership, values
+from spanflow._internal import clock, config, ids, liveness, membership, run_limits, values
 from spanflow._internal import redact as redaction
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
@@ -104,30 +105,20 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     name = values.clean_text(name, redact=redact) if name is not None else None
     project = values.clean_text(project, redact=redact)
     tags = tuple(dict.fromkeys(values.clean_text(tag, redact=redact) for tag in spec.tags))
-    param_attributes: dict[str, AttributeValue] = {
-        attributes.PARAM_PREFIX + values.clean_text(key, redact=redact): values.encode_value(
-            "param", key, value, redact=redact
-        )
-        for key, value in spec.params.items()
-    }
-    if not redact:
-        param_attributes[attributes.REDACTION_OFF] = True  # rides along to the start marker
     span_attributes: dict[str, AttributeValue] = {
         attributes.SPAN_KIND: attributes.SpanKindValue.RUN,
         attributes.RUN_ID: run_id,
         attributes.PROJECT: project,
         attributes.RUN_TAGS: tags,
         attributes.RUN_SEGMENT: segment,
-        **param_attributes,
     }
     if name is not None:
         span_attributes[attributes.RUN_NAME] = name
     if parent is not None:
         span_attributes[attributes.RUN_PARENT_ID] = parent.id
-    for key, value in spec.extra_attributes.items():
-        span_attributes[attributes.RUN_ATTRIBUTE_PREFIX + values.clean_text(key, redact=redact)] = (
-            values.encode_value("attribute", key, value, redact=redact)
-        )
+    if not redact:
+        span_attributes[attributes.REDACTION_OFF] = True  # the collector stores it as sent
+    span_attributes.update(_root_user_attributes(spec, redact))
 
     tracer = config.tracer()
     span = tracer.start_span(
@@ -147,6 +138,9 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         parent_id=parent.id if parent is not None else None,
         segment=segment,
         span=span,
+        emit=config.processor().emit_record if span.is_recording() else None,
+        limits=run_limits.from_environment(),
+        redact=redact,
     )
     _remember(handle)
     run_context = trace.set_span_in_context(span)
@@ -156,14 +150,49 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     token = otel_context.attach(run_context)
     try:
         interval_s = settings.heartbeat_interval_s
-        extra = liveness.start_marker_attributes(handle, interval_s)
-        extra.update(param_attributes)
-        liveness.emit_marker(tracer, handle, attributes.SpanKindValue.RUN_START, extra)
+        liveness.announce_start(handle, interval_s, spec.params, spec.extra_attributes)
         if span.is_recording():
-            liveness.heartbeats.add(handle, tracer, interval_s)
+            liveness.heartbeats.add(handle, interval_s)
     except Exception:
         log_internal_error_once("run-start", "announcing a run's start failed")
     return handle, token
+
+
+def _root_user_attributes(spec: RunSpec, redact: bool) -> dict[str, AttributeValue]:
+    """The first few params and attributes, copied onto the root span for trace-only backends.
+
+    Bounded so that spanflow's own fields on the root can never be evicted by the SDK's
+    attribute limit; every value also travels, complete, in run records. Secrets are redacted
+    like everywhere else (docs/secrets.md).
+    """
+    copied: dict[str, AttributeValue] = {}
+    budget = run_limits.ROOT_SPAN_USER_ATTRIBUTES
+    for key, value in spec.params.items():
+        if len(copied) >= budget:
+            return copied
+        if isinstance(key, str) and key:
+            clean_key = values.clean_text(key, redact=redact)
+            copied[attributes.PARAM_PREFIX + clean_key] = _quiet_encode(key, value, redact)
+    for key, value in spec.extra_attributes.items():
+        if len(copied) >= budget:
+            return copied
+        clean_key = values.clean_text(key, redact=redact)
+        copied[attributes.RUN_ATTRIBUTE_PREFIX + clean_key] = _quiet_encode(key, value, redact)
+    return copied
+
+
+def _quiet_encode(key: str, value: Any, redact: bool) -> AttributeValue:
+    # The run record carries the same value and warns about it; the root copy stays silent.
+    encoded: AttributeValue
+    if isinstance(value, bool | int | float | str):
+        encoded = value
+    else:
+        try:
+            encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=True)
+        except (TypeError, ValueError, RecursionError):
+            encoded = repr(value)[:256]
+    cleaned: AttributeValue = redaction.value(key, encoded, redact=redact)
+    return cleaned
 
 
 def status_for(error: BaseException | None) -> str:

@@ -1,4 +1,4 @@
-"""``log_param``, ``log_metric``, ``log_output``, ``log_artifact``, ``tag``: log into a run.
+"""``log_param``, ``log_metric``, ``log_output``, ``log_input``, ``log_artifact``, ``tag``.
 
 Outside a run each function warns once (a :class:`~spanflow.SpanflowWarning`) and does
 nothing. A value spanflow cannot record is dropped or stringified with a warning naming its
@@ -29,7 +29,7 @@ def _target(operation: str) -> RunHandle | None:
 
 
 def log_param(key: str, value: Any) -> None:
-    """Record a param of the current run (``spanflow.param.<key>`` on its root span).
+    """Record a param of the current run (a run record, see docs/attributes.md).
 
     bool, int, float and str stay native; anything else is stored as JSON.
     """
@@ -44,7 +44,7 @@ def log_params(**params: Any) -> None:
 
 
 def log_metric(name: str, value: float, *, step: int | None = None) -> None:
-    """Record a metric point: a span event on the run's root span, last value as an attribute.
+    """Record a metric point (name, value, optional step, time) of the current run.
 
     NaN, infinities and non-numbers are dropped with a warning.
     """
@@ -59,7 +59,7 @@ def log_metrics(metrics: Mapping[str, float], *, step: int | None = None) -> Non
 
 
 def log_output(name: str, value: Any) -> None:
-    """Record an output of the current run (``spanflow.output.<name>``)."""
+    """Record an output of the current run (str native, anything else JSON)."""
     if (target := _target("log_output")) is not None:
         safe_call("log_output", target.log_output, name, value)
 
@@ -70,8 +70,20 @@ def log_outputs(**outputs: Any) -> None:
         safe_call("log_outputs", target.log_outputs, **outputs)
 
 
+def log_input(name: str, value: Any) -> None:
+    """Record an input of the current run (a dataset row, a prompt; str native, else JSON)."""
+    if (target := _target("log_input")) is not None:
+        safe_call("log_input", target.log_input, name, value)
+
+
+def log_inputs(**inputs: Any) -> None:
+    """Record several inputs of the current run."""
+    if (target := _target("log_inputs")) is not None:
+        safe_call("log_inputs", target.log_inputs, **inputs)
+
+
 def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> None:
-    """Record a file's path, size, sha256 and media type as an event; the file is not copied."""
+    """Record a file's path, size, sha256 and media type; the file is not copied."""
     if (target := _target("log_artifact")) is not None:
         safe_call("log_artifact", target.log_artifact, path, name=name)
 

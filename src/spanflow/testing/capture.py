@@ -1,4 +1,4 @@
-"""Capture spanflow's spans in memory for a test, with deterministic ids and clock.
+"""Capture spanflow's spans and run records in memory for a test, with deterministic ids/clock.
 
 OpenTelemetry lets a process set its global tracer provider once, so a capture does not make a
 provider: it swaps the export routes of spanflow's one span processor for an in-memory
@@ -19,6 +19,8 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from spanflow._internal import clock, config, ids, warn
 from spanflow._internal.pipeline import ExportRoute
+from spanflow._internal.record_queue import InMemoryRunRecordExporter
+from spanflow._internal.run_records import RunRecord
 from spanflow.testing.records import CapturedRun, SpanRecord, assemble_runs, record_from_readable
 
 FIXED_EPOCH_NS = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z
@@ -55,18 +57,28 @@ class SteppingClock:
 
 
 class SpanCapture:
-    """The spans exported during a capture, and the runs they make up."""
+    """The spans and run records exported during a capture, and the runs they make up."""
 
-    def __init__(self, exporter: InMemorySpanExporter) -> None:
+    def __init__(
+        self, exporter: InMemorySpanExporter, record_exporter: InMemoryRunRecordExporter
+    ) -> None:
         self.exporter = exporter
+        self.record_exporter = record_exporter
 
     def spans(self) -> list[SpanRecord]:
         """Every span ended so far, in end order."""
         return [record_from_readable(span) for span in self.exporter.get_finished_spans()]
 
+    def records(self) -> list[RunRecord]:
+        """Every run record so far (start, heartbeat, params, metric points, ...), in order.
+
+        Run records carry what runs log and their liveness; see docs/attributes.md.
+        """
+        return self.record_exporter.get_records()
+
     def runs(self) -> list[CapturedRun]:
         """Every run segment whose root span has ended, in start order."""
-        return assemble_runs(self.spans())
+        return assemble_runs(self.spans(), self.records())
 
     def runs_by_name(self) -> dict[str | None, CapturedRun]:
         """Run segments by name (the last one wins when names repeat)."""
@@ -87,8 +99,9 @@ class SpanCapture:
         return [span for span in self.spans() if span.name == name]
 
     def clear(self) -> None:
-        """Forget the spans captured so far."""
+        """Forget the spans and run records captured so far."""
         self.exporter.clear()
+        self.record_exporter.clear()
 
 
 def _discard(_: object) -> None:
@@ -116,8 +129,11 @@ def capture_spans(*, deterministic: bool = True) -> Iterator[SpanCapture]:
     if not config._state.configured:
         config.configure(exporters=["none"])
     exporter = InMemorySpanExporter()
+    record_exporter = InMemoryRunRecordExporter()
     processor = config.processor()
-    previous_routes = processor.swap_routes([ExportRoute(exporter, batch=False)])
+    previous_routes = processor.swap_routes(
+        [ExportRoute(exporter, batch=False, records=record_exporter)]
+    )
     warn.reset_once_registry()
     restore: list[Callable[[], None]] = []
     if deterministic:
@@ -138,7 +154,7 @@ def capture_spans(*, deterministic: bool = True) -> Iterator[SpanCapture]:
         previous_source = ids.set_source(ids.IdSource(seed=0))
         restore.append(lambda: _discard(ids.set_source(previous_source)))
     try:
-        yield SpanCapture(exporter)
+        yield SpanCapture(exporter, record_exporter)
     finally:
         for undo in reversed(restore):
             undo()

@@ -1,13 +1,14 @@
-"""``OTLPReceiver``: a small OTLP/HTTP trace receiver on loopback, for tests.
+"""``OTLPReceiver``: a small OTLP/HTTP receiver on loopback, for tests.
 
-It answers ``POST /v1/traces`` (protobuf, optionally gzip-compressed), decodes each request with
-``opentelemetry-proto`` into :class:`~spanflow.testing.records.SpanRecord`s, and lets a test
-wait until what it expects has arrived::
+It answers ``POST /v1/traces`` (protobuf, optionally gzip-compressed) and ``POST /v1/logs``
+(spanflow's run records), decodes each request with ``opentelemetry-proto`` into
+:class:`~spanflow.testing.records.SpanRecord`s and run records, and lets a test wait until what
+it expects has arrived::
 
     with OTLPReceiver() as receiver:
         spanflow.configure(endpoint=receiver.endpoint)
         ...
-        receiver.wait_for(lambda spans: any(s.name == "run.start" for s in spans))
+        receiver.wait_for(lambda spans: any(s.name == "my-run" for s in spans))
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -27,6 +29,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from spanflow._internal.otlp_logs import LOGS_PATH
+from spanflow._internal.otlp_logs import decode_request as decode_logs_request
+from spanflow._internal.run_records import RunRecord
 from spanflow.testing.records import (
     CapturedRun,
     EventRecord,
@@ -126,11 +131,18 @@ def export_to(receiver: OTLPReceiver, **options: Any) -> Iterator[None]:
 
 
 class OTLPReceiver:
-    """An OTLP/HTTP receiver on ``127.0.0.1`` and an ephemeral port, serving on a thread."""
+    """An OTLP/HTTP receiver on ``127.0.0.1`` and an ephemeral port, serving on a thread.
 
-    def __init__(self) -> None:
+    It takes traces on ``/v1/traces`` and, unless ``accept_logs=False``, spanflow's run records
+    on ``/v1/logs``. With ``accept_logs=False`` it answers 404 there, like a trace-only backend
+    (Jaeger, Phoenix), so spanflow sends it spans only.
+    """
+
+    def __init__(self, *, accept_logs: bool = True) -> None:
         self._spans: list[SpanRecord] = []
+        self._records: list[RunRecord] = []
         self._request_headers: list[dict[str, str]] = []
+        self._logs_requests = 0
         self._changed = threading.Condition()
         receiver = self
 
@@ -140,13 +152,32 @@ class OTLPReceiver:
                 body = self.rfile.read(length)
                 if self.headers.get("Content-Encoding", "").lower() == "gzip":
                     body = gzip.decompress(body)
+                if self.path.rstrip("/").endswith(LOGS_PATH):
+                    self._export_logs(body)
+                    return
                 try:
                     spans = decode_request(body)
                 except Exception as exc:
                     self.send_error(400, f"undecodable OTLP request: {exc}")
                     return
                 receiver._add(spans, dict(self.headers.items()))
-                payload = ExportTraceServiceResponse().SerializeToString()
+                self._answer(ExportTraceServiceResponse().SerializeToString())
+
+            def _export_logs(self, body: bytes) -> None:
+                with receiver._changed:
+                    receiver._logs_requests += 1
+                if not accept_logs:
+                    self.send_error(404, "this receiver takes traces only")
+                    return
+                try:
+                    records = decode_logs_request(body)
+                except Exception as exc:
+                    self.send_error(400, f"undecodable OTLP logs request: {exc}")
+                    return
+                receiver._add_records(records)
+                self._answer(ExportLogsServiceResponse().SerializeToString())
+
+            def _answer(self, payload: bytes) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(payload)))
@@ -197,6 +228,49 @@ class OTLPReceiver:
     ) -> None:
         self.stop()
 
+    def _add_records(self, records: list[RunRecord]) -> None:
+        with self._changed:
+            self._records.extend(records)
+            self._changed.notify_all()
+
+    @property
+    def logs_request_count(self) -> int:
+        """How many ``/v1/logs`` requests arrived (answered or refused)."""
+        with self._changed:
+            return self._logs_requests
+
+    def records(self) -> list[RunRecord]:
+        """Every run record received so far, in arrival order."""
+        with self._changed:
+            return list(self._records)
+
+    def wait_for_record(
+        self, *, kind: str | None = None, run_id: str | None = None, timeout_s: float = 15.0
+    ) -> RunRecord:
+        """Block until a run record of ``kind`` (and run) arrived; returns the first such.
+
+        Raises:
+            TimeoutError: No such record arrived within ``timeout_s``.
+        """
+
+        def match() -> RunRecord | None:
+            for record in self._records:
+                if (kind is None or record.kind == kind) and (
+                    run_id is None or record.run_id == run_id
+                ):
+                    return record
+            return None
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: match() is not None, timeout_s):
+                raise TimeoutError(
+                    f"OTLPReceiver: no run record of kind {kind!r} within {timeout_s}s; "
+                    f"received {len(self._records)} records"
+                )
+            found = match()
+            assert found is not None
+            return found
+
     def _add(self, spans: list[SpanRecord], headers: dict[str, str]) -> None:
         with self._changed:
             self._spans.extend(spans)
@@ -221,7 +295,7 @@ class OTLPReceiver:
 
     def runs(self) -> list[CapturedRun]:
         """The run segments whose root spans have arrived."""
-        return assemble_runs(self.spans())
+        return assemble_runs(self.spans(), self.records())
 
     def wait_for_span(
         self,

@@ -1,4 +1,4 @@
-"""Plain records of exported spans, and runs assembled from them, for assertions in tests."""
+"""Plain records of exported spans and run records, and runs assembled from them, for tests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 
 from spanflow import attributes
+from spanflow._internal.run_records import RunRecord
+
+_KIND = attributes.RecordKindValue
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,13 @@ class MetricPoint:
 
 @dataclass(frozen=True)
 class CapturedRun:
-    """One run segment as exported: its root span and every span stamped with its id."""
+    """One run segment as exported: its root span, every span stamped with its id, and the
+    run records (params, metric points, outputs, ...) of the segment."""
 
     root: SpanRecord
     spans: tuple[SpanRecord, ...]
+    records: tuple[RunRecord, ...] = ()
+    """The segment's run records (start, heartbeats, params, metric points, ...), in order."""
 
     @property
     def id(self) -> str:
@@ -151,62 +157,72 @@ class CapturedRun:
     @property
     def params(self) -> dict[str, Any]:
         """Params decoded back: native values as is, JSON strings of non-scalars parsed."""
-        return _with_prefix(self.root.attributes, attributes.PARAM_PREFIX)
+        params = _with_prefix(self.root.attributes, attributes.PARAM_PREFIX)
+        params.update(_decoded(self._values(_KIND.PARAMS)))
+        return params
 
     @property
     def outputs(self) -> dict[str, Any]:
         """Outputs, with JSON-encoded values left as recorded."""
-        prefix = attributes.OUTPUT_PREFIX
-        return {
-            key[len(prefix) :]: value
-            for key, value in self.root.attributes.items()
-            if key.startswith(prefix)
-        }
+        return self._values(_KIND.OUTPUTS)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Inputs, with JSON-encoded values left as recorded."""
+        return self._values(_KIND.INPUTS)
 
     @property
     def metrics(self) -> dict[str, float]:
-        """The last value of each metric (root span attributes)."""
-        prefix = attributes.METRIC_PREFIX
-        return {
-            key[len(prefix) :]: float(value)
-            for key, value in self.root.attributes.items()
-            if key.startswith(prefix)
-        }
+        """The last value of each metric."""
+        return {point.name: point.value for point in self.metric_points}
 
     @property
     def metric_points(self) -> list[MetricPoint]:
         """Every metric point, in logging order."""
         return [
-            MetricPoint(
-                str(event.attributes[attributes.EVENT_METRIC_NAME]),
-                float(event.attributes[attributes.EVENT_METRIC_VALUE]),
-                event.attributes.get(attributes.EVENT_METRIC_STEP),
-            )
-            for event in self.root.events
-            if event.name == attributes.EVENT_METRIC
+            MetricPoint(point.name, point.value, point.step)
+            for record in self.records_of(_KIND.METRICS)
+            for point in record.points
         ]
 
     @property
-    def markers(self) -> list[SpanRecord]:
-        """The ``run.start`` and ``run.heartbeat`` spans of this run segment."""
-        kinds = (attributes.SpanKindValue.RUN_START, attributes.SpanKindValue.RUN_HEARTBEAT)
-        return [
-            span
-            for span in self.spans
-            if span.kind in kinds and span.trace_id == self.root.trace_id
-        ]
+    def artifacts(self) -> list[dict[str, Any]]:
+        """Each ``log_artifact`` call's facts (``spanflow.artifact.*`` keys)."""
+        return [dict(record.fields) for record in self.records_of(_KIND.ARTIFACT)]
+
+    @property
+    def truncated(self) -> list[str]:
+        """What spanflow had to cut from this run (empty when nothing was)."""
+        cut: list[str] = []
+        for record in self.records_of(_KIND.TRUNCATED):
+            value = record.fields.get(attributes.RUN_TRUNCATED, ())
+            cut.extend(value if isinstance(value, tuple | list) else [str(value)])
+        return cut
+
+    def records_of(self, kind: str) -> list[RunRecord]:
+        """This segment's run records of one kind (``spanflow.attributes.RecordKindValue``)."""
+        return [record for record in self.records if record.kind == kind]
+
+    def _values(self, kind: str) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for record in self.records_of(kind):
+            merged.update(record.values)
+        return merged
 
     @property
     def work_spans(self) -> list[SpanRecord]:
-        """Spans of this run other than its root and its markers."""
-        return [span for span in self.spans if span.kind not in _MARKER_AND_ROOT_KINDS]
+        """Spans of this run other than its root."""
+        return [span for span in self.spans if span.kind != attributes.SpanKindValue.RUN]
 
 
-_MARKER_AND_ROOT_KINDS = (
-    attributes.SpanKindValue.RUN,
-    attributes.SpanKindValue.RUN_START,
-    attributes.SpanKindValue.RUN_HEARTBEAT,
-)
+def _decoded(values: Mapping[str, Any]) -> dict[str, Any]:
+    decoded: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str) and value[:1] in "[{":
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        decoded[key] = value
+    return decoded
 
 
 def _with_prefix(values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -221,8 +237,13 @@ def _with_prefix(values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return decoded
 
 
-def assemble_runs(spans: Iterable[SpanRecord]) -> list[CapturedRun]:
-    """Group spans into run segments by ``spanflow.run.id``, in root start order."""
+def assemble_runs(
+    spans: Iterable[SpanRecord], records: Iterable[RunRecord] = ()
+) -> list[CapturedRun]:
+    """Group spans and run records into run segments by run id, in root start order."""
+    by_root: dict[tuple[str, str], list[RunRecord]] = {}
+    for record in records:
+        by_root.setdefault((record.run_id, record.trace_id), []).append(record)
     members: dict[str, list[SpanRecord]] = {}
     roots: list[SpanRecord] = []
     for span in spans:
@@ -232,5 +253,10 @@ def assemble_runs(spans: Iterable[SpanRecord]) -> list[CapturedRun]:
             members.setdefault(span.run_id, []).append(span)
     roots.sort(key=lambda span: span.start_time_ns)
     return [
-        CapturedRun(root=root, spans=(root, *members.get(root.run_id or "", ()))) for root in roots
+        CapturedRun(
+            root=root,
+            spans=(root, *members.get(root.run_id or "", ())),
+            records=tuple(by_root.get((root.run_id or "", root.trace_id), ())),
+        )
+        for root in roots
     ]

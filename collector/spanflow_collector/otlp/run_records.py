@@ -1,0 +1,170 @@
+"""OTLP log records to spanflow ``RunRecord``s: the part both logs decoders share.
+
+The protobuf and the OTLP/JSON decoder each turn a log record into plain Python (its
+attributes as a dict, its body as dicts/lists/scalars, ids as hex) and call
+:func:`run_record`. A log record without ``spanflow.run.id`` or without a known run record kind
+is not spanflow's (another SDK's logs): it is skipped, not an error. Ill-formed spanflow
+records are rejected one by one, counted for ``partial_success`` like invalid spans.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spanflow import attributes as attr
+from spanflow_collector.records import AttributeValue, MetricPointValue, RunRecord
+
+_KIND = attr.RecordKindValue
+KNOWN_KINDS = frozenset(
+    {
+        _KIND.START,
+        _KIND.HEARTBEAT,
+        _KIND.PARAMS,
+        _KIND.METRICS,
+        _KIND.OUTPUTS,
+        _KIND.INPUTS,
+        _KIND.ATTRIBUTES,
+        _KIND.TAGS,
+        _KIND.ARTIFACT,
+        _KIND.TRUNCATED,
+    }
+)
+_KEYED_KINDS = frozenset({_KIND.PARAMS, _KIND.OUTPUTS, _KIND.INPUTS, _KIND.ATTRIBUTES})
+_MAX_REASONS_REPORTED = 5
+MAX_ITEMS_PER_RECORD = 100_000
+
+
+class InvalidRunRecordError(ValueError):
+    """One spanflow run record is ill-formed; the rest of the request is still stored."""
+
+
+@dataclass
+class DecodedRunRecords:
+    """The run records of one logs export request; foreign log records are only counted."""
+
+    records: list[RunRecord] = field(default_factory=list)
+    ignored_log_records: int = 0
+    rejected_log_records: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str) -> None:
+        """Count one invalid run record, remembering the first few reasons."""
+        self.rejected_log_records += 1
+        if len(self.reasons) < _MAX_REASONS_REPORTED:
+            self.reasons.append(reason)
+
+    @property
+    def error_message(self) -> str:
+        """The ``partial_success.error_message`` ("" when nothing was rejected)."""
+        if not self.rejected_log_records:
+            return ""
+        return f"{self.rejected_log_records} run record(s) rejected: " + "; ".join(self.reasons)
+
+
+def attribute_value(value: Any) -> AttributeValue:
+    """A decoded AnyValue as an attribute value: lists as tuples, objects as JSON text."""
+    if isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list):
+        items = [attribute_value(item) for item in value]
+        if all(isinstance(item, str) for item in items):
+            return tuple(str(item) for item in items)
+        return json.dumps(value, sort_keys=True, default=str)
+    if value is None:
+        return "null"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _points(body: Any) -> tuple[MetricPointValue, ...]:
+    if not isinstance(body, Mapping):
+        raise InvalidRunRecordError("a metrics record needs a kvlist body of point arrays")
+    columns = [
+        body.get(key) or []
+        for key in (
+            attr.METRICS_BODY_NAME,
+            attr.METRICS_BODY_VALUE,
+            attr.METRICS_BODY_STEP,
+            attr.METRICS_BODY_TIME,
+        )
+    ]
+    if not all(isinstance(column, list) for column in columns):
+        raise InvalidRunRecordError("metric point columns must be arrays")
+    names, values, steps, times = columns
+    if not len(names) == len(values) == len(steps) == len(times):
+        raise InvalidRunRecordError("metric point arrays differ in length")
+    if len(names) > MAX_ITEMS_PER_RECORD:
+        raise InvalidRunRecordError(f"more than {MAX_ITEMS_PER_RECORD} points in one record")
+    points: list[MetricPointValue] = []
+    for name, value, step, time_ns in zip(names, values, steps, times, strict=True):
+        number = _number(value)
+        if not isinstance(name, str) or not name or number is None:
+            continue  # one unusable point (NaN, no name) does not cost its neighbours
+        step_value = int(step) if isinstance(step, int) and not isinstance(step, bool) else None
+        time_value = int(time_ns) if isinstance(time_ns, int | float) else 0
+        points.append(MetricPointValue(name, number, step_value, time_value))
+    return tuple(points)
+
+
+def run_record(
+    fields: dict[str, Any],
+    body: Any,
+    *,
+    event_name: str,
+    trace_id: str,
+    span_id: str,
+    time_unix_nano: int,
+) -> RunRecord | None:
+    """The RunRecord of one decoded log record, or None when it is not spanflow's.
+
+    Raises:
+        InvalidRunRecordError: a spanflow run record whose payload is unusable.
+    """
+    run_id = fields.pop(attr.RUN_ID, None)
+    kind = fields.pop(attr.RECORD_KIND, None) or event_name
+    if not isinstance(run_id, str) or not run_id or kind not in KNOWN_KINDS:
+        return None
+    record_id = fields.pop(attr.RECORD_ID, None)
+    if not isinstance(record_id, str) or not record_id:
+        raise InvalidRunRecordError(f"run record of {run_id} has no {attr.RECORD_ID}")
+    segment = fields.pop(attr.RUN_SEGMENT, 0)
+    if time_unix_nano <= 0:
+        raise InvalidRunRecordError(f"run record {record_id} has no time_unix_nano")
+    values: dict[str, AttributeValue] = {}
+    tags: tuple[str, ...] = ()
+    points: tuple[MetricPointValue, ...] = ()
+    if kind == _KIND.METRICS:
+        points = _points(body)
+    elif kind == _KIND.TAGS:
+        if not isinstance(body, list):
+            raise InvalidRunRecordError("a tags record needs an array body")
+        tags = tuple(str(tag) for tag in body if isinstance(tag, str) and tag)
+    elif kind in _KEYED_KINDS:
+        if not isinstance(body, Mapping):
+            raise InvalidRunRecordError(f"a {kind} record needs a kvlist body")
+        if len(body) > MAX_ITEMS_PER_RECORD:
+            raise InvalidRunRecordError(f"more than {MAX_ITEMS_PER_RECORD} values in one record")
+        values = {str(key): attribute_value(value) for key, value in body.items() if key}
+    return RunRecord(
+        kind=kind,
+        run_id=run_id,
+        record_id=record_id,
+        segment=segment if isinstance(segment, int) and not isinstance(segment, bool) else 0,
+        trace_id=trace_id,
+        span_id=span_id,
+        time_unix_nano=time_unix_nano,
+        fields={key: attribute_value(value) for key, value in fields.items()},
+        values=values,
+        tags=tags,
+        points=points,
+    )

@@ -1,0 +1,234 @@
+"""Send run records to one destination: a bounded queue, one background thread, batches.
+
+``log_metric`` only appends to a queue; the thread folds what is queued (``coalesce``) and
+hands it to the destination's :class:`RunRecordExporter` in batches. A start record wakes the
+thread at once, so a run shows as running within moments of opening; everything else waits
+up to ``delay_s`` to travel with its neighbours. When the queue is full (the destination is far
+slower than the program) records are dropped, and the runs they belonged to get a
+``run.truncated`` record saying so, which is never dropped: losing data is never silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from typing import Protocol
+
+from spanflow import attributes
+from spanflow._internal import clock
+from spanflow._internal.run_records import RunRecord, coalesce, split_by_size
+from spanflow._internal.warn import log_internal_error_once, warn_once
+
+logger = logging.getLogger("spanflow")
+
+DEFAULT_MAX_QUEUED_ITEMS = 2_000_000
+"""Params, points, tags ... waiting to be sent to one destination before records are dropped."""
+DEFAULT_DELAY_S = 0.5
+MAX_ITEMS_PER_EXPORT = 20_000
+TRUNCATED_QUEUE = "queue_full"
+
+
+class RunRecordExporter(Protocol):
+    """Where a route's run records go (an OTLP endpoint, the embedded index, memory)."""
+
+    def export(self, records: Sequence[RunRecord]) -> bool:
+        """Deliver ``records``; False when they could not be delivered (they are dropped)."""
+
+    def shutdown(self) -> None:
+        """Release resources; later exports do nothing."""
+
+
+class InMemoryRunRecordExporter:
+    """Keeps every exported run record in a list (tests, ``exporters=["memory"]``)."""
+
+    def __init__(self) -> None:
+        self._records: list[RunRecord] = []
+        self._lock = threading.Lock()
+
+    def export(self, records: Sequence[RunRecord]) -> bool:
+        with self._lock:
+            self._records.extend(records)
+        return True
+
+    def get_records(self) -> list[RunRecord]:
+        """Every record exported so far, in export order."""
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        """Forget the records exported so far."""
+        with self._lock:
+            self._records.clear()
+
+    def shutdown(self) -> None:
+        return None
+
+
+class RecordQueue:
+    """Queues run records for one exporter and sends them from a background thread.
+
+    Args:
+        exporter: The destination.
+        batch: False sends each record synchronously in the caller's thread (tests).
+        max_queued_items: Items waiting before new records are dropped (and their runs marked
+            truncated).
+        delay_s: How long an ordinary record may wait for companions.
+    """
+
+    def __init__(
+        self,
+        exporter: RunRecordExporter,
+        *,
+        batch: bool = True,
+        max_queued_items: int = DEFAULT_MAX_QUEUED_ITEMS,
+        delay_s: float = DEFAULT_DELAY_S,
+    ) -> None:
+        self.exporter = exporter
+        self._batch = batch
+        self._max_queued_items = max_queued_items
+        self._delay_s = delay_s
+        self._reset()
+        ref = weakref.ref(self)
+
+        def reset_in_child() -> None:
+            me = ref()
+            if me is not None:
+                me._reset()
+
+        os.register_at_fork(after_in_child=reset_in_child)
+
+    def _reset(self) -> None:
+        # A forked child starts empty: the parent sends what it queued itself.
+        self._condition = threading.Condition()
+        self._pending: deque[RunRecord] = deque()
+        self._pending_items = 0
+        self._in_flight = 0
+        self._urgent = False
+        self._flush_requested = 0
+        self._oldest_monotonic = 0.0
+        self._dropped: dict[str, RunRecord] = {}  # run id -> a record of it, for the ids
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._send_lock = threading.Lock()
+
+    def submit(self, record: RunRecord, *, urgent: bool = False) -> None:
+        """Queue ``record``; ``urgent`` (start records) wakes the sender at once."""
+        if not self._batch:
+            self._send([record])
+            return
+        with self._condition:
+            if self._closed:
+                return
+            if self._pending_items + record.weight > self._max_queued_items:
+                self._dropped.setdefault(record.run_id, record)
+                warn_once(
+                    "record-queue-full",
+                    "spanflow: run data is logged faster than it can be sent; some was dropped "
+                    "and the run is marked truncated",
+                    stacklevel=5,
+                )
+                return
+            first = not self._pending
+            if first:
+                self._oldest_monotonic = time.monotonic()
+            self._pending.append(record)
+            self._pending_items += record.weight
+            self._urgent = self._urgent or urgent
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._work, name="spanflow-run-records", daemon=True
+                )
+                self._thread.start()
+            if urgent or first:
+                # The sender sleeps without a deadline while the queue is empty.
+                self._condition.notify_all()
+
+    def _due(self) -> bool:
+        if not self._pending and not self._dropped:
+            return False
+        return (
+            self._urgent
+            or self._flush_requested > 0
+            or self._closed
+            or self._pending_items >= MAX_ITEMS_PER_EXPORT
+            or time.monotonic() - self._oldest_monotonic >= self._delay_s
+        )
+
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                while not self._due():
+                    if self._closed:
+                        return
+                    wait_s = None
+                    if self._pending:
+                        waited_s = time.monotonic() - self._oldest_monotonic
+                        wait_s = max(0.0, self._delay_s - waited_s)
+                    self._condition.wait(wait_s)
+                taken = list(self._pending)
+                self._pending.clear()
+                self._in_flight = self._pending_items or 1
+                self._pending_items = 0
+                self._urgent = False
+                dropped, self._dropped = self._dropped, {}
+            taken.extend(_truncation_record(record) for record in dropped.values())
+            try:
+                self._send(taken)
+            finally:
+                with self._condition:
+                    self._in_flight = 0
+                    self._condition.notify_all()
+
+    def _send(self, records: list[RunRecord]) -> None:
+        with self._send_lock:
+            for group in split_by_size(coalesce(records), MAX_ITEMS_PER_EXPORT):
+                try:
+                    self.exporter.export(group)
+                except Exception:
+                    log_internal_error_once("record-export", "sending run records failed")
+
+    def force_flush(self, timeout_s: float) -> bool:
+        """Send everything queued now; True when it was handed over within ``timeout_s``."""
+        if not self._batch:
+            return True
+        with self._condition:
+            self._flush_requested += 1
+            self._condition.notify_all()
+            try:
+                return self._condition.wait_for(
+                    lambda: not self._pending and not self._dropped and not self._in_flight,
+                    timeout=timeout_s,
+                )
+            finally:
+                self._flush_requested -= 1
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Send what is queued, stop the thread and shut the exporter down."""
+        self.force_flush(timeout_s)
+        with self._condition:
+            self._closed = True
+            thread = self._thread
+            self._condition.notify_all()
+        if thread is not None:
+            thread.join(timeout_s)
+        try:
+            self.exporter.shutdown()
+        except Exception:
+            log_internal_error_once("record-shutdown", "closing a run record exporter failed")
+
+
+def _truncation_record(sample: RunRecord) -> RunRecord:
+    return RunRecord(
+        kind=attributes.RecordKindValue.TRUNCATED,
+        run_id=sample.run_id,
+        segment=sample.segment,
+        trace_id=sample.trace_id,
+        span_id=sample.span_id,
+        time_ns=clock.time_ns(),
+        fields={attributes.RUN_TRUNCATED: (TRUNCATED_QUEUE,)},
+    )

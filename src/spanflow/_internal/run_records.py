@@ -1,0 +1,127 @@
+"""Run records: what a run logs (params, metric points, outputs, tags, ...) and its liveness.
+
+A run's data does not ride on its root span, whose attribute and event limits would silently
+drop it; each ``log_*`` call becomes a :class:`RunRecord`, sent to spanflow destinations as an
+OTLP log record correlated to the run's root span (see docs/attributes.md, "Run records").
+Before sending, :func:`coalesce` folds records of one kind and run into one, so 100,000 metric
+points travel as a few records rather than 100,000.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from spanflow import attributes
+
+AttributeScalar = bool | int | float | str
+FieldValue = AttributeScalar | tuple[str, ...]
+
+RecordKind = attributes.RecordKindValue
+MAX_POINTS_PER_RECORD = 10_000
+MAX_VALUES_PER_RECORD = 10_000
+_MERGEABLE = frozenset(
+    {
+        RecordKind.PARAMS,
+        RecordKind.METRICS,
+        RecordKind.OUTPUTS,
+        RecordKind.INPUTS,
+        RecordKind.ATTRIBUTES,
+        RecordKind.TAGS,
+    }
+)
+
+
+@dataclass(frozen=True)
+class MetricPointData:
+    """One ``log_metric`` point."""
+
+    name: str
+    value: float
+    step: int | None
+    time_ns: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run record: a kind, the run (and root span) it belongs to, and its payload.
+
+    ``fields`` are record attributes (a start's name/project/tags, an artifact's facts);
+    ``values`` the keyed payload of params/outputs/inputs/attributes records; ``tags`` and
+    ``points`` the payload of tags and metrics records. Ids are lowercase hex, "" without a
+    valid root span.
+    """
+
+    kind: str
+    run_id: str
+    segment: int
+    trace_id: str
+    span_id: str
+    time_ns: int
+    record_id: str = field(default_factory=lambda: os.urandom(8).hex())
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    values: Mapping[str, AttributeScalar] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    points: tuple[MetricPointData, ...] = ()
+
+    @property
+    def weight(self) -> int:
+        """How many items this record carries (queue accounting)."""
+        return max(1, len(self.values) + len(self.points) + len(self.tags))
+
+
+def coalesce(records: Iterable[RunRecord]) -> list[RunRecord]:
+    """Fold records of one mergeable kind and run segment into as few records as possible.
+
+    Order is kept where it matters: a key logged twice keeps its later value, points and tags
+    keep their order, and each merged record takes the time of its last part (the index keeps
+    the newest value per key by record time). A merged record keeps its first part's id, which
+    stays unique because every part belongs to exactly one merged record.
+    """
+    merged: list[RunRecord] = []
+    open_index: dict[tuple[str, str, int, str, str], int] = {}
+    for record in records:
+        if record.kind not in _MERGEABLE:
+            merged.append(record)
+            continue
+        key = (record.kind, record.run_id, record.segment, record.trace_id, record.span_id)
+        index = open_index.get(key)
+        if index is not None and _fits(merged[index], record):
+            merged[index] = _merge(merged[index], record)
+        else:
+            open_index[key] = len(merged)
+            merged.append(record)
+    return merged
+
+
+def _fits(into: RunRecord, record: RunRecord) -> bool:
+    if record.kind == RecordKind.METRICS:
+        return len(into.points) + len(record.points) <= MAX_POINTS_PER_RECORD
+    return len(into.values) + len(into.tags) + record.weight <= MAX_VALUES_PER_RECORD
+
+
+def _merge(into: RunRecord, record: RunRecord) -> RunRecord:
+    return replace(
+        into,
+        time_ns=max(into.time_ns, record.time_ns),
+        values={**into.values, **record.values} if record.values else into.values,
+        tags=into.tags + record.tags,
+        points=into.points + record.points,
+    )
+
+
+def split_by_size(records: Sequence[RunRecord], max_items: int) -> list[list[RunRecord]]:
+    """``records`` in consecutive groups of at most ``max_items`` items (one request each)."""
+    groups: list[list[RunRecord]] = []
+    current: list[RunRecord] = []
+    size = 0
+    for record in records:
+        if current and size + record.weight > max_items:
+            groups.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += record.weight
+    if current:
+        groups.append(current)
+    return groups
