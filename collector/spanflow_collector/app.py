@@ -14,6 +14,7 @@ from spanflow_collector.access import AccessMiddleware, AccessTokens, HostPolicy
 from spanflow_collector.admission import IngestGate
 from spanflow_collector.connections import RequestLimitsMiddleware
 from spanflow_collector.http import OtlpHttpReceiver
+from spanflow_collector.http_logs import OtlpHttpLogsReceiver
 from spanflow_collector.ingest import IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.store import RunIndexStore
@@ -46,6 +47,7 @@ def build_app(
     limits = limits or ReceiverLimits()
     routes: list[BaseRoute] = [
         *OtlpHttpReceiver(pipeline, gate, max_body_bytes=max_body_bytes).routes(),
+        *OtlpHttpLogsReceiver(pipeline, gate, max_body_bytes=max_body_bytes).routes(),
         *_api_routes(store),
     ]
     # Outermost first: size of the head, then Host, Origin and token, before any body is read.

@@ -1,4 +1,4 @@
-"""The OTLP/gRPC receiver: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
+"""The OTLP/gRPC receiver: ``TraceService/Export`` and, for run records, ``LogsService/Export``.
 
 Built on grpcio and opentelemetry-proto's generated servicer. ``AccessInterceptor`` checks the
 bearer token of every call, to every service, before the request message is read, let alone
@@ -18,6 +18,8 @@ from typing import Any, Final
 from urllib.parse import unquote
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
@@ -26,6 +28,7 @@ from spanflow_collector.admission import IngestGate, RequestTooLargeError, clien
 from spanflow_collector.http import STORE_UNAVAILABLE
 from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
 from spanflow_collector.otlp import decode_request
+from spanflow_collector.otlp.logs import decode_logs_request
 
 GRPC_WORKER_THREADS: Final = 16
 MAX_CONCURRENT_RPCS: Final = 4 * GRPC_WORKER_THREADS
@@ -117,6 +120,47 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
         return response
 
 
+class OtlpGrpcLogsService(logs_service_pb2_grpc.LogsServiceServicer):
+    """The LogsService implementation: spanflow run records in, other logs acknowledged.
+
+    Args:
+        pipeline: Where decoded run records go.
+        gate: Admission to the ingest queue; a run record counts as one item.
+    """
+
+    def __init__(self, pipeline: IngestPipeline, gate: IngestGate) -> None:
+        self._pipeline = pipeline
+        self._gate = gate
+
+    def Export(self, request: Any, context: Any) -> Any:
+        """Store the request's run records and answer once they are committed."""
+        sender = peer_key(context.peer())
+        try:
+            self._gate.check_share(sender)
+        except IngestUnavailableError as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        decoded = decode_logs_request(request)
+        try:
+            self._gate.check_size(len(decoded.records) + decoded.rejected_log_records)
+        except RequestTooLargeError as exc:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        try:
+            self._gate.submit(
+                sender,
+                len(decoded.records),
+                lambda: self._pipeline.submit(decoded.records),
+            ).result()
+        except IngestUnavailableError as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        except Exception:
+            context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
+        response = ExportLogsServiceResponse()
+        if decoded.rejected_log_records:
+            response.partial_success.rejected_log_records = decoded.rejected_log_records
+            response.partial_success.error_message = decoded.error_message
+        return response
+
+
 def peer_key(peer: str) -> str:
     """``client_key`` for a gRPC peer such as ``ipv4:10.0.0.5:51234`` or ``ipv6:[::1]:80``."""
     kind, _, address = peer.partition(":")
@@ -136,7 +180,7 @@ def start_grpc_server(
     max_message_bytes: int,
     handshake_timeout_s: float,
 ) -> tuple[grpc.Server, int]:
-    """Start serving TraceService on ``host:port`` (0 for any free port).
+    """Start serving TraceService and LogsService on ``host:port`` (0 for any free port).
 
     Args:
         pipeline: Where decoded spans go.
@@ -166,6 +210,9 @@ def start_grpc_server(
     )
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
         OtlpGrpcTraceService(pipeline, gate), server
+    )
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        OtlpGrpcLogsService(pipeline, gate), server
     )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
