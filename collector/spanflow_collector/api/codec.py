@@ -110,6 +110,9 @@ def encode_run(run: RunSummary) -> JsonObject:
         "segment_count": run.segment_count,
         "trace_ids": list(run.trace_ids),
         "last_heartbeat_unix_nano": run.last_heartbeat_unix_nano,
+        "inputs": encode_attributes(run.inputs),
+        "artifacts": {name: dict(facts) for name, facts in run.artifacts.items()},
+        "truncated": list(run.truncated),
     }
 
 
@@ -138,6 +141,9 @@ def decode_run(obj: Mapping[str, Any]) -> RunSummary:
         segment_count=obj.get("segment_count", 1),
         trace_ids=tuple(obj.get("trace_ids") or ()),
         last_heartbeat_unix_nano=obj.get("last_heartbeat_unix_nano"),
+        inputs=decode_attributes(obj.get("inputs")),
+        artifacts=dict(obj.get("artifacts") or {}),
+        truncated=tuple(obj.get("truncated") or ()),
     )
 
 

@@ -121,6 +121,17 @@ _SCHEMAS: JsonObject = {
             "segment_count": _INT,
             "trace_ids": {"type": "array", "items": _STRING},
             "last_heartbeat_unix_nano": {"oneOf": [_NANOS, {"type": "null"}]},
+            "inputs": {"type": "object", "additionalProperties": _VALUE},
+            "artifacts": {
+                "type": "object",
+                "description": "by name: path, size (bytes), sha256, media_type",
+                "additionalProperties": {"type": "object"},
+            },
+            "truncated": {
+                "type": "array",
+                "items": _STRING,
+                "description": "what the SDK had to cut (params, metric_points, queue_full)",
+            },
         },
     },
     "RunPage": {

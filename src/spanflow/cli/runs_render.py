@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from spanflow import attributes as attr
 from spanflow._internal.terminal_text import char_width, fit, printable
@@ -214,11 +215,15 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
     facts.append(("spans", f"{run.span_count}  errors {run.error_count}"))
     if run.segment_count > 1:
         facts.append(("segments", str(run.segment_count)))
+    if run.truncated:
+        facts.append(("truncated", ", ".join(run.truncated) + " (limits: see docs/runs.md)"))
     width = max(len(key) for key, _ in facts)
     sections = ["\n".join(f"{key.ljust(width)}  {value}" for key, value in facts)]
     sections += _mapping_section("params", run.params)
     sections += _metrics_section(detail)
+    sections += _mapping_section("inputs", run.inputs)
     sections += _mapping_section("outputs", run.outputs)
+    sections += _artifacts_section(run.artifacts)
     if detail.children:
         children = [printable(child) for child in detail.children]
         sections.append(f"subruns ({len(children)})\n" + _indent(children))
@@ -230,6 +235,16 @@ def _mapping_section(title: str, values: Mapping[str, AttributeValue]) -> list[s
         return []
     rows = [[fit(key, _NAME_WIDTH), format_value(values[key])] for key in sorted(values)]
     return [f"{title}\n" + _indent(render_table(["KEY", "VALUE"], rows).splitlines()[1:])]
+
+
+def _artifacts_section(artifacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    if not artifacts:
+        return []
+    rows = [
+        [name, str(artifacts[name].get("path", "")), str(artifacts[name].get("size", ""))]
+        for name in sorted(artifacts)
+    ]
+    return ["artifacts\n" + _indent(render_table(["NAME", "PATH", "BYTES"], rows).splitlines()[1:])]
 
 
 def _metrics_section(detail: RunDetail) -> list[str]:
