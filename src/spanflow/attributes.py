@@ -75,7 +75,7 @@ ARTIFACT_MEDIA_TYPE: Final = "spanflow.artifact.media_type"
 # --- Run records: OTLP log records carrying a run's data and liveness ------------------------
 RECORD_KIND: Final = "spanflow.record.kind"
 """One of the ``RecordKindValue`` strings; also the LogRecord's ``event_name``."""
-RECORD_ID: Final = "spanflow.record.id"  # 16 hex digits, unique per record: retries dedupe
+RECORD_ID: Final = "spanflow.record.id"  # hex string, unique per record of a run: resends dedupe
 RUN_TRUNCATED: Final = "spanflow.run.truncated"  # string[] on run.truncated: what was cut
 METRICS_BODY_NAME: Final = "name"  # run.metrics body (kvlist of parallel arrays): string[]
 METRICS_BODY_VALUE: Final = "value"  # double[]

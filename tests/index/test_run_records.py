@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.api.fixtures import index_location
 
 from spanflow import attributes as attr
 from spanflow_collector.index import open_store
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
 from spanflow_collector.records import MetricPointValue, RunRecord, SpanRecord, StatusCode
 from spanflow_collector.store import RunQuery
-from tests.api.fixtures import index_location
 
 __all__ = ["index_location"]
 

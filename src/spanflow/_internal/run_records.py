@@ -9,7 +9,9 @@ points travel as a few records rather than 100,000.
 
 from __future__ import annotations
 
+import itertools
 import os
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -31,6 +33,29 @@ _MERGEABLE = frozenset(
         RecordKind.TAGS,
     }
 )
+
+
+class _RecordIds:
+    """Record ids: a random prefix per process and a counter (randomness per id is slow)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):x}"
+
+
+_record_ids = _RecordIds()
+
+
+def new_record_id() -> str:
+    """An id no other run record of this run will have (``spanflow.record.id``)."""
+    return _record_ids.new()
 
 
 @dataclass(frozen=True)
@@ -59,7 +84,7 @@ class RunRecord:
     trace_id: str
     span_id: str
     time_ns: int
-    record_id: str = field(default_factory=lambda: os.urandom(8).hex())
+    record_id: str = field(default_factory=lambda: new_record_id())
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
     values: Mapping[str, AttributeScalar] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
