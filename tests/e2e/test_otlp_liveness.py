@@ -102,3 +102,18 @@ def test_several_endpoints_each_receive_every_span() -> None:
         for receiver in (first, second):
             receiver.wait_for_span(kind=RUN, run_id=handle.id)
             receiver.wait_for_record(kind=START, run_id=handle.id)
+
+
+def test_many_metric_points_travel_in_few_records(receiver: OTLPReceiver) -> None:
+    """1,000 log_metric calls reach an OTLP receiver whole, folded into a handful of records."""
+    with export_to(receiver), spanflow.run("batched") as handle:
+        for step in range(1000):
+            spanflow.log_metric("loss", step, step=step)
+    metrics = [
+        record
+        for record in receiver.records()
+        if record.kind == attributes.RecordKindValue.METRICS and record.run_id == handle.id
+    ]
+    assert [point.step for record in metrics for point in record.points] == list(range(1000))
+    assert len(metrics) <= 10
+    assert len({record.record_id for record in metrics}) == len(metrics)

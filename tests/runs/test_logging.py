@@ -171,3 +171,17 @@ def test_logging_after_a_run_ended_warns_once_and_does_nothing(
     with pytest.warns(spanflow.SpanflowWarning, match="after it ended"):
         handle.log_metric("late", 1)
     assert spanflow_capture.run("ended").metrics == {}
+
+
+def test_params_past_the_key_limit_warn_once_and_mark_the_run_truncated(
+    spanflow_capture: SpanCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SPANFLOW_MAX_RUN_KEYS new params are dropped, with one warning and a truncation."""
+    monkeypatch.setenv("SPANFLOW_MAX_RUN_KEYS", "3")
+    with spanflow.run("few-keys", params={"a": 1, "b": 2}):
+        with pytest.warns(spanflow.SpanflowWarning, match="more than 3 params"):
+            spanflow.log_params(c=3, d=4)
+        spanflow.log_params(a=10, e=5)  # a known key still updates; no second warning
+    run = spanflow_capture.run("few-keys")
+    assert run.params == {"a": 10, "b": 2, "c": 3}
+    assert run.truncated == ["params"]

@@ -1,0 +1,182 @@
+"""Run records over OTLP logs: HTTP protobuf/JSON/gzip and gRPC, token, foreign log records."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import requests
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
+
+from spanflow import attributes as attr
+from spanflow._internal.otlp_logs import encode_request
+from spanflow._internal.run_records import MetricPointData, RunRecord
+from spanflow_collector.index.sqlite import SqliteRunIndexStore
+from spanflow_collector.server import Collector
+
+TIMEOUT_S = 30
+TOKEN = "s3cret"
+RUN_ID = "01LOGS"
+T0 = 1_800_000_000_000_000_000
+KIND = attr.RecordKindValue
+PROTOBUF = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[tuple[Collector, SqliteRunIndexStore]]:
+    """A collector with a token over a real SQLite index, HTTP and gRPC on loopback."""
+    store = SqliteRunIndexStore(tmp_path / "index.db")
+    running = Collector(store, http_port=0, grpc_port=0, token=TOKEN)
+    running.start()
+    try:
+        yield running, store
+    finally:
+        running.stop()
+
+
+def _records(record_id: str = "a") -> list[RunRecord]:
+    root = {"run_id": RUN_ID, "segment": 0, "trace_id": "1" * 32, "span_id": "2" * 16}
+    points = tuple(MetricPointData("loss", 1.0 / n, n, T0 + n) for n in range(1, 4))
+    return [
+        RunRecord(
+            KIND.START,
+            time_ns=T0,
+            record_id=f"{record_id}s",
+            fields={attr.RUN_NAME: "logged", attr.PROJECT: "logs"},
+            **root,
+        ),
+        RunRecord(KIND.PARAMS, time_ns=T0, record_id=f"{record_id}p", values={"lr": 0.1}, **root),
+        RunRecord(KIND.METRICS, time_ns=T0, record_id=f"{record_id}m", points=points, **root),
+    ]
+
+
+def _post(collector: Collector, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(
+        f"{collector.http_url}/v1/logs", data=body, headers=headers, timeout=TIMEOUT_S
+    )
+
+
+def test_protobuf_run_records_are_stored_before_200(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """A 200 to /v1/logs means the run is already in the index, with params and points."""
+    running, store = collector
+    response = _post(running, encode_request(_records(), {"service.name": "x"}), PROTOBUF)
+    assert response.status_code == 200
+    assert ExportLogsServiceResponse.FromString(response.content).partial_success.ListFields() == []
+    run = store.get_run(RUN_ID)
+    assert run is not None
+    assert (run.name, run.project, run.status, dict(run.params)) == (
+        "logged",
+        "logs",
+        "running",
+        {"lr": 0.1},
+    )
+    assert [p.step for p in store.get_metric_history(RUN_ID)] == [1, 2, 3]
+
+
+def test_gzip_json_with_a_foreign_log_record_is_acknowledged(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """OTLP/JSON, gzipped, with another SDK's log line: run records stored, the line ignored."""
+    running, store = collector
+    document = {
+        "resourceLogs": [
+            {
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {"timeUnixNano": str(T0), "body": {"stringValue": "hello"}},
+                            {
+                                "timeUnixNano": str(T0),
+                                "eventName": KIND.START,
+                                "traceId": "1" * 32,
+                                "spanId": "2" * 16,
+                                "attributes": [
+                                    {"key": attr.RUN_ID, "value": {"stringValue": RUN_ID}},
+                                    {"key": attr.RECORD_ID, "value": {"stringValue": "j1"}},
+                                    {"key": attr.RUN_NAME, "value": {"stringValue": "json"}},
+                                ],
+                            },
+                            {
+                                "timeUnixNano": str(T0 + 1),
+                                "eventName": KIND.OUTPUTS,
+                                "attributes": [
+                                    {"key": attr.RUN_ID, "value": {"stringValue": RUN_ID}},
+                                    {"key": attr.RECORD_ID, "value": {"stringValue": "j2"}},
+                                ],
+                                "body": {
+                                    "kvlistValue": {
+                                        "values": [
+                                            {"key": "answer", "value": {"intValue": "42"}},
+                                        ]
+                                    }
+                                },
+                            },
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+    headers = {**PROTOBUF, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    response = _post(running, gzip.compress(json.dumps(document).encode()), headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {}
+    run = store.get_run(RUN_ID)
+    assert run is not None and run.name == "json" and dict(run.outputs) == {"answer": 42}
+
+
+def test_logs_need_the_token_and_a_known_content_type(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """Without the token /v1/logs answers 401; a text body 415; garbage 400; nothing stored."""
+    running, store = collector
+    body = encode_request(_records(), {})
+    assert _post(running, body, {"Content-Type": "application/x-protobuf"}).status_code == 401
+    assert _post(running, body, {**PROTOBUF, "Content-Type": "text/plain"}).status_code == 415
+    assert _post(running, b"\xff\x00garbage", PROTOBUF).status_code == 400
+    assert store.get_run(RUN_ID) is None
+
+
+def test_an_ill_formed_run_record_is_rejected_alone(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """A run record without its record id is counted in partial_success; the others land."""
+    running, store = collector
+    request = ExportLogsServiceRequest.FromString(encode_request(_records(), {}))
+    broken = request.resource_logs[0].scope_logs[0].log_records[1]
+    kept = [pair for pair in broken.attributes if pair.key != attr.RECORD_ID]
+    del broken.attributes[:]
+    broken.attributes.extend(kept)
+    response = _post(running, request.SerializeToString(), PROTOBUF)
+    assert response.status_code == 200
+    parsed = ExportLogsServiceResponse.FromString(response.content)
+    assert parsed.partial_success.rejected_log_records == 1
+    run = store.get_run(RUN_ID)
+    assert run is not None and dict(run.params) == {} and run.name == "logged"
+
+
+def test_grpc_logs_service_stores_run_records(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """LogsService/Export with the token stores the records; a resent request adds nothing."""
+    running, store = collector
+    request = ExportLogsServiceRequest.FromString(encode_request(_records(), {}))
+    metadata = (("authorization", f"Bearer {TOKEN}"),)
+    with grpc.insecure_channel(f"127.0.0.1:{running.grpc_port}") as channel:
+        stub = LogsServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Export(request, timeout=TIMEOUT_S)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        stub.Export(request, timeout=TIMEOUT_S, metadata=metadata)
+        stub.Export(request, timeout=TIMEOUT_S, metadata=metadata)
+    assert len(store.get_metric_history(RUN_ID)) == 3
