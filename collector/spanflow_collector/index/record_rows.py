@@ -118,6 +118,7 @@ def build_record_rows(records: Sequence[RunRecord], received_ns: int) -> RecordR
             for key, value in record.values.items():
                 rows.keep_newest((run_id, kind, key), encode_value(value), time_ns)
         elif record.kind == _KIND.METRICS:
+            latest: dict[str, tuple[int, float]] = {}
             for seq, point in enumerate(record.points):
                 rows.points.append(
                     (
@@ -130,8 +131,11 @@ def build_record_rows(records: Sequence[RunRecord], received_ns: int) -> RecordR
                         point.time_unix_nano,
                     )
                 )
-                last = (run_id, "metric", point.name)
-                rows.keep_newest(last, encode_value(point.value), point.time_unix_nano)
+                newest = latest.get(point.name)
+                if newest is None or point.time_unix_nano >= newest[0]:
+                    latest[point.name] = (point.time_unix_nano, point.value)
+            for name, (point_ns, value) in latest.items():
+                rows.keep_newest((run_id, "metric", name), encode_value(value), point_ns)
         elif record.kind == _KIND.TAGS:
             for tag in record.tags:
                 rows.keep_first((run_id, "tag", tag), "true", time_ns)

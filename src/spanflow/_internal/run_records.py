@@ -96,6 +96,36 @@ class RunRecord:
         return max(1, len(self.values) + len(self.points) + len(self.tags))
 
 
+@dataclass
+class _Fold:
+    """A merged record being built: parts are appended, the record is made once at the end."""
+
+    first: RunRecord
+    time_ns: int
+    values: dict[str, AttributeScalar]
+    tags: list[str]
+    points: list[MetricPointData]
+
+    @property
+    def size(self) -> int:
+        return len(self.values) + len(self.tags) + len(self.points)
+
+    def add(self, record: RunRecord) -> None:
+        self.time_ns = max(self.time_ns, record.time_ns)
+        self.values.update(record.values)
+        self.tags.extend(record.tags)
+        self.points.extend(record.points)
+
+    def record(self) -> RunRecord:
+        return replace(
+            self.first,
+            time_ns=self.time_ns,
+            values=self.values,
+            tags=tuple(self.tags),
+            points=tuple(self.points),
+        )
+
+
 def coalesce(records: Iterable[RunRecord]) -> list[RunRecord]:
     """Fold records of one mergeable kind and run segment into as few records as possible.
 
@@ -104,36 +134,25 @@ def coalesce(records: Iterable[RunRecord]) -> list[RunRecord]:
     the newest value per key by record time). A merged record keeps its first part's id, which
     stays unique because every part belongs to exactly one merged record.
     """
-    merged: list[RunRecord] = []
-    open_index: dict[tuple[str, str, int, str, str], int] = {}
+    merged: list[RunRecord | _Fold] = []
+    open_folds: dict[tuple[str, str, int, str, str], _Fold] = {}
     for record in records:
         if record.kind not in _MERGEABLE:
             merged.append(record)
             continue
         key = (record.kind, record.run_id, record.segment, record.trace_id, record.span_id)
-        index = open_index.get(key)
-        if index is not None and _fits(merged[index], record):
-            merged[index] = _merge(merged[index], record)
-        else:
-            open_index[key] = len(merged)
-            merged.append(record)
-    return merged
-
-
-def _fits(into: RunRecord, record: RunRecord) -> bool:
-    if record.kind == RecordKind.METRICS:
-        return len(into.points) + len(record.points) <= MAX_POINTS_PER_RECORD
-    return len(into.values) + len(into.tags) + record.weight <= MAX_VALUES_PER_RECORD
-
-
-def _merge(into: RunRecord, record: RunRecord) -> RunRecord:
-    return replace(
-        into,
-        time_ns=max(into.time_ns, record.time_ns),
-        values={**into.values, **record.values} if record.values else into.values,
-        tags=into.tags + record.tags,
-        points=into.points + record.points,
-    )
+        fold = open_folds.get(key)
+        limit = (
+            MAX_POINTS_PER_RECORD if record.kind == RecordKind.METRICS else MAX_VALUES_PER_RECORD
+        )
+        if fold is not None and fold.size + record.weight <= limit:
+            fold.add(record)
+            continue
+        fold = _Fold(record, record.time_ns, dict(record.values), list(record.tags), [])
+        fold.points.extend(record.points)
+        open_folds[key] = fold
+        merged.append(fold)
+    return [item.record() if isinstance(item, _Fold) else item for item in merged]
 
 
 def split_by_size(records: Sequence[RunRecord], max_items: int) -> list[list[RunRecord]]:
