@@ -10,6 +10,7 @@ docs/attributes.md ("Run records").
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ SCOPE_NAME = "spanflow"
 LOGS_PATH = "/v1/logs"
 TRACES_PATH = "/v1/traces"
 EXPORT_TIMEOUT_S = 10.0
+# A busy collector answers 503 (or a connection fails): try again a few times, then give up.
+RETRY_DELAYS_S = (0.25, 1.0, 3.0)
 _KIND = attributes.RecordKindValue
 
 
@@ -185,6 +188,8 @@ class OTLPRunRecordExporter:
 
     An endpoint that answers 404/405/415 takes no logs (Jaeger, Phoenix, a bare trace
     receiver): the exporter says so once and sends it nothing more; its spans still go there.
+    Other failures are retried a few times (``RETRY_DELAYS_S``), then the batch is dropped
+    with one logged warning.
     """
 
     def __init__(
@@ -201,26 +206,32 @@ class OTLPRunRecordExporter:
         self._timeout_s = timeout_s
         self.accepts_logs = True
         self._failure_logged = False
+        self._closed = threading.Event()
 
     def export(self, records: Sequence[RunRecord]) -> bool:
         if not self.accepts_logs or not records:
             return True
         body = encode_request(records, self._resource())
-        try:
-            sent = post_logs(self.url, self._headers, body, self._timeout_s)
-        except LogsNotAcceptedError as exc:
-            self.accepts_logs = False
-            logger.info(
-                "spanflow: %s takes no OTLP logs (HTTP %s), so it receives spans only; run "
-                "data (params, metrics, liveness) goes to spanflow collectors",
-                self.url,
-                exc.status,
-            )
-            return True
+        sent = False
+        for delay_s in (*RETRY_DELAYS_S, None):
+            try:
+                sent = post_logs(self.url, self._headers, body, self._timeout_s)
+            except LogsNotAcceptedError as exc:
+                self.accepts_logs = False
+                logger.info(
+                    "spanflow: %s takes no OTLP logs (HTTP %s), so it receives spans only; "
+                    "run data (params, metrics, liveness) goes to spanflow collectors",
+                    self.url,
+                    exc.status,
+                )
+                return True
+            if sent or delay_s is None or self._closed.wait(delay_s):
+                break
         if not sent and not self._failure_logged:
             self._failure_logged = True
             logger.warning("spanflow: could not send run records to %s", self.url)
         return sent
 
     def shutdown(self) -> None:
+        self._closed.set()
         self.accepts_logs = False
