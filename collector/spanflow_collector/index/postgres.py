@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors, sql
 
-from spanflow_collector.index.sqlstore import Executor, SqlRunIndexStore
+from spanflow_collector.index.executor import Executor
+from spanflow_collector.index.sqlstore import SqlRunIndexStore
 
 T = TypeVar("T")
 _DERIVATION_LOCK_KEY = 0x5350_414E_464C_4F57  # "SPANFLOW"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from spanflow import attributes as attr
 from spanflow_collector.index.derive import RecordState, SegmentStart
+from spanflow_collector.index.executor import Executor
 from spanflow_collector.records import AttributeValue, RunRecord
 
 _KIND = attr.RecordKindValue
@@ -49,16 +50,6 @@ UPSERT_LIVENESS = (
     "ELSE run_liveness.last_heartbeat_ns END, excluded.last_heartbeat_ns, "
     "run_liveness.last_heartbeat_ns)"
 )
-
-
-class Executor(Protocol):
-    """The connection calls used here (``sqlstore.Executor``)."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement; return its rows."""
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run one statement per parameter row."""
 
 
 def encode_value(value: AttributeValue | dict[str, Any]) -> str:

@@ -31,8 +31,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from spanflow_collector.index.executor import Executor
 from spanflow_collector.index.schema import LATEST_VERSION, SchemaVersionError, pending_migrations
-from spanflow_collector.index.sqlstore import Executor, SqlRunIndexStore
+from spanflow_collector.index.sqlstore import SqlRunIndexStore
 
 logger = logging.getLogger(__name__)
 

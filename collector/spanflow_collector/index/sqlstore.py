@@ -1,26 +1,29 @@
 """The run index over SQL, shared by the SQLite and PostgreSQL stores.
 
 Subclasses supply connections and transactions (``_write`` and ``_read``); everything else —
-the write path, run derivation, queries, deletion — is written once here with ``?`` placeholders
-in SQL both databases accept.
+the write path, run derivation, queries, deletion (``deletion.py``) — is written once with
+``?`` placeholders in SQL both databases accept.
 
 Write path, per batch, in one transaction: batched inserts of blobs, resources, spans, links and
-metric points (``ON CONFLICT DO NOTHING``: a span written twice is stored once); then the run of
-spans without ``spanflow.run.id`` is resolved per trace; then every run the batch touched is
-recomputed from all its stored spans (``derive.py``), so the summary never depends on arrival
-order. No statement runs per span.
+metric points (``ON CONFLICT DO NOTHING``: a span written twice is stored once), and the run
+records' rows (``record_rows.py``); then the run of spans without ``spanflow.run.id`` is
+resolved per trace; then every run the batch touched is recomputed from its stored level spans
+and record state (``derive.py``), so the summary never depends on arrival order. No statement
+runs per span.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from spanflow import attributes as attr
 from spanflow_collector.index.content import plain_attributes, plain_json
+from spanflow_collector.index.deletion import delete_with_subruns
 from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
+from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.queries import (
     RUN_COLUMNS,
     encode_cursor,
@@ -28,7 +31,6 @@ from spanflow_collector.index.queries import (
     run_summary,
 )
 from spanflow_collector.index.record_rows import (
-    RECORD_TABLES,
     RecordRows,
     build_record_rows,
     load_record_states,
@@ -56,7 +58,6 @@ from spanflow_collector.store import (
 )
 
 T = TypeVar("T")
-CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _RUN_KINDS = f"('{attr.SpanKindValue.RUN}', '{attr.SpanKindValue.RUN_START}')"
 _MARKER_KINDS = f"('{attr.SpanKindValue.RUN_START}', '{attr.SpanKindValue.RUN_HEARTBEAT}')"
 _LEVEL_SPAN_CONDITION = (
@@ -67,33 +68,6 @@ _LEVEL_SPAN_CONDITION = (
 
 # The aggregate of a run known only from its run records so far (no span stored yet).
 _NO_SPANS = RunAggregate(0, 0, 0, 0, 0, 0, 0, None, ())
-
-
-class Executor(Protocol):
-    """The two calls the shared code makes on a connection inside a transaction."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement; return its rows (empty for statements without rows)."""
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for each parameter row."""
-
-
-def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    """``values`` in lists of at most ``size``."""
-    batch: list[T] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def placeholders(count: int) -> str:
-    """``?, ?, ?`` for an IN list."""
-    return ", ".join("?" * count)
 
 
 class SqlRunIndexStore:
@@ -451,7 +425,7 @@ class SqlRunIndexStore:
         """Delete runs with their spans (and their subruns); return how many runs went."""
         if not run_ids:
             return 0
-        return self._write(lambda executor: self._delete_with_subruns(executor, list(run_ids)))
+        return self._write(lambda executor: delete_with_subruns(executor, list(run_ids)))
 
     def delete_older_than(self, cutoff_unix_nano: int, *, project: str | None = None) -> int:
         """Delete top-level runs started before the cutoff (with subruns); return the count.
@@ -462,7 +436,7 @@ class SqlRunIndexStore:
         def work(executor: Executor) -> int:
             sql, params = self._top_level_sql(project)
             rows = executor.execute(f"{sql} AND start_ns < ?", [*params, cutoff_unix_nano])
-            return self._delete_with_subruns(executor, [row[0] for row in rows])
+            return delete_with_subruns(executor, [row[0] for row in rows])
 
         return self._write(work)
 
@@ -477,7 +451,7 @@ class SqlRunIndexStore:
         def work(executor: Executor) -> int:
             sql, params = self._top_level_sql(project)
             rows = executor.execute(f"{sql} ORDER BY start_ns DESC, id DESC", params)
-            return self._delete_with_subruns(executor, [row[0] for row in rows[count:]])
+            return delete_with_subruns(executor, [row[0] for row in rows[count:]])
 
         return self._write(work)
 
@@ -491,54 +465,6 @@ class SqlRunIndexStore:
             sql += " AND project = ?"
             params.append(project)
         return sql, params
-
-    def _delete_with_subruns(self, executor: Executor, run_ids: list[str]) -> int:
-        doomed: set[str] = set()
-        frontier = sorted(set(run_ids))
-        while frontier:
-            found: set[str] = set()
-            for batch in chunks(frontier):
-                in_list = placeholders(len(batch))
-                found.update(
-                    row[0]
-                    for row in executor.execute(
-                        f"SELECT id FROM runs WHERE id IN ({in_list}) OR parent_id IN ({in_list})",
-                        batch + batch,
-                    )
-                )
-            frontier = sorted(found - doomed)
-            doomed |= found
-        for batch in chunks(sorted(doomed)):
-            in_list = placeholders(len(batch))
-            blob_hashes = [
-                row[0]
-                for row in executor.execute(
-                    "SELECT DISTINCT b.hash FROM span_blobs b JOIN spans s "
-                    "ON s.trace_id = b.trace_id AND s.span_id = b.span_id "
-                    f"WHERE s.run_id IN ({in_list})",
-                    batch,
-                )
-            ]
-            for table in ("span_blobs", "links", "metric_points"):
-                executor.execute(
-                    f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM spans s "
-                    f"WHERE s.trace_id = {table}.trace_id AND s.span_id = {table}.span_id "
-                    f"AND s.run_id IN ({in_list}))",
-                    batch,
-                )
-            executor.execute(f"DELETE FROM spans WHERE run_id IN ({in_list})", batch)
-            for hashes in chunks(blob_hashes):
-                executor.execute(
-                    f"DELETE FROM blobs WHERE hash IN ({placeholders(len(hashes))}) AND NOT "
-                    "EXISTS (SELECT 1 FROM span_blobs b WHERE b.hash = blobs.hash)",
-                    hashes,
-                )
-            executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
-            executor.execute(f"DELETE FROM run_tags WHERE run_id IN ({in_list})", batch)
-            for table in RECORD_TABLES:
-                executor.execute(f"DELETE FROM {table} WHERE run_id IN ({in_list})", batch)
-            executor.execute(f"DELETE FROM runs WHERE id IN ({in_list})", batch)
-        return len(doomed)
 
 
 def _artifacts_json(artifacts: dict[str, Any]) -> str:
