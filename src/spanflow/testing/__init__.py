@@ -1,10 +1,12 @@
-"""Testing helpers: a fake LLM server, in-memory span capture, run assertions, an OTLP receiver.
+"""Testing helpers: a fake LLM server, in-memory capture of spans and run records, run
+assertions, an OTLP receiver.
 
 Import-light on purpose; everything here is a re-export.
 """
 
 from __future__ import annotations
 
+from spanflow._internal.run_records import MetricPointData, RunRecord
 from spanflow.testing.capture import SpanCapture, capture_spans
 from spanflow.testing.fake_llm import FakeLLMServer
 from spanflow.testing.otlp_receiver import OTLPReceiver, export_to
@@ -14,7 +16,9 @@ __all__ = [
     "CapturedRun",
     "FakeLLMServer",
     "MetricPoint",
+    "MetricPointData",
     "OTLPReceiver",
+    "RunRecord",
     "SpanCapture",
     "SpanRecord",
     "capture_spans",
