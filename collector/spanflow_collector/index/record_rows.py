@@ -9,6 +9,7 @@ recomputing a run after a batch reads one row per key, not every point ever logg
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ _KEYED_KINDS = {
     _KIND.INPUTS: "input",
     _KIND.ATTRIBUTES: "attribute",
 }
-_FIRST_WINS_KINDS = ("tag", "truncated")
+_TRUNCATION_WORD = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _ARTIFACT_FIELDS = {
     attr.ARTIFACT_PATH: "path",
     attr.ARTIFACT_SIZE: "size",
@@ -135,7 +136,8 @@ def build_record_rows(records: Sequence[RunRecord], received_ns: int) -> RecordR
         elif record.kind == _KIND.TRUNCATED:
             cut = record.fields.get(attr.RUN_TRUNCATED)
             for what in cut if isinstance(cut, tuple) else (cut,) if isinstance(cut, str) else ():
-                rows.keep_first((run_id, "truncated", str(what)), "true", time_ns)
+                if _TRUNCATION_WORD.fullmatch(str(what)):  # a word, never terminal controls
+                    rows.keep_first((run_id, "truncated", str(what)), "true", time_ns)
     return rows
 
 

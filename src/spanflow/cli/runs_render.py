@@ -216,7 +216,8 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
     if run.segment_count > 1:
         facts.append(("segments", str(run.segment_count)))
     if run.truncated:
-        facts.append(("truncated", ", ".join(run.truncated) + " (limits: see docs/runs.md)"))
+        cut = format_value(", ".join(run.truncated))
+        facts.append(("truncated", f"{cut} (limits: see docs/runs.md)"))
     width = max(len(key) for key, _ in facts)
     sections = ["\n".join(f"{key.ljust(width)}  {value}" for key, value in facts)]
     sections += _mapping_section("params", run.params)
@@ -241,7 +242,11 @@ def _artifacts_section(artifacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
     if not artifacts:
         return []
     rows = [
-        [name, str(artifacts[name].get("path", "")), str(artifacts[name].get("size", ""))]
+        [
+            format_value(name),
+            format_value(artifacts[name].get("path")),
+            format_value(artifacts[name].get("size")),
+        ]
         for name in sorted(artifacts)
     ]
     return ["artifacts\n" + _indent(render_table(["NAME", "PATH", "BYTES"], rows).splitlines()[1:])]
