@@ -73,17 +73,25 @@ def _assert_big_run(run: RunSummary, history_size: int) -> None:
     assert history_size == POINTS
 
 
-def test_500_steps_of_one_metric_are_all_readable(embedded_db: Path) -> None:
-    """Logging one metric for 500 steps keeps all 500 points, in Client and `runs show`."""
+def test_500_steps_of_one_metric_are_all_readable(embedded_db: Path, tmp_path: Path) -> None:
+    """500 points of one metric, inputs and an artifact all reach Client and `runs show`."""
+    report = tmp_path / "report.txt"
+    report.write_text("ok")
     with spanflow.run("long-training") as run:
+        spanflow.log_input("dataset", "gsm8k")
         for step in range(500):
             spanflow.log_metric("loss", 500 - step, step=step)
+        spanflow.log_artifact(report)
     spanflow.force_flush()
     with spanflow.Client(embedded_db) as client:
         history = client.metric_history(run.id)
+        found = client.get_run(run.id)
     assert [(p.step, p.value) for p in history] == [(s, 500.0 - s) for s in range(500)]
+    assert dict(found.inputs) == {"dataset": "gsm8k"}
+    assert found.artifacts["report.txt"]["size"] == 2
     shown = _cli("runs", "show", run.id, "--db", str(embedded_db))
     assert "500 points" in shown
+    assert "gsm8k" in shown and "report.txt" in shown
 
 
 def test_130_params_and_70_metrics_keep_the_runs_own_fields(embedded_db: Path) -> None:
