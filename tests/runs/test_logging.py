@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanLimits
 
 import spanflow
 from spanflow import attributes
@@ -185,3 +187,20 @@ def test_params_past_the_key_limit_warn_once_and_mark_the_run_truncated(
     run = spanflow_capture.run("few-keys")
     assert run.params == {"a": 10, "b": 2, "c": 3}
     assert run.truncated == ["params"]
+
+
+def test_a_lowered_attribute_limit_never_pushes_out_the_runs_own_fields(
+    spanflow_capture: SpanCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a 20-attribute span limit, 50 params leave name/project/tags/status on the root."""
+    provider = trace.get_tracer_provider()
+    monkeypatch.setattr(provider, "_span_limits", SpanLimits(max_span_attributes=20))
+    params = {f"p{i}": i for i in range(50)}
+    with spanflow.run("limited", project="tight", tags=["t"], params=params):
+        pass
+    run = spanflow_capture.run("limited")
+    root = run.root.attributes
+    assert root[attributes.RUN_NAME] == "limited" and root[attributes.PROJECT] == "tight"
+    assert root[attributes.RUN_TAGS] == ["t"] and root[attributes.RUN_STATUS] == "completed"
+    assert len(root) <= 20
+    assert run.params == params

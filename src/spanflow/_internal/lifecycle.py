@@ -11,6 +11,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -166,7 +167,7 @@ def _root_user_attributes(spec: RunSpec, redact: bool) -> dict[str, AttributeVal
     like everywhere else (docs/secrets.md).
     """
     copied: dict[str, AttributeValue] = {}
-    budget = run_limits.ROOT_SPAN_USER_ATTRIBUTES
+    budget = _root_budget()
     for key, value in spec.params.items():
         if len(copied) >= budget:
             return copied
@@ -179,6 +180,18 @@ def _root_user_attributes(spec: RunSpec, redact: bool) -> dict[str, AttributeVal
         clean_key = values.clean_text(key, redact=redact)
         copied[attributes.RUN_ATTRIBUTE_PREFIX + clean_key] = _quiet_encode(key, value, redact)
     return copied
+
+
+def _root_budget() -> int:
+    """How many user attributes fit on a root span beside spanflow's own, under the limit."""
+    # The SDK provider keeps its limits privately; a provider without them uses the OTEL_*
+    # environment defaults, which is what SpanLimits() reads.
+    limits = getattr(trace.get_tracer_provider(), "_span_limits", None)
+    limit = getattr(limits if limits is not None else SpanLimits(), "max_span_attributes", None)
+    if not isinstance(limit, int):
+        return run_limits.ROOT_SPAN_USER_ATTRIBUTES
+    own = run_limits.ROOT_SPAN_OWN_ATTRIBUTES
+    return max(0, min(run_limits.ROOT_SPAN_USER_ATTRIBUTES, limit - own))
 
 
 def _quiet_encode(key: str, value: Any, redact: bool) -> AttributeValue:

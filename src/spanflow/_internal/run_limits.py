@@ -19,6 +19,10 @@ DEFAULT_MAX_KEYS = 100_000
 DEFAULT_MAX_METRIC_POINTS = 10_000_000
 ROOT_SPAN_USER_ATTRIBUTES = 32
 """Params and ``run(**attributes)`` copied onto the root span for trace-only backends, at most."""
+ROOT_SPAN_OWN_ATTRIBUTES = 16
+"""Room kept on the root span for spanflow's own fields (id, name, project, status, error...):
+with a lowered ``OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`` fewer user attributes are copied, never
+spanflow's own pushed out."""
 
 
 @dataclass(frozen=True)
