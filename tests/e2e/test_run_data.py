@@ -238,3 +238,31 @@ def test_a_sender_with_a_late_clock_reads_running_while_it_heartbeats(tmp_path: 
             agent.kill()
             if agent.stdout is not None:
                 agent.stdout.close()
+
+
+EXITING_AGENT = """
+import spanflow
+
+with spanflow.run("exits", params={f"k{i}": i for i in range(2000)}) as run:
+    for step in range(20_000):
+        spanflow.log_metric("loss", step, step=step)
+print(run.id)
+"""
+
+
+def test_a_process_that_exits_right_after_logging_loses_no_run_data(tmp_path: Path) -> None:
+    """Without any flush call, run records still queued at exit reach the collector."""
+    with collector_process(str(tmp_path / "index.db")) as collector:
+        agent = subprocess.run(
+            [sys.executable, "-c", EXITING_AGENT],
+            env=child_environment(SPANFLOW_ENDPOINT=collector.http_url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert agent.returncode == 0, agent.stderr
+        run_id = agent.stdout.strip()
+        with spanflow.Client(collector.http_url) as client:
+            run = client.get_run(run_id)
+            assert run.status == "completed" and len(run.params) == 2000
+            assert len(client.metric_history(run_id)) == 20_000

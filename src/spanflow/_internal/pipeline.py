@@ -150,7 +150,9 @@ class SpanflowProcessor(SpanProcessor):
         for route in self._routes:
             try:
                 route.emit_record(record, urgent)
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, Warning):  # a SpanflowWarning under -W error: the user's call
+                    raise
                 log_internal_error_once("route-record", "queueing a run record failed")
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
