@@ -195,10 +195,11 @@ class RunHandle:
             if what in self._truncated:
                 return
             self._truncated.add(what)
-        warn(f"spanflow: run {self._id}: {message}; the run is marked truncated", stacklevel=5)
+        # The record first: under ``-W error`` the warning raises, and the run must still say so.
         self._emit_record(
             attributes.RecordKindValue.TRUNCATED, fields={attributes.RUN_TRUNCATED: (what,)}
         )
+        warn(f"spanflow: run {self._id}: {message}; the run is marked truncated", stacklevel=5)
 
     def _encoded(self, kind: str, items: Mapping[Any, Any]) -> dict[str, AttributeScalar]:
         """Valid keys with encoded values, cut at the run's key limit for ``kind``."""
