@@ -201,8 +201,10 @@ class RunHandle:
         )
         warn(f"spanflow: run {self._id}: {message}; the run is marked truncated", stacklevel=5)
 
-    def _encoded(self, kind: str, items: Mapping[Any, Any]) -> dict[str, AttributeScalar]:
-        """Valid keys with encoded values, cut at the run's key limit for ``kind``."""
+    def _log_values(
+        self, kind: str, record_kind: str, items: Mapping[Any, Any], *, urgent: bool = False
+    ) -> dict[str, AttributeScalar]:
+        """Send valid keys with encoded values, cut at the run's key limit; returns them."""
         encoded: dict[str, AttributeScalar] = {}
         for key, value in items.items():
             name = values.valid_key(kind, key)
@@ -214,9 +216,11 @@ class RunHandle:
             room = self._limits.max_keys - len(seen)
             refused = new_keys[max(room, 0) :]
             seen.update(new_keys[: max(room, 0)])
+        for key in refused:
+            del encoded[key]
+        if encoded:
+            self._emit_record(record_kind, urgent=urgent, record_values=encoded)
         if refused:
-            for key in refused:
-                del encoded[key]
             self._truncate(
                 f"{kind}s",
                 f"more than {self._limits.max_keys} {kind}s; {kind} {refused[0]!r} and "
@@ -235,12 +239,9 @@ class RunHandle:
     def _log_params(self, params: Mapping[Any, Any]) -> None:
         if not self._writable("log_param"):
             return
-        encoded = self._encoded("param", params)
-        if not encoded:
-            return
+        sent = self._log_values("param", attributes.RecordKindValue.PARAMS, params)
         with self._lock:
-            self._params.update({key: params[key] for key in encoded})
-        self._emit_record(attributes.RecordKindValue.PARAMS, record_values=encoded)
+            self._params.update({key: params[key] for key in sent})
 
     def log_metric(self, name: str, value: Any, *, step: int | None = None) -> None:
         """Record one metric point (name, value, optional step, time)."""
@@ -265,15 +266,15 @@ class RunHandle:
         with self._lock:
             room = max(self._limits.max_metric_points - self._metric_point_count, 0)
             self._metric_point_count += min(room, len(points))
+        if room:
+            kept = tuple(points[:room])
+            self._emit_record(attributes.RecordKindValue.METRICS, points=kept)
         if room < len(points):
-            del points[room:]
             self._truncate(
                 "metric_points",
                 f"more than {self._limits.max_metric_points} metric points; later points are "
                 "dropped (SPANFLOW_MAX_RUN_METRIC_POINTS)",
             )
-        if points:
-            self._emit_record(attributes.RecordKindValue.METRICS, points=tuple(points))
 
     def log_output(self, name: str, value: Any) -> None:
         """Record an output (str native, anything else JSON)."""
@@ -296,9 +297,7 @@ class RunHandle:
     ) -> None:
         if not self._writable(operation):
             return
-        encoded = self._encoded(kind, items)
-        if encoded:
-            self._emit_record(record_kind, record_values=encoded)
+        self._log_values(kind, record_kind, items)
 
     def log_artifact(self, path: str | os.PathLike[str], *, name: str | None = None) -> None:
         """Record a file as an artifact: path, size, sha256 and media type (not copied)."""

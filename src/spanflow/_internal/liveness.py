@@ -42,13 +42,9 @@ def announce_start(
         fields[attributes.RUN_PARENT_ID] = handle.parent_id
     handle._emit_record(_KIND.START, urgent=True, fields=fields)
     if params:
-        encoded = handle._encoded("param", params)
-        if encoded:
-            handle._emit_record(_KIND.PARAMS, urgent=True, record_values=encoded)
+        handle._log_values("param", _KIND.PARAMS, params, urgent=True)
     if run_attributes:
-        encoded = handle._encoded("attribute", run_attributes)
-        if encoded:
-            handle._emit_record(_KIND.ATTRIBUTES, urgent=True, record_values=encoded)
+        handle._log_values("attribute", _KIND.ATTRIBUTES, run_attributes, urgent=True)
 
 
 class HeartbeatThread:
