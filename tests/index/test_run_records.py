@@ -5,13 +5,16 @@ Every test runs against SQLite and PostgreSQL (``index_location``).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tests.api.fixtures import index_location
 
 from spanflow import attributes as attr
 from spanflow_collector.index import open_store
+from spanflow_collector.index.schema import LATEST_VERSION, MIGRATIONS, VERSION_TABLE
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
 from spanflow_collector.records import MetricPointValue, RunRecord, SpanRecord, StatusCode
 from spanflow_collector.store import RunQuery
@@ -222,3 +225,28 @@ def test_deleting_a_run_removes_its_records(store: SqlRunIndexStore) -> None:
     store.write_batch((), [record(KIND.HEARTBEAT, "late")])
     run = store.get_run(RUN)
     assert run is not None and dict(run.params) == {}
+
+
+def test_an_index_of_schema_1_opens_with_its_runs_intact(tmp_path: Path) -> None:
+    """Opening an index written before run records upgrades it and keeps its runs readable."""
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as connection:
+        for statement in MIGRATIONS[0].statements:
+            connection.execute(statement)
+        connection.execute(VERSION_TABLE)
+        connection.execute("INSERT INTO schema_version (version) VALUES (1)")
+        connection.execute(
+            "INSERT INTO runs VALUES (?, 'p', 'old', 'completed', ?, ?, NULL, NULL, '[\"x\"]', "
+            "'{\"lr\": 0.1}', '{}', '{}', '{}', NULL, NULL, 1, 0, 0, 0, 0, 1, '[]', NULL)",
+            ["01OLD", T0, T0 + SECOND],
+        )
+    connection.close()
+    store = open_store(path)
+    try:
+        assert store.schema_version() == LATEST_VERSION
+        run = store.get_run("01OLD")
+        assert run is not None
+        assert (run.name, run.tags, dict(run.params)) == ("old", ("x",), {"lr": 0.1})
+        assert (dict(run.inputs), dict(run.artifacts), run.truncated) == ({}, {}, ())
+    finally:
+        store.close()
