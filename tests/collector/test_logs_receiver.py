@@ -180,3 +180,17 @@ def test_grpc_logs_service_stores_run_records(
         stub.Export(request, timeout=TIMEOUT_S, metadata=metadata)
         stub.Export(request, timeout=TIMEOUT_S, metadata=metadata)
     assert len(store.get_metric_history(RUN_ID)) == 3
+
+
+def test_a_read_only_token_cannot_send_run_records(tmp_path: Path) -> None:
+    """/v1/logs needs the ingest scope: a read token is refused 403 and nothing is stored."""
+    store = SqliteRunIndexStore(tmp_path / "index.db")
+    running = Collector(store, http_port=0, grpc_port=None, read_token="reader")
+    running.start()
+    try:
+        headers = {"Content-Type": "application/x-protobuf", "Authorization": "Bearer reader"}
+        response = _post(running, encode_request(_records(), {}), headers)
+        assert response.status_code == 403
+        assert store.get_run(RUN_ID) is None
+    finally:
+        running.stop()
