@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
+import spanflow
 from spanflow import attributes as attr
 from spanflow._internal.otlp_logs import encode_request
 from spanflow._internal.run_records import MetricPointData, RunRecord
@@ -194,3 +195,37 @@ def test_a_read_only_token_cannot_send_run_records(tmp_path: Path) -> None:
         assert store.get_run(RUN_ID) is None
     finally:
         running.stop()
+
+
+def test_inputs_artifacts_and_truncation_are_served_by_the_rest_api(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """What run records add to a run reaches spanflow.Client over the collector's REST API."""
+    running, _ = collector
+    root = {"run_id": RUN_ID, "segment": 0, "trace_id": "1" * 32, "span_id": "2" * 16}
+    extra = [
+        RunRecord(KIND.INPUTS, time_ns=T0, record_id="i", values={"question": "why?"}, **root),
+        RunRecord(
+            KIND.ARTIFACT,
+            time_ns=T0,
+            record_id="a",
+            fields={attr.ARTIFACT_NAME: "out.csv", attr.ARTIFACT_SIZE: 7},
+            **root,
+        ),
+        RunRecord(
+            KIND.TRUNCATED,
+            time_ns=T0,
+            record_id="t",
+            fields={attr.RUN_TRUNCATED: ("metric_points",)},
+            **root,
+        ),
+    ]
+    body = encode_request([*_records(), *extra], {})
+    assert _post(running, body, PROTOBUF).status_code == 200
+    with spanflow.Client(running.http_url, token=TOKEN) as client:
+        run = client.get_run(RUN_ID)
+        history = client.metric_history(RUN_ID)
+    assert dict(run.inputs) == {"question": "why?"}
+    assert run.artifacts == {"out.csv": {"size": 7}}
+    assert run.truncated == ("metric_points",)
+    assert [point.step for point in history] == [1, 2, 3]
