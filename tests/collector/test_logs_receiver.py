@@ -229,3 +229,40 @@ def test_inputs_artifacts_and_truncation_are_served_by_the_rest_api(
     assert run.artifacts == {"out.csv": {"size": 7}}
     assert run.truncated == ("metric_points",)
     assert [point.step for point in history] == [1, 2, 3]
+
+
+SECRET = "sk-proj-Pl4nt3dOpenAIProjectKey0123456789abcdefXYZ"
+
+
+def test_run_records_from_any_sender_are_redacted_at_ingest(
+    collector: tuple[Collector, SqliteRunIndexStore],
+) -> None:
+    """A secret in a foreign sender's run record never reaches the index; opting out keeps it."""
+    running, store = collector
+    secret_run = {"segment": 0, "trace_id": "3" * 32, "span_id": "4" * 16}
+    sent = [
+        RunRecord(
+            KIND.PARAMS,
+            run_id="01SECRET",
+            time_ns=T0,
+            record_id="s",
+            values={"prompt": f"use {SECRET} please", "api_key": "hunter2"},
+            **secret_run,
+        ),
+        RunRecord(
+            KIND.OUTPUTS,
+            run_id="01OPTOUT",
+            time_ns=T0,
+            record_id="o",
+            values={"raw": SECRET},
+            fields={attr.REDACTION_OFF: True},
+            **secret_run,
+        ),
+    ]
+    assert _post(running, encode_request(sent, {}), PROTOBUF).status_code == 200
+    kept = store.get_run("01SECRET")
+    assert kept is not None
+    assert SECRET not in str(kept.params) and "hunter2" not in str(kept.params)
+    assert "REDACTED" in str(kept.params["prompt"])
+    opted_out = store.get_run("01OPTOUT")
+    assert opted_out is not None and opted_out.outputs["raw"] == SECRET
