@@ -18,22 +18,20 @@ spanflow.configure()
 trace.get_tracer("child").start_span("work-in-subprocess").end()
 with spanflow.run("subrun-in-subprocess"):
     pass
-spanflow.force_flush()
 """
 
 
 def child_work(label: str) -> None:
-    """What a multiprocessing child does: a plain span, then a run of its own."""
+    """What a multiprocessing child does: configure, a plain span, a run of its own; no flush."""
     spanflow.configure()
     trace.get_tracer("child").start_span(f"work-in-{label}").end()
     with spanflow.run(f"subrun-in-{label}"):
         pass
-    spanflow.force_flush()
 
 
 def children() -> None:
     with spanflow.run("parent-run"):
-        for method in ("fork", "spawn"):
+        for method in ("fork", "spawn", "forkserver"):
             process = multiprocessing.get_context(method).Process(target=child_work, args=(method,))
             process.start()
             process.join(60)

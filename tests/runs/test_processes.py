@@ -29,7 +29,8 @@ def _root_of(spans: list[SpanRecord], name: str) -> SpanRecord:
 
 
 def test_children_of_every_kind_attach_to_the_parent_run() -> None:
-    """fork, spawn and subprocess children: their spans join the run, their runs are subruns."""
+    """fork, spawn, forkserver and subprocess children that configure spanflow in their target
+    and never flush: their spans join the run, their runs are subruns."""
     with OTLPReceiver() as receiver:
         done = subprocess.run(
             [sys.executable, str(SCENARIOS), "children"],
@@ -41,7 +42,7 @@ def test_children_of_every_kind_attach_to_the_parent_run() -> None:
         assert done.returncode == 0, done.stderr
         spans = receiver.wait_for(lambda s: len([x for x in s if x.name == "parent-run"]) == 1)
     parent = _root_of(spans, "parent-run")
-    for label in ("fork", "spawn", "subprocess"):
+    for label in ("fork", "spawn", "forkserver", "subprocess"):
         (work,) = [s for s in spans if s.name == f"work-in-{label}"]
         assert work.trace_id == parent.trace_id, label
         assert work.parent_span_id == parent.span_id, label

@@ -158,7 +158,7 @@ def _apply(resolved: Settings) -> None:
         _state.settings = resolved
         _state.tracer = trace.get_tracer("spanflow", _VERSION)
         _state.configured = True
-        from spanflow._internal import exit_hooks, inherit, threads
+        from spanflow._internal import child_exit, exit_hooks, inherit, pool_tasks, threads
 
         if not _state.configured_once:
             inherit.adopt_parent_context()
@@ -174,7 +174,12 @@ def _apply(resolved: Settings) -> None:
             atexit.register(exit_hooks.at_exit)
             _state.exit_hook_registered = True
         exit_hooks.install_sigterm_handler()
-        exit_hooks.register_fork_hook()
+        if resolved.disabled:
+            pool_tasks.uninstall()
+            child_exit.uninstall()
+        else:
+            pool_tasks.install(carry_context=resolved.propagate_context)
+            child_exit.install()
 
 
 def _attach_to_provider(resolved: Settings) -> None:

@@ -14,7 +14,6 @@ from spanflow._internal.warn import log_internal_error_once
 
 _EXIT_FLUSH_TIMEOUT_S = 5.0
 _installed_in_pid: int | None = None
-_fork_hook_registered = False
 
 
 def end_open_runs_as_interrupted() -> int:
@@ -37,22 +36,6 @@ def at_exit() -> None:
         config.shutdown()
     except Exception:
         log_internal_error_once("at-exit", "flushing spans at exit failed")
-
-
-def _flush_when_forked_process_exits() -> None:
-    # A multiprocessing child made by fork leaves through os._exit(), so atexit hooks never
-    # run there; multiprocessing's own exit finalizers do.
-    import multiprocessing.util
-
-    multiprocessing.util.Finalize(None, at_exit, exitpriority=100)
-
-
-def register_fork_hook() -> None:
-    """Flush at the exit of ``multiprocessing`` children made by fork (once per process)."""
-    global _fork_hook_registered
-    if not _fork_hook_registered:
-        os.register_at_fork(after_in_child=_flush_when_forked_process_exits)
-        _fork_hook_registered = True
 
 
 def install_sigterm_handler() -> None:

@@ -40,7 +40,9 @@ _ENV_POPEN_ARGUMENT_INDEX = 10  # ``env`` is Popen's 11th positional parameter
 _propagator = TraceContextTextMapPropagator()
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
-_cache: dict[int, tuple[RunHandle | None, SpanContext | None]] = {}
+# (pid, process object, what it carried): a spawned child reads it again once its ``Process``
+# object replaces the placeholder that was current while ``__main__`` was being re-imported.
+_cache: list[tuple[int, object, tuple[RunHandle | None, SpanContext | None]]] = []
 
 
 def carrier_for_current_run() -> dict[str, str]:
@@ -98,19 +100,19 @@ def _parse(variables: Mapping[str, str]) -> tuple[RunHandle | None, SpanContext 
 
 def _inherited() -> tuple[RunHandle | None, SpanContext | None]:
     pid = os.getpid()
-    cached = _cache.get(pid)
-    if cached is not None:
-        return cached
+    process = multiprocessing.process.current_process()
+    cached = _cache[0] if _cache else None
+    if cached is not None and cached[0] == pid and cached[1] is process:
+        return cached[2]
     result: tuple[RunHandle | None, SpanContext | None] = (None, None)
     try:
-        variables = getattr(multiprocessing.process.current_process(), PROCESS_ATTRIBUTE, None)
+        variables = getattr(process, PROCESS_ATTRIBUTE, None)
         if not isinstance(variables, dict):
             variables = dict(os.environ)
         result = _parse(variables)
     except Exception:
         log_internal_error_once("inherit-parse", "reading the parent process's run failed")
-    _cache.clear()
-    _cache[pid] = result
+    _cache[:] = [(pid, process, result)]
     return result
 
 
@@ -122,18 +124,29 @@ def inherited_run() -> RunHandle | None:
 def adopt_parent_context() -> None:
     """Make the parent process's span current in this thread if nothing is current yet.
 
-    Called once when spanflow is configured in a child process's main thread, so spans started
-    there outside any run hang under the parent's span.
+    Called when spanflow is configured in a child process's main thread, and again when a
+    ``multiprocessing`` child starts running its target, so spans started there outside any run
+    hang under the parent's span.
     """
     handle, parent_span = _inherited()
     if parent_span is None or threading.current_thread() is not threading.main_thread():
         return
     if trace.get_current_span().get_span_context().is_valid:
         return
+    otel_context.attach(_context_of(handle, parent_span))
+
+
+def _context_of(handle: RunHandle | None, parent_span: SpanContext) -> otel_context.Context:
     context = trace.set_span_in_context(NonRecordingSpan(parent_span))
     if handle is not None:
         context = otel_context.set_value(membership.RUN_CONTEXT_KEY, handle, context)
-    otel_context.attach(context)
+    return context
+
+
+def context_from_carrier(variables: Mapping[str, str]) -> otel_context.Context | None:
+    """The context a carrier from :func:`carrier_for_current_run` describes, or ``None``."""
+    handle, parent_span = _parse(variables)
+    return None if parent_span is None else _context_of(handle, parent_span)
 
 
 def _popen_init(original: Callable[..., None]) -> Callable[..., None]:

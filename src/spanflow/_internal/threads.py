@@ -30,9 +30,10 @@ _lock = threading.Lock()
 _originals: dict[str, Any] = {}
 
 
-def _call_in_context(
+def call_in_context(
     context: otel_context.Context, function: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> Any:
+    """Call ``function`` with ``context`` attached, then restore the caller's context."""
     token = otel_context.attach(context)
     try:
         return function(*args, **kwargs)
@@ -48,7 +49,7 @@ def _start_in_run(
         context = otel_context.get_current()
         if run_in_context(context) is not None:
             target_run = self.run
-            self.run = functools.partial(_call_in_context, context, target_run)  # type: ignore[method-assign]
+            self.run = functools.partial(call_in_context, context, target_run)  # type: ignore[method-assign]
         original_start(self)
 
     return start
@@ -59,7 +60,7 @@ def _submit_in_context(original_submit: Callable[..., Future[Any]]) -> Callable[
     def submit(
         self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> Future[Any]:
-        wrapped = functools.partial(_call_in_context, otel_context.get_current(), fn)
+        wrapped = functools.partial(call_in_context, otel_context.get_current(), fn)
         return original_submit(self, wrapped, *args, **kwargs)
 
     return submit

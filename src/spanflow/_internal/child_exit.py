@@ -1,0 +1,125 @@
+"""Start a ``multiprocessing`` child inside its parent's run, and deliver its spans when it exits.
+
+A ``multiprocessing`` child made by fork or forkserver leaves through ``os._exit()``, so the
+``atexit`` hook where spanflow flushes never runs there. And a spawned child re-imports
+``__main__`` before its ``Process`` object (which carries the parent's run, see
+``inherit.py``) arrives, so a ``configure()`` or ``instrument()`` at module top level runs
+before the parent's run is known.
+
+While spanflow is configured, ``BaseProcess._bootstrap`` (what every child runs: it calls the
+target, then multiprocessing's exit finalizers) is wrapped. In the child, the wrapper
+
+* makes the parent's run and span current before the target runs, unless a span is current
+  already (a forked child inherits its parent's context);
+* after the target and the exit finalizers, ends the child's open runs as interrupted and
+  flushes (waiting at most ``CHILD_EXIT_FLUSH_TIMEOUT_S``), as the ``atexit`` hook does in a
+  main process.
+
+The wrapper reaches a forked child through memory, a forkserver child through the server (which
+imports ``__main__``), and a spawned child when ``__main__`` configures spanflow at import. A
+child that configures spanflow only inside its target registers the same flush as a
+multiprocessing exit finalizer (``util.Finalize``) instead. :func:`uninstall` undoes both.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import multiprocessing.process
+import multiprocessing.util
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from spanflow._internal import config, exit_hooks, inherit
+from spanflow._internal.warn import log_internal_error_once
+
+CHILD_EXIT_FLUSH_TIMEOUT_S = 5.0
+# Run after finalizers with a higher priority (a Queue's feeder thread has 10), so spans those
+# still make go out too.
+_EXIT_PRIORITY = 0
+
+_lock = threading.Lock()
+_original_bootstrap: Callable[..., int] | None = None
+_wrapped_bootstrap_pid: int | None = None  # this child runs inside the wrapper
+_finalizer: multiprocessing.util.Finalize | None = None
+_finalizer_pid: int | None = None
+
+
+def _flush_at_child_exit() -> None:
+    # Not shut down: the process ends next, and a forked child must not close what it shares
+    # with its parent (an index connection, a socket).
+    try:
+        exit_hooks.end_open_runs_as_interrupted()
+        config.force_flush(CHILD_EXIT_FLUSH_TIMEOUT_S)
+    except Exception:
+        log_internal_error_once("child-exit", "flushing a child process's spans at exit failed")
+
+
+def _enter_parent_run(process: multiprocessing.process.BaseProcess) -> None:
+    try:
+        if trace.get_current_span().get_span_context().is_valid:
+            return
+        carrier = getattr(process, inherit.PROCESS_ATTRIBUTE, None)
+        context = inherit.context_from_carrier(carrier) if isinstance(carrier, dict) else None
+        if context is not None:
+            otel_context.attach(context)  # for the rest of the process: never detached
+    except Exception:
+        log_internal_error_once("child-start", "entering the parent's run in a child failed")
+
+
+def _wrap_bootstrap(original: Callable[..., int]) -> Callable[..., int]:
+    @functools.wraps(original)
+    def _bootstrap(self: multiprocessing.process.BaseProcess, *args: Any, **kwargs: Any) -> int:
+        global _wrapped_bootstrap_pid
+        _wrapped_bootstrap_pid = os.getpid()
+        _enter_parent_run(self)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _flush_at_child_exit()
+
+    return _bootstrap
+
+
+def install() -> None:
+    """Wrap ``BaseProcess._bootstrap``; inside a running child, flush at its exit (idempotent)."""
+    global _original_bootstrap, _finalizer, _finalizer_pid
+    with _lock:
+        if _original_bootstrap is None:
+            _original_bootstrap = multiprocessing.process.BaseProcess._bootstrap  # type: ignore[attr-defined]
+            multiprocessing.process.BaseProcess._bootstrap = _wrap_bootstrap(  # type: ignore[attr-defined]
+                _original_bootstrap
+            )
+        pid = os.getpid()
+        in_unwrapped_child = (
+            multiprocessing.parent_process() is not None and _wrapped_bootstrap_pid != pid
+        )
+        if in_unwrapped_child and _finalizer_pid != pid:
+            # Configured inside a child's target: its exit finalizers still run.
+            _finalizer = multiprocessing.util.Finalize(
+                None, _flush_at_child_exit, exitpriority=_EXIT_PRIORITY
+            )
+            _finalizer_pid = pid
+
+
+def uninstall() -> None:
+    """Restore ``_bootstrap`` and cancel this process's exit finalizer (idempotent)."""
+    global _original_bootstrap, _finalizer, _finalizer_pid
+    with _lock:
+        if _original_bootstrap is not None:
+            multiprocessing.process.BaseProcess._bootstrap = _original_bootstrap  # type: ignore[attr-defined]
+            _original_bootstrap = None
+        if _finalizer is not None and _finalizer_pid == os.getpid():
+            _finalizer.cancel()
+        _finalizer = None
+        _finalizer_pid = None
+
+
+def installed() -> bool:
+    """Whether children started from now on deliver their spans at exit."""
+    return _original_bootstrap is not None
