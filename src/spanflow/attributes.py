@@ -173,3 +173,9 @@ GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"  # JSON
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
+
+# --- Resumed segments ---------------------------------------------------------------------------
+RUN_PROJECT_ASSUMED: Final = "spanflow.run.project_assumed"
+"""bool, on the root and start marker of a resumed segment whose project neither ``run()`` nor
+this process knew: its ``spanflow.project`` is the configured default, and the index keeps the
+project an earlier segment stated instead."""

@@ -117,6 +117,20 @@ def test_final_status_comes_from_the_root(store: SqlRunIndexStore, status: str) 
     assert run is not None and run.status == status
 
 
+def test_a_resumed_segment_that_assumed_its_project_keeps_the_runs_project(
+    store: SqlRunIndexStore,
+) -> None:
+    """A later segment marked project_assumed does not move the run out of its project."""
+    first = RunSpans("01MOVED", project="evals", start_ns=T0 - 300 * SECOND)
+    second = RunSpans("01MOVED", project="default", segment=1, start_ns=T0 - 10 * SECOND)
+    assumed = {attr.RUN_PROJECT_ASSUMED: True}
+    store.write_spans([first.marker(), first.root(), second.marker(**assumed)])
+    store.write_spans([second.root(**assumed)])
+    run = store.get_run("01MOVED")
+    assert run is not None
+    assert (run.project, run.segment_count) == ("evals", 2)
+
+
 def test_resumed_run_merges_segments(store: SqlRunIndexStore) -> None:
     """Two segments with one run id are one run: counts add up and the last segment decides."""
     first = RunSpans("01RESUME", start_ns=T0 - 3_000 * SECOND)

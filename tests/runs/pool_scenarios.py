@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import multiprocessing.queues
+import signal
 import sys
 from collections.abc import Callable
 
@@ -86,6 +88,29 @@ def executor_reused_then_killed(context: multiprocessing.context.BaseContext) ->
         kill_every_child()
 
 
+def wait_for_work(
+    ready: multiprocessing.queues.Queue[str], work: multiprocessing.queues.Queue[str]
+) -> None:
+    """A child with a span in flight that waits in C for work that never comes."""
+    trace.get_tracer("child").start_span("waiting").end()  # the exporter thread is busy now
+    ready.put("ready")
+    work.get()
+
+
+def terminate_a_waiting_child(context: multiprocessing.context.BaseContext) -> None:
+    """terminate() ends a child blocked in Queue.get(), whichever thread the signal lands on."""
+    with spanflow.run("parent-run"):
+        for _ in range(5):
+            # Fresh queues each time: a killed child may die holding a queue's lock.
+            ready, work = context.Queue(), context.Queue()  # type: ignore[attr-defined]
+            child = context.Process(target=wait_for_work, args=(ready, work))  # type: ignore[attr-defined]
+            child.start()
+            assert ready.get(timeout=60) == "ready"
+            child.terminate()
+            child.join(30)
+            assert child.exitcode == -signal.SIGTERM, child.exitcode
+
+
 SCENARIOS: dict[str, Callable[[multiprocessing.context.BaseContext], None]] = {
     "process": process,
     "pool-map-terminated": pool_map_terminated,
@@ -93,6 +118,7 @@ SCENARIOS: dict[str, Callable[[multiprocessing.context.BaseContext], None]] = {
     "pool-apply-async": pool_apply_async,
     "pool-max-tasks": pool_max_tasks,
     "executor": executor_reused_then_killed,
+    "terminate-waiting": terminate_a_waiting_child,
 }
 
 if __name__ == "__main__":

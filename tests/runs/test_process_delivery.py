@@ -111,3 +111,11 @@ def test_pool_runs_land_in_the_embedded_index_as_subruns(tmp_path: Path) -> None
         children = client.children(parent.id)
     assert sorted(child.name for child in children) == [f"subrun-in-{x}" for x in LABELS]
     assert {child.status for child in children} == {attr.RunStatus.COMPLETED}
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_terminate_ends_a_child_that_waits_for_work(method: str) -> None:
+    """A child blocked in Queue.get() dies of terminate(): spanflow's SIGTERM handler is off."""
+    with OTLPReceiver() as receiver:
+        environment = child_environment(SPANFLOW_ENDPOINT=receiver.endpoint)
+        _run_scenario("terminate-waiting", method, environment)

@@ -188,7 +188,9 @@ def derive_run(
         attributes = span.attributes
         spanflow_made = attr.RUN_ID in attributes
         if spanflow_made:
-            project = _text(attributes.get(attr.PROJECT)) or project
+            # A resumed segment that could only assume its project does not move the run.
+            if not (project and attributes.get(attr.RUN_PROJECT_ASSUMED) is True):
+                project = _text(attributes.get(attr.PROJECT)) or project
             name = _text(attributes.get(attr.RUN_NAME)) or name
         else:
             service = _text(span.resource_attributes.get(SERVICE_NAME))

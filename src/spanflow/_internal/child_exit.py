@@ -11,6 +11,11 @@ target, then multiprocessing's exit finalizers) is wrapped. In the child, the wr
 
 * makes the parent's run and span current before the target runs, unless a span is current
   already (a forked child inherits its parent's context);
+* puts back SIGTERM's own action in place of spanflow's handler: ``terminate()`` must end a
+  child at once, and a Python-level handler can miss the signal while the main thread waits
+  in C (see ``exit_hooks.remove_sigterm_handler``). A child ended that way loses only what
+  its current task had not delivered yet; the index marks its open runs ``interrupted`` when
+  their heartbeats stop;
 * after the target and the exit finalizers, ends the child's open runs as interrupted and
   flushes (waiting at most ``CHILD_EXIT_FLUSH_TIMEOUT_S``), as the ``atexit`` hook does in a
   main process.
@@ -60,6 +65,13 @@ def _flush_at_child_exit() -> None:
         log_internal_error_once("child-exit", "flushing a child process's spans at exit failed")
 
 
+def _drop_sigterm_handler() -> None:
+    try:
+        exit_hooks.remove_sigterm_handler()
+    except Exception:
+        log_internal_error_once("child-sigterm", "restoring SIGTERM in a child failed")
+
+
 def _enter_parent_run(process: multiprocessing.process.BaseProcess) -> None:
     try:
         if trace.get_current_span().get_span_context().is_valid:
@@ -77,6 +89,7 @@ def _wrap_bootstrap(original: Callable[..., int]) -> Callable[..., int]:
     def _bootstrap(self: multiprocessing.process.BaseProcess, *args: Any, **kwargs: Any) -> int:
         global _wrapped_bootstrap_pid
         _wrapped_bootstrap_pid = os.getpid()
+        _drop_sigterm_handler()
         _enter_parent_run(self)
         try:
             return original(self, *args, **kwargs)
@@ -96,9 +109,10 @@ def install() -> None:
                 _original_bootstrap
             )
         pid = os.getpid()
-        in_unwrapped_child = (
-            multiprocessing.parent_process() is not None and _wrapped_bootstrap_pid != pid
-        )
+        in_child = multiprocessing.parent_process() is not None
+        if in_child:
+            _drop_sigterm_handler()
+        in_unwrapped_child = in_child and _wrapped_bootstrap_pid != pid
         if in_unwrapped_child and _finalizer_pid != pid:
             # Configured inside a child's target: its exit finalizers still run.
             _finalizer = multiprocessing.util.Finalize(

@@ -14,6 +14,9 @@ from spanflow._internal.warn import log_internal_error_once
 
 _EXIT_FLUSH_TIMEOUT_S = 5.0
 _installed_in_pid: int | None = None
+# Each SIGTERM handler spanflow installed (a forked child may chain its own on its parent's),
+# with what it replaced.
+_replaced_by_handler: dict[object, object] = {}
 
 
 def end_open_runs_as_interrupted() -> int:
@@ -69,4 +72,24 @@ def install_sigterm_handler() -> None:
         return None
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    _replaced_by_handler[on_sigterm] = previous
     _installed_in_pid = os.getpid()
+
+
+def remove_sigterm_handler() -> None:
+    """Put back what SIGTERM did before spanflow's handlers, when one of them is current.
+
+    For ``multiprocessing`` children: ``terminate()`` must end them. A Python-level handler
+    runs only in the main thread, so when the signal lands on another thread (an exporter's)
+    while the main thread waits in C (a pool worker waiting for its next task holds no GIL
+    and is never woken), the child would never die. Main thread only, like any handler change.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    current: object = signal.getsignal(signal.SIGTERM)
+    if current not in _replaced_by_handler:
+        return
+    while current in _replaced_by_handler:
+        current = _replaced_by_handler[current]
+    restored: Any = current if current is not None else signal.SIG_DFL
+    signal.signal(signal.SIGTERM, restored)

@@ -16,7 +16,16 @@ from opentelemetry.trace import Link, SpanContext, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from spanflow import attributes
-from spanflow._internal import clock, config, ids, liveness, membership, run_limits, values
+from spanflow._internal import (
+    clock,
+    config,
+    ids,
+    liveness,
+    membership,
+    run_limits,
+    values,
+    written_index,
+)
 from spanflow._internal import redact as redaction
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
@@ -79,12 +88,23 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     parent = membership.current_run()
     links: list[Link] = []
     previous: _KnownSegment | None = None
+    project_assumed = False
+    resumed_tags: tuple[str, ...] = ()
     if spec.resume is not None:
         run_id, previous = _resume_target(spec)
-        # Numbered from what this process knows; the index orders segments by start time.
-        segment = previous.segment + 1 if previous is not None else 1
-        name = spec.name or (previous.name if previous is not None else None)
-        project = spec.project or (previous.project if previous else settings.project)
+        known = None if previous is not None else written_index.look_up_run(run_id)
+        # Numbered from what this process (or the index) knows; the index orders segments by
+        # start time.
+        if previous is not None:
+            segment = previous.segment + 1
+        else:
+            segment = known.next_segment if known is not None else 1
+        name = spec.name or (previous.name if previous else known.name if known else None)
+        project = spec.project or (
+            previous.project if previous else known.project if known else settings.project
+        )
+        project_assumed = not spec.project and previous is None and known is None
+        resumed_tags = known.tags if known is not None else ()
         if previous is not None and previous.root_span_context is not None:
             resume_link = {attributes.LINK_TYPE: attributes.LinkTypeValue.RESUME}
             links.append(Link(previous.root_span_context, resume_link))
@@ -105,7 +125,8 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     redact = redaction.enabled(spec.redact)
     name = values.clean_text(name, redact=redact) if name is not None else None
     project = values.clean_text(project, redact=redact)
-    tags = tuple(dict.fromkeys(values.clean_text(tag, redact=redact) for tag in spec.tags))
+    given_tags = (values.clean_text(tag, redact=redact) for tag in spec.tags)
+    tags = tuple(dict.fromkeys((*resumed_tags, *given_tags)))
     span_attributes: dict[str, AttributeValue] = {
         attributes.SPAN_KIND: attributes.SpanKindValue.RUN,
         attributes.RUN_ID: run_id,
@@ -113,6 +134,8 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         attributes.RUN_TAGS: tags,
         attributes.RUN_SEGMENT: segment,
     }
+    if project_assumed:
+        span_attributes[attributes.RUN_PROJECT_ASSUMED] = True
     if name is not None:
         span_attributes[attributes.RUN_NAME] = name
     if parent is not None:
@@ -151,7 +174,9 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     token = otel_context.attach(run_context)
     try:
         interval_s = settings.heartbeat_interval_s
-        liveness.announce_start(handle, interval_s, spec.params, spec.extra_attributes)
+        liveness.announce_start(
+            handle, interval_s, spec.params, spec.extra_attributes, project_assumed=project_assumed
+        )
         if span.is_recording():
             liveness.heartbeats.add(handle, interval_s)
     except Exception:

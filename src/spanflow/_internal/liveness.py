@@ -29,13 +29,20 @@ def announce_start(
     interval_s: float,
     params: Mapping[str, Any],
     run_attributes: Mapping[str, Any],
+    *,
+    project_assumed: bool = False,
 ) -> None:
-    """Send the start record, then the params and attributes given to ``run()``."""
+    """Send the start record, then the params and attributes given to ``run()``.
+
+    ``project_assumed``: a resumed segment that does not know its run's project; its start
+    record names none, so the index keeps the project it has.
+    """
     fields: dict[str, FieldValue] = {
-        attributes.PROJECT: handle.project,
         attributes.RUN_TAGS: handle.tags,
         attributes.RUN_HEARTBEAT_INTERVAL_S: float(interval_s),
     }
+    if not project_assumed:
+        fields[attributes.PROJECT] = handle.project
     if handle.name is not None:
         fields[attributes.RUN_NAME] = handle.name
     if handle.parent_id is not None:

@@ -1,0 +1,66 @@
+"""The run index this process writes to, read back: for a resumed run's facts and ``graph()``.
+
+spanflow writes either into the embedded SQLite index or over OTLP to one or more endpoints; a
+spanflow collector answers its query API on the same address it receives OTLP on. So the place
+to read a run back is the embedded index when that is an exporter, else the first OTLP
+endpoint. Reads go through :class:`spanflow.Client`, so both paths return the same records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spanflow._client.client import Client
+from spanflow._client.errors import IndexNotFoundError, RunNotFoundError
+from spanflow._internal import config
+from spanflow._internal.warn import log_internal_error_once
+
+LOOKUP_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class KnownRun:
+    """What the index already holds about a run that is being resumed."""
+
+    name: str | None
+    project: str
+    tags: tuple[str, ...]
+    next_segment: int
+
+
+def index_location() -> str | None:
+    """Where this process's runs land, as a ``spanflow.Client`` source; ``None`` when nowhere.
+
+    Before ``configure()`` has run, that is where ``spanflow.Client()`` reads by default.
+    """
+    settings = config.settings()
+    for exporter in settings.exporters:
+        if exporter == "embedded":
+            return str(settings.db_path)
+        if exporter == "otlp" and settings.otlp_endpoints:
+            return settings.otlp_endpoints[0][0]
+    return None
+
+
+def look_up_run(run_id: str) -> KnownRun | None:
+    """The run as the index knows it, or ``None`` (unknown there, or the index cannot answer).
+
+    Never raises: resuming works without it, only less informed.
+    """
+    location = index_location()
+    if location is None:
+        return None
+    try:
+        with Client(location, timeout_s=LOOKUP_TIMEOUT_S) as client:
+            summary = client.get_run(run_id)
+    except (RunNotFoundError, IndexNotFoundError):
+        return None
+    except Exception:  # a collector that is down, or an endpoint that is not spanflow's
+        log_internal_error_once("resume-lookup", f"could not read run {run_id} from {location}")
+        return None
+    return KnownRun(
+        name=summary.name if summary.name != summary.id else None,
+        project=summary.project,
+        tags=tuple(summary.tags),
+        next_segment=max(1, summary.segment_count),
+    )
