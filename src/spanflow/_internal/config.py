@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
+from spanflow._internal import config_checks
 from spanflow._internal import exporters as exporter_builders
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
@@ -112,9 +113,13 @@ def configure(
             (``SPANFLOW_REDACT_PATTERNS``, one per line); a match becomes ``[REDACTED:custom]``.
 
     Raises:
-        ConfigurationError: An unknown exporter, an unusable endpoint or interval, the
-            embedded index is not installed, or a redact pattern is not a regular expression.
+        ConfigurationError: An argument of the wrong type or range (the message names it), an
+            unknown exporter, an unusable endpoint, interval or index path (argument or
+            environment variable), the embedded index is not installed, or a redact pattern
+            is not a regular expression.
     """
+    config_checks.check_arguments(locals())
+    exporters = config_checks.exporter_choices(exporters)
     try:
         redaction.set_redaction(enabled=redact, patterns=redact_patterns)
     except ValueError as exc:

@@ -55,8 +55,14 @@ def embedded_exporter(path: Path) -> SpanExporter:
             f"({exc}); set SPANFLOW_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT to export over "
             "OTLP, or pass configure(exporters=[...])"
         ) from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    exporter: SpanExporter = EmbeddedSpanExporter(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        exporter: SpanExporter = EmbeddedSpanExporter(path)
+    except OSError as exc:  # sqlite3.Error is not one: a file that is no index fails at export
+        raise ConfigurationError(
+            f"cannot open the embedded run index at {path} ({exc}); "
+            "set db_path= or SPANFLOW_DB to a writable file"
+        ) from exc
     return exporter
 
 

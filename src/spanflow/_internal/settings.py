@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
 
 from spanflow import environment as env
-from spanflow._internal.exporters import ConfigurationError, traces_url
+from spanflow._internal.exporters import EXPORTER_NAMES, ConfigurationError, traces_url
 
 DEFAULT_PROJECT = "default"
 DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
@@ -78,14 +79,24 @@ def resolve_endpoints(
         with_token = dict(common)
         if token and "authorization" not in {key.lower() for key in with_token}:
             with_token["Authorization"] = f"Bearer {token}"
-        return tuple((traces_url(url), with_token) for url in spanflow_urls)
+        source = "endpoint" if endpoint is not None else env.SPANFLOW_ENDPOINT
+        return tuple((_traces_url_from(source, url), with_token) for url in spanflow_urls)
     traces_endpoint = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
     if traces_endpoint:
+        _traces_url_from(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, traces_endpoint)  # check only
         return ((traces_endpoint, common),)
     base = os.environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
     if base:
-        return ((traces_url(base), common),)
+        return ((_traces_url_from(env.OTEL_EXPORTER_OTLP_ENDPOINT, base), common),)
     return ()
+
+
+def _traces_url_from(source: str, url: str) -> str:
+    """``traces_url(url)``, its error naming the argument or variable ``url`` came from."""
+    try:
+        return traces_url(url)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from exc
 
 
 def resolve(
@@ -109,6 +120,12 @@ def resolve(
     otlp_endpoints = resolve_endpoints(endpoint, headers)
     if exporters is None:
         named = _split(os.environ.get(env.SPANFLOW_EXPORTERS, ""))
+        unknown = [name for name in named if name.lower() not in EXPORTER_NAMES]
+        if unknown:
+            raise ConfigurationError(
+                f"{env.SPANFLOW_EXPORTERS}: unknown exporter {unknown[0]!r}; "
+                f"choose from {', '.join(EXPORTER_NAMES)}"
+            )
         exporters = named or (["otlp"] if otlp_endpoints else ["embedded"])
     if heartbeat_interval_s is None:
         raw = os.environ.get(env.SPANFLOW_HEARTBEAT_INTERVAL_S, "").strip()
@@ -118,6 +135,10 @@ def resolve(
             raise ConfigurationError(
                 f"{env.SPANFLOW_HEARTBEAT_INTERVAL_S}={raw!r} is not a number of seconds"
             ) from exc
+        if not (heartbeat_interval_s > 0 and math.isfinite(heartbeat_interval_s)):
+            raise ConfigurationError(
+                f"{env.SPANFLOW_HEARTBEAT_INTERVAL_S}={raw!r} must be a positive number of seconds"
+            )
     if not heartbeat_interval_s > 0:
         raise ConfigurationError(
             f"heartbeat_interval_s must be a positive number of seconds, got {heartbeat_interval_s}"
