@@ -10,7 +10,9 @@ Run it against the bundled fake model (no network, no key)::
     python examples/agent.py
 
 or against any OpenAI-compatible endpoint by setting ``OPENAI_BASE_URL``/``OPENAI_API_KEY``
-(``--model`` picks the model).
+(``--model`` picks the model). The evaluation, its samples and every LLM call land in the local
+run index (``./.spanflow/index.db``, or where ``SPANFLOW_ENDPOINT``/``SPANFLOW_DB`` say):
+``spanflow runs list`` shows them.
 """
 
 from __future__ import annotations
@@ -244,6 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gpt-4o-mini")
     args = parser.parse_args()
+    spanflow.instrument("openai")  # record every OpenAI call, not only the runs and steps
     if os.environ.get("OPENAI_BASE_URL"):
         with OpenAI() as client:
             evaluation = evaluate(client, model=args.model)

@@ -23,9 +23,10 @@ from spanflow._internal.logging_api import (
 )
 from spanflow._internal.run import current_run, launch, run
 from spanflow._internal.warn import SpanflowWarning
+from spanflow._internal.written_index import graph
 from spanflow.attributes import RunStatus
 from spanflow.client import Client
-from spanflow.dataflow import graph, link
+from spanflow.dataflow import link
 from spanflow.instrumentation._api import instrument, uninstrument
 from spanflow.instrumentation.step import step
 

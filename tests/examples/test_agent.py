@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import openai
+import pytest
+from tests.environments import child_environment
 
+import spanflow
 from spanflow import attributes
 from spanflow.testing import capture_spans
 from spanflow.testing.fake_llm import FakeLLMServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+README = EXAMPLES.parent / "README.md"
 
 
 def load_agent() -> ModuleType:
@@ -63,6 +68,34 @@ def test_agent_script_runs_standalone() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("accuracy 1.00")
+
+
+def test_agent_run_as_documented_records_its_llm_calls_and_the_readme_graph_line_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python examples/agent.py` records every LLM call; README's spanflow.graph line draws one."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "agent.py")],
+        cwd=tmp_path,
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[1].rstrip(":")
+    with spanflow.Client(tmp_path / ".spanflow" / "index.db") as client:
+        samples = {run.name: run for run in client.children(run_id)}
+    assert sum(run.llm_call_count for run in samples.values()) == 11  # as the fake model answers
+    assert samples["sample-france-x2"].llm_call_count == 4
+
+    (line,) = re.findall(r"`(spanflow\.graph\(run_id\)[^`]*)`", README.read_text())
+    for name in ("SPANFLOW_ENDPOINT", "SPANFLOW_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # where the script wrote its index, as a user would be
+    drawn = eval(line, {"spanflow": spanflow, "run_id": samples["sample-france-x2"].id})
+    assert drawn.startswith("flowchart LR")
+    assert '"tool_call 1.00"' in drawn
 
 
 def test_demo_prints_the_runs_it_produced(tmp_path: Path) -> None:

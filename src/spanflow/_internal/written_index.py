@@ -1,4 +1,4 @@
-"""The run index this process writes to, read back: for a resumed run's facts and ``graph()``.
+"""The run index this process writes to, read back: a resumed run's facts, ``spanflow.graph``.
 
 spanflow writes either into the embedded SQLite index or over OTLP to one or more endpoints; a
 spanflow collector answers its query API on the same address it receives OTLP on. So the place
@@ -8,14 +8,19 @@ endpoint. Reads go through :class:`spanflow.Client`, so both paths return the sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from spanflow._client.client import Client
 from spanflow._client.errors import IndexNotFoundError, RunNotFoundError
 from spanflow._internal import config
+from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
+from spanflow.dataflow.graph import DataflowGraph
 
 LOOKUP_TIMEOUT_S = 2.0
+GRAPH_FLUSH_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,28 @@ def look_up_run(run_id: str) -> KnownRun | None:
         tags=tuple(summary.tags),
         next_segment=max(1, summary.segment_count),
     )
+
+
+def graph(run_or_spans: str | RunHandle | Iterable[Any]) -> DataflowGraph:
+    """The dataflow graph of a run, by id or handle, or of spans you hold.
+
+    A run is read from the index this process writes to (see :func:`index_location`; before
+    ``configure()``, where ``spanflow.Client()`` reads), after flushing this process's spans so
+    a run that just ended is complete. Spans may be ``ReadableSpan``s, span records or mappings
+    (see :meth:`DataflowGraph.from_spans`).
+
+    Example::
+
+        print(spanflow.graph(run_id).to_mermaid())
+
+    Raises:
+        spanflow.client.RunNotFoundError: No run with that id in the index.
+        spanflow.client.ClientError: The index cannot be read.
+    """
+    if isinstance(run_or_spans, RunHandle):
+        run_or_spans = run_or_spans.id
+    if not isinstance(run_or_spans, str):
+        return DataflowGraph.from_spans(run_or_spans)
+    config.force_flush(GRAPH_FLUSH_TIMEOUT_S)
+    with Client(index_location()) as client:
+        return client.graph(run_or_spans)
