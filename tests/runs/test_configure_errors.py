@@ -13,6 +13,7 @@ import pytest
 import spanflow
 from spanflow import environment as env
 from spanflow._internal import config
+from spanflow.instrumentation.content import capture_enabled
 from spanflow.testing import SpanCapture
 
 BAD_ARGUMENTS: list[tuple[str, Any]] = [
@@ -88,11 +89,14 @@ def test_an_index_path_that_cannot_exist_is_a_configuration_error(
     """An index under a regular file, by argument or SPANFLOW_DB, names both ways to fix it."""
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
+    spanflow.configure(exporters=[spanflow_capture.exporter], capture_content=False)
     with pytest.raises(spanflow.ConfigurationError, match="SPANFLOW_DB"):
         spanflow.configure(exporters=["embedded"], db_path=blocker / "index.db")
     monkeypatch.setenv(env.SPANFLOW_DB, str(blocker / "index.db"))
     with pytest.raises(spanflow.ConfigurationError, match="db_path"):
         spanflow.configure(exporters=["embedded"])
+    assert not capture_enabled()  # the failed calls did not reset content capture either
+    spanflow.configure(exporters=[spanflow_capture.exporter])
     _still_recording(spanflow_capture, "after-bad-index-path")
 
 
