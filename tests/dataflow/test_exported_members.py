@@ -30,7 +30,8 @@ def test_dataflow_exports() -> None:
 
 
 def test_top_level_link_and_graph_are_the_dataflow_ones() -> None:
-    """spanflow.link and spanflow.graph are the dataflow package's functions."""
+    """spanflow.link is the dataflow one; spanflow.graph reads spans as it does (and run ids)."""
     assert spanflow.link is spanflow.dataflow.link
-    assert spanflow.graph is spanflow.dataflow.graph
+    spans = [{"span_id": "a", "name": "chat", "attributes": {"spanflow.span.kind": "llm"}}]
+    assert spanflow.graph(spans) == spanflow.dataflow.graph(spans)
     assert {"graph", "link"} <= set(spanflow.__all__)
