@@ -40,6 +40,9 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("propagate_context", None),
     ("resource_attributes", ["team=evals"]),
     ("resource_attributes", {"team": object()}),
+    ("redact", "no"),
+    ("redact_patterns", "sk-[a-z]+"),
+    ("redact_patterns", [5]),
 ]
 
 BAD_ENVIRONMENT: list[tuple[str, str]] = [

@@ -139,7 +139,7 @@ def configure(
     from spanflow.dataflow.switch import INLINE, dataflow_mode, set_dataflow
     from spanflow.instrumentation.content import set_content_capture
 
-    _apply(resolved)  # first: when it raises, nothing has changed
+    _apply(resolved)  # before the switches below, which a failing _apply must not change
     set_content_capture(enabled=capture_content, max_chars=max_content_chars)
     if dataflow is not None:
         set_dataflow(enabled=dataflow, inline=dataflow_mode() == INLINE)

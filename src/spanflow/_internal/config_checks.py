@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -110,6 +111,18 @@ def _check_positive_count(value: object) -> None:
         )
 
 
+def _check_patterns(value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, Sequence) and not isinstance(value, str):  # noqa: SIM102
+        if all(isinstance(pattern, str | re.Pattern) for pattern in value):
+            return
+    raise ConfigurationError(
+        "redact_patterns must be a list of regular expressions (strings or compiled), got "
+        f"{_type_names(value)} {value!r}"
+    )
+
+
 def check_arguments(arguments: Mapping[str, Any]) -> None:
     """Raise ``ConfigurationError`` for the first argument of ``configure()`` that cannot work.
 
@@ -130,3 +143,5 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
     _check_flag("dataflow", arguments.get("dataflow"))
     _check_flag("propagate_context", arguments.get("propagate_context"), optional=False)
     _check_attributes(arguments.get("resource_attributes"))
+    _check_flag("redact", arguments.get("redact"))
+    _check_patterns(arguments.get("redact_patterns"))
