@@ -1,7 +1,8 @@
-"""multiprocessing scenarios for tests/runs/test_process_delivery.py: ``MODE START_METHOD``.
+"""multiprocessing scenarios for tests/runs/test_process_delivery.py: ``MODE METHOD [instrument]``.
 
-spanflow is configured at module top level (as the README's ``spanflow.instrument()`` does; the
-LLM client imports it would add are left out to keep spawned workers quick), so a spawned or
+spanflow is configured at module top level (with ``instrument`` as a third argument, by the
+README's ``spanflow.instrument()``; otherwise by ``configure()``, which spares every spawned
+worker the LLM client imports), so a spawned or
 forkserver child re-imports this module (as ``__mp_main__``) and configures spanflow before it
 knows its parent's run. No child ever calls ``force_flush()``: what reaches the receiver got
 there on its own. Each task makes a plain span and a run of its own.
@@ -20,7 +21,10 @@ from opentelemetry import trace
 
 import spanflow
 
-spanflow.configure()
+if sys.argv[3:] == ["instrument"]:  # the README's own line; spawned children run it again
+    spanflow.instrument()
+else:
+    spanflow.configure()
 
 LABELS = ("a", "b", "c", "d")
 

@@ -23,9 +23,9 @@ SCENARIOS = Path(__file__).with_name("pool_scenarios.py")
 LABELS = ("a", "b", "c", "d")
 
 
-def _run_scenario(mode: str, method: str, environment: dict[str, str]) -> None:
+def _run_scenario(mode: str, method: str, environment: dict[str, str], *extra: str) -> None:
     done = subprocess.run(
-        [sys.executable, str(SCENARIOS), mode, method],
+        [sys.executable, str(SCENARIOS), mode, method, *extra],
         env=environment,
         capture_output=True,
         text=True,
@@ -39,9 +39,10 @@ def _root(spans: list[SpanRecord], name: str) -> SpanRecord:
     return root
 
 
-def _collect(mode: str, method: str, labels: tuple[str, ...]) -> list[SpanRecord]:
+def _collect(mode: str, method: str, labels: tuple[str, ...], *extra: str) -> list[SpanRecord]:
     with OTLPReceiver() as receiver:
-        _run_scenario(mode, method, child_environment(SPANFLOW_ENDPOINT=receiver.endpoint))
+        environment = child_environment(SPANFLOW_ENDPOINT=receiver.endpoint)
+        _run_scenario(mode, method, environment, *extra)
         expected = {f"subrun-in-{label}" for label in labels} | {"parent-run"}
         # The parent flushed at exit, so everything should be in; wait briefly regardless.
         return receiver.wait_for(
@@ -66,6 +67,12 @@ def _assert_delivered_under(spans: list[SpanRecord], parent_name: str, label: st
 def test_a_process_child_delivers_its_run_as_a_subrun(method: str) -> None:
     """A Process child's span and run arrive, under the parent's run, for every start method."""
     spans = _collect("process", method, ("a",))
+    _assert_delivered_under(spans, "parent-run", "a")
+
+
+def test_a_spawned_child_of_a_script_that_instruments_at_import_keeps_its_parent() -> None:
+    """With the README's top-level spanflow.instrument(), a spawned child's run is a subrun."""
+    spans = _collect("process", "spawn", ("a",), "instrument")
     _assert_delivered_under(spans, "parent-run", "a")
 
 
