@@ -121,9 +121,9 @@ class SpanflowProcessor(SpanProcessor):
     def __init__(self) -> None:
         # A tuple swapped whole, so on_end never sees a half-updated list.
         self._routes: tuple[ExportRoute, ...] = ()
-        # Spans handed to the routes so far (approximate under threads): a pool task flushes
-        # only when this moved while it ran.
-        self.ended_span_count = 0
+        # Spans and run records handed to the routes so far (approximate under threads): a pool
+        # task flushes only when this moved while it ran.
+        self.handed_off_count = 0
 
     @property
     def routes(self) -> tuple[ExportRoute, ...]:
@@ -142,7 +142,7 @@ class SpanflowProcessor(SpanProcessor):
             log_internal_error_once("membership", "stamping the run id on a span failed")
 
     def on_end(self, span: ReadableSpan) -> None:
-        self.ended_span_count += 1
+        self.handed_off_count += 1
         for route in self._routes:
             try:
                 route.on_end(span)
@@ -151,6 +151,7 @@ class SpanflowProcessor(SpanProcessor):
 
     def emit_record(self, record: RunRecord, urgent: bool = False) -> None:
         """Queue a run record on every route that takes run records; never raises."""
+        self.handed_off_count += 1
         for route in self._routes:
             try:
                 route.emit_record(record, urgent)

@@ -9,10 +9,11 @@ task and, there:
 * makes the run that was current where the task was *submitted* current while it runs (not the
   run that happened to be current when the worker started), so its spans join that run and a
   run it opens is that run's subrun;
-* when the task ended spans, flushes spanflow's exporters before returning, so the result
-  reaches the parent only after the task's spans left the worker. The flush waits at most
-  ``TASK_FLUSH_TIMEOUT_S``; after a flush that timed out, the worker's later tasks do not wait
-  for ``FLUSH_PAUSE_AFTER_TIMEOUT_S`` (their spans still go out in the background and at exit).
+* when the task ended spans (or sent run records), flushes spanflow's exporters before
+  returning, so the result reaches the parent only after the task's spans left the worker.
+  The flush waits at most ``TASK_FLUSH_TIMEOUT_S``; after a flush that timed out, the worker's
+  later tasks do not wait for ``FLUSH_PAUSE_AFTER_TIMEOUT_S`` (their spans still go out in the
+  background and at exit).
 
 Three methods are wrapped, reversibly: ``Pool.apply_async`` (behind ``apply``),
 ``Pool._guarded_task_generation`` (behind ``map``, ``imap``, ``imap_unordered``, ``starmap``
@@ -63,7 +64,7 @@ class PoolTask:
         token: object | None = None
         ended_before = -1
         try:
-            ended_before = config.processor().ended_span_count
+            ended_before = config.processor().handed_off_count
             context = inherit.context_from_carrier(self.carrier) if self.carrier else None
             if context is not None:
                 token = otel_context.attach(context)
@@ -75,7 +76,7 @@ class PoolTask:
             try:
                 if token is not None:
                     otel_context.detach(token)  # type: ignore[arg-type]
-                if ended_before >= 0 and config.processor().ended_span_count != ended_before:
+                if ended_before >= 0 and config.processor().handed_off_count != ended_before:
                     deliver_task_spans()
             except Exception:
                 log_internal_error_once("pool-task-end", "delivering a pool task's spans failed")
