@@ -55,11 +55,14 @@ def test_resume_in_a_new_process_keeps_name_project_and_tags(tmp_path: Path) -> 
 def test_a_resume_that_cannot_read_the_index_marks_its_project_as_assumed(
     tmp_path: Path,
 ) -> None:
-    """Exporting where no run index answers, the segment claims no name and flags its project."""
+    """Exporting where no run index answers, the segment claims no name nor project of its own."""
     run_id = _python(FIRST, environment=child_environment(SPANFLOW_DB=str(tmp_path / "i.db")))
     with OTLPReceiver() as receiver:
         environment = child_environment(SPANFLOW_ENDPOINT=receiver.endpoint)
         assert _python(RESUME, run_id, environment=environment) == "None default  1"
         root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, run_id=run_id)
+        start = receiver.wait_for_record(kind=attr.RecordKindValue.START, run_id=run_id)
     assert root.attributes[attr.RUN_PROJECT_ASSUMED] is True
     assert attr.RUN_NAME not in root.attributes
+    # The start record names no project, so the index keeps the one it has.
+    assert attr.PROJECT not in start.fields and attr.RUN_NAME not in start.fields
