@@ -11,8 +11,11 @@ import ipaddress
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from typing import TypeVar
 
 from spanflow_collector.ingest import IngestUnavailableError
+
+T = TypeVar("T")  # what the commit future carries (the pipeline's rejections)
 
 
 class RequestTooLargeError(Exception):
@@ -69,7 +72,7 @@ class IngestGate:
         if count > self.max_spans_per_request:
             raise RequestTooLargeError(count, self.max_spans_per_request)
 
-    def submit(self, client: str, count: int, enqueue: Callable[[], Future[None]]) -> Future[None]:
+    def submit(self, client: str, count: int, enqueue: Callable[[], Future[T]]) -> Future[T]:
         """Reserve ``count`` items of ``client``'s share, then call ``enqueue``.
 
         The reservation is released when the returned future (the commit) completes. A client

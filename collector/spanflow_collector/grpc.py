@@ -2,12 +2,16 @@
 
 Built on grpcio and opentelemetry-proto's generated servicer. ``AccessInterceptor`` checks the
 bearer token of every call, to every service, before the request message is read, let alone
-deserialised; then the framework parses the request (and inflates gzip) and spans go through
-the same decoder tail, admission gate and ingest pipeline as OTLP/HTTP. Status codes follow
+deserialised; then the request bytes go through the same protobuf decoder, admission gate and
+ingest pipeline as OTLP/HTTP. Status codes follow
 https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response: OK with ``partial_success`` for
 invalid spans, UNAVAILABLE (retryable) when the queue or this client's share of it is full or
 the store failed, UNAUTHENTICATED without a known token, PERMISSION_DENIED with a token that
 lacks the ingest scope, RESOURCE_EXHAUSTED above the message size or span count limits.
+
+The servicer is registered with a raw-bytes request deserializer (``add_trace_service``;
+grpcio still inflates gzip), so a malformed message is answered INVALID_ARGUMENT with the
+reason instead of grpcio's INTERNAL for a failed deserialization.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from spanflow_collector.access import AccessScope, AccessTokens
 from spanflow_collector.admission import IngestGate, RequestTooLargeError, client_key
 from spanflow_collector.http import STORE_UNAVAILABLE
 from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
-from spanflow_collector.otlp import decode_request
+from spanflow_collector.otlp import OtlpDecodeError, parse_protobuf_request
 from spanflow_collector.otlp.logs import decode_logs_request
 
 GRPC_WORKER_THREADS: Final = 16
@@ -78,6 +82,9 @@ def _refusal(code: grpc.StatusCode, message: str) -> Any:
     return grpc.stream_unary_rpc_method_handler(abort)
 
 
+_TRACE_SERVICE: Final = "opentelemetry.proto.collector.trace.v1.TraceService"
+
+
 class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
     """The TraceService implementation: decode, admit, commit, then answer.
 
@@ -91,19 +98,25 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self._gate = gate
 
     def Export(self, request: Any, context: Any) -> Any:
-        """Store the request's valid spans and answer once they are committed."""
+        """Store the request's valid spans and answer once they are committed.
+
+        ``request`` is the serialized ``ExportTraceServiceRequest`` (see ``add_trace_service``).
+        """
         sender = peer_key(context.peer())
         try:
             self._gate.check_share(sender)
         except IngestUnavailableError as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-        decoded = decode_request(request)
+        try:
+            decoded = parse_protobuf_request(request)
+        except OtlpDecodeError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         try:
             self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
         except RequestTooLargeError as exc:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
         try:
-            self._gate.submit(
+            rejections = self._gate.submit(
                 sender,
                 len(decoded.records),
                 lambda: self._pipeline.submit(decoded.records),
@@ -113,6 +126,8 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
         except Exception:
             # The pipeline logged the store's error; it stays out of the answer.
             context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
+        for reason in rejections:
+            decoded.reject(reason)
         response = ExportTraceServiceResponse()
         if decoded.rejected_spans:
             response.partial_success.rejected_spans = decoded.rejected_spans
@@ -145,7 +160,7 @@ class OtlpGrpcLogsService(logs_service_pb2_grpc.LogsServiceServicer):
         except RequestTooLargeError as exc:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
         try:
-            self._gate.submit(
+            rejections = self._gate.submit(
                 sender,
                 len(decoded.records),
                 lambda: self._pipeline.submit(decoded.records),
@@ -154,6 +169,8 @@ class OtlpGrpcLogsService(logs_service_pb2_grpc.LogsServiceServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         except Exception:
             context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
+        for reason in rejections:
+            decoded.reject(reason)
         response = ExportLogsServiceResponse()
         if decoded.rejected_log_records:
             response.partial_success.rejected_log_records = decoded.rejected_log_records
@@ -168,6 +185,19 @@ def peer_key(peer: str) -> str:
         return peer
     host, _, port = unquote(address).rpartition(":")  # some grpc versions write %5B::1%5D
     return client_key(host.strip("[]"), int(port) if port.isdigit() else None)
+
+
+def add_trace_service(service: OtlpGrpcTraceService, server: grpc.Server) -> None:
+    """Register ``service`` like the generated ``add_TraceServiceServicer_to_server``, except
+    that ``Export`` receives the serialized request (``request_deserializer=None``)."""
+    handler = grpc.unary_unary_rpc_method_handler(
+        service.Export,
+        request_deserializer=None,
+        response_serializer=ExportTraceServiceResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(_TRACE_SERVICE, {"Export": handler}),)
+    )
 
 
 def start_grpc_server(
@@ -208,9 +238,7 @@ def start_grpc_server(
         ],
         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        OtlpGrpcTraceService(pipeline, gate), server
-    )
+    add_trace_service(OtlpGrpcTraceService(pipeline, gate), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(  # type: ignore[no-untyped-call]
         OtlpGrpcLogsService(pipeline, gate), server
     )

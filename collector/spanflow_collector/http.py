@@ -134,14 +134,17 @@ class OtlpHttpReceiver:
             committed = self._gate.submit(
                 sender, len(decoded.records), lambda: self._pipeline.submit(decoded.records)
             )
-            await asyncio.wrap_future(committed)
+            rejections = await asyncio.wrap_future(committed)
         except IngestUnavailableError as exc:
             return _unavailable(media_type, str(exc))
         except Exception:
-            # The store failed (the pipeline logged why); nothing of this request was
-            # committed and a retry may succeed. Its error text stays in the log: it can name
+            # The store failed for a transient reason (the pipeline logged why, and isolates
+            # spans it refuses for their data); a retry may succeed, and spans already
+            # committed are not stored twice. Its error text stays in the log: it can name
             # tables, hosts or users.
             return _unavailable(media_type, STORE_UNAVAILABLE)
+        for reason in rejections:
+            decoded.reject(reason)
         return _export_response(media_type, decoded)
 
     async def _read_body(self, request: Request) -> bytes:
@@ -189,6 +192,14 @@ def _decompress(body: bytes, encoding: str, max_bytes: int) -> bytes:
             if len(out) > max_bytes:
                 raise _BodyTooLargeError
             data = inflater.unconsumed_tail
+            rest = inflater.unused_data
+            if not data and inflater.eof and wbits > 16 and rest.strip(b"\x00"):
+                # A gzip body may hold several members (RFC 1952 §2.2, as `cat a.gz b.gz`
+                # makes): their contents concatenated are the body. Dropping all but the
+                # first would acknowledge spans that were never read. (Zero padding after
+                # the last member is ignored, as gzip(1) does.)
+                data = rest
+                inflater = zlib.decompressobj(wbits)
     except zlib.error as exc:
         raise _BodyDecodeError(f"invalid {encoding} body: {exc}") from exc
     if not inflater.eof:

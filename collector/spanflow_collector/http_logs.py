@@ -105,12 +105,14 @@ class OtlpHttpLogsReceiver(OtlpHttpReceiver):
             committed = self._gate.submit(
                 sender, len(decoded.records), lambda: self._pipeline.submit(decoded.records)
             )
-            await asyncio.wrap_future(committed)
+            rejections = await asyncio.wrap_future(committed)
         except IngestUnavailableError as exc:
             return _unavailable(media_type, str(exc))
         except Exception:
             # The pipeline logged the store's error; it stays out of the answer.
             return _unavailable(media_type, STORE_UNAVAILABLE)
+        for reason in rejections:
+            decoded.reject(reason)
         return _logs_response(media_type, decoded)
 
     async def _decode_logs_in_thread(

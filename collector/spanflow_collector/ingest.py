@@ -7,6 +7,11 @@ transaction), which is where the throughput comes from. When the queue is full, 
 raises ``IngestQueueFullError`` at once and the receiver answers 503 / UNAVAILABLE, which OTLP
 clients retry with backoff. The SDK's embedded exporter writes through the same
 ``RunIndexStore.write_spans``.
+
+When the store refuses a batch, each request is retried on its own; a request the store still
+refuses for a reason in its data (``store_errors.is_data_error``) is split in halves until the
+spans at fault are found: the rest is committed, and those spans come back as rejections that the
+receiver reports in ``partial_success``. Only transient failures reach the receiver as errors.
 """
 
 from __future__ import annotations
@@ -20,11 +25,16 @@ from dataclasses import dataclass
 
 from spanflow_collector.records import RunRecord, SpanRecord
 from spanflow_collector.store import RunIndexStore
+from spanflow_collector.store_errors import is_data_error
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUED_SPANS = 100_000
 DEFAULT_MAX_BATCH_SPANS = 10_000
+
+Rejections = tuple[str, ...]
+"""One reason per span the store refused for its data (empty when everything was stored)."""
+_NONE_REJECTED: Rejections = ()
 
 
 class IngestUnavailableError(Exception):
@@ -39,10 +49,13 @@ class IngestClosedError(IngestUnavailableError):
     """The pipeline is shutting down and takes no new spans."""
 
 
+Record = SpanRecord | RunRecord
+
+
 @dataclass
 class _Submission:
-    records: Sequence[SpanRecord | RunRecord]
-    done: Future[None]
+    records: Sequence[Record]
+    done: Future[Rejections]
 
 
 class IngestPipeline:
@@ -78,18 +91,20 @@ class IngestPipeline:
         """Spans accepted and not yet committed."""
         return self._queued_spans
 
-    def submit(self, records: Sequence[SpanRecord | RunRecord]) -> Future[None]:
+    def submit(self, records: Sequence[Record]) -> Future[Rejections]:
         """Queue one request's spans (or run records); the future resolves once committed.
 
-        The future carries the store's exception if the commit failed (nothing was stored).
+        Its result lists the spans the store refused for their data (the others are committed);
+        it carries the store's exception instead if the commit failed for a transient reason
+        (then some or none of the spans may be stored; a retry stores each once).
 
         Raises:
             IngestQueueFullError: accepting them would exceed ``max_queued_spans``.
             IngestClosedError: the pipeline is shutting down.
         """
-        done: Future[None] = Future()
+        done: Future[Rejections] = Future()
         if not records:
-            done.set_result(None)
+            done.set_result(_NONE_REJECTED)
             return done
         with self._condition:
             if self._closing:
@@ -134,20 +149,21 @@ class IngestPipeline:
             size += len(item.records)
         return batch
 
+    def _write(self, records: Sequence[Record]) -> None:
+        """One transaction: spans through ``write_spans``, with run records ``write_batch``."""
+        spans = [record for record in records if isinstance(record, SpanRecord)]
+        run_records = [record for record in records if isinstance(record, RunRecord)]
+        if run_records:
+            self._store.write_batch(spans, run_records)
+        else:
+            self._store.write_spans(spans)
+
     def _commit(self, batch: list[_Submission]) -> None:
-        records: list[SpanRecord] = []
-        run_records: list[RunRecord] = []
+        records: list[Record] = []
         for item in batch:
-            for record in item.records:
-                if isinstance(record, RunRecord):
-                    run_records.append(record)
-                else:
-                    records.append(record)
+            records.extend(item.records)
         try:
-            if run_records:
-                self._store.write_batch(records, run_records)
-            else:
-                self._store.write_spans(records)
+            self._write(records)
         except Exception as exc:
             if len(batch) > 1:
                 # One request's spans may be what the store refuses: retry each on its own so
@@ -155,13 +171,53 @@ class IngestPipeline:
                 for item in batch:
                     self._commit([item])
                 return
-            logger.warning(
-                "could not store %d spans and %d run records: %s",
-                len(records),
-                len(run_records),
-                exc,
-            )
-            batch[0].done.set_exception(exc)
+            self._commit_alone(batch[0], exc)
             return
         for item in batch:
-            item.done.set_result(None)
+            item.done.set_result(_NONE_REJECTED)
+
+    def _commit_alone(self, item: _Submission, error: Exception) -> None:
+        """Settle a request the store refused on its own: isolate poison, or fail transiently."""
+        try:
+            if not is_data_error(error):
+                raise error
+            rejections = self._isolate(item.records, error)
+        except Exception as exc:
+            logger.warning("could not store %d spans: %s", len(item.records), exc)
+            item.done.set_exception(exc)
+            return
+        logger.warning(
+            "the run index refused %d of %d spans for their data: %s",
+            len(rejections),
+            len(item.records),
+            rejections[0] if rejections else "",
+        )
+        item.done.set_result(rejections)
+
+    def _isolate(self, records: Sequence[Record], error: Exception) -> Rejections:
+        """Commit what the store takes of ``records`` (which failed with ``error``) by bisection.
+
+        Raises:
+            Exception: a transient store error on the way (the request is then retried whole).
+        """
+        if len(records) == 1:
+            record = records[0]
+            what = (
+                f"span {record.span_id}"
+                if isinstance(record, SpanRecord)
+                else f"run record {record.record_id}"
+            )
+            # The client learns which item and the kind of error; the store's own message
+            # (which can name tables, hosts or users) goes to the log only.
+            logger.warning("the run index refused %s: %s", what, error)
+            return (f"{what}: the run index refused it ({type(error).__name__})",)
+        middle = len(records) // 2
+        rejections: Rejections = ()
+        for half in (records[:middle], records[middle:]):
+            try:
+                self._write(half)
+            except Exception as exc:
+                if not is_data_error(exc):
+                    raise
+                rejections += self._isolate(half, exc)
+        return rejections

@@ -24,6 +24,11 @@ AttributeValue = (
 
 Attributes = Mapping[str, AttributeValue]
 
+INT64_MAX = 2**63 - 1
+"""Largest integer the stores hold (BIGINT): later timestamps are clamped to it at ingest."""
+MAX_TOKENS_PER_SPAN = 10**9
+"""A token count above this (a billion, far beyond any context window) is not a real count."""
+
 
 class StatusCode:
     """OTLP ``Status.code`` values."""

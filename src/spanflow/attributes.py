@@ -179,3 +179,7 @@ RUN_PROJECT_ASSUMED: Final = "spanflow.run.project_assumed"
 """bool, on the root and start marker of a resumed segment whose project neither ``run()`` nor
 this process knew: its ``spanflow.project`` is the configured default, and the index keeps the
 project an earlier segment stated instead."""
+
+# --- Collector ingest (ingest-edge) ----------------------------------------------------------
+INGEST_ADJUSTMENTS: Final = "spanflow.ingest.adjustments"
+"""string[]: what the collector changed in a span to store it (one entry per change)."""

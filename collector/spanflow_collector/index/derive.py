@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from spanflow import attributes as attr
-from spanflow_collector.records import AttributeValue, SpanRecord, StatusCode
+from spanflow_collector.records import INT64_MAX, AttributeValue, SpanRecord, StatusCode
 
 DEFAULT_PROJECT = "default"
 DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
@@ -251,7 +251,7 @@ def derive_run(
                 [aggregate.last_end_ns, *(span.start_time_unix_nano for span in ordered)]
             )
         timeout_ns = int(interrupted_timeout_s(heartbeat_interval_s) * 1e9)
-        stale_after_ns = last_sign_of_life + timeout_ns
+        stale_after_ns = min(last_sign_of_life + timeout_ns, INT64_MAX)  # BIGINT saturates
     start_times = [span.start_time_unix_nano for span in ordered]
     start_times += [start.time_ns for start in starts]
     start_ns = min(start_times) if start_times else aggregate.first_start_ns

@@ -17,7 +17,14 @@ from spanflow_collector.index.content import (
     plain_attributes,
     plain_json,
 )
-from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
+from spanflow_collector.records import (
+    INT64_MAX,
+    MAX_TOKENS_PER_SPAN,
+    AttributeValue,
+    EventRecord,
+    LinkRecord,
+    SpanRecord,
+)
 
 SPAN_COLUMNS = (
     "trace_id, span_id, parent_span_id, own_run_id, run_id, name, kind, start_ns, end_ns, "
@@ -49,9 +56,12 @@ class BatchRows:
     """Traces whose run assignment may change: spans without a run id, and run roots/markers."""
 
 
-def _int_attribute(attributes: Mapping[str, AttributeValue], key: str) -> int:
+def _token_count(attributes: Mapping[str, AttributeValue], key: str) -> int:
+    """A token count for the run sums: 0 unless a plausible number (collectors drop others)."""
     value = attributes.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if not 0 <= value <= MAX_TOKENS_PER_SPAN:  # also false for NaN
         return 0
     return int(value)
 
@@ -106,8 +116,8 @@ def build_rows(spans: Sequence[SpanRecord]) -> BatchRows:
                 span.scope_version,
                 sf_kind,
                 1 if is_llm else 0,
-                _int_attribute(attributes, attr.GEN_AI_USAGE_INPUT_TOKENS),
-                _int_attribute(attributes, attr.GEN_AI_USAGE_OUTPUT_TOKENS),
+                _token_count(attributes, attr.GEN_AI_USAGE_INPUT_TOKENS),
+                _token_count(attributes, attr.GEN_AI_USAGE_OUTPUT_TOKENS),
             )
         )
         for seq, link in enumerate(span.links):
@@ -144,7 +154,12 @@ def _metric_point(event: EventRecord) -> tuple[str, float, int | None, int] | No
     step = event.attributes.get(attr.EVENT_METRIC_STEP)
     if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    step_value = int(step) if isinstance(step, int | float) and not isinstance(step, bool) else None
+    if value != value:  # NaN: SQLite would store NULL in a NOT NULL column
+        return None
+    step_value = None
+    is_number = isinstance(step, int | float) and not isinstance(step, bool)
+    if is_number and -INT64_MAX <= step <= INT64_MAX:  # type: ignore[operator]
+        step_value = int(step)  # type: ignore[arg-type]
     return name, float(value), step_value, event.time_unix_nano
 
 

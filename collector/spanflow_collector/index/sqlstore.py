@@ -47,7 +47,7 @@ from spanflow_collector.index.rows import (
     span_record,
 )
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
-from spanflow_collector.records import LinkRecord, RunRecord, SpanRecord
+from spanflow_collector.records import INT64_MAX, LinkRecord, RunRecord, SpanRecord
 from spanflow_collector.redact import redact_run_records, redact_spans
 from spanflow_collector.store import (
     MetricPoint,
@@ -248,7 +248,9 @@ class SqlRunIndexStore:
             f"CAST(SUM(CASE WHEN sf_kind IN {_MARKER_KINDS} THEN 0 ELSE 1 END) AS BIGINT), "
             "CAST(SUM(is_llm) AS BIGINT), "
             "CAST(SUM(CASE WHEN status_code = 2 THEN 1 ELSE 0 END) AS BIGINT), "
-            "CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), "
+            # Summed as doubles, which cannot overflow, then saturated to BIGINT in Python.
+            "SUM(CAST(input_tokens AS DOUBLE PRECISION)), "
+            "SUM(CAST(output_tokens AS DOUBLE PRECISION)), "
             "MIN(start_ns), MAX(end_ns), "
             f"MAX(CASE WHEN sf_kind = '{attr.SpanKindValue.RUN_HEARTBEAT}' THEN end_ns END) "
             f"FROM spans WHERE run_id IN ({in_list}) GROUP BY run_id",
@@ -259,8 +261,8 @@ class SqlRunIndexStore:
                 span_count=row[1],
                 llm_call_count=row[2],
                 error_count=row[3],
-                input_tokens=row[4],
-                output_tokens=row[5],
+                input_tokens=saturated_int(row[4]),
+                output_tokens=saturated_int(row[5]),
                 first_start_ns=row[6],
                 last_end_ns=row[7],
                 last_heartbeat_ns=row[8],
@@ -476,6 +478,15 @@ def _artifacts_json(artifacts: dict[str, Any]) -> str:
         },
         sort_keys=True,
     )
+
+
+def saturated_int(total: float | None) -> int:
+    """A SUM read as a double, as an int within BIGINT (saturating instead of overflowing)."""
+    if total is None or total != total:
+        return 0
+    if total >= 2.0**63:  # every double below 2**63 converts to an int that fits BIGINT
+        return INT64_MAX
+    return int(max(total, 0.0))
 
 
 def _comparable(value: Any) -> tuple[float | None, str | None]:

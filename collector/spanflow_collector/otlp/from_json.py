@@ -4,7 +4,8 @@ OTLP/JSON is not proto3 JSON (https://opentelemetry.io/docs/specs/otlp/#json-pro
 trace and span ids are hex strings, not base64; enums are integers; keys are lowerCamelCase
 (the original snake_case names are accepted too, as proto3 JSON parsers do); 64-bit integers
 may come as strings or numbers. ``json_format.Parse`` would read the ids as base64, so it is
-not used.
+not used. Values the index cannot hold are normalised (``normalize.py``): JSON can say things
+protobuf cannot (``1e30`` as a timestamp, ``2**70`` as a kind, ``"\\ud800"`` in a string).
 """
 
 from __future__ import annotations
@@ -15,12 +16,27 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from spanflow import attributes as attr
 from spanflow_collector.otlp.limits import (
     DecodedSpans,
     InvalidSpanError,
     OtlpDecodeError,
     check_item_count,
     check_span_fields,
+)
+from spanflow_collector.otlp.normalize import (
+    MAX_VALUE_DEPTH,
+    SPAN_KINDS,
+    STATUS_CODES,
+    TRUNCATED_VALUE,
+    ValueOutOfRangeError,
+    add_notes,
+    check_int64,
+    clamp_time_ns,
+    clean_text,
+    enum_value,
+    normalize_metric_event,
+    normalize_span_attributes,
 )
 from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 
@@ -41,6 +57,8 @@ _SCALAR_KEYS = (
     ("doubleValue", "double_value"),
 )
 _NO_ITEMS: list[Any] = []
+# Only a \\u escape can put NUL or a lone surrogate into a string decoded from UTF-8 JSON.
+_SUSPECT_ESCAPES = (b"\\u0000", b"\\ud", b"\\uD")
 
 
 def parse_json_request(body: bytes) -> DecodedSpans:
@@ -58,9 +76,22 @@ def parse_json_request(body: bytes) -> DecodedSpans:
     if not isinstance(document, dict):
         raise OtlpDecodeError("OTLP/JSON body must be an object with a resourceSpans list")
     try:
+        if any(escape in body for escape in _SUSPECT_ESCAPES):
+            document = _clean_strings(document)
         return _decode_document(document)
     except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
         raise OtlpDecodeError(f"malformed OTLP/JSON export request: {exc}") from exc
+
+
+def _clean_strings(value: Any) -> Any:
+    """``value`` with every string (keys too) passed through ``clean_text``."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_text(key): _clean_strings(item) for key, item in value.items()}
+    return value
 
 
 def _field(message: Mapping[str, Any], camel: str, snake: str, default: Any = None) -> Any:
@@ -81,7 +112,7 @@ def _decode_document(document: Mapping[str, Any]) -> DecodedSpans:
     result = DecodedSpans()
     for resource_spans in _list(document, "resourceSpans", "resource_spans"):
         resource = _field(resource_spans, "resource", "resource", {})
-        resource_attributes = _attributes(_list(resource, "attributes", "attributes"))
+        resource_attributes = _attributes(_list(resource, "attributes", "attributes"), [])
         for scope_spans in _list(resource_spans, "scopeSpans", "scope_spans"):
             scope = _field(scope_spans, "scope", "scope", {})
             scope_name = str(_field(scope, "name", "name", ""))
@@ -107,35 +138,41 @@ def _span_record(
     trace_id = _hex_id(_field(span, "traceId", "trace_id", ""), "trace_id")
     span_id = _hex_id(_field(span, "spanId", "span_id", ""), "span_id")
     parent_hex = _hex_id(_field(span, "parentSpanId", "parent_span_id", ""), "parent_span_id")
-    start_ns = _int64(_field(span, "startTimeUnixNano", "start_time_unix_nano", 0))
-    end_ns = _int64(_field(span, "endTimeUnixNano", "end_time_unix_nano", 0))
+    notes: list[str] = []
+    start_ns = _time_ns(
+        _field(span, "startTimeUnixNano", "start_time_unix_nano", 0), "start", notes
+    )
+    end_ns = _time_ns(_field(span, "endTimeUnixNano", "end_time_unix_nano", 0), "end", notes)
     check_span_fields(trace_id, span_id, parent_hex or None, start_ns, end_ns)
-    attributes = _list(span, "attributes", "attributes")
-    events = _list(span, "events", "events")
+    attribute_list = _list(span, "attributes", "attributes")
+    event_list = _list(span, "events", "events")
     links = _list(span, "links", "links")
-    check_item_count(span_id, "attributes", len(attributes))
-    check_item_count(span_id, "events", len(events))
+    check_item_count(span_id, "attributes", len(attribute_list))
+    check_item_count(span_id, "events", len(event_list))
     check_item_count(span_id, "links", len(links))
     status = _field(span, "status", "status", {})
+    attributes = _attributes(attribute_list, notes)
+    normalize_span_attributes(attributes, notes)
+    events = tuple(_event_record(event, notes) for event in event_list)
+    link_records = tuple(_link_record(link, span_id, notes) for link in links)
+    kind_number = _enum(_field(span, "kind", "kind", 0), _SPAN_KINDS)
+    kind = enum_value(kind_number, SPAN_KINDS, "kind", notes)
+    status_code = enum_value(
+        _enum(_field(status, "code", "code", 0), _STATUS_CODES), STATUS_CODES, "status.code", notes
+    )
+    add_notes(attributes, notes)
     return SpanRecord(
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=parent_hex or None,
         name=_string(_field(span, "name", "name", "")),
-        kind=_enum(_field(span, "kind", "kind", 0), _SPAN_KINDS),
+        kind=kind,
         start_time_unix_nano=start_ns,
         end_time_unix_nano=end_ns,
-        attributes=_attributes(attributes),
-        events=tuple(
-            EventRecord(
-                name=_string(_field(event, "name", "name", "")),
-                time_unix_nano=_int64(_field(event, "timeUnixNano", "time_unix_nano", 0)),
-                attributes=_attributes(_list(event, "attributes", "attributes")),
-            )
-            for event in events
-        ),
-        links=tuple(_link_record(link, span_id) for link in links),
-        status_code=_enum(_field(status, "code", "code", 0), _STATUS_CODES),
+        attributes=attributes,
+        events=events,
+        links=link_records,
+        status_code=status_code,
         status_message=_string(_field(status, "message", "message", "")),
         resource_attributes=resource_attributes,
         scope_name=scope_name,
@@ -143,7 +180,20 @@ def _span_record(
     )
 
 
-def _link_record(link: Mapping[str, Any], span_id: str) -> LinkRecord:
+def _event_record(event: Mapping[str, Any], notes: list[str]) -> EventRecord:
+    name = _string(_field(event, "name", "name", ""))
+    attributes = _attributes(_list(event, "attributes", "attributes"), notes)
+    if name == attr.EVENT_METRIC:
+        normalize_metric_event(attributes, notes)
+    time_ns = _time_ns(_field(event, "timeUnixNano", "time_unix_nano", 0), "event", notes)
+    return EventRecord(name=name, time_unix_nano=time_ns, attributes=attributes)
+
+
+def _time_ns(value: object, what: str, notes: list[str]) -> int:
+    return clamp_time_ns(_int64(value), f"{what} time_unix_nano", notes)
+
+
+def _link_record(link: Mapping[str, Any], span_id: str, notes: list[str]) -> LinkRecord:
     linked_trace_id = _hex_id(_field(link, "traceId", "trace_id", ""), "link trace_id")
     linked_span_id = _hex_id(_field(link, "spanId", "span_id", ""), "link span_id")
     if len(linked_trace_id) != 32 or len(linked_span_id) != 16:
@@ -151,7 +201,7 @@ def _link_record(link: Mapping[str, Any], span_id: str) -> LinkRecord:
     return LinkRecord(
         trace_id=linked_trace_id,
         span_id=linked_span_id,
-        attributes=_attributes(_list(link, "attributes", "attributes")),
+        attributes=_attributes(_list(link, "attributes", "attributes"), notes),
     )
 
 
@@ -165,12 +215,18 @@ def _hex_id(value: object, what: str) -> str:
 
 
 def _int64(value: object) -> int:
+    """An integer field, as a JSON number or string (unbounded here; callers clamp or check)."""
     if isinstance(value, bool) or not isinstance(value, int | str | float):
         raise InvalidSpanError(f"expected an integer, got {type(value).__name__}")
     try:
         return int(value)
     except (ValueError, OverflowError) as exc:
-        raise InvalidSpanError(f"expected an integer, got {value!r}") from exc
+        if isinstance(value, str):  # "1e30" is a number, even as a string
+            try:
+                return int(float(value))
+            except (ValueError, OverflowError):
+                pass
+        raise InvalidSpanError(f"expected an integer, got {str(value)[:40]!r}") from exc
 
 
 def _string(value: object) -> str:
@@ -185,19 +241,27 @@ def _enum(value: object, names: Mapping[str, int]) -> int:
     return _int64(value)
 
 
-def _attributes(key_values: list[Any]) -> dict[str, AttributeValue]:
+def _attributes(key_values: list[Any], notes: list[str]) -> dict[str, AttributeValue]:
     out: dict[str, AttributeValue] = {}
     for key_value in key_values:
-        value = _attribute_value(key_value.get("value"))
+        key = _string(key_value["key"])
+        truncated: list[bool] = []
+        try:
+            value = _attribute_value(key_value.get("value"), truncated)
+        except ValueOutOfRangeError as exc:
+            notes.append(f"{key}: dropped, {exc}")
+            continue
+        if truncated:
+            notes.append(f"{key}: nested deeper than {MAX_VALUE_DEPTH} levels, cut there")
         if value is not None:
-            out[_string(key_value["key"])] = value
+            out[key] = value
     return out
 
 
-def _attribute_value(any_value: object) -> AttributeValue | None:
+def _attribute_value(any_value: object, truncated: list[bool]) -> AttributeValue | None:
     if not isinstance(any_value, dict) or not any_value:
         return None
-    plain = _plain_value(any_value)
+    plain = _plain_value(any_value, 0, truncated)
     if plain is None or isinstance(plain, str | bool | int | float):
         return plain
     if isinstance(plain, list):
@@ -209,12 +273,17 @@ def _attribute_value(any_value: object) -> AttributeValue | None:
     return json.dumps(plain, ensure_ascii=False)
 
 
-def _plain_value(any_value: Mapping[str, Any]) -> object:
+def _plain_value(any_value: Mapping[str, Any], depth: int, truncated: list[bool]) -> object:
+    if depth > MAX_VALUE_DEPTH:
+        truncated.append(True)
+        return TRUNCATED_VALUE
+    if not isinstance(any_value, dict):
+        raise InvalidSpanError(f"an AnyValue must be an object, got {type(any_value).__name__}")
     for camel, snake in _SCALAR_KEYS:
         value = _field(any_value, camel, snake)
         if value is not None:
             if camel == "intValue":
-                return _int64(value)
+                return check_int64(_int64(value))
             if camel == "doubleValue":
                 return float(value)  # proto3 JSON allows "NaN", "Infinity" and numeric strings
             if camel == "boolValue" and not isinstance(value, bool):
@@ -224,11 +293,13 @@ def _plain_value(any_value: Mapping[str, Any]) -> object:
             return value
     array = _field(any_value, "arrayValue", "array_value")
     if array is not None:
-        return [_plain_value(item) for item in _list(array, "values", "values")]
+        return [
+            _plain_value(item, depth + 1, truncated) for item in _list(array, "values", "values")
+        ]
     kvlist = _field(any_value, "kvlistValue", "kvlist_value")
     if kvlist is not None:
         return {
-            _string(kv["key"]): _plain_value(kv.get("value") or {})
+            _string(kv["key"]): _plain_value(kv.get("value") or {}, depth + 1, truncated)
             for kv in _list(kvlist, "values", "values")
         }
     raw = _field(any_value, "bytesValue", "bytes_value")

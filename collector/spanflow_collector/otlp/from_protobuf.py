@@ -1,7 +1,8 @@
 """OTLP protobuf (``ExportTraceServiceRequest``) to ``SpanRecord``s, with the generated classes.
 
-Both the HTTP receiver (``application/x-protobuf``) and the gRPC receiver, whose framework
-has already parsed the message, end up in ``decode_request``.
+Both the HTTP receiver (``application/x-protobuf``) and the gRPC receiver (which hands over the
+raw bytes too, so a malformed message is answered INVALID_ARGUMENT) end up in
+``parse_protobuf_request``. Values the index cannot hold are normalised (``normalize.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from spanflow import attributes as attr
 from spanflow_collector.otlp.limits import (
     DecodedSpans,
     InvalidSpanError,
@@ -19,6 +21,18 @@ from spanflow_collector.otlp.limits import (
     check_item_count,
     check_span_fields,
 )
+from spanflow_collector.otlp.normalize import (
+    MAX_VALUE_DEPTH,
+    SPAN_KINDS,
+    STATUS_CODES,
+    TRUNCATED_VALUE,
+    add_notes,
+    clamp_time_ns,
+    enum_value,
+    normalize_metric_event,
+    normalize_span_attributes,
+)
+from spanflow_collector.otlp.wire_depth import cut_deep_values
 from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 
 _SCALARS = frozenset(("string_value", "bool_value", "int_value", "double_value"))
@@ -35,7 +49,13 @@ def parse_protobuf_request(body: bytes) -> DecodedSpans:
     try:
         request.ParseFromString(body)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise OtlpDecodeError(f"invalid OTLP protobuf body: {exc}") from exc
+        if "MaxDepth" not in str(exc):
+            raise OtlpDecodeError(f"invalid OTLP protobuf body: {exc}") from exc
+        # One over-deep attribute must not cost the whole request: cut it and parse again.
+        try:
+            request.ParseFromString(cut_deep_values(body))
+        except (DecodeError, ValueError, RuntimeError) as again:
+            raise OtlpDecodeError(f"invalid OTLP protobuf body: {again}") from again
     return decode_request(request)
 
 
@@ -44,10 +64,10 @@ def decode_request(request: Any) -> DecodedSpans:
     result = DecodedSpans()
     records = result.records
     for resource_spans in request.resource_spans:
-        resource_attributes = _attributes(resource_spans.resource.attributes)
+        resource_attributes = _attributes(resource_spans.resource.attributes, [])
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope
-            scope_name, scope_version = scope.name, scope.version
+            scope_name, scope_version = _text(scope.name), _text(scope.version)
             for span in scope_spans.spans:
                 try:
                     records.append(
@@ -65,68 +85,92 @@ def _span_record(
     span_id = span.span_id.hex()
     parent = span.parent_span_id
     parent_span_id = parent.hex() if parent else None
-    start_ns = span.start_time_unix_nano
-    end_ns = span.end_time_unix_nano
+    notes: list[str] = []
+    start_ns = clamp_time_ns(span.start_time_unix_nano, "start_time_unix_nano", notes)
+    end_ns = clamp_time_ns(span.end_time_unix_nano, "end_time_unix_nano", notes)
     check_span_fields(trace_id, span_id, parent_span_id, start_ns, end_ns)
     check_item_count(span_id, "attributes", len(span.attributes))
     check_item_count(span_id, "events", len(span.events))
     check_item_count(span_id, "links", len(span.links))
     status = span.status
+    attributes = _attributes(span.attributes, notes) if span.attributes else _EMPTY
+    events = _events(span.events, notes) if span.events else ()
+    kind = enum_value(span.kind, SPAN_KINDS, "kind", notes)
+    status_code = enum_value(status.code, STATUS_CODES, "status.code", notes)
+    if attributes:
+        normalize_span_attributes(attributes, notes)
+    if notes:
+        attributes = dict(attributes)
+        add_notes(attributes, notes)
     return SpanRecord(
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=parent_span_id,
-        name=span.name,
-        kind=span.kind,
+        name=_text(span.name),
+        kind=kind,
         start_time_unix_nano=start_ns,
         end_time_unix_nano=end_ns,
-        attributes=_attributes(span.attributes) if span.attributes else _EMPTY,
-        events=_events(span.events) if span.events else (),
-        links=tuple(_link_record(link, span_id) for link in span.links) if span.links else (),
-        status_code=status.code,
-        status_message=status.message,
+        attributes=attributes,
+        events=events,
+        links=tuple(_link_record(link, span_id, notes) for link in span.links)
+        if span.links
+        else (),
+        status_code=status_code,
+        status_message=_text(status.message),
         resource_attributes=resource_attributes,
         scope_name=scope_name,
         scope_version=scope_version,
     )
 
 
-def _events(events: Any) -> tuple[EventRecord, ...]:
-    return tuple(
-        EventRecord(
-            name=event.name,
-            time_unix_nano=event.time_unix_nano,
-            attributes=_attributes(event.attributes),
-        )
-        for event in events
-    )
+def _events(events: Any, notes: list[str]) -> tuple[EventRecord, ...]:
+    records = []
+    for event in events:
+        name = _text(event.name)
+        attributes = _attributes(event.attributes, notes)
+        if name == attr.EVENT_METRIC:
+            normalize_metric_event(attributes, notes)
+        time_ns = clamp_time_ns(event.time_unix_nano, "event time_unix_nano", notes)
+        records.append(EventRecord(name=name, time_unix_nano=time_ns, attributes=attributes))
+    return tuple(records)
 
 
-def _link_record(link: Any, span_id: str) -> LinkRecord:
+def _link_record(link: Any, span_id: str, notes: list[str]) -> LinkRecord:
     linked_trace_id = link.trace_id.hex()
     linked_span_id = link.span_id.hex()
     if len(linked_trace_id) != 32 or len(linked_span_id) != 16:
         raise InvalidSpanError(f"span {span_id}: a link has a malformed trace_id or span_id")
     return LinkRecord(
-        trace_id=linked_trace_id, span_id=linked_span_id, attributes=_attributes(link.attributes)
+        trace_id=linked_trace_id,
+        span_id=linked_span_id,
+        attributes=_attributes(link.attributes, notes),
     )
 
 
-def _attributes(key_values: Any) -> dict[str, AttributeValue]:
+def _text(text: str) -> str:
+    """protobuf strings are valid UTF-8 already; only NUL needs replacing (see normalize.py)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def _attributes(key_values: Any, notes: list[str]) -> dict[str, AttributeValue]:
     out: dict[str, AttributeValue] = {}
     for key_value in key_values:
         value = key_value.value
+        key = _text(key_value.key)
         which = value.WhichOneof("value")
         if which == "string_value":  # by far the most common: checked first, read directly
-            out[key_value.key] = value.string_value
+            out[key] = _text(value.string_value)
         elif which in _SCALARS:
-            out[key_value.key] = getattr(value, which)
+            out[key] = getattr(value, which)
         elif which is not None:
-            out[key_value.key] = _composite_value(value, which)
+            truncated: list[bool] = []
+            out[key] = _composite_value(value, which, truncated)
+            if truncated:
+                notes.append(f"{key}: nested deeper than {MAX_VALUE_DEPTH} levels, cut there")
     return out
 
 
-def _composite_value(value: Any, which: str) -> AttributeValue:
+def _composite_value(value: Any, which: str, truncated: list[bool]) -> AttributeValue:
     """Arrays of one scalar type stay tuples; anything else becomes a JSON or hex string."""
     if which == "bytes_value":
         hex_value: str = value.bytes_value.hex()
@@ -135,20 +179,30 @@ def _composite_value(value: Any, which: str) -> AttributeValue:
         items = value.array_value.values
         kinds = {item.WhichOneof("value") for item in items}
         if len(kinds) == 1 and (kind := next(iter(kinds))) in _SCALARS:
+            if kind == "string_value":
+                return tuple(_text(item.string_value) for item in items)
             return tuple(getattr(item, kind) for item in items)
         if not kinds:
             return ()
-    return json.dumps(_plain_value(value), ensure_ascii=False, default=str)
+    return json.dumps(_plain_value(value, 0, truncated), ensure_ascii=False, default=str)
 
 
-def _plain_value(value: Any) -> object:
+def _plain_value(value: Any, depth: int, truncated: list[bool]) -> object:
+    if depth > MAX_VALUE_DEPTH:
+        truncated.append(True)
+        return TRUNCATED_VALUE
     which = value.WhichOneof("value")
+    if which == "string_value":
+        return _text(value.string_value)
     if which in _SCALARS:
         return getattr(value, which)
     if which == "bytes_value":
         return value.bytes_value.hex()
     if which == "array_value":
-        return [_plain_value(item) for item in value.array_value.values]
+        return [_plain_value(item, depth + 1, truncated) for item in value.array_value.values]
     if which == "kvlist_value":
-        return {kv.key: _plain_value(kv.value) for kv in value.kvlist_value.values}
+        return {
+            _text(kv.key): _plain_value(kv.value, depth + 1, truncated)
+            for kv in value.kvlist_value.values
+        }
     return None
