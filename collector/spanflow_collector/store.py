@@ -87,6 +87,14 @@ class RunPage:
 
 
 @dataclass(frozen=True)
+class SpanPage:
+    """One page of a run's spans in start order and the cursor for the next (None at the end)."""
+
+    spans: tuple[SpanRecord, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
 class MetricPoint:
     """One logged metric value of a run."""
 
@@ -129,6 +137,16 @@ class RunIndexStore(Protocol):
 
     def get_spans(self, run_id: str) -> list[SpanRecord]:
         """Every span of a run (all segments), ordered by start time."""
+
+    def get_span_page(
+        self,
+        run_id: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        include_markers: bool = True,
+    ) -> SpanPage:
+        """Up to ``limit`` spans of a run after ``cursor``, ordered by start time."""
 
     def get_metric_history(self, run_id: str) -> list[MetricPoint]:
         """Every metric point logged in a run, in time order."""

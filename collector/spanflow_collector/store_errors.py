@@ -54,3 +54,15 @@ def is_data_error(error: BaseException) -> bool:
         )
         return isinstance(error, data_errors)
     return False
+
+
+def is_unavailable_error(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or used right now (answer 503)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return not is_data_error(error)
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError) and not (
+            is_data_error(error)
+        )
+    return False

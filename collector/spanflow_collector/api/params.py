@@ -19,6 +19,14 @@ from spanflow_collector.store import ComparisonOp, RunQuery, ValueFilter
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+DEFAULT_SPAN_LIMIT = 200
+"""Spans per page of ``/runs/{id}/spans`` and ``/runs/{id}/tree`` when ``limit`` is not given."""
+MAX_SPAN_LIMIT = 1000
+MAX_VALUE_FILTERS = 50
+"""Most ``param`` + ``metric`` filters one query may combine (each is a subquery)."""
+MAX_TAG_FILTERS = 50
+_INT64_MAX = 2**63 - 1
+_LATEST_UNIX_SECONDS = _INT64_MAX / 1e9  # 2262-04-11: the index stores int64 nanoseconds
 
 RUN_STATUSES: tuple[str, ...] = (
     RunStatus.RUNNING,
@@ -49,7 +57,6 @@ _OPERATORS: tuple[str, ...] = tuple(get_args(ComparisonOp))
 _COMPARISON = re.compile(
     r"^\s*(?P<key>[^<>=!\s]+)\s*(?P<op>>=|<=|!=|==|=|>|<)\s*(?P<value>.*?)\s*$"
 )
-_LATEST_UNIX_SECONDS = 1e11  # year 5138: a bigger number is milliseconds or nanoseconds
 
 
 class QueryParameterError(ValueError):
@@ -93,6 +100,15 @@ def parse_run_query(
         text = single(name)
         return text if text else None
 
+    tags = tuple(tag for tag in values.get("tag", ()) if tag)
+    if len(tags) > MAX_TAG_FILTERS:
+        raise QueryParameterError("tag", f"at most {MAX_TAG_FILTERS} tags, got {len(tags)}")
+    filter_count = len(values.get("param", ())) + len(values.get("metric", ()))
+    if filter_count > MAX_VALUE_FILTERS:
+        name = "param" if values.get("param") else "metric"
+        raise QueryParameterError(
+            name, f"at most {MAX_VALUE_FILTERS} param and metric filters, got {filter_count}"
+        )
     limit_text = single("limit")
     top_level_text = single("top_level")
     started_after = single("started_after")
@@ -100,7 +116,7 @@ def parse_run_query(
     return RunQuery(
         project=optional_text("project"),
         statuses=parse_statuses(values.get("status", ())),
-        tags=tuple(tag for tag in values.get("tag", ()) if tag),
+        tags=tags,
         name_contains=optional_text("q"),
         started_after_ns=parse_time_ns("started_after", started_after) if started_after else None,
         started_before_ns=(
@@ -170,9 +186,13 @@ def parse_filter_value(parameter: str, text: str) -> AttributeValue:
     if lowered in ("true", "false"):
         return lowered == "true"
     try:
-        return int(text)
+        integer = int(text)
     except ValueError:
         pass
+    else:
+        if abs(integer) > _INT64_MAX:
+            raise QueryParameterError(parameter, f"{text[:40]!r} is outside the 64-bit range")
+        return integer
     try:
         number = float(text)
     except ValueError:
@@ -195,15 +215,21 @@ def format_filter_value(value: AttributeValue) -> str:
 
 
 def parse_time_ns(parameter: str, text: str) -> int:
-    """ISO 8601 (naive means UTC) or unix seconds into unix nanoseconds."""
+    """ISO 8601 (naive means UTC) or unix seconds into unix nanoseconds, 1970 to 2262.
+
+    The index stores times as int64 nanoseconds since 1970, so nothing outside that range can
+    match; such a time is a mistake (milliseconds given as seconds, a typo) and is refused.
+    """
     try:
         seconds = float(text)
     except ValueError:
         pass
     else:
-        if not math.isfinite(seconds) or abs(seconds) >= _LATEST_UNIX_SECONDS:
-            raise QueryParameterError(parameter, f"{text!r} is not a time in unix seconds")
-        return round(seconds * 1e9)
+        if not math.isfinite(seconds) or not 0 <= seconds <= _LATEST_UNIX_SECONDS:
+            raise QueryParameterError(
+                parameter, f"{text[:40]!r} is not a time in unix seconds between 1970 and 2262"
+            )
+        return min(round(seconds * 1e9), _INT64_MAX)
     iso = text.strip()
     if iso.endswith(("Z", "z")):  # fromisoformat accepts a trailing Z only from Python 3.11
         iso = iso[:-1] + "+00:00"
@@ -216,7 +242,10 @@ def parse_time_ns(parameter: str, text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    nanoseconds = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if not 0 <= nanoseconds <= _INT64_MAX:
+        raise QueryParameterError(parameter, f"{text[:40]!r} is not between 1970 and 2262")
+    return nanoseconds
 
 
 def parse_bool(parameter: str, text: str) -> bool:
@@ -229,12 +258,19 @@ def parse_bool(parameter: str, text: str) -> bool:
     raise QueryParameterError(parameter, f"expected true or false, got {text!r}")
 
 
-def parse_limit(text: str) -> int:
-    """A page size between 1 and ``MAX_LIMIT``."""
+def parse_limit(text: str, *, maximum: int = MAX_LIMIT) -> int:
+    """A page size between 1 and ``maximum``."""
     try:
         limit = int(text)
     except ValueError:
-        raise QueryParameterError("limit", f"expected an integer, got {text!r}") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise QueryParameterError("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
+        raise QueryParameterError("limit", f"expected an integer, got {text[:40]!r}") from None
+    if not 1 <= limit <= maximum:
+        raise QueryParameterError("limit", f"must be between 1 and {maximum}, got {limit}")
     return limit
+
+
+def parse_span_page(limit_text: str | None, cursor_text: str | None) -> tuple[int, str | None]:
+    """``limit`` (default ``DEFAULT_SPAN_LIMIT``, at most ``MAX_SPAN_LIMIT``) and ``cursor``
+    of a span page request; the cursor itself is checked by the store."""
+    limit = parse_limit(limit_text, maximum=MAX_SPAN_LIMIT) if limit_text else DEFAULT_SPAN_LIMIT
+    return limit, cursor_text or None

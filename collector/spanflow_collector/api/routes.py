@@ -2,7 +2,9 @@
 
 Endpoints are plain functions, so Starlette runs them in its thread pool and a slow store call
 never blocks the event loop. Errors are JSON: ``{"error": ..., "message": ..., "parameter": ...}``
-with 400 for a bad query parameter (named) and 404 for an unknown run.
+with 400 for a bad query parameter (named), 404 for an unknown run and 503 (``Retry-After``)
+while the run index cannot be reached. Span lists and trees come in pages (``limit``,
+``cursor``), so one request never holds a whole large run in memory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from starlette.routing import BaseRoute, Route
 from spanflow.dataflow import DataflowGraph
 from spanflow_collector.api import codec
 from spanflow_collector.api.openapi import openapi_document
-from spanflow_collector.api.params import QueryParameterError, parse_bool, parse_run_query
+from spanflow_collector.api.params import (
+    QueryParameterError,
+    parse_bool,
+    parse_run_query,
+    parse_span_page,
+)
 from spanflow_collector.api.views import (
     RunDetail,
     build_span_tree,
@@ -27,7 +34,8 @@ from spanflow_collector.api.views import (
     compare_runs,
     list_page,
 )
-from spanflow_collector.store import RunIndexStore, RunSummary
+from spanflow_collector.store import RunIndexStore, RunSummary, SpanPage
+from spanflow_collector.store_errors import is_unavailable_error
 
 logger = logging.getLogger("spanflow_collector.api")
 
@@ -35,6 +43,7 @@ API_PREFIX = "/api/v1"
 OPENAPI_PATH = "/api/openapi.json"
 GRAPH_FORMATS = ("json", "mermaid", "dot")
 MAX_COMPARED_RUNS = 20
+RETRY_AFTER_S = 1
 
 
 class JsonResponse(Response):
@@ -71,7 +80,14 @@ def _handles_errors(handler: Handler) -> Handler:
             return error_response(400, "bad_request", str(exc), parameter=exc.parameter)
         except RunNotFound as exc:
             return error_response(404, "not_found", str(exc), run_id=exc.run_id)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable_error(exc):
+                logger.warning("run index unavailable: %s", exc)
+                response = error_response(
+                    503, "unavailable", "the run index cannot be reached; retry shortly"
+                )
+                response.headers["Retry-After"] = str(RETRY_AFTER_S)
+                return response
             logger.exception("query API request failed: %s %s", request.method, request.url.path)
             return error_response(500, "internal", "the run index failed to answer; see the log")
 
@@ -123,20 +139,46 @@ class _QueryApi:
         return JsonResponse({"metric_history": [codec.encode_metric_point(p) for p in points]})
 
     def spans(self, request: Request) -> Response:
-        _no_parameters(request)
-        run = self._run(request.path_params["run_id"])
-        spans = self._store.get_spans(run.id)
-        return JsonResponse({"spans": [codec.encode_span(span) for span in spans]})
+        _no_parameters(request, "limit", "cursor")
+        page = self._span_page(request, include_markers=True)
+        return JsonResponse(
+            {
+                "spans": [codec.encode_span(span) for span in page.spans],
+                "next_cursor": page.next_cursor,
+            }
+        )
 
     def tree(self, request: Request) -> Response:
-        _no_parameters(request, "include_markers")
-        run = self._run(request.path_params["run_id"])
+        """One page of spans in start order, nested where a parent is on the same page.
+
+        A client joins the pages' spans and nests them again (``build_span_tree``).
+        """
+        _no_parameters(request, "include_markers", "limit", "cursor")
         include = request.query_params.get("include_markers")
-        roots = build_span_tree(
-            self._store.get_spans(run.id),
+        page = self._span_page(
+            request,
             include_markers=parse_bool("include_markers", include) if include else False,
         )
-        return JsonResponse({"roots": codec.encode_tree(roots)})
+        roots = build_span_tree(page.spans, include_markers=True)
+        return JsonResponse({"roots": codec.encode_tree(roots), "next_cursor": page.next_cursor})
+
+    def _span_page(self, request: Request, *, include_markers: bool) -> SpanPage:
+        for name in ("limit", "cursor"):
+            if len(request.query_params.getlist(name)) > 1:
+                raise QueryParameterError(name, "given more than once")
+        limit, cursor = parse_span_page(
+            request.query_params.get("limit"), request.query_params.get("cursor")
+        )
+        run = self._run(request.path_params["run_id"])
+        try:
+            return self._store.get_span_page(
+                run.id, limit=limit, cursor=cursor, include_markers=include_markers
+            )
+        except ValueError as exc:
+            if cursor is None:
+                raise
+            # The limit is checked above: what is left is a cursor the store did not issue.
+            raise QueryParameterError("cursor", str(exc)) from exc
 
     def graph(self, request: Request) -> Response:
         _no_parameters(request, "format")

@@ -7,6 +7,12 @@ lock, so a batch recomputes its runs only after every batch that committed befor
 READ COMMITTED each recompute then sees all spans committed so far, and the last writer of a run
 always derives it from the complete set. Commits are durable with PostgreSQL's default
 ``synchronous_commit = on``. Each thread gets its own connection.
+
+A connection can go stale under the store (the server restarted, a proxy dropped it). A read
+that fails on a lost connection is retried once on a fresh one; a write is not retried here (the
+connection may have died around COMMIT): its error reaches the ingest pipeline as transient, the
+client retries (503), and that retry runs on a fresh connection. Writes are idempotent, so a
+write that did commit before the connection died is not stored twice.
 """
 
 from __future__ import annotations
@@ -118,7 +124,7 @@ class PostgresRunIndexStore(SqlRunIndexStore):
             self._connections.append(connection)
         return connection
 
-    def _transaction(self, work: Callable[[Executor], T]) -> T:
+    def _transaction(self, work: Callable[[Executor], T], *, reconnect_once: bool) -> T:
         deadline = time.monotonic() + _RETRY_DEADLINE_S
         delay_s = 0.005
         while True:
@@ -131,14 +137,29 @@ class PostgresRunIndexStore(SqlRunIndexStore):
                     raise
                 time.sleep(delay_s)
                 delay_s = min(delay_s * 2, 0.25)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                if not self._drop_if_lost(connection) or not reconnect_once:
+                    raise
+                reconnect_once = False
+
+    def _drop_if_lost(self, connection: psycopg.Connection[Any]) -> bool:
+        """Forget ``connection`` if it no longer works; whether it was lost."""
+        if not connection.closed and not connection.broken:
+            return False  # the server refused the statement on a live connection
+        self._local.connection = None
+        with self._connections_lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+        connection.close()
+        return True
 
     def _write(self, work: Callable[[Executor], T]) -> T:
-        return self._transaction(work)
+        return self._transaction(work, reconnect_once=False)
 
     def _read(self, work: Callable[[Executor], T]) -> T:
         # REPEATABLE READ would give one snapshot across a read's queries; reads here are one or
         # two statements whose results are consistent on their own, so READ COMMITTED suffices.
-        return self._transaction(work)
+        return self._transaction(work, reconnect_once=True)
 
     def _lock_derivation(self, executor: Executor) -> None:
         executor.execute("SELECT pg_advisory_xact_lock(?)", [_DERIVATION_LOCK_KEY])

@@ -19,6 +19,10 @@ RUN_COLUMNS = (
     "inputs, artifacts, truncated"
 )
 MAX_PAGE_SIZE = 1000
+MAX_SPAN_PAGE_SIZE = 1000
+"""Most spans one ``get_span_page`` returns: spans can carry large content, so pages stay small."""
+_INT64 = range(-(2**63), 2**63)
+_MAX_CURSOR_TEXT = 200  # run ids and hex span/trace ids are far shorter
 _OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 
 
@@ -38,10 +42,36 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         start_ns, run_id = json.loads(raw)
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidQueryError(f"invalid cursor {cursor!r}") from exc
-    if not isinstance(start_ns, int) or not isinstance(run_id, str):
-        raise InvalidQueryError(f"invalid cursor {cursor!r}")
+        raise InvalidQueryError(f"invalid cursor {cursor[:80]!r}") from exc
+    if not _is_int64(start_ns) or not _is_short_text(run_id):
+        raise InvalidQueryError(f"invalid cursor {cursor[:80]!r}")
     return start_ns, run_id
+
+
+def encode_span_cursor(start_ns: int, span_id: str, trace_id: str) -> str:
+    """Opaque keyset cursor pointing just after the span (start_ns, span_id, trace_id)."""
+    raw = json.dumps([start_ns, span_id, trace_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_span_cursor(cursor: str) -> tuple[int, str, str]:
+    """Inverse of ``encode_span_cursor``; raises InvalidQueryError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        start_ns, span_id, trace_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidQueryError(f"invalid cursor {cursor[:80]!r}") from exc
+    if not (_is_int64(start_ns) and _is_short_text(span_id) and _is_short_text(trace_id)):
+        raise InvalidQueryError(f"invalid cursor {cursor[:80]!r}")
+    return start_ns, span_id, trace_id
+
+
+def _is_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in _INT64
+
+
+def _is_short_text(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= _MAX_CURSOR_TEXT
 
 
 def status_condition(statuses: Sequence[str], now_ns: int) -> tuple[str, list[Any]]:

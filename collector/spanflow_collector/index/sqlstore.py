@@ -25,8 +25,12 @@ from spanflow_collector.index.deletion import delete_with_subruns
 from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
 from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.queries import (
+    MAX_SPAN_PAGE_SIZE,
     RUN_COLUMNS,
+    InvalidQueryError,
+    decode_span_cursor,
     encode_cursor,
+    encode_span_cursor,
     list_runs_sql,
     run_summary,
 )
@@ -55,6 +59,7 @@ from spanflow_collector.store import (
     RunQuery,
     RunSummary,
     SpanLinkEdge,
+    SpanPage,
 )
 
 T = TypeVar("T")
@@ -389,6 +394,54 @@ class SqlRunIndexStore:
         """Every span of a run (all segments, start markers and heartbeats too), by start time."""
         found = self._read(lambda executor: self._spans_where(executor, "s.run_id = ?", [run_id]))
         return [span for _, span in found]
+
+    def get_span_page(
+        self,
+        run_id: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        include_markers: bool = True,
+    ) -> SpanPage:
+        """Up to ``limit`` spans of a run after ``cursor``, by (start time, span id, trace id).
+
+        Memory is bounded by the page, however many spans the run holds: the page's keys are
+        found first, then only the spans between its first and last key are read.
+
+        Raises:
+            InvalidQueryError: ``limit`` outside 1..MAX_SPAN_PAGE_SIZE, or a foreign cursor.
+        """
+        if not 1 <= limit <= MAX_SPAN_PAGE_SIZE:
+            raise InvalidQueryError(f"limit must be between 1 and {MAX_SPAN_PAGE_SIZE}")
+        after = decode_span_cursor(cursor) if cursor else None
+        condition = "s.run_id = ?"
+        if not include_markers:
+            condition += f" AND (s.sf_kind IS NULL OR s.sf_kind NOT IN {_MARKER_KINDS})"
+        key = "(s.start_ns, s.span_id, s.trace_id)"
+
+        def work(executor: Executor) -> SpanPage:
+            keys_condition = condition + (f" AND {key} > (?, ?, ?)" if after else "")
+            keys = executor.execute(
+                f"SELECT s.start_ns, s.span_id, s.trace_id FROM spans s WHERE {keys_condition} "
+                f"ORDER BY s.start_ns, s.span_id, s.trace_id LIMIT {limit + 1}",
+                [run_id, *(after or ())],
+            )
+            if not keys:
+                return SpanPage(spans=(), next_cursor=None)
+            first, last = keys[0], keys[min(limit, len(keys)) - 1]
+            found = self._spans_where(
+                executor,
+                f"{condition} AND {key} >= (?, ?, ?) AND {key} <= (?, ?, ?)",
+                [run_id, *first, *last],
+            )
+            spans = sorted(
+                (span for _, span in found),
+                key=lambda span: (span.start_time_unix_nano, span.span_id, span.trace_id),
+            )
+            next_cursor = encode_span_cursor(*last) if len(keys) > limit else None
+            return SpanPage(spans=tuple(spans), next_cursor=next_cursor)
+
+        return self._read(work)
 
     def get_metric_history(self, run_id: str) -> list[MetricPoint]:
         """Every metric point logged in a run (span events and run records), in time order."""

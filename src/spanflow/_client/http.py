@@ -7,7 +7,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from spanflow._client.errors import (
@@ -20,7 +20,8 @@ from spanflow._client.errors import (
 )
 from spanflow.dataflow import DataflowGraph
 from spanflow_collector.api import codec
-from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
+from spanflow_collector.api.params import MAX_SPAN_LIMIT
+from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, build_span_tree
 from spanflow_collector.records import SpanRecord
 from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
@@ -81,13 +82,39 @@ class HttpBackend:
 
     @_decoded
     def spans(self, run_id: str) -> list[SpanRecord]:
-        body = self._request("GET", _run_path(run_id, "spans"))
-        return [codec.decode_span(span) for span in body["spans"]]
+        spans: list[SpanRecord] = []
+        for body in self._pages(_run_path(run_id, "spans"), []):
+            spans.extend(codec.decode_span(span) for span in body["spans"])
+        return spans
 
     @_decoded
     def tree(self, run_id: str, *, include_markers: bool) -> tuple[SpanNode, ...]:
+        # Each page nests only its own spans; the whole tree is built again from all of them.
         pairs = [("include_markers", "true")] if include_markers else []
-        return codec.decode_tree(self._request("GET", _run_path(run_id, "tree"), pairs)["roots"])
+        spans: list[SpanRecord] = []
+        for body in self._pages(_run_path(run_id, "tree"), pairs):
+            for root in codec.decode_tree(body["roots"]):
+                spans.extend(node.span for _, node in root.walk())
+        return build_span_tree(spans, include_markers=True)
+
+    def _pages(self, path: str, pairs: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated endpoint, following ``next_cursor``."""
+        cursor: str | None = None
+        while True:
+            page_pairs = [*pairs, ("limit", str(MAX_SPAN_LIMIT))]
+            if cursor is not None:
+                page_pairs.append(("cursor", cursor))
+            try:
+                body = self._request("GET", path, page_pairs)
+            except InvalidQueryError as exc:
+                if cursor is not None or exc.parameter != "limit":
+                    raise
+                yield self._request("GET", path, pairs)  # a collector from before pagination
+                return
+            yield body
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return
 
     @_decoded
     def graph(self, run_id: str) -> DataflowGraph:
