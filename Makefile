@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all ui demo test lint typecheck unit bench clean
+.PHONY: all ui demo test lint typecheck unit bench clean fuzz
 
 ## all (default): the virtualenv and the web UI's built assets
 all: $(STAMP) ui
@@ -49,6 +49,12 @@ typecheck: $(STAMP)
 ## unit: the test suite alone, without PostgreSQL set-up, lint or types
 unit: $(STAMP) ui
 	$(PY) -m pytest
+
+## fuzz: the collector's OTLP and query API fuzz tests, longer and randomised (FUZZ_EXAMPLES each)
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	. scripts/postgres-env.sh && SPANFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
+		--timeout=0 tests/collector/test_fuzz_otlp.py tests/api/test_fuzz_query.py
 
 clean:
 	rm -rf $(VENV) .spanflow .pytest_cache .mypy_cache .ruff_cache web/node_modules \

@@ -22,7 +22,7 @@ SPANFLOW_MAX_RUN_KEYS: Final = "SPANFLOW_MAX_RUN_KEYS"  # params/outputs/inputs 
 SPANFLOW_MAX_RUN_METRIC_POINTS: Final = "SPANFLOW_MAX_RUN_METRIC_POINTS"  # per run (10000000)
 SPANFLOW_REQUIRE_POSTGRES: Final = "SPANFLOW_REQUIRE_POSTGRES"  # tests: fail without PostgreSQL
 SPANFLOW_TEST_POSTGRES_URL: Final = "SPANFLOW_TEST_POSTGRES_URL"  # tests: server to use
-SPANFLOW_FUZZ_EXAMPLES: Final = "SPANFLOW_FUZZ_EXAMPLES"  # tests: examples per CLI fuzz test
+SPANFLOW_FUZZ_EXAMPLES: Final = "SPANFLOW_FUZZ_EXAMPLES"  # tests: examples per fuzz test/property
 # Secret redaction (docs/secrets.md)
 SPANFLOW_REDACT: Final = "SPANFLOW_REDACT"  # true/false (default true): redact secrets
 SPANFLOW_REDACT_PATTERNS: Final = "SPANFLOW_REDACT_PATTERNS"  # extra regexes, one per line
