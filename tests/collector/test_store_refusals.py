@@ -80,3 +80,16 @@ def test_collector_rejects_only_what_the_store_refuses(index_location: str) -> N
             if expected_rejections:
                 assert oversized["spanId"] in partial["errorMessage"]
         assert set(run_spans_by_id(collector, run_id)) == {span["spanId"] for span in spans}
+
+
+def test_run_id_with_nul_written_directly(index_location: str) -> None:
+    """A run id holding NUL written straight to a store (embedded mode) is stored, not
+    refused: as sent on SQLite, as U+FFFD on PostgreSQL, which cannot hold NUL."""
+    store = open_store(index_location)
+    try:
+        store.write_spans([_record(7, "run\x00nul")])
+        postgres = index_location.startswith("postgresql")
+        run = store.get_run("run\ufffdnul" if postgres else "run\x00nul")
+        assert run is not None and run.span_count == 1
+    finally:
+        store.close()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from spanflow_collector.api.params import DEFAULT_LIMIT, MAX_LIMIT, RUN_STATUSES
+from spanflow_collector.api.params import (
+    DEFAULT_LIMIT,
+    DEFAULT_SPAN_LIMIT,
+    MAX_LIMIT,
+    MAX_SPAN_LIMIT,
+    MAX_TAG_FILTERS,
+    MAX_VALUE_FILTERS,
+    RUN_STATUSES,
+)
 
 JsonObject = dict[str, Any]
 
@@ -47,8 +55,16 @@ _RUN_ID: JsonObject = {
     "description": "the run's id (spanflow.run.id)",
 }
 _ERRORS: JsonObject = {
-    "400": _json(_ref("Error"), "a query parameter is malformed; `parameter` names it"),
+    "400": _json(
+        _ref("Error"),
+        "a query parameter is malformed or out of range (an unknown parameter, a foreign "
+        f"cursor, a time outside 1970..2262, more than {MAX_VALUE_FILTERS} param/metric "
+        f"filters or {MAX_TAG_FILTERS} tags); `parameter` names it",
+    ),
     "401": {"description": "the collector requires a bearer token"},
+    "503": _json(
+        _ref("Error"), "the run index cannot be reached right now; retry after `Retry-After`"
+    ),
 }
 _NOT_FOUND: JsonObject = {"404": _json(_ref("Error"), "no run with that id")}
 
@@ -82,12 +98,32 @@ _FILTERS: list[JsonObject] = [
     _query("cursor", "`next_cursor` of the previous page", _STRING),
 ]
 
+_SPAN_PAGE: list[JsonObject] = [
+    _query(
+        "limit",
+        f"spans per page, 1 to {MAX_SPAN_LIMIT}",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_SPAN_LIMIT,
+            "default": DEFAULT_SPAN_LIMIT,
+        },
+    ),
+    _query("cursor", "`next_cursor` of the previous page", _STRING),
+]
+_NEXT_CURSOR: JsonObject = {
+    "type": ["string", "null"],
+    "description": "pass as `cursor` for the next page; null on the last page",
+}
+
 _SCHEMAS: JsonObject = {
     "Error": {
         "type": "object",
         "required": ["error", "message"],
         "properties": {
-            "error": {"enum": ["bad_request", "not_found", "unauthorized", "internal"]},
+            "error": {
+                "enum": ["bad_request", "not_found", "unauthorized", "unavailable", "internal"]
+            },
             "message": _STRING,
             "parameter": _STRING,
             "run_id": _STRING,
@@ -286,33 +322,42 @@ def openapi_document() -> JsonObject:
         },
         "/api/v1/runs/{run_id}/spans": {
             "get": _get(
-                "Every span of the run (all segments), by start time",
+                "One page of the run's spans (all segments), by start time",
                 _json(
                     {
                         "type": "object",
-                        "properties": {"spans": {"type": "array", "items": _ref("Span")}},
+                        "properties": {
+                            "spans": {"type": "array", "items": _ref("Span")},
+                            "next_cursor": _NEXT_CURSOR,
+                        },
                     },
-                    "the spans",
+                    "one page of spans",
                 ),
-                [],
+                _SPAN_PAGE,
             )
         },
         "/api/v1/runs/{run_id}/tree": {
             "get": _get(
-                "The run's spans nested under their parents (one root per segment)",
+                "One page of the run's span tree: the page's spans (by start time) nested under "
+                "their parents where the parent is on the same page; join every page's spans "
+                "and nest them again for the whole tree",
                 _json(
                     {
                         "type": "object",
-                        "properties": {"roots": {"type": "array", "items": _ref("SpanNode")}},
+                        "properties": {
+                            "roots": {"type": "array", "items": _ref("SpanNode")},
+                            "next_cursor": _NEXT_CURSOR,
+                        },
                     },
-                    "the tree",
+                    "one page of the tree",
                 ),
                 [
                     _query(
                         "include_markers",
                         "keep run.start / run.heartbeat spans",
                         {"type": "boolean", "default": False},
-                    )
+                    ),
+                    *_SPAN_PAGE,
                 ],
             )
         },

@@ -17,6 +17,7 @@ write that did commit before the connection died is not stored twice.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -26,8 +27,10 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors, sql
 
+from spanflow import attributes as attr
 from spanflow_collector.index.executor import Executor
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
+from spanflow_collector.records import SpanRecord
 
 T = TypeVar("T")
 _DERIVATION_LOCK_KEY = 0x5350_414E_464C_4F57  # "SPANFLOW"
@@ -50,6 +53,14 @@ def _storable(params: Sequence[Any]) -> list[Any]:
         else value
         for value in params
     ]
+
+
+def _nul_free_run(span: SpanRecord) -> SpanRecord:
+    run_id = span.attributes.get(attr.RUN_ID)
+    if not isinstance(run_id, str) or "\x00" not in run_id:
+        return span
+    attributes = {**span.attributes, attr.RUN_ID: run_id.replace("\x00", NUL_REPLACEMENT)}
+    return dataclasses.replace(span, attributes=attributes)
 
 
 class _PostgresExecutor:
@@ -160,6 +171,14 @@ class PostgresRunIndexStore(SqlRunIndexStore):
         # REPEATABLE READ would give one snapshot across a read's queries; reads here are one or
         # two statements whose results are consistent on their own, so READ COMMITTED suffices.
         return self._transaction(work, reconnect_once=True)
+
+    def write_spans(self, spans: Sequence[SpanRecord]) -> None:
+        """Store a batch; run ids holding NUL are written as U+FFFD, as every string is.
+
+        The collector's decoders replace NUL already; spans written directly may still carry
+        it, and run recomputation must find its runs under the ids the database holds.
+        """
+        super().write_spans([_nul_free_run(span) for span in spans])
 
     def _lock_derivation(self, executor: Executor) -> None:
         executor.execute("SELECT pg_advisory_xact_lock(?)", [_DERIVATION_LOCK_KEY])
