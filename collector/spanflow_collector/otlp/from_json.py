@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from spanflow_collector.otlp.limits import (
     check_span_fields,
 )
 from spanflow_collector.otlp.normalize import (
+    MAX_TIME_NS,
     MAX_VALUE_DEPTH,
     SPAN_KINDS,
     STATUS_CODES,
@@ -58,7 +60,7 @@ _SCALAR_KEYS = (
 )
 _NO_ITEMS: list[Any] = []
 # Only a \\u escape can put NUL or a lone surrogate into a string decoded from UTF-8 JSON.
-_SUSPECT_ESCAPES = (b"\\u0000", b"\\ud", b"\\uD")
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def parse_json_request(body: bytes) -> DecodedSpans:
@@ -76,7 +78,8 @@ def parse_json_request(body: bytes) -> DecodedSpans:
     if not isinstance(document, dict):
         raise OtlpDecodeError("OTLP/JSON body must be an object with a resourceSpans list")
     try:
-        if any(escape in body for escape in _SUSPECT_ESCAPES):
+        # One fast scan for any escape; most exporters write UTF-8 and have none.
+        if b"\\u" in body and _SUSPECT_ESCAPE.search(body):
             document = _clean_strings(document)
         return _decode_document(document)
     except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
@@ -155,12 +158,14 @@ def _span_record(
     normalize_span_attributes(attributes, notes)
     events = tuple(_event_record(event, notes) for event in event_list)
     link_records = tuple(_link_record(link, span_id, notes) for link in links)
-    kind_number = _enum(_field(span, "kind", "kind", 0), _SPAN_KINDS)
-    kind = enum_value(kind_number, SPAN_KINDS, "kind", notes)
-    status_code = enum_value(
-        _enum(_field(status, "code", "code", 0), _STATUS_CODES), STATUS_CODES, "status.code", notes
-    )
-    add_notes(attributes, notes)
+    kind = _enum(_field(span, "kind", "kind", 0), _SPAN_KINDS)
+    if kind not in SPAN_KINDS:
+        kind = enum_value(kind, SPAN_KINDS, "kind", notes)
+    status_code = _enum(_field(status, "code", "code", 0), _STATUS_CODES)
+    if status_code not in STATUS_CODES:
+        status_code = enum_value(status_code, STATUS_CODES, "status.code", notes)
+    if notes:
+        add_notes(attributes, notes)
     return SpanRecord(
         trace_id=trace_id,
         span_id=span_id,
@@ -190,7 +195,10 @@ def _event_record(event: Mapping[str, Any], notes: list[str]) -> EventRecord:
 
 
 def _time_ns(value: object, what: str, notes: list[str]) -> int:
-    return clamp_time_ns(_int64(value), f"{what} time_unix_nano", notes)
+    time_ns = _int64(value)
+    if time_ns > MAX_TIME_NS:  # the label is only built for the rare clamped value
+        return clamp_time_ns(time_ns, f"{what} time_unix_nano", notes)
+    return time_ns
 
 
 def _link_record(link: Mapping[str, Any], span_id: str, notes: list[str]) -> LinkRecord:
@@ -243,15 +251,16 @@ def _enum(value: object, names: Mapping[str, int]) -> int:
 
 def _attributes(key_values: list[Any], notes: list[str]) -> dict[str, AttributeValue]:
     out: dict[str, AttributeValue] = {}
+    truncated: list[bool] = []  # one for all attributes: cleared after each cut value
     for key_value in key_values:
         key = _string(key_value["key"])
-        truncated: list[bool] = []
         try:
             value = _attribute_value(key_value.get("value"), truncated)
         except ValueOutOfRangeError as exc:
             notes.append(f"{key}: dropped, {exc}")
             continue
         if truncated:
+            truncated.clear()
             notes.append(f"{key}: nested deeper than {MAX_VALUE_DEPTH} levels, cut there")
         if value is not None:
             out[key] = value

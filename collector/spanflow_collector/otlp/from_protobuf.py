@@ -22,6 +22,7 @@ from spanflow_collector.otlp.limits import (
     check_span_fields,
 )
 from spanflow_collector.otlp.normalize import (
+    MAX_TIME_NS,
     MAX_VALUE_DEPTH,
     SPAN_KINDS,
     STATUS_CODES,
@@ -86,8 +87,12 @@ def _span_record(
     parent = span.parent_span_id
     parent_span_id = parent.hex() if parent else None
     notes: list[str] = []
-    start_ns = clamp_time_ns(span.start_time_unix_nano, "start_time_unix_nano", notes)
-    end_ns = clamp_time_ns(span.end_time_unix_nano, "end_time_unix_nano", notes)
+    start_ns = span.start_time_unix_nano
+    if start_ns > MAX_TIME_NS:
+        start_ns = clamp_time_ns(start_ns, "start_time_unix_nano", notes)
+    end_ns = span.end_time_unix_nano
+    if end_ns > MAX_TIME_NS:
+        end_ns = clamp_time_ns(end_ns, "end_time_unix_nano", notes)
     check_span_fields(trace_id, span_id, parent_span_id, start_ns, end_ns)
     check_item_count(span_id, "attributes", len(span.attributes))
     check_item_count(span_id, "events", len(span.events))
@@ -95,8 +100,12 @@ def _span_record(
     status = span.status
     attributes = _attributes(span.attributes, notes) if span.attributes else _EMPTY
     events = _events(span.events, notes) if span.events else ()
-    kind = enum_value(span.kind, SPAN_KINDS, "kind", notes)
-    status_code = enum_value(status.code, STATUS_CODES, "status.code", notes)
+    kind = span.kind
+    if kind not in SPAN_KINDS:
+        kind = enum_value(kind, SPAN_KINDS, "kind", notes)
+    status_code = status.code
+    if status_code not in STATUS_CODES:
+        status_code = enum_value(status_code, STATUS_CODES, "status.code", notes)
     if attributes:
         normalize_span_attributes(attributes, notes)
     if notes:
@@ -156,10 +165,13 @@ def _attributes(key_values: Any, notes: list[str]) -> dict[str, AttributeValue]:
     out: dict[str, AttributeValue] = {}
     for key_value in key_values:
         value = key_value.value
-        key = _text(key_value.key)
+        key = key_value.key
+        if "\x00" in key:  # inline, not _text(): this loop is the decoder's hot path
+            key = key.replace("\x00", "\ufffd")
         which = value.WhichOneof("value")
         if which == "string_value":  # by far the most common: checked first, read directly
-            out[key] = _text(value.string_value)
+            text = value.string_value
+            out[key] = text.replace("\x00", "\ufffd") if "\x00" in text else text
         elif which in _SCALARS:
             out[key] = getattr(value, which)
         elif which is not None:

@@ -45,6 +45,11 @@ _TOKEN_KEYS: Final = (
     attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
 )
+_BOUNDED_NUMBERS: Final = (
+    *((key, 0, MAX_TOKENS_PER_SPAN) for key in _TOKEN_KEYS),
+    (attr.RUN_SEGMENT, 0, MAX_SEGMENT),
+    (attr.RUN_HEARTBEAT_INTERVAL_S, 0, MAX_HEARTBEAT_INTERVAL_S),
+)
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
@@ -88,13 +93,12 @@ def normalize_span_attributes(
     attributes: MutableMapping[str, AttributeValue], notes: list[str]
 ) -> None:
     """Drop numeric spanflow attributes the index would choke on, noting each in ``notes``."""
-    for key in _TOKEN_KEYS:
-        if key in attributes:
-            _keep_number(attributes, key, 0, MAX_TOKENS_PER_SPAN, notes)
-    if attr.RUN_SEGMENT in attributes:
-        _keep_number(attributes, attr.RUN_SEGMENT, 0, MAX_SEGMENT, notes)
-    if attr.RUN_HEARTBEAT_INTERVAL_S in attributes:
-        _keep_number(attributes, attr.RUN_HEARTBEAT_INTERVAL_S, 0, MAX_HEARTBEAT_INTERVAL_S, notes)
+    for key, low, high in _BOUNDED_NUMBERS:
+        value = attributes.get(key)
+        # The common case, a plausible int, costs one lookup and one comparison.
+        if value is None or (value.__class__ is int and low <= value <= high):
+            continue
+        _keep_number(attributes, key, low, high, notes)
 
 
 def normalize_metric_event(
