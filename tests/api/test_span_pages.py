@@ -4,6 +4,8 @@ follows the pages to give back the whole run."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -121,3 +123,21 @@ def test_client_follows_pages_for_spans_and_tree(api_url: str, store: RunIndexSt
     assert _shape(tree) == _shape(build_span_tree(expected))
     assert _shape(with_markers) == _shape(build_span_tree(expected, include_markers=True))
     assert len(_shape(tree)) == SPAN_COUNT
+
+
+def test_cli_tree_follows_pages(api_url: str, store: RunIndexStore) -> None:
+    """`spanflow runs tree --url` prints the whole tree of a run larger than one page."""
+    store.write_spans(_spans())
+    done = subprocess.run(
+        [sys.executable, "-m", "spanflow.cli", "runs", "tree", RUN_ID, "--url", api_url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)["roots"]
+
+    def count(nodes: list[dict[str, Any]]) -> int:
+        return sum(1 + count(node["children"]) for node in nodes)
+
+    assert len(printed) == 1 and count(printed) == SPAN_COUNT
