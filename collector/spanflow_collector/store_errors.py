@@ -7,11 +7,13 @@ forever). Answering the second kind with 503 makes exporters resend the same poi
 deadline and then drop the whole batch, valid spans included, so the ingest pipeline isolates
 the span at fault instead and rejects only it through ``partial_success``.
 
-DB-API groups errors the same way in both drivers: ``DataError``, ``IntegrityError`` and
-``ProgrammingError`` are about the statement and its values; ``OperationalError`` and
-``InterfaceError`` about the connection and the server. Python errors raised while building rows
-(``ValueError``, ``OverflowError``, ...) are about the data too. Anything unknown counts as
-transient, so an unforeseen outage is retried rather than turned into lost spans.
+DB-API groups errors alike in both drivers: ``DataError`` and ``IntegrityError`` are about the
+values; ``OperationalError`` and ``InterfaceError`` about the connection and the server;
+``ProgrammingError`` about the statement or the schema (a dropped table), which no split of the
+batch can help, so it is not a data error. Python errors raised while building rows
+(``ValueError``, ``OverflowError``, ...) are about the data too, and so is a value SQLite
+cannot bind. Anything unknown counts as transient, so an unforeseen outage is retried rather
+than turned into lost spans.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ _PYTHON_DATA_ERRORS = (
 _SQLITE_DATA_ERRORS = (
     sqlite3.DataError,
     sqlite3.IntegrityError,
-    sqlite3.ProgrammingError,
     sqlite3.InterfaceError,  # "Error binding parameter": a value sqlite3 cannot bind
 )
 # SQLite reports some value errors as plain SQLITE_ERROR, which sqlite3 maps to OperationalError.
@@ -44,12 +45,13 @@ def is_data_error(error: BaseException) -> bool:
     if isinstance(error, sqlite3.OperationalError):
         message = str(error).lower()
         return any(fragment in message for fragment in _SQLITE_DATA_MESSAGES)
+    if isinstance(error, sqlite3.ProgrammingError):  # Python 3.12 reports binding errors so
+        return "binding" in str(error).lower()
     psycopg = sys.modules.get("psycopg")  # only loaded when a PostgreSQL store is open
     if psycopg is not None:
         data_errors = (
             psycopg.DataError,
             psycopg.IntegrityError,
-            psycopg.ProgrammingError,
             psycopg.errors.ProgramLimitExceeded,  # an OperationalError, but about the value
         )
         return isinstance(error, data_errors)
