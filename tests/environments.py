@@ -13,7 +13,8 @@ def child_environment(**variables: str) -> dict[str, str]:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SPANFLOW_", "OTEL_"))
+        # The spool directory stays: each test has its own (tests/conftest.py).
+        if not key.startswith(("SPANFLOW_", "OTEL_")) or key == "SPANFLOW_SPOOL_DIR"
     }
     environment.update(variables)
     return environment

@@ -30,6 +30,7 @@ from spanflow._internal import settings as settings_module
 from spanflow._internal.exporters import ConfigurationError
 from spanflow._internal.pipeline import SpanflowProcessor
 from spanflow._internal.settings import Settings
+from spanflow._internal.spool import Spool
 
 logger = logging.getLogger("spanflow")
 
@@ -84,6 +85,10 @@ def configure(
     resource_attributes: Mapping[str, str] | None = None,
     redact: bool | None = None,
     redact_patterns: Sequence[str | re.Pattern[str]] | None = None,
+    protocol: str | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_bytes: int | None = None,
+    exit_timeout_s: float | None = None,
 ) -> None:
     """Set up spanflow: where spans go, the default project, liveness and content capture.
 
@@ -93,9 +98,9 @@ def configure(
     Args:
         project: Default project for runs (``SPANFLOW_PROJECT``, else ``"default"``).
         service_name: ``service.name`` of a provider spanflow installs (``OTEL_SERVICE_NAME``).
-        endpoint: One or several OTLP/HTTP base URLs (``SPANFLOW_ENDPOINT``); each receives
+        endpoint: One or several OTLP base URLs (``SPANFLOW_ENDPOINT``); each receives
             every span, e.g. a spanflow collector and Jaeger side by side.
-        headers: Extra HTTP headers for the OTLP exporters.
+        headers: Extra HTTP headers (gRPC metadata) for the OTLP exporters.
         exporters: Any of ``"otlp"``, ``"embedded"``, ``"console"``, ``"memory"``, ``"none"``
             or ``SpanExporter`` instances (``SPANFLOW_EXPORTERS``). Default: ``otlp`` when an
             endpoint is set, else ``embedded``.
@@ -111,12 +116,20 @@ def configure(
             they are: see docs/secrets.md before turning it off.
         redact_patterns: Extra regular expressions for secrets of your own
             (``SPANFLOW_REDACT_PATTERNS``, one per line); a match becomes ``[REDACTED:custom]``.
+        protocol: ``"http/protobuf"`` (default), ``"http/json"`` or ``"grpc"``
+            (``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, ``OTEL_EXPORTER_OTLP_PROTOCOL``).
+        spool_dir: Where requests an endpoint cannot take yet wait (``SPANFLOW_SPOOL_DIR``,
+            default ``spanflow/spool`` under the user's cache directory).
+        spool_max_bytes: The spool's bound; past it the oldest requests are dropped
+            (``SPANFLOW_SPOOL_MAX_BYTES``, default 100 MiB; 0 turns the spool off).
+        exit_timeout_s: The longest the process waits at exit for an endpoint
+            (``SPANFLOW_EXIT_TIMEOUT_S``, default 2); what is not sent by then is spooled.
 
     Raises:
         ConfigurationError: An argument of the wrong type or range (the message names it), an
-            unknown exporter, an unusable endpoint, interval or index path (argument or
-            environment variable), the embedded index is not installed, or a redact pattern
-            is not a regular expression.
+            unknown exporter or protocol, an unusable endpoint, interval or index path (argument
+            or environment variable), grpc without ``grpcio``, the embedded index is not
+            installed, or a redact pattern is not a regular expression.
     """
     config_checks.check_arguments(locals())
     exporters = config_checks.exporter_choices(exporters)
@@ -135,6 +148,10 @@ def configure(
         dataflow=dataflow,
         propagate_context=propagate_context,
         resource_attributes=resource_attributes,
+        protocol=protocol,
+        spool_dir=spool_dir,
+        spool_max_bytes=spool_max_bytes,
+        exit_timeout_s=exit_timeout_s,
     )
     from spanflow.dataflow.switch import INLINE, dataflow_mode, set_dataflow
     from spanflow.instrumentation.content import set_content_capture
@@ -151,7 +168,10 @@ def _apply(resolved: Settings) -> None:
             []
             if resolved.disabled
             else exporter_builders.build_routes(
-                resolved.exporters, otlp_endpoints=resolved.otlp_endpoints, db_path=resolved.db_path
+                resolved.exporters,
+                otlp_endpoints=resolved.otlp_endpoints,
+                db_path=resolved.db_path,
+                spool=Spool(resolved.spool_dir, resolved.spool_max_bytes),
             )
         )
         if not resolved.disabled:
@@ -257,14 +277,24 @@ def id_generator() -> SwitchableIdGenerator | None:
 
 
 def force_flush(timeout_s: float = 30.0) -> bool:
-    """Export everything spanflow has queued; True when it all went out within ``timeout_s``."""
+    """Export everything spanflow has queued, waiting at most ``timeout_s``.
+
+    Returns:
+        True only when every destination accepted everything: False when the time ran out, an
+        OTLP endpoint was unreachable (the spans are then in the spool) or refused them (one
+        log line names the endpoint and its answer).
+    """
     return _state.processor.force_flush(int(timeout_s * 1000))
 
 
 def shutdown() -> None:
-    """Flush and close spanflow's exporters. A later run configures spanflow again."""
+    """Flush and close spanflow's exporters. A later run configures spanflow again.
+
+    Waits at most the exit bound (``exit_timeout_s``, 2 s by default) for OTLP endpoints; what
+    they did not take by then stays in the spool for the next process or ``spanflow spool flush``.
+    """
     with _state.lock:
-        _state.processor.force_flush()
+        _state.processor.force_flush(int(_state.settings.exit_timeout_s * 1000))
         _state.processor.shutdown()
         _state.configured = False
 

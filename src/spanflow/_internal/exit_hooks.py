@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
 from spanflow import attributes
-from spanflow._internal import config, lifecycle
+from spanflow._internal import config, lifecycle, otlp_transport
 from spanflow._internal.warn import log_internal_error_once
 
-_EXIT_FLUSH_TIMEOUT_S = 5.0
 _installed_in_pid: int | None = None
 # Each SIGTERM handler spanflow installed (a forked child may chain its own on its parent's),
 # with what it replaced.
@@ -32,10 +32,16 @@ def end_open_runs_as_interrupted() -> int:
 
 
 def at_exit() -> None:
-    """``atexit`` hook: interrupted runs, then flush and close the exporters."""
+    """``atexit`` hook: interrupted runs, then flush and close the exporters.
+
+    Never waits on OTLP endpoints longer than the exit bound (``exit_timeout_s``): what they
+    have not accepted by then is in the spool.
+    """
     try:
+        bound_s = config.settings().exit_timeout_s
+        otlp_transport.set_exit_deadline(time.monotonic() + bound_s)
         end_open_runs_as_interrupted()
-        config.force_flush(_EXIT_FLUSH_TIMEOUT_S)
+        config.force_flush(bound_s)
         config.shutdown()
     except Exception:
         log_internal_error_once("at-exit", "flushing spans at exit failed")
@@ -60,9 +66,16 @@ def install_sigterm_handler() -> None:
         return
 
     def on_sigterm(signum: int, frame: FrameType | None) -> Any:
+        dying = not callable(previous)
         try:
+            bound_s = config.settings().exit_timeout_s
+            if dying:
+                otlp_transport.set_exit_deadline(time.monotonic() + bound_s)
             if end_open_runs_as_interrupted():
-                config.force_flush(_EXIT_FLUSH_TIMEOUT_S)
+                config.force_flush(bound_s)
+            if dying:
+                # The default action kills the process without atexit: spool what is unsent.
+                config.shutdown()
         except Exception:
             log_internal_error_once("sigterm", "ending runs on SIGTERM failed")
         if callable(previous):

@@ -1,22 +1,25 @@
-"""Build the export routes ``configure()`` asked for: OTLP/HTTP, console, in-memory, embedded.
+"""Build the export routes ``configure()`` asked for: OTLP (any protocol), console, memory,
+embedded.
 
-Routes to spanflow destinations also carry run records: OTLP endpoints get them on
-``/v1/logs``, the embedded index writes them into its store, ``memory`` keeps them.
+Routes to spanflow destinations also carry run records: OTLP endpoints get them as the
+``logs`` signal through the same transport (and spool), the embedded index writes them into
+its store, ``memory`` keeps them.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from spanflow._internal.otlp_logs import OTLPRunRecordExporter, logs_url
+from spanflow._internal.otlp_exporter import OtlpSpanExporter
+from spanflow._internal.otlp_send import OtlpEndpoint
 from spanflow._internal.pipeline import ExportRoute
 from spanflow._internal.record_queue import InMemoryRunRecordExporter
+from spanflow._internal.spool import Spool
 
 EXPORTER_NAMES = ("otlp", "console", "memory", "embedded", "none")
 TRACES_PATH = "/v1/traces"
@@ -36,11 +39,9 @@ def traces_url(base_or_full: str) -> str:
     return url.rstrip("/") + TRACES_PATH
 
 
-def otlp_route(url: str, headers: Mapping[str, str]) -> ExportRoute:
-    """Spans to ``url`` (``.../v1/traces``), run records to the ``/v1/logs`` beside it."""
-    records_url = logs_url(url)
-    records = OTLPRunRecordExporter(records_url, headers) if records_url is not None else None
-    return ExportRoute(OTLPSpanExporter(endpoint=url, headers=dict(headers)), records=records)
+def otlp_route(endpoint: OtlpEndpoint, spool: Spool | None) -> ExportRoute:
+    """Spans to one OTLP endpoint through its transport and spool."""
+    return ExportRoute(OtlpSpanExporter(endpoint, spool))
 
 
 def embedded_exporter(path: Path) -> SpanExporter:
@@ -69,8 +70,9 @@ def embedded_exporter(path: Path) -> SpanExporter:
 def build_routes(
     exporters: Sequence[str | SpanExporter],
     *,
-    otlp_endpoints: Sequence[tuple[str, Mapping[str, str]]],
+    otlp_endpoints: Sequence[OtlpEndpoint],
     db_path: Path,
+    spool: Spool | None = None,
 ) -> list[ExportRoute]:
     """One :class:`ExportRoute` per exporter (and per OTLP endpoint).
 
@@ -90,8 +92,8 @@ def build_routes(
                     "exporter 'otlp' needs an endpoint: configure(endpoint=...), "
                     "SPANFLOW_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT"
                 )
-            for url, headers in otlp_endpoints:
-                routes.append(otlp_route(url, headers))
+            for endpoint in otlp_endpoints:
+                routes.append(otlp_route(endpoint, spool))
         elif name == "console":
             routes.append(ExportRoute(ConsoleSpanExporter(out=sys.stderr), batch=False))
         elif name == "memory":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 
@@ -106,8 +107,16 @@ class ExportRoute:
             self.records.submit(record, urgent=urgent)
 
     def force_flush(self, timeout_millis: int) -> bool:
+        """Hand everything queued to the exporters, then let them flush within what is left."""
+        deadline = time.monotonic() + timeout_millis / 1000
         records_done = self.records is None or self.records.force_flush(timeout_millis / 1000)
-        return self._processor.force_flush(timeout_millis) and records_done
+        handed_over = self._processor.force_flush(timeout_millis)
+        # The SDK's batch processor neither bounds its flush nor asks the exporter to flush;
+        # an OTLP exporter only queues in export(), so its own force_flush is where we wait
+        # (for the run records handed to the same transport too).
+        remaining_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+        exporter_done = self.exporter.force_flush(remaining_ms)
+        return handed_over and records_done and exporter_done
 
     def shutdown(self) -> None:
         if self.records is not None:
@@ -162,9 +171,11 @@ class SpanflowProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         flushed = True
+        deadline = time.monotonic() + timeout_millis / 1000
         for route in self._routes:
+            remaining_ms = max(int((deadline - time.monotonic()) * 1000), 0)
             try:
-                flushed = route.force_flush(timeout_millis) and flushed
+                flushed = route.force_flush(remaining_ms) and flushed
             except Exception:
                 log_internal_error_once("route-flush", "flushing an exporter failed")
                 flushed = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,11 @@ from opentelemetry.util.re import parse_env_headers
 
 from spanflow import environment as env
 from spanflow._internal.exporters import EXPORTER_NAMES, ConfigurationError, traces_url
+from spanflow._internal.otlp_send import GRPC, HTTP_PROTOBUF, PROTOCOLS, OtlpEndpoint
 
 DEFAULT_PROJECT = "default"
+DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_EXIT_TIMEOUT_S = 2.0
 DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
 DEFAULT_DB_PATH = Path(".spanflow") / "index.db"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -28,13 +32,29 @@ class Settings:
     project: str = DEFAULT_PROJECT
     service_name: str | None = None
     exporters: tuple[str | SpanExporter, ...] = ()
-    otlp_endpoints: tuple[tuple[str, Mapping[str, str]], ...] = ()
+    otlp_endpoints: tuple[OtlpEndpoint, ...] = ()
     db_path: Path = DEFAULT_DB_PATH
     heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S
     dataflow: bool = True
     propagate_context: bool = True
     disabled: bool = False
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    protocol: str = HTTP_PROTOBUF
+    spool_dir: Path = field(default_factory=lambda: default_spool_dir())
+    spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES
+    exit_timeout_s: float = DEFAULT_EXIT_TIMEOUT_S
+
+
+def default_spool_dir() -> Path:
+    """``spool`` under the user's cache directory (XDG on Linux, Caches on macOS, LOCALAPPDATA)."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+    return base / "spanflow" / "spool"
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -51,15 +71,65 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def resolve_protocol(protocol: str | None) -> str:
+    """The OTLP protocol: ``protocol``, else the ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL``.
+
+    Raises:
+        ConfigurationError: not one of grpc, http/protobuf, http/json; or grpc without grpcio.
+    """
+    chosen = (
+        protocol
+        or os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "").strip()
+        or os.environ.get(env.OTEL_EXPORTER_OTLP_PROTOCOL, "").strip()
+        or HTTP_PROTOBUF
+    ).lower()
+    if chosen not in PROTOCOLS:
+        raise ConfigurationError(
+            f"OTLP protocol {chosen!r} is not supported; choose one of {', '.join(PROTOCOLS)}"
+        )
+    if chosen == GRPC:
+        try:
+            import grpc  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(
+                "OTLP protocol 'grpc' needs grpcio: pip install 'spanflow[grpc]' "
+                "(or pip install grpcio), or use protocol 'http/protobuf'"
+            ) from exc
+    return chosen
+
+
+def _endpoint_url(source: str, url: str, protocol: str, *, full: bool = False) -> str:
+    """The URL an endpoint is known by: the traces URL for HTTP, the base URL for gRPC.
+
+    Raises:
+        ConfigurationError: an unusable URL; the message names ``source`` (the argument or
+            environment variable it came from).
+    """
+    url = url.strip()
+    if protocol == GRPC:
+        if not url or " " in url:
+            raise ConfigurationError(f"{source}: OTLP/gRPC endpoint {url!r} is not host:port")
+        return url.rstrip("/")
+    try:
+        if full and not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"OTLP endpoint {url!r} must start with http:// or https://")
+        return url if full else traces_url(url)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from exc
+
+
 def resolve_endpoints(
-    endpoint: str | Sequence[str] | None, headers: Mapping[str, str] | None
-) -> tuple[tuple[str, Mapping[str, str]], ...]:
-    """The OTLP/HTTP traces URLs to export to, each with its request headers.
+    endpoint: str | Sequence[str] | None,
+    headers: Mapping[str, str] | None,
+    protocol: str = HTTP_PROTOBUF,
+) -> tuple[OtlpEndpoint, ...]:
+    """The OTLP endpoints to export to, each with its request headers.
 
     ``endpoint`` (or ``SPANFLOW_ENDPOINT``, comma-separated) names spanflow collectors or any
     OTLP receivers; each gets the ``SPANFLOW_COLLECTOR_TOKEN`` as a bearer token. Without
     them, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as is) or ``OTEL_EXPORTER_OTLP_ENDPOINT``
-    (``/v1/traces`` appended) is used. ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` apply to all.
+    (``/v1/traces`` appended for HTTP) is used. ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` apply to
+    all. For gRPC an endpoint is ``http://host:port`` (``https://`` for TLS) or ``host:port``.
     """
     env_headers = dict(
         parse_env_headers(
@@ -80,23 +150,31 @@ def resolve_endpoints(
         if token and "authorization" not in {key.lower() for key in with_token}:
             with_token["Authorization"] = f"Bearer {token}"
         source = "endpoint" if endpoint is not None else env.SPANFLOW_ENDPOINT
-        return tuple((_traces_url_from(source, url), with_token) for url in spanflow_urls)
+        return tuple(
+            OtlpEndpoint(_endpoint_url(source, url, protocol), protocol, tuple(with_token.items()))
+            for url in spanflow_urls
+        )
     traces_endpoint = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
     if traces_endpoint:
-        _traces_url_from(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, traces_endpoint)  # check only
-        return ((traces_endpoint, common),)
+        url = _endpoint_url(
+            env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, traces_endpoint, protocol, full=True
+        )
+        return (OtlpEndpoint(url, protocol, tuple(common.items())),)
     base = os.environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
     if base:
-        return ((_traces_url_from(env.OTEL_EXPORTER_OTLP_ENDPOINT, base), common),)
+        url = _endpoint_url(env.OTEL_EXPORTER_OTLP_ENDPOINT, base, protocol)
+        return (OtlpEndpoint(url, protocol, tuple(common.items())),)
     return ()
 
 
-def _traces_url_from(source: str, url: str) -> str:
-    """``traces_url(url)``, its error naming the argument or variable ``url`` came from."""
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
     try:
-        return traces_url(url)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{source}: {exc}") from exc
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
 
 
 def resolve(
@@ -111,13 +189,18 @@ def resolve(
     dataflow: bool | None = None,
     propagate_context: bool = True,
     resource_attributes: Mapping[str, str] | None = None,
+    protocol: str | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_bytes: int | None = None,
+    exit_timeout_s: float | None = None,
 ) -> Settings:
     """Resolve ``configure()``'s arguments against the environment.
 
     Raises:
         ConfigurationError: a value that cannot work (negative interval, bad endpoint URL).
     """
-    otlp_endpoints = resolve_endpoints(endpoint, headers)
+    chosen_protocol = resolve_protocol(protocol)
+    otlp_endpoints = resolve_endpoints(endpoint, headers, chosen_protocol)
     if exporters is None:
         named = _split(os.environ.get(env.SPANFLOW_EXPORTERS, ""))
         unknown = [name for name in named if name.lower() not in EXPORTER_NAMES]
@@ -143,6 +226,14 @@ def resolve(
         raise ConfigurationError(
             f"heartbeat_interval_s must be a positive number of seconds, got {heartbeat_interval_s}"
         )
+    if spool_max_bytes is None:
+        spool_max_bytes = int(_env_number(env.SPANFLOW_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_BYTES))
+    if spool_max_bytes < 0:
+        raise ConfigurationError(f"spool_max_bytes must be 0 or more, got {spool_max_bytes}")
+    if exit_timeout_s is None:
+        exit_timeout_s = _env_number(env.SPANFLOW_EXIT_TIMEOUT_S, DEFAULT_EXIT_TIMEOUT_S)
+    if not exit_timeout_s >= 0:
+        raise ConfigurationError(f"exit_timeout_s must be 0 or more seconds, got {exit_timeout_s}")
     return Settings(
         project=project or os.environ.get(env.SPANFLOW_PROJECT) or DEFAULT_PROJECT,
         service_name=service_name,
@@ -154,4 +245,8 @@ def resolve(
         propagate_context=propagate_context,
         disabled=env_flag(env.OTEL_SDK_DISABLED, False),
         resource_attributes=dict(resource_attributes or {}),
+        protocol=chosen_protocol,
+        spool_dir=Path(spool_dir or os.environ.get(env.SPANFLOW_SPOOL_DIR) or default_spool_dir()),
+        spool_max_bytes=spool_max_bytes,
+        exit_timeout_s=float(exit_timeout_s),
     )

@@ -150,6 +150,11 @@ class OTLPReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                refusal = receiver.answer_status
+                if refusal is not None:
+                    receiver._count_refusal()
+                    self.send_error(refusal, "answer_status set by the test")
+                    return
                 if self.headers.get("Content-Encoding", "").lower() == "gzip":
                     body = gzip.decompress(body)
                 if self.path.rstrip("/").endswith(LOGS_PATH):
@@ -187,6 +192,9 @@ class OTLPReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return  # keep test output clean
 
+        self.answer_status: int | None = None
+        """When set (e.g. 503, 401), every request is answered with it and nothing is kept."""
+        self._refusals = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -276,6 +284,27 @@ class OTLPReceiver:
             self._spans.extend(spans)
             self._request_headers.append(headers)
             self._changed.notify_all()
+
+    def _count_refusal(self) -> None:
+        with self._changed:
+            self._refusals += 1
+            self._changed.notify_all()
+
+    @property
+    def refused_count(self) -> int:
+        """How many requests were answered with ``answer_status``."""
+        with self._changed:
+            return self._refusals
+
+    def wait_for_refusals(self, count: int, *, timeout_s: float = 15.0) -> None:
+        """Block until ``count`` requests were answered with ``answer_status``.
+
+        Raises:
+            TimeoutError: Fewer arrived within ``timeout_s``.
+        """
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._refusals >= count, timeout_s):
+                raise TimeoutError(f"OTLPReceiver: {self._refusals} of {count} refusals arrived")
 
     @property
     def request_count(self) -> int:

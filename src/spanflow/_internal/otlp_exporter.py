@@ -1,0 +1,45 @@
+"""``OtlpSpanExporter``: spans encoded as an OTLP request and handed to the endpoint's transport.
+
+``export()`` only encodes and queues, so the batch processor, the run markers and the exit path
+never wait on the network; delivery, retries and the spool belong to
+:class:`~spanflow._internal.otlp_transport.OtlpTransport`. ``force_flush(timeout)`` is where a
+caller waits, and it tells the truth: True only when the endpoint accepted everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from spanflow._internal import otlp_transport
+from spanflow._internal.otlp_send import TRACES, OtlpEndpoint
+from spanflow._internal.spool import Spool
+
+CLOSE_TIMEOUT_S = 0.5
+
+
+class OtlpSpanExporter(SpanExporter):
+    """Exports spans to one OTLP endpoint (any protocol) through its shared transport."""
+
+    def __init__(self, endpoint: OtlpEndpoint, spool: Spool | None) -> None:
+        self.endpoint = endpoint
+        self._transport = otlp_transport.acquire(endpoint, spool)
+        self._closed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if not spans:
+            return SpanExportResult.SUCCESS
+        body = encode_spans(spans).SerializeToString()
+        self._transport.submit(TRACES, body, len(spans))
+        return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._transport.flush(timeout_millis / 1000)
+
+    def shutdown(self) -> None:
+        if not self._closed:
+            self._closed = True
+            otlp_transport.release(self._transport, timeout_s=CLOSE_TIMEOUT_S)

@@ -1,0 +1,205 @@
+"""One OTLP request over the wire (gRPC, HTTP protobuf, HTTP JSON), and what its answer means.
+
+An answer is one of three outcomes, decided here and nowhere else:
+
+- ``ACCEPTED``: 2xx / gRPC OK.
+- ``RETRYABLE``: the endpoint could not take it now: connection refused or reset, timeout,
+  HTTP 429/502/503/504, gRPC UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED,
+  CANCELLED, OUT_OF_RANGE, DATA_LOSS — and also HTTP 401/403 and gRPC UNAUTHENTICATED /
+  PERMISSION_DENIED, because the data is fine and fixing the token later should deliver it.
+- ``REFUSED``: anything else (400, 404, 413, gRPC INVALID_ARGUMENT, ...): sending the same bytes
+  again cannot succeed, so they are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from spanflow._internal.otlp_json import to_otlp_json
+
+GRPC = "grpc"
+HTTP_PROTOBUF = "http/protobuf"
+HTTP_JSON = "http/json"
+PROTOCOLS = (GRPC, HTTP_PROTOBUF, HTTP_JSON)
+TRACES = "traces"
+LOGS = "logs"
+_HTTP_PATHS = {TRACES: "/v1/traces", LOGS: "/v1/logs"}
+_GRPC_METHODS = {
+    TRACES: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    LOGS: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+}
+_RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+AUTH_HTTP = frozenset({401, 403})
+_RETRYABLE_GRPC = frozenset(
+    {
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
+        "RESOURCE_EXHAUSTED",
+        "ABORTED",
+        "CANCELLED",
+        "OUT_OF_RANGE",
+        "DATA_LOSS",
+    }
+)
+AUTH_GRPC = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+
+
+class Outcome(enum.Enum):
+    """What an endpoint's answer means for the request (see the module docstring)."""
+
+    ACCEPTED = "accepted"
+    RETRYABLE = "retryable"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An outcome and how the endpoint put it (``HTTP 503``, ``connection refused``)."""
+
+    outcome: Outcome
+    detail: str
+    auth: bool = False  # 401/403/UNAUTHENTICATED/PERMISSION_DENIED: kept, but worth a log line
+
+
+@dataclass(frozen=True)
+class OtlpEndpoint:
+    """Where to send and how: ``url`` is the traces URL for HTTP, the base URL for gRPC."""
+
+    url: str
+    protocol: str = HTTP_PROTOBUF
+    headers: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def identity(self) -> str:
+        """``protocol url``: what names the endpoint in logs and in the spool."""
+        return f"{self.protocol} {self.url}"
+
+    def signal_url(self, signal: str) -> str:
+        """The URL a signal is posted to (HTTP), derived from the traces URL."""
+        traces_path = _HTTP_PATHS[TRACES]
+        if signal == TRACES or self.protocol == GRPC:
+            return self.url
+        base = self.url[: -len(traces_path)] if self.url.endswith(traces_path) else self.url
+        return base.rstrip("/") + _HTTP_PATHS[signal]
+
+
+def grpc_target(url: str) -> tuple[str, bool]:
+    """``http://host:4317`` → ``("host:4317", secure=False)``; a bare ``host:port`` is insecure."""
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    port = parsed.port or 4317
+    return f"{parsed.hostname}:{port}", parsed.scheme == "https"
+
+
+class HttpSender:
+    """OTLP/HTTP, protobuf or JSON, over one ``requests`` session."""
+
+    def __init__(self, endpoint: OtlpEndpoint) -> None:
+        self._endpoint = endpoint
+        self._json = endpoint.protocol == HTTP_JSON
+        self._session = requests.Session()
+        self._headers = {
+            **dict(endpoint.headers),
+            "Content-Type": "application/json" if self._json else "application/x-protobuf",
+        }
+
+    def send(self, signal: str, body: bytes, timeout_s: float) -> Answer:
+        payload = to_otlp_json(signal, body) if self._json else body
+        try:
+            response = self._session.post(
+                self._endpoint.signal_url(signal),
+                data=payload,
+                headers=self._headers,
+                timeout=max(timeout_s, 0.01),
+            )
+        except requests.Timeout:
+            return Answer(Outcome.RETRYABLE, "timed out")
+        except requests.ConnectionError as exc:
+            return Answer(Outcome.RETRYABLE, _connection_detail(exc))
+        response.close()
+        status = response.status_code
+        detail = f"HTTP {status} {response.reason or ''}".strip()
+        if 200 <= status < 300:
+            return Answer(Outcome.ACCEPTED, detail)
+        if status in AUTH_HTTP:
+            return Answer(Outcome.RETRYABLE, detail, auth=True)
+        if status in _RETRYABLE_HTTP:
+            return Answer(Outcome.RETRYABLE, detail)
+        return Answer(Outcome.REFUSED, detail)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _connection_detail(exc: Exception) -> str:
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    return f"connection failed ({type(exc).__name__})"
+
+
+class GrpcSender:
+    """OTLP/gRPC: the Export methods called with the already-encoded request bytes."""
+
+    def __init__(self, endpoint: OtlpEndpoint) -> None:
+        import grpc  # checked at configure time (ConfigurationError names the pip install)
+
+        self._grpc: Any = grpc
+        target, secure = grpc_target(endpoint.url)
+        # Short reconnect backoff: after a collector restart the channel must not sit in
+        # TRANSIENT_FAILURE for grpc's default of up to two minutes.
+        options = [
+            ("grpc.initial_reconnect_backoff_ms", 500),
+            ("grpc.min_reconnect_backoff_ms", 500),
+            ("grpc.max_reconnect_backoff_ms", 5000),
+        ]
+        self._channel = (
+            grpc.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
+            if secure
+            else grpc.insecure_channel(target, options=options)
+        )
+        self._metadata = tuple((key.lower(), value) for key, value in endpoint.headers)
+        self._lock = threading.Lock()
+        self._methods: dict[str, Any] = {}
+
+    def send(self, signal: str, body: bytes, timeout_s: float) -> Answer:
+        with self._lock:
+            method = self._methods.get(signal)
+            if method is None:
+                # No serializers: the request is already bytes, the response is not needed.
+                method = self._channel.unary_unary(_GRPC_METHODS[signal])
+                self._methods[signal] = method
+        try:
+            method(body, timeout=max(timeout_s, 0.01), metadata=self._metadata)
+        except self._grpc.RpcError as exc:
+            code = exc.code()
+            name = code.name if code is not None else "UNKNOWN"
+            detail = f"gRPC {name}"
+            if name in AUTH_GRPC:
+                return Answer(Outcome.RETRYABLE, detail, auth=True)
+            if name in _RETRYABLE_GRPC:
+                return Answer(Outcome.RETRYABLE, detail)
+            return Answer(Outcome.REFUSED, detail)
+        return Answer(Outcome.ACCEPTED, "gRPC OK")
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+Sender = HttpSender | GrpcSender
+
+
+def make_sender(endpoint: OtlpEndpoint) -> Sender:
+    """The sender for ``endpoint``'s protocol."""
+    return GrpcSender(endpoint) if endpoint.protocol == GRPC else HttpSender(endpoint)
+
+
+def headers_dict(headers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Headers as a plain dict, from either form."""
+    return dict(headers.items()) if isinstance(headers, Mapping) else dict(headers)

@@ -1,0 +1,496 @@
+"""``OtlpTransport``: one per endpoint; sends encoded OTLP requests, spools what cannot go yet.
+
+Callers hand over encoded requests (``submit``) and never wait on the network: one worker thread
+per transport sends them in order with a per-request timeout. While the endpoint answers
+retryably (see :mod:`spanflow._internal.otlp_send`) it is *down*: new requests go straight to
+the on-disk spool, and the worker probes the endpoint with the oldest spooled file after a
+backoff (doubling from 0.5 s to 10 s, jittered). The first accepted probe drains the spool,
+including files other processes left for the same endpoint. A refused request is dropped,
+logged once per status, and counted in :func:`dropped_spans_total`.
+
+``flush(timeout_s)`` waits at most ``timeout_s`` and is True only when everything handed over
+was accepted (nothing of it spooled or refused). ``close()`` spools what is still queued.
+The worker thread exits when it has nothing to do, and a forked child starts with an empty
+transport (the parent keeps its queue).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+import warnings
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from spanflow._internal.otlp_send import TRACES, Answer, OtlpEndpoint, Outcome, Sender, make_sender
+from spanflow._internal.spool import Spool, SpooledRequest
+from spanflow._internal.warn import SpanflowWarning
+
+logger = logging.getLogger("spanflow")
+
+DEFAULT_REQUEST_TIMEOUT_S = 10.0
+INITIAL_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
+MAX_QUEUED_BYTES = 32 * 1024 * 1024  # past this, requests are spooled without waiting to send
+
+_dropped_lock = threading.Lock()
+_dropped_spans = 0
+_exit_deadline: float | None = None  # monotonic; set once the process is exiting
+
+
+def dropped_spans_total() -> int:
+    """Spans this process dropped so far: refused by an endpoint or past the spool's bound."""
+    with _dropped_lock:
+        return _dropped_spans
+
+
+def _count_dropped(signal: str, items: int) -> None:
+    global _dropped_spans
+    if signal == TRACES and items > 0:
+        with _dropped_lock:
+            _dropped_spans += items
+
+
+def set_exit_deadline(deadline_monotonic: float) -> None:
+    """From now on no flush or close waits past ``deadline_monotonic`` (process exit)."""
+    global _exit_deadline
+    _exit_deadline = deadline_monotonic
+
+
+def _clamp(deadline: float) -> float:
+    exit_deadline = _exit_deadline
+    return deadline if exit_deadline is None else min(deadline, exit_deadline)
+
+
+@dataclass
+class _Request:
+    seq: int
+    signal: str
+    body: bytes
+    item_count: int
+    abandoned: bool = False  # spooled by close() while still in flight
+
+
+class OtlpTransport:
+    """Sends one endpoint's OTLP requests over its protocol; spools on retryable failure."""
+
+    def __init__(
+        self,
+        endpoint: OtlpEndpoint,
+        spool: Spool | None,
+        *,
+        request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+    ) -> None:
+        self.endpoint = endpoint
+        self._spool = spool
+        self._request_timeout_s = request_timeout_s
+        self._reset()
+        ref = weakref.ref(self)
+
+        def reset_in_child() -> None:
+            me = ref()
+            if me is not None:
+                me._reset()
+
+        os.register_at_fork(after_in_child=reset_in_child)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[_Request] = deque()
+        self._queued_bytes = 0
+        self._in_flight: _Request | None = None
+        self._thread: threading.Thread | None = None
+        self._sender: Sender | None = None
+        self._closed = False
+        self._down = False
+        self._retry_at: float | None = None
+        self._backoff_s = INITIAL_BACKOFF_S
+        self._submitted_seq = 0
+        self._resolved_seq = 0
+        self._refused_seq = 0
+        self._flushed_seq = 0
+        self._outcomes: dict[int, Outcome | None] = {}
+        self._own_spooled: set[Path] = set()
+        self._claimed: Path | None = None
+        self._probes_requested = 0
+        self._probes_done = 0
+        self._flush_deadline: float | None = None
+        self._reported: str | None = None
+
+    # --- callers --------------------------------------------------------------------------------
+
+    def submit(self, signal: str, body: bytes, item_count: int) -> int:
+        """Queue an encoded request for sending; returns its sequence number. Never blocks."""
+        with self._cond:
+            self._submitted_seq += 1
+            request = _Request(self._submitted_seq, signal, body, item_count)
+            if self._closed or self._queued_bytes > MAX_QUEUED_BYTES:
+                # Closed, or the endpoint is far behind: keep it on disk, not in memory.
+                self._spool_request(request)
+                self._resolved_seq = max(self._resolved_seq, request.seq)
+                return request.seq
+            self._queue.append(request)
+            self._queued_bytes += len(body)
+            self._ensure_worker()
+            self._cond.notify_all()
+            return request.seq
+
+    def deliver(self, signal: str, body: bytes, item_count: int, timeout_s: float) -> bool:
+        """Send now and wait up to ``timeout_s``: True when accepted (else spooled or refused)."""
+        deadline = _clamp(time.monotonic() + timeout_s)
+        with self._cond:
+            seq = self.submit(signal, body, item_count)
+            self._outcomes[seq] = None
+            self._cond.wait_for(
+                lambda: self._outcomes.get(seq) is not None, max(deadline - time.monotonic(), 0)
+            )
+            return self._outcomes.pop(seq, None) is Outcome.ACCEPTED
+
+    def check_spool(self) -> None:
+        """Start delivering files already spooled for this endpoint (by any process)."""
+        spool = self._spool
+        if spool is None or not spool.pending(self.endpoint.protocol, self.endpoint.url):
+            return
+        with self._cond:
+            if self._retry_at is None:
+                self._retry_at = time.monotonic()
+            self._ensure_worker()
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for everything submitted; True only if all was accepted."""
+        deadline = _clamp(time.monotonic() + timeout_s)
+        with self._cond:
+            target = self._submitted_seq
+            self._probes_requested += 1
+            probe = self._probes_requested
+            self._flush_deadline = deadline
+            if self._own_spooled_remaining() and not self._closed:
+                self._retry_at = time.monotonic()  # try the endpoint now, not after the backoff
+                self._ensure_worker()
+            self._cond.notify_all()
+            self._cond.wait_for(
+                lambda: (
+                    self._resolved_seq >= target
+                    and (not self._own_spooled_remaining() or self._probes_done >= probe)
+                ),
+                max(deadline - time.monotonic(), 0),
+            )
+            self._flush_deadline = None
+            accepted = (
+                self._resolved_seq >= target
+                and self._refused_seq <= self._flushed_seq
+                and not self._own_spooled_remaining()
+            )
+            self._flushed_seq = max(self._flushed_seq, target)
+            return accepted
+
+    def close(self, timeout_s: float = 0.5) -> None:
+        """Stop: what is queued goes to the spool; waits up to ``timeout_s`` for a request in
+        flight, then spools that too (the endpoint may then receive it twice; the run index
+        stores a span once)."""
+        deadline = _clamp(time.monotonic() + timeout_s)
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            queued = list(self._queue)
+            self._queue.clear()
+            self._queued_bytes = 0
+            thread = self._thread
+            self._cond.notify_all()
+        for request in queued:
+            self._spool_request(request)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(deadline - time.monotonic(), 0))
+        with self._cond:
+            in_flight = self._in_flight
+            if in_flight is not None:
+                in_flight.abandoned = True
+            if queued:
+                self._resolved_seq = max(self._resolved_seq, queued[-1].seq)
+            self._cond.notify_all()
+        if in_flight is not None:
+            self._spool_request(in_flight)
+        elif self._sender is not None:
+            self._sender.close()
+
+    # --- the worker -----------------------------------------------------------------------------
+
+    def _ensure_worker(self) -> None:
+        if self._thread is None and not self._closed:
+            self._thread = threading.Thread(
+                target=self._work, name=f"spanflow-otlp {self.endpoint.url}", daemon=True
+            )
+            self._thread.start()
+
+    def _next_job(self) -> _Request | bool | None:
+        """The next request, None to work on the spool, False to stop (the thread exits)."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    self._thread = None
+                    return False
+                if self._queue:
+                    request = self._queue.popleft()
+                    self._queued_bytes -= len(request.body)
+                    self._in_flight = request
+                    return request
+                if self._retry_at is None:
+                    self._thread = None  # idle: a later submit starts a new thread
+                    return False
+                wait_s = self._retry_at - time.monotonic()
+                if wait_s <= 0:
+                    return None
+                self._cond.wait(wait_s)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                job = self._next_job()
+                if job is False:
+                    return
+                if job is None:
+                    self._deliver_one_spooled()
+                elif isinstance(job, _Request):
+                    self._send_request(job)
+        except Exception:
+            logger.warning("spanflow: the OTLP sender thread failed", exc_info=True)
+            with self._cond:
+                self._thread = None
+
+    def _timeout_s(self) -> float:
+        deadline = self._flush_deadline
+        if deadline is None:
+            deadline = _exit_deadline
+        if deadline is None:
+            return self._request_timeout_s
+        return max(min(self._request_timeout_s, deadline - time.monotonic()), 0.05)
+
+    def _send(self, signal: str, body: bytes) -> Answer:
+        if self._sender is None:
+            self._sender = make_sender(self.endpoint)
+        return self._sender.send(signal, body, self._timeout_s())
+
+    def _send_request(self, request: _Request) -> None:
+        # While down, requests go straight to the spool until a probe is accepted.
+        answer = None if self._down else self._send(request.signal, request.body)
+        with self._cond:
+            self._in_flight = None
+            if request.abandoned:
+                return
+        if answer is None or answer.outcome is Outcome.RETRYABLE:
+            if answer is not None:
+                self._went_down(answer)
+            self._spool_request(request)
+            outcome = Outcome.RETRYABLE
+        elif answer.outcome is Outcome.ACCEPTED:
+            self._came_up()
+            outcome = Outcome.ACCEPTED
+        else:
+            self._refused(answer, request.signal, request.item_count)
+            outcome = Outcome.REFUSED
+        with self._cond:
+            if outcome is Outcome.REFUSED:
+                self._refused_seq = request.seq
+            self._resolved_seq = max(self._resolved_seq, request.seq)
+            if request.seq in self._outcomes:
+                self._outcomes[request.seq] = outcome
+            self._cond.notify_all()
+
+    def _deliver_one_spooled(self) -> None:
+        files = (
+            self._spool.pending(self.endpoint.protocol, self.endpoint.url) if self._spool else []
+        )
+        claim = self._spool.claim(files[0]) if self._spool is not None and files else None
+        if claim is None:
+            with self._cond:
+                if not files:
+                    self._retry_at = None
+                    self._probes_done = self._probes_requested
+                    self._cond.notify_all()
+            return
+        with self._cond:
+            self._claimed = claim.original
+        spooled = claim.read()
+        if spooled is None:
+            self._settle_spooled(claim.original)
+            return
+        answer = self._send(spooled.signal, spooled.body)
+        if answer.outcome is Outcome.RETRYABLE:
+            claim.release()
+            self._went_down(answer)
+            with self._cond:
+                self._claimed = None
+                self._probes_done = self._probes_requested
+                self._cond.notify_all()
+            return
+        claim.done()
+        if answer.outcome is Outcome.ACCEPTED:
+            self._came_up()
+        else:
+            self._refused(answer, spooled.signal, spooled.item_count)
+        self._settle_spooled(claim.original)
+
+    def _settle_spooled(self, path: Path) -> None:
+        with self._cond:
+            self._claimed = None
+            self._own_spooled.discard(path)
+            self._retry_at = time.monotonic()  # keep draining while it answers
+            self._cond.notify_all()
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    def _went_down(self, answer: Answer) -> None:
+        with self._cond:
+            self._down = True
+            delay_s = random.uniform(self._backoff_s / 2, self._backoff_s)
+            self._backoff_s = min(self._backoff_s * 2, MAX_BACKOFF_S)
+            if not self._closed:
+                self._retry_at = time.monotonic() + delay_s
+        if self._reported != answer.detail:
+            self._reported = answer.detail
+            where = self._spool.root if self._spool is not None else "nowhere (spool disabled)"
+            if answer.auth:
+                logger.error(
+                    "spanflow: %s answered %s; check the token. Data is kept in the spool at "
+                    "%s and delivered once the endpoint accepts it (or `spanflow spool flush`)",
+                    self.endpoint.identity,
+                    answer.detail,
+                    where,
+                )
+            else:
+                logger.warning(
+                    "spanflow: %s unreachable (%s); spooling to %s and retrying in the background",
+                    self.endpoint.identity,
+                    answer.detail,
+                    where,
+                )
+
+    def _came_up(self) -> None:
+        with self._cond:
+            was_down = self._down
+            self._down = False
+            self._backoff_s = INITIAL_BACKOFF_S
+        if was_down:
+            logger.info("spanflow: %s is accepting again", self.endpoint.identity)
+            self._reported = None
+            self.check_spool()
+
+    def _refused(self, answer: Answer, signal: str, item_count: int) -> None:
+        _count_dropped(signal, item_count)
+        logger.error(
+            "spanflow: %s refused %d %s (%s); they are dropped, sending them again cannot work",
+            self.endpoint.identity,
+            item_count,
+            "spans" if signal == TRACES else f"{signal} records",
+            answer.detail,
+        )
+
+    def _spool_request(self, request: _Request) -> None:
+        if self._spool is None or self._spool.max_bytes <= 0:
+            self._drop(request, "the spool is disabled")
+            return
+        spooled = SpooledRequest(
+            endpoint=self.endpoint.url,
+            protocol=self.endpoint.protocol,
+            signal=request.signal,
+            item_count=request.item_count,
+            body=request.body,
+        )
+        try:
+            path, dropped_items = self._spool.put(spooled)
+        except OSError as exc:
+            self._drop(request, f"the spool at {self._spool.root} is not writable ({exc})")
+            return
+        if path is None:
+            bound = self._spool.max_bytes
+            self._drop(request, f"it alone is larger than the spool bound ({bound} bytes)")
+            return
+        with self._cond:
+            self._own_spooled.add(path)
+        if dropped_items:
+            _count_dropped(TRACES, dropped_items)
+            _warn(
+                f"spanflow: spool {self._spool.root} is past its bound of "
+                f"{self._spool.max_bytes} bytes; dropped the {dropped_items} oldest spooled spans"
+            )
+
+    def _drop(self, request: _Request, why: str) -> None:
+        _count_dropped(request.signal, request.item_count)
+        with self._cond:
+            self._refused_seq = max(self._refused_seq, request.seq)
+        _warn(
+            f"spanflow: dropped {request.item_count} {request.signal} items for "
+            f"{self.endpoint.identity}: {why}"
+        )
+
+    def _own_spooled_remaining(self) -> bool:
+        # A file gone from the spool was delivered (by this process or another one).
+        self._own_spooled = {
+            path for path in self._own_spooled if path == self._claimed or path.exists()
+        }
+        return bool(self._own_spooled)
+
+
+def _warn(message: str) -> None:
+    """A log line and a SpanflowWarning; from a background thread, so never raises."""
+    logger.warning(message)
+    # Warnings turned into errors (e.g. pytest -W error) must not stop delivery.
+    with contextlib.suppress(Exception):
+        warnings.warn(message, SpanflowWarning, stacklevel=2)
+
+
+@dataclass
+class _Shared:
+    transport: OtlpTransport
+    users: int = 0
+
+
+_registry_lock = threading.Lock()
+_registry: dict[tuple[object, ...], _Shared] = {}
+
+
+def acquire(
+    endpoint: OtlpEndpoint,
+    spool: Spool | None,
+    *,
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+) -> OtlpTransport:
+    """The process's transport for ``endpoint`` (shared, counted; give it back with release)."""
+    key = (
+        endpoint.identity,
+        endpoint.headers,
+        spool.root if spool else None,
+        spool.max_bytes if spool else 0,
+        request_timeout_s,
+    )
+    with _registry_lock:
+        shared = _registry.get(key)
+        if shared is None:
+            transport = OtlpTransport(endpoint, spool, request_timeout_s=request_timeout_s)
+            shared = _registry[key] = _Shared(transport)
+        shared.users += 1
+        first_user = shared.users == 1
+    if first_user:
+        shared.transport.check_spool()  # deliver what earlier processes left for this endpoint
+    return shared.transport
+
+
+def release(transport: OtlpTransport, *, timeout_s: float = 0.5) -> None:
+    """Give back a transport from :func:`acquire`; the last user closes it."""
+    with _registry_lock:
+        for key, shared in list(_registry.items()):
+            if shared.transport is transport:
+                shared.users -= 1
+                if shared.users > 0:
+                    return
+                del _registry[key]
+                break
+    transport.close(timeout_s)
