@@ -11,7 +11,15 @@ from collections.abc import Sequence
 # Each entry is a module under spanflow.cli exposing
 # ``register(subparsers: argparse._SubParsersAction) -> None``; the parser it adds sets
 # ``func(args) -> int`` as its default.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("collector", "fake_llm", "record", "runs", "ui", "version")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "collector",
+    "fake_llm",
+    "record",
+    "runs",
+    "spool",
+    "ui",
+    "version",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
