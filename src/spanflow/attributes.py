@@ -37,6 +37,9 @@ RUN_SEGMENT: Final = "spanflow.run.segment"  # int, 0 for the first segment, +1 
 RUN_STATUS: Final = "spanflow.run.status"  # final status on the root span: see RunStatus
 RUN_HEARTBEAT_INTERVAL_S: Final = "spanflow.run.heartbeat_interval_s"  # float, on run.start
 RUN_ATTRIBUTE_PREFIX: Final = "spanflow.run.attr."  # free **attributes given to run()
+RUN_DROPPED_SPANS: Final = "spanflow.run.dropped_spans"
+"""int, on the run root when spans were lost while it ran: refused by an endpoint (400...) or
+dropped past the spool's bound. Absent when nothing was lost."""
 
 PARAM_PREFIX: Final = "spanflow.param."
 """``spanflow.param.<key>``: a param. bool/int/float/str stay native; anything else is JSON."""

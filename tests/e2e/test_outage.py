@@ -253,3 +253,47 @@ def test_force_flush_against_401_is_false_and_names_the_endpoint_and_status(
     lines = [line for line in errors.splitlines() if "401" in line]
     assert len(lines) == 1, errors
     assert receiver.traces_url in lines[0]
+
+
+@pytest.mark.slow
+def test_past_the_spool_bound_the_oldest_spans_drop_with_a_warning_and_the_run_says_so(
+    tmp_path: Path,
+) -> None:
+    """A full spool drops its oldest requests, warns, and the run shows how many spans it lost."""
+    from spanflow.testing import OTLPReceiver
+
+    with OTLPReceiver() as receiver:
+        receiver.answer_status = 503
+        port = int(receiver.endpoint.rsplit(":", 1)[1])
+        scenario = start_scenario(
+            "spool_overflow",
+            SPANFLOW_ENDPOINT=receiver.endpoint,
+            SPANFLOW_SPOOL_DIR=str(tmp_path / "spool"),
+            SPANFLOW_SPOOL_MAX_BYTES="50000",  # two requests of ten 2 kB spans fit
+        )
+        run_id = read_values(scenario)["run_id"]
+        receiver.wait_for_refusals(1)
+    # The receiver's port now gets a real collector, which takes what survived in the spool.
+    with collector_on(tmp_path / "index.db", port, free_port()) as url:
+        proceed(scenario)
+        read_values(scenario)  # flushed_end
+        errors = finish(scenario)
+        with Client(url) as client:
+            run = client.get_run(run_id)
+        names = set(span_names(url, run_id))
+        shown = subprocess.run(
+            [sys.executable, "-m", "spanflow.cli", "runs", "show", "--url", url, run_id],
+            env=child_environment(),
+            capture_output=True,
+            text=True,
+            timeout=LINE_TIMEOUT_S,
+        )
+    assert "past its bound" in errors
+    dropped = run.attributes["spanflow.run.dropped_spans"]
+    assert isinstance(dropped, int) and dropped >= 10
+    lost_big_spans = 40 - len({name for name in names if name.startswith("big-")})
+    # The run's start marker is a span too, and it was in the oldest spooled request.
+    assert dropped in (lost_big_spans, lost_big_spans + 1)
+    assert "big-39" in names  # the newest survive; the oldest went
+    assert run.status == "completed"
+    assert f"{dropped} spans lost before reaching the index" in shown.stdout

@@ -216,6 +216,8 @@ def derive_run(
                 outputs[key[len(attr.OUTPUT_PREFIX) :]] = value
             elif key.startswith(attr.RUN_ATTRIBUTE_PREFIX):
                 run_attributes[key[len(attr.RUN_ATTRIBUTE_PREFIX) :]] = value
+            elif key == attr.RUN_DROPPED_SPANS:  # kept whole: `runs show` marks the gap
+                run_attributes[key] = value
 
     tags.update((tag, None) for tag in records.tags)
     params.update(records.values.get("param", {}))

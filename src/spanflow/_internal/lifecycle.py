@@ -22,6 +22,7 @@ from spanflow._internal import (
     ids,
     liveness,
     membership,
+    pipeline,
     run_limits,
     values,
     written_index,
@@ -253,6 +254,7 @@ def finish_run(handle: RunHandle, status: str, error: BaseException | None = Non
     if span is None:
         return
     span.set_attribute(attributes.RUN_STATUS, status)
+    pipeline.stamp_dropped_spans(span)  # a run that lost spans says so
     if status == RunStatus.COMPLETED:
         span.set_status(Status(StatusCode.OK))
     elif error is not None and status == RunStatus.FAILED:

@@ -17,6 +17,7 @@ import time
 import weakref
 from collections.abc import Sequence
 
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import (
@@ -26,10 +27,36 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
-from spanflow._internal import membership
+from spanflow import attributes
+from spanflow._internal import membership, otlp_transport
 from spanflow._internal.record_queue import RecordQueue, RunRecordExporter
 from spanflow._internal.run_records import RunRecord
 from spanflow._internal.warn import log_internal_error_once
+
+# Each open run root's span id → the process's dropped-span count when it started.
+_drop_baselines: dict[int, int] = {}
+_drop_lock = threading.Lock()
+
+
+def _remember_drop_baseline(span: Span) -> None:
+    with _drop_lock:
+        _drop_baselines[span.context.span_id] = otlp_transport.dropped_spans_total()
+
+
+def stamp_dropped_spans(root: trace.Span) -> None:
+    """Record on a run root, just before it ends, how many spans were dropped while it ran.
+
+    Counted process-wide (every run open at the time carries the gap), and only what was
+    known to be lost before the root ended; set only when it is not zero.
+    """
+    with _drop_lock:
+        baseline = _drop_baselines.pop(root.get_span_context().span_id, None)
+    if baseline is None:
+        return
+    dropped = otlp_transport.dropped_spans_total() - baseline
+    if dropped > 0:
+        root.set_attribute(attributes.RUN_DROPPED_SPANS, dropped)
+
 
 
 class SerializedExporter(SpanExporter):
@@ -149,6 +176,10 @@ class SpanflowProcessor(SpanProcessor):
             membership.stamp_run_id(span, parent_context)
         except Exception:
             log_internal_error_once("membership", "stamping the run id on a span failed")
+        if span.attributes is not None and (
+            span.attributes.get(attributes.SPAN_KIND) == attributes.SpanKindValue.RUN
+        ):
+            _remember_drop_baseline(span)
 
     def on_end(self, span: ReadableSpan) -> None:
         self.handed_off_count += 1
