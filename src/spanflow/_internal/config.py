@@ -13,18 +13,20 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 from spanflow._internal import config_checks
 from spanflow._internal import exporters as exporter_builders
+from spanflow._internal import provider_join
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
 from spanflow._internal.exporters import ConfigurationError
@@ -64,6 +66,8 @@ class _State:
         self.tracer: trace.Tracer | None = None
         self.exit_hook_registered = False
         self.configured_once = False
+        # Processors of a joined provider that already export to one of our endpoints.
+        self.joined: tuple[SpanProcessor, ...] = ()
 
 
 _state = _State()
@@ -164,18 +168,32 @@ def configure(
 
 def _apply(resolved: Settings) -> None:
     with _state.lock:
+        current = trace.get_tracer_provider()
+        own_endpoints, joined = provider_join.split_joined(
+            current if isinstance(current, TracerProvider) else None,
+            _state.processor,
+            resolved.otlp_endpoints,
+        )
+        exporters = resolved.exporters
+        if resolved.otlp_endpoints and not own_endpoints:  # every endpoint is served already
+            exporters = tuple(
+                choice
+                for choice in exporters
+                if not (isinstance(choice, str) and choice.strip().lower() == "otlp")
+            )
         routes = (
             []
             if resolved.disabled
             else exporter_builders.build_routes(
-                resolved.exporters,
-                otlp_endpoints=resolved.otlp_endpoints,
+                exporters,
+                otlp_endpoints=own_endpoints,
                 db_path=resolved.db_path,
                 spool=Spool(resolved.spool_dir, resolved.spool_max_bytes),
             )
         )
         if not resolved.disabled:
             _attach_to_provider(resolved)
+        _state.joined = joined
         kept = {id(route.exporter) for route in routes}
         for old in _state.processor.swap_routes(routes):
             if id(old.exporter) not in kept:  # re-used exporter instances stay open
@@ -284,7 +302,20 @@ def force_flush(timeout_s: float = 30.0) -> bool:
         OTLP endpoint was unreachable (the spans are then in the spool) or refused them (one
         log line names the endpoint and its answer).
     """
-    return _state.processor.force_flush(int(timeout_s * 1000))
+    deadline = time.monotonic() + timeout_s
+    flushed = _state.processor.force_flush(int(timeout_s * 1000))
+    for joined in _state.joined:
+        # A joined provider's exporter cannot tell whether its endpoint took the spans; its
+        # processor's answer is the best there is.
+        remaining_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+        try:
+            flushed = joined.force_flush(remaining_ms) and flushed
+        except Exception:
+            logger.warning(
+                "spanflow: flushing the tracer provider's exporter failed", exc_info=True
+            )
+            flushed = False
+    return flushed
 
 
 def shutdown() -> None:

@@ -1,0 +1,47 @@
+"""OTLP protocols: the run reaches a real collector over grpc, http/protobuf and http/json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.e2e.test_outage import (
+    collector_on,
+    finish,
+    free_port,
+    read_values,
+    start_scenario,
+)
+
+from spanflow import Client
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf", "http/json"])
+def test_otel_exporter_otlp_protocol_delivers_the_run(tmp_path: Path, protocol: str) -> None:
+    """``OTEL_EXPORTER_OTLP_PROTOCOL`` picks the wire format, and the collector gets the run."""
+    http_port, grpc_port = free_port(), free_port()
+    port = grpc_port if protocol == "grpc" else http_port
+    with collector_on(tmp_path / "index.db", http_port, grpc_port) as url:
+        scenario = start_scenario(
+            "flush_result",
+            OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+        )
+        run_id = read_values(scenario)["run_id"]
+        assert read_values(scenario)["flushed"] == "True"
+        finish(scenario)
+        with Client(url) as client:
+            run = client.get_run(run_id)
+            (root,) = client.tree(run_id)
+    assert run.status == "completed"
+    # Ids survived the encoding: the three spans hang under the run's root span.
+    assert sorted(child.span.name for child in root.children) == ["work-0", "work-1", "work-2"]
+
+
+def test_an_unknown_protocol_is_a_configuration_error() -> None:
+    """``configure(protocol=...)`` names the protocols it supports when given another."""
+    import spanflow
+
+    with pytest.raises(spanflow.ConfigurationError, match=r"grpc, http/protobuf, http/json"):
+        spanflow.configure(endpoint="http://127.0.0.1:4318", protocol="thrift")
