@@ -14,7 +14,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from spanflow._internal import otlp_transport
+from spanflow._internal import otlp_shared
 from spanflow._internal.otlp_send import TRACES, OtlpEndpoint
 from spanflow._internal.spool import Spool
 
@@ -26,7 +26,7 @@ class OtlpSpanExporter(SpanExporter):
 
     def __init__(self, endpoint: OtlpEndpoint, spool: Spool | None) -> None:
         self.endpoint = endpoint
-        self._transport = otlp_transport.acquire(endpoint, spool)
+        self._transport = otlp_shared.acquire(endpoint, spool)
         self._closed = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -42,4 +42,4 @@ class OtlpSpanExporter(SpanExporter):
     def shutdown(self) -> None:
         if not self._closed:
             self._closed = True
-            otlp_transport.release(self._transport, timeout_s=CLOSE_TIMEOUT_S)
+            otlp_shared.release(self._transport, timeout_s=CLOSE_TIMEOUT_S)

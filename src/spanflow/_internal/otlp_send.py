@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -198,8 +197,3 @@ Sender = HttpSender | GrpcSender
 def make_sender(endpoint: OtlpEndpoint) -> Sender:
     """The sender for ``endpoint``'s protocol."""
     return GrpcSender(endpoint) if endpoint.protocol == GRPC else HttpSender(endpoint)
-
-
-def headers_dict(headers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """Headers as a plain dict, from either form."""
-    return dict(headers.items()) if isinstance(headers, Mapping) else dict(headers)

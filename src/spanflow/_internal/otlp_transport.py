@@ -37,6 +37,7 @@ logger = logging.getLogger("spanflow")
 DEFAULT_REQUEST_TIMEOUT_S = 10.0
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
+SPOOL_LOOK_INTERVAL_S = 5.0  # while up, how often to look for files other processes spooled
 MAX_QUEUED_BYTES = 32 * 1024 * 1024  # past this, requests are spooled without waiting to send
 
 _dropped_lock = threading.Lock()
@@ -122,6 +123,7 @@ class OtlpTransport:
         self._probes_done = 0
         self._flush_deadline: float | None = None
         self._reported: str | None = None
+        self._last_spool_look = 0.0
 
     # --- callers --------------------------------------------------------------------------------
 
@@ -141,8 +143,9 @@ class OtlpTransport:
             self._cond.notify_all()
             return request.seq
 
-    def deliver(self, signal: str, body: bytes, item_count: int, timeout_s: float) -> bool:
-        """Send now and wait up to ``timeout_s``: True when accepted (else spooled or refused)."""
+    def send(self, signal: str, body: bytes, *, timeout_s: float, item_count: int = 0) -> bool:
+        """Send ``body`` and wait up to ``timeout_s``: True once accepted, False when it was
+        spooled (endpoint down), refused, or not answered in time (it stays queued)."""
         deadline = _clamp(time.monotonic() + timeout_s)
         with self._cond:
             seq = self.submit(signal, body, item_count)
@@ -152,33 +155,40 @@ class OtlpTransport:
             )
             return self._outcomes.pop(seq, None) is Outcome.ACCEPTED
 
-    def check_spool(self) -> None:
-        """Start delivering files already spooled for this endpoint (by any process)."""
+    def check_spool(self) -> bool:
+        """Start delivering files spooled for this endpoint (by any process); True if any."""
         spool = self._spool
+        self._last_spool_look = time.monotonic()
         if spool is None or not spool.pending(self.endpoint.protocol, self.endpoint.url):
-            return
+            return False
         with self._cond:
             if self._retry_at is None:
                 self._retry_at = time.monotonic()
             self._ensure_worker()
             self._cond.notify_all()
+        return True
 
     def flush(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for everything submitted; True only if all was accepted."""
+        """Wait up to ``timeout_s`` for everything submitted; True only if all was accepted.
+
+        Spooled requests for the endpoint (this process's or others') are delivered meanwhile
+        if it answers, and waited for within the same time.
+        """
         deadline = _clamp(time.monotonic() + timeout_s)
+        spooled = not self._closed and self.check_spool()
         with self._cond:
             target = self._submitted_seq
             self._probes_requested += 1
             probe = self._probes_requested
             self._flush_deadline = deadline
-            if self._own_spooled_remaining() and not self._closed:
+            if spooled or (self._own_spooled_remaining() and not self._closed):
+                spooled = True
                 self._retry_at = time.monotonic()  # try the endpoint now, not after the backoff
                 self._ensure_worker()
             self._cond.notify_all()
             self._cond.wait_for(
                 lambda: (
-                    self._resolved_seq >= target
-                    and (not self._own_spooled_remaining() or self._probes_done >= probe)
+                    self._resolved_seq >= target and (not spooled or self._probes_done >= probe)
                 ),
                 max(deadline - time.monotonic(), 0),
             )
@@ -208,7 +218,8 @@ class OtlpTransport:
         for request in queued:
             self._spool_request(request)
         if thread is not None and thread is not threading.current_thread():
-            thread.join(max(deadline - time.monotonic(), 0))
+            # At least a moment, so a spool write under way can finish.
+            thread.join(max(deadline - time.monotonic(), 0.1))
         with self._cond:
             in_flight = self._in_flight
             if in_flight is not None:
@@ -282,9 +293,8 @@ class OtlpTransport:
         # While down, requests go straight to the spool until a probe is accepted.
         answer = None if self._down else self._send(request.signal, request.body)
         with self._cond:
-            self._in_flight = None
             if request.abandoned:
-                return
+                return  # close() spooled it already
         if answer is None or answer.outcome is Outcome.RETRYABLE:
             if answer is not None:
                 self._went_down(answer)
@@ -297,6 +307,8 @@ class OtlpTransport:
             self._refused(answer, request.signal, request.item_count)
             outcome = Outcome.REFUSED
         with self._cond:
+            # Cleared only now: close() spools a request still in flight or being spooled.
+            self._in_flight = None
             if outcome is Outcome.REFUSED:
                 self._refused_seq = request.seq
             self._resolved_seq = max(self._resolved_seq, request.seq)
@@ -382,6 +394,8 @@ class OtlpTransport:
             logger.info("spanflow: %s is accepting again", self.endpoint.identity)
             self._reported = None
             self.check_spool()
+        elif time.monotonic() - self._last_spool_look > SPOOL_LOOK_INTERVAL_S:
+            self.check_spool()  # files other processes left for this endpoint while it was up
 
     def _refused(self, answer: Answer, signal: str, item_count: int) -> None:
         _count_dropped(signal, item_count)
@@ -445,52 +459,3 @@ def _warn(message: str) -> None:
     # Warnings turned into errors (e.g. pytest -W error) must not stop delivery.
     with contextlib.suppress(Exception):
         warnings.warn(message, SpanflowWarning, stacklevel=2)
-
-
-@dataclass
-class _Shared:
-    transport: OtlpTransport
-    users: int = 0
-
-
-_registry_lock = threading.Lock()
-_registry: dict[tuple[object, ...], _Shared] = {}
-
-
-def acquire(
-    endpoint: OtlpEndpoint,
-    spool: Spool | None,
-    *,
-    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
-) -> OtlpTransport:
-    """The process's transport for ``endpoint`` (shared, counted; give it back with release)."""
-    key = (
-        endpoint.identity,
-        endpoint.headers,
-        spool.root if spool else None,
-        spool.max_bytes if spool else 0,
-        request_timeout_s,
-    )
-    with _registry_lock:
-        shared = _registry.get(key)
-        if shared is None:
-            transport = OtlpTransport(endpoint, spool, request_timeout_s=request_timeout_s)
-            shared = _registry[key] = _Shared(transport)
-        shared.users += 1
-        first_user = shared.users == 1
-    if first_user:
-        shared.transport.check_spool()  # deliver what earlier processes left for this endpoint
-    return shared.transport
-
-
-def release(transport: OtlpTransport, *, timeout_s: float = 0.5) -> None:
-    """Give back a transport from :func:`acquire`; the last user closes it."""
-    with _registry_lock:
-        for key, shared in list(_registry.items()):
-            if shared.transport is transport:
-                shared.users -= 1
-                if shared.users > 0:
-                    return
-                del _registry[key]
-                break
-    transport.close(timeout_s)
