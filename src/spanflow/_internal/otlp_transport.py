@@ -123,6 +123,7 @@ class OtlpTransport:
         self._probes_done = 0
         self._flush_deadline: float | None = None
         self._reported: str | None = None
+        self._reported_refusal: str | None = None
         self._last_spool_look = 0.0
 
     # --- callers --------------------------------------------------------------------------------
@@ -390,6 +391,7 @@ class OtlpTransport:
             was_down = self._down
             self._down = False
             self._backoff_s = INITIAL_BACKOFF_S
+        self._reported_refusal = None
         if was_down:
             logger.info("spanflow: %s is accepting again", self.endpoint.identity)
             self._reported = None
@@ -399,6 +401,9 @@ class OtlpTransport:
 
     def _refused(self, answer: Answer, signal: str, item_count: int) -> None:
         _count_dropped(signal, item_count)
+        if self._reported_refusal == answer.detail:
+            return  # said once until the endpoint accepts something again
+        self._reported_refusal = answer.detail
         logger.error(
             "spanflow: %s refused %d %s (%s); they are dropped, sending them again cannot work",
             self.endpoint.identity,
