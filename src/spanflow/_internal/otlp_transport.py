@@ -150,6 +150,8 @@ class OtlpTransport:
         deadline = _clamp(time.monotonic() + timeout_s)
         with self._cond:
             seq = self.submit(signal, body, item_count)
+            if self._resolved_seq >= seq:
+                return False  # closed or far behind: it went straight to the spool
             self._outcomes[seq] = None
             self._cond.wait_for(
                 lambda: self._outcomes.get(seq) is not None, max(deadline - time.monotonic(), 0)
@@ -172,27 +174,26 @@ class OtlpTransport:
     def flush(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for everything submitted; True only if all was accepted.
 
-        Spooled requests for the endpoint (this process's or others') are delivered meanwhile
-        if it answers, and waited for within the same time.
+        Once everything is resolved, anything spooled for the endpoint (by this process, even
+        during this flush, or by others) gets one delivery attempt within the same time.
         """
         deadline = _clamp(time.monotonic() + timeout_s)
-        spooled = not self._closed and self.check_spool()
+
+        def remaining_s() -> float:
+            return max(deadline - time.monotonic(), 0)
+
+        others_spooled = not self._closed and self.check_spool()
         with self._cond:
             target = self._submitted_seq
-            self._probes_requested += 1
-            probe = self._probes_requested
             self._flush_deadline = deadline
-            if spooled or (self._own_spooled_remaining() and not self._closed):
-                spooled = True
+            self._cond.wait_for(lambda: self._resolved_seq >= target, remaining_s())
+            if not self._closed and (others_spooled or self._own_spooled_remaining()):
+                self._probes_requested += 1
+                probe = self._probes_requested
                 self._retry_at = time.monotonic()  # try the endpoint now, not after the backoff
                 self._ensure_worker()
-            self._cond.notify_all()
-            self._cond.wait_for(
-                lambda: (
-                    self._resolved_seq >= target and (not spooled or self._probes_done >= probe)
-                ),
-                max(deadline - time.monotonic(), 0),
-            )
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._probes_done >= probe, remaining_s())
             self._flush_deadline = None
             accepted = (
                 self._resolved_seq >= target
@@ -230,8 +231,8 @@ class OtlpTransport:
             self._cond.notify_all()
         if in_flight is not None:
             self._spool_request(in_flight)
-        elif self._sender is not None:
-            self._sender.close()
+        elif self._sender is not None and (thread is None or not thread.is_alive()):
+            self._sender.close()  # (a worker still sending keeps it; it dies with the process)
 
     # --- the worker -----------------------------------------------------------------------------
 
