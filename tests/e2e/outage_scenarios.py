@@ -69,10 +69,32 @@ def spool_overflow() -> None:
     print(f"flushed_end={spanflow.force_flush(timeout_s=30)}", flush=True)
 
 
+def _forked_child_work() -> None:
+    _emit("child", 5)
+    sys.exit(0 if spanflow.force_flush(timeout_s=20) else 3)
+
+
+def fork_during_outage() -> None:
+    """A child forked while the parent's transport is down; the test ends the outage first."""
+    import multiprocessing
+
+    with spanflow.run("fork-parent") as run:
+        print(f"run_id={run.id}", flush=True)
+        _emit("parent", 5)
+        print(f"flushed_down={spanflow.force_flush(timeout_s=1)}", flush=True)
+        sys.stdin.readline()  # the endpoint accepts again
+        child = multiprocessing.get_context("fork").Process(target=_forked_child_work)
+        child.start()
+        child.join(60)
+        print(f"child_exit={child.exitcode}", flush=True)
+    print(f"flushed_end={spanflow.force_flush(timeout_s=30)}", flush=True)
+
+
 if __name__ == "__main__":
     {
         "outage_mid_run": outage_mid_run,
         "exit_while_down": exit_while_down,
         "flush_result": flush_result,
         "spool_overflow": spool_overflow,
+        "fork_during_outage": fork_during_outage,
     }[sys.argv[1]]()

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.e2e.outage_scenarios import SPANS_PER_PHASE
 from tests.environments import child_environment
 
 from spanflow import Client
+from spanflow.testing import OTLPReceiver
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXIT_BOUND_S = 10.0  # generous: the documented bound is 2 s, the machine is shared and slow
@@ -237,8 +239,6 @@ def test_force_flush_against_401_is_false_and_names_the_endpoint_and_status(
     tmp_path: Path,
 ) -> None:
     """A collector answering 401 makes force_flush False with one log line saying so."""
-    from spanflow.testing import OTLPReceiver
-
     with OTLPReceiver() as receiver:
         receiver.answer_status = 401
         scenario = start_scenario(
@@ -260,8 +260,6 @@ def test_past_the_spool_bound_the_oldest_spans_drop_with_a_warning_and_the_run_s
     tmp_path: Path,
 ) -> None:
     """A full spool drops its oldest requests, warns, and the run shows how many spans it lost."""
-    from spanflow.testing import OTLPReceiver
-
     with OTLPReceiver() as receiver:
         receiver.answer_status = 503
         port = int(receiver.endpoint.rsplit(":", 1)[1])
@@ -297,3 +295,27 @@ def test_past_the_spool_bound_the_oldest_spans_drop_with_a_warning_and_the_run_s
     assert "big-39" in names  # the newest survive; the oldest went
     assert run.status == "completed"
     assert f"{dropped} spans lost before reaching the index" in shown.stdout
+
+
+@pytest.mark.slow
+def test_a_child_forked_during_an_outage_sends_its_own_spans_once(tmp_path: Path) -> None:
+    """A fork child starts with a fresh transport: its spans go out, nothing is sent twice."""
+    with OTLPReceiver() as receiver:
+        receiver.answer_status = 503
+        scenario = start_scenario(
+            "fork_during_outage",
+            SPANFLOW_ENDPOINT=receiver.endpoint,
+            SPANFLOW_SPOOL_DIR=str(tmp_path / "spool"),
+        )
+        run_id = read_values(scenario)["run_id"]
+        assert read_values(scenario)["flushed_down"] == "False"
+        receiver.answer_status = None
+        proceed(scenario)
+        assert read_values(scenario)["child_exit"] == "0"
+        assert read_values(scenario)["flushed_end"] == "True"
+        finish(scenario)
+        spans = receiver.spans()
+    counts = Counter((span.trace_id, span.span_id) for span in spans)
+    assert set(counts.values()) == {1}
+    names = {span.name for span in spans if span.run_id == run_id}
+    assert {f"parent-{n}" for n in range(5)} | {f"child-{n}" for n in range(5)} <= names
