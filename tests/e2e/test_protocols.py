@@ -17,15 +17,28 @@ from spanflow import Client
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf", "http/json"])
-def test_otel_exporter_otlp_protocol_delivers_the_run(tmp_path: Path, protocol: str) -> None:
-    """``OTEL_EXPORTER_OTLP_PROTOCOL`` picks the wire format, and the collector gets the run."""
+@pytest.mark.parametrize(
+    ("protocol", "compression"),
+    [
+        ("grpc", "none"),
+        ("http/protobuf", "none"),
+        ("http/json", "none"),
+        ("grpc", "gzip"),
+        ("http/protobuf", "gzip"),
+    ],
+)
+def test_otel_exporter_otlp_protocol_delivers_the_run(
+    tmp_path: Path, protocol: str, compression: str
+) -> None:
+    """``OTEL_EXPORTER_OTLP_PROTOCOL`` (and ``_COMPRESSION``) pick the wire format; the run
+    reaches the collector."""
     http_port, grpc_port = free_port(), free_port()
     port = grpc_port if protocol == "grpc" else http_port
     with collector_on(tmp_path / "index.db", http_port, grpc_port) as url:
         scenario = start_scenario(
             "flush_result",
             OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+            OTEL_EXPORTER_OTLP_COMPRESSION=compression,
             OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
         )
         run_id = read_values(scenario)["run_id"]

@@ -24,9 +24,8 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
-from spanflow._internal import config_checks
+from spanflow._internal import config_checks, provider_join
 from spanflow._internal import exporters as exporter_builders
-from spanflow._internal import provider_join
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
 from spanflow._internal.exporters import ConfigurationError

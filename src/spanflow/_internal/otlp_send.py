@@ -14,6 +14,7 @@ An answer is one of three outcomes, decided here and nowhere else:
 from __future__ import annotations
 
 import enum
+import gzip
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,8 @@ class OtlpEndpoint:
     url: str
     protocol: str = HTTP_PROTOBUF
     headers: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    gzip: bool = field(default=False, compare=False)  # OTEL_EXPORTER_OTLP_COMPRESSION=gzip
+    certificate: str | None = field(default=None, compare=False)  # CA file for https
 
     @property
     def identity(self) -> str:
@@ -103,13 +106,19 @@ class HttpSender:
         self._endpoint = endpoint
         self._json = endpoint.protocol == HTTP_JSON
         self._session = requests.Session()
+        if endpoint.certificate:
+            self._session.verify = endpoint.certificate
         self._headers = {
             **dict(endpoint.headers),
             "Content-Type": "application/json" if self._json else "application/x-protobuf",
         }
+        if endpoint.gzip:
+            self._headers["Content-Encoding"] = "gzip"
 
     def send(self, signal: str, body: bytes, timeout_s: float) -> Answer:
         payload = to_otlp_json(signal, body) if self._json else body
+        if self._endpoint.gzip:
+            payload = gzip.compress(payload, compresslevel=6)
         try:
             response = self._session.post(
                 self._endpoint.signal_url(signal),
@@ -158,11 +167,18 @@ class GrpcSender:
             ("grpc.min_reconnect_backoff_ms", 500),
             ("grpc.max_reconnect_backoff_ms", 5000),
         ]
-        self._channel = (
-            grpc.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
-            if secure
-            else grpc.insecure_channel(target, options=options)
-        )
+        compression = grpc.Compression.Gzip if endpoint.gzip else None
+        if secure:
+            root_certificates = None
+            if endpoint.certificate:
+                with open(endpoint.certificate, "rb") as handle:
+                    root_certificates = handle.read()
+            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.secure_channel(
+                target, credentials, options=options, compression=compression
+            )
+        else:
+            self._channel = grpc.insecure_channel(target, options=options, compression=compression)
         self._metadata = tuple((key.lower(), value) for key, value in endpoint.headers)
         self._lock = threading.Lock()
         self._methods: dict[str, Any] = {}

@@ -58,7 +58,6 @@ def stamp_dropped_spans(root: trace.Span) -> None:
         root.set_attribute(attributes.RUN_DROPPED_SPANS, dropped)
 
 
-
 class SerializedExporter(SpanExporter):
     """Calls into the wrapped exporter one at a time (the batch thread and ``force_flush``).
 

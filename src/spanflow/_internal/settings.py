@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
@@ -139,6 +140,7 @@ def resolve_endpoints(
         )
     )
     common = {**env_headers, **(headers or {})}
+    transport = _transport_options()
     spanflow_urls: list[str]
     if endpoint is not None:
         spanflow_urls = [endpoint] if isinstance(endpoint, str) else list(endpoint)
@@ -151,7 +153,12 @@ def resolve_endpoints(
             with_token["Authorization"] = f"Bearer {token}"
         source = "endpoint" if endpoint is not None else env.SPANFLOW_ENDPOINT
         return tuple(
-            OtlpEndpoint(_endpoint_url(source, url, protocol), protocol, tuple(with_token.items()))
+            OtlpEndpoint(
+                _endpoint_url(source, url, protocol),
+                protocol,
+                tuple(with_token.items()),
+                **transport,
+            )
             for url in spanflow_urls
         )
     traces_endpoint = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
@@ -159,12 +166,33 @@ def resolve_endpoints(
         url = _endpoint_url(
             env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, traces_endpoint, protocol, full=True
         )
-        return (OtlpEndpoint(url, protocol, tuple(common.items())),)
+        return (OtlpEndpoint(url, protocol, tuple(common.items()), **transport),)
     base = os.environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
     if base:
         url = _endpoint_url(env.OTEL_EXPORTER_OTLP_ENDPOINT, base, protocol)
-        return (OtlpEndpoint(url, protocol, tuple(common.items())),)
+        return (OtlpEndpoint(url, protocol, tuple(common.items()), **transport),)
     return ()
+
+
+def _transport_options() -> dict[str, Any]:
+    """Compression and CA certificate from the ``OTEL_EXPORTER_OTLP_(TRACES_)*`` variables.
+
+    Raises:
+        ConfigurationError: a compression other than ``gzip`` or ``none``.
+    """
+    compression = (
+        os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "").strip()
+        or os.environ.get(env.OTEL_EXPORTER_OTLP_COMPRESSION, "").strip()
+    ).lower()
+    if compression not in ("", "none", "gzip"):
+        raise ConfigurationError(
+            f"OTLP compression {compression!r} is not supported; use 'gzip' or 'none'"
+        )
+    certificate = (
+        os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, "").strip()
+        or os.environ.get(env.OTEL_EXPORTER_OTLP_CERTIFICATE, "").strip()
+    )
+    return {"gzip": compression == "gzip", "certificate": certificate or None}
 
 
 def _env_number(name: str, default: float) -> float:
