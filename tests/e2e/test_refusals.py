@@ -46,3 +46,24 @@ def test_a_run_that_lost_nothing_carries_no_dropped_count() -> None:
         assert spanflow.force_flush(timeout_s=10) is True
         root = receiver.wait_for_span(kind=attributes.SpanKindValue.RUN, run_id=run.id)
     assert attributes.RUN_DROPPED_SPANS not in root.attributes
+
+
+def test_an_internal_failure_in_the_sender_never_reaches_user_code(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug inside the transport drops that request, logs once, and the run still returns."""
+    from spanflow._internal import otlp_transport
+    from spanflow._internal.warn import reset_once_registry
+
+    reset_once_registry()  # "logged once" means once per process; start this test afresh
+
+    def broken_sender(endpoint: object) -> object:
+        raise RuntimeError("injected sender failure")
+
+    monkeypatch.setattr(otlp_transport, "make_sender", broken_sender)
+    with OTLPReceiver() as receiver, export_to(receiver):
+        with spanflow.run("survives") as run:
+            result = "user value"
+        assert spanflow.force_flush(timeout_s=10) is False
+    assert result == "user value" and run.status == "completed"
+    assert any("the OTLP sender failed" in record.getMessage() for record in caplog.records)

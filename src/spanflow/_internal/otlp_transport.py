@@ -30,7 +30,7 @@ from pathlib import Path
 
 from spanflow._internal.otlp_send import TRACES, Answer, OtlpEndpoint, Outcome, Sender, make_sender
 from spanflow._internal.spool import Spool, SpooledRequest
-from spanflow._internal.warn import SpanflowWarning
+from spanflow._internal.warn import SpanflowWarning, log_internal_error_once
 
 logger = logging.getLogger("spanflow")
 
@@ -264,19 +264,34 @@ class OtlpTransport:
                 self._cond.wait(wait_s)
 
     def _work(self) -> None:
-        try:
-            while True:
-                job = self._next_job()
-                if job is False:
-                    return
-                if job is None:
-                    self._deliver_one_spooled()
-                elif isinstance(job, _Request):
+        while True:
+            job = self._next_job()
+            if job is False:
+                return
+            try:
+                if isinstance(job, _Request):
                     self._send_request(job)
-        except Exception:
-            logger.warning("spanflow: the OTLP sender thread failed", exc_info=True)
-            with self._cond:
-                self._thread = None
+                else:
+                    self._deliver_one_spooled()
+            except Exception:
+                log_internal_error_once("otlp-sender", "the OTLP sender failed")
+                self._recover_from_failure(job if isinstance(job, _Request) else None)
+
+    def _recover_from_failure(self, request: _Request | None) -> None:
+        """After an unexpected error: resolve the request (dropped, counted), back off."""
+        if request is not None:
+            _count_dropped(request.signal, request.item_count)
+        with self._cond:
+            self._claimed = None
+            self._in_flight = None
+            self._retry_at = time.monotonic() + MAX_BACKOFF_S  # no tight loop on a bad state
+            self._probes_done = self._probes_requested
+            if request is not None:
+                self._refused_seq = max(self._refused_seq, request.seq)
+                self._resolved_seq = max(self._resolved_seq, request.seq)
+                if request.seq in self._outcomes:
+                    self._outcomes[request.seq] = Outcome.REFUSED
+            self._cond.notify_all()
 
     def _timeout_s(self) -> float:
         deadline = self._flush_deadline
