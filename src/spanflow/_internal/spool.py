@@ -182,7 +182,9 @@ class Spool:
         if len(data) > self.max_bytes:
             return None, request.item_count
         directory = self.directory(request.protocol, request.endpoint)
-        directory.mkdir(parents=True, exist_ok=True)
+        # Owner-only: spooled spans may hold prompts and outputs.
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
         name = (
             f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
             f"-{request.signal}-{request.item_count}{SUFFIX}"
