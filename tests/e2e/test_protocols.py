@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from tests.e2e.test_outage import (
     read_values,
     start_scenario,
 )
+from tests.environments import child_environment
 
 from spanflow import Client
 
@@ -58,3 +61,19 @@ def test_an_unknown_protocol_is_a_configuration_error() -> None:
 
     with pytest.raises(spanflow.ConfigurationError, match=r"grpc, http/protobuf, http/json"):
         spanflow.configure(endpoint="http://127.0.0.1:4318", protocol="thrift")
+
+
+def test_a_bad_protocol_in_the_environment_never_breaks_the_program() -> None:
+    """Implicit configuration with an unknown protocol logs why and the run still works."""
+    script = "import spanflow\nwith spanflow.run('x') as run:\n    pass\nprint('ok', run.status)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=child_environment(
+            OTEL_EXPORTER_OTLP_PROTOCOL="thrift", SPANFLOW_ENDPOINT="http://127.0.0.1:9"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "ok completed", done.stderr
+    assert "'thrift' is not supported" in done.stderr

@@ -266,7 +266,9 @@ def ensure_configured() -> None:
         except Exception as exc:
             logger.warning("spanflow: %s; runs are recorded nowhere until configure() works", exc)
             try:
-                _apply(replace(settings_module.resolve(exporters=()), exporters=()))
+                # The protocol may be what failed; with no exporters it does not matter.
+                fallback = settings_module.resolve(exporters=(), protocol="http/protobuf")
+                _apply(replace(fallback, exporters=()))
             except Exception:
                 logger.warning("spanflow: could not set up tracing", exc_info=True)
                 _state.configured = True
