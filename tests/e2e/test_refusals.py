@@ -32,9 +32,9 @@ def test_spans_refused_with_400_are_dropped_logged_and_counted_on_the_run(
         root = receiver.wait_for_span(kind=attributes.SpanKindValue.RUN, run_id=run.id)
         names = {span.name for span in receiver.spans()}
     refusals = [record for record in caplog.records if "HTTP 400" in record.getMessage()]
-    assert len(refusals) == 1 and receiver.traces_url in refusals[0].getMessage()
-    # The five spans and the run's start marker were refused; the rest arrived.
-    assert root.attributes[attributes.RUN_DROPPED_SPANS] == 6
+    assert len(refusals) == 1 and receiver.endpoint in refusals[0].getMessage()
+    # The five spans were refused (run records are logs, not spans); the rest arrived.
+    assert root.attributes[attributes.RUN_DROPPED_SPANS] == 5
     assert "accepted" in names and not any(name.startswith("refused-") for name in names)
 
 

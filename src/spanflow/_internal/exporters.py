@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from spanflow._internal.otlp_exporter import OtlpSpanExporter
+from spanflow._internal.otlp_records import TransportRunRecordExporter
 from spanflow._internal.otlp_send import OtlpEndpoint
 from spanflow._internal.pipeline import ExportRoute
 from spanflow._internal.record_queue import InMemoryRunRecordExporter
@@ -40,8 +41,9 @@ def traces_url(base_or_full: str) -> str:
 
 
 def otlp_route(endpoint: OtlpEndpoint, spool: Spool | None) -> ExportRoute:
-    """Spans to one OTLP endpoint through its transport and spool."""
-    return ExportRoute(OtlpSpanExporter(endpoint, spool))
+    """Spans and run records to one OTLP endpoint, both through its transport and spool."""
+    spans = OtlpSpanExporter(endpoint, spool)
+    return ExportRoute(spans, records=TransportRunRecordExporter(spans.transport))
 
 
 def embedded_exporter(path: Path) -> SpanExporter:

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from spanflow._internal import otlp_shared
 from spanflow._internal.otlp_send import TRACES, OtlpEndpoint
+from spanflow._internal.otlp_transport import OtlpTransport
 from spanflow._internal.spool import Spool
 
 CLOSE_TIMEOUT_S = 0.5
@@ -28,6 +29,11 @@ class OtlpSpanExporter(SpanExporter):
         self.endpoint = endpoint
         self._transport = otlp_shared.acquire(endpoint, spool)
         self._closed = False
+
+    @property
+    def transport(self) -> OtlpTransport:
+        """The endpoint's transport (the route's run records go through it too)."""
+        return self._transport
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:

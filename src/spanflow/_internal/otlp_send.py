@@ -37,6 +37,7 @@ _GRPC_METHODS = {
 }
 _RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
 AUTH_HTTP = frozenset({401, 403})
+_UNSUPPORTED_HTTP = frozenset({404, 405, 415})  # what a trace-only receiver answers to /v1/logs
 _RETRYABLE_GRPC = frozenset(
     {
         "UNAVAILABLE",
@@ -66,6 +67,7 @@ class Answer:
     outcome: Outcome
     detail: str
     auth: bool = False  # 401/403/UNAUTHENTICATED/PERMISSION_DENIED: kept, but worth a log line
+    unsupported: bool = False  # 404/405/415/UNIMPLEMENTED: no such service (a trace-only backend)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class HttpSender:
             return Answer(Outcome.RETRYABLE, detail, auth=True)
         if status in _RETRYABLE_HTTP:
             return Answer(Outcome.RETRYABLE, detail)
-        return Answer(Outcome.REFUSED, detail)
+        return Answer(Outcome.REFUSED, detail, unsupported=status in _UNSUPPORTED_HTTP)
 
     def close(self) -> None:
         self._session.close()
@@ -200,7 +202,7 @@ class GrpcSender:
                 return Answer(Outcome.RETRYABLE, detail, auth=True)
             if name in _RETRYABLE_GRPC:
                 return Answer(Outcome.RETRYABLE, detail)
-            return Answer(Outcome.REFUSED, detail)
+            return Answer(Outcome.REFUSED, detail, unsupported=name == "UNIMPLEMENTED")
         return Answer(Outcome.ACCEPTED, "gRPC OK")
 
     def close(self) -> None:

@@ -28,7 +28,15 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from spanflow._internal.otlp_send import TRACES, Answer, OtlpEndpoint, Outcome, Sender, make_sender
+from spanflow._internal.otlp_send import (
+    LOGS,
+    TRACES,
+    Answer,
+    OtlpEndpoint,
+    Outcome,
+    Sender,
+    make_sender,
+)
 from spanflow._internal.spool import Spool, SpooledRequest
 from spanflow._internal.warn import SpanflowWarning, log_internal_error_once
 
@@ -125,8 +133,14 @@ class OtlpTransport:
         self._reported: str | None = None
         self._reported_refusal: str | None = None
         self._last_spool_look = 0.0
+        self._accepts_logs = True
 
     # --- callers --------------------------------------------------------------------------------
+
+    @property
+    def accepts_logs(self) -> bool:
+        """False once the endpoint showed it has no logs service (its spans still go there)."""
+        return self._accepts_logs
 
     def submit(self, signal: str, body: bytes, item_count: int) -> int:
         """Queue an encoded request for sending; returns its sequence number. Never blocks."""
@@ -320,9 +334,10 @@ class OtlpTransport:
         elif answer.outcome is Outcome.ACCEPTED:
             self._came_up()
             outcome = Outcome.ACCEPTED
-        else:
-            self._refused(answer, request.signal, request.item_count)
+        elif self._refused(answer, request.signal, request.item_count):
             outcome = Outcome.REFUSED
+        else:
+            outcome = Outcome.ACCEPTED  # no loss: the endpoint has no use for it
         with self._cond:
             # Cleared only now: close() spools a request still in flight or being spooled.
             self._in_flight = None
@@ -415,18 +430,32 @@ class OtlpTransport:
         elif time.monotonic() - self._last_spool_look > SPOOL_LOOK_INTERVAL_S:
             self.check_spool()  # files other processes left for this endpoint while it was up
 
-    def _refused(self, answer: Answer, signal: str, item_count: int) -> None:
+    def _refused(self, answer: Answer, signal: str, item_count: int) -> bool:
+        """Drop a refused request, logged once per status. False when it was no loss but an
+        endpoint without a logs service (said once; no more logs are sent there)."""
+        if signal == LOGS and answer.unsupported:
+            if self._accepts_logs:
+                self._accepts_logs = False
+                logger.info(
+                    "spanflow: %s takes no OTLP logs (%s), so it receives spans only; run data "
+                    "(params, metrics, liveness) goes to spanflow collectors",
+                    self.endpoint.identity,
+                    answer.detail,
+                )
+            return False
         _count_dropped(signal, item_count)
         if self._reported_refusal == answer.detail:
-            return  # said once until the endpoint accepts something again
+            return True  # said once until the endpoint accepts something again
         self._reported_refusal = answer.detail
         logger.error(
-            "spanflow: %s refused %d %s (%s); they are dropped, sending them again cannot work",
-            self.endpoint.identity,
+            "spanflow: %s %s refused %d %s (%s); they are dropped, sending them again cannot work",
+            self.endpoint.protocol,
+            self.endpoint.signal_url(signal),
             item_count,
             "spans" if signal == TRACES else f"{signal} records",
             answer.detail,
         )
+        return True
 
     def _spool_request(self, request: _Request) -> None:
         if self._spool is None or self._spool.max_bytes <= 0:
