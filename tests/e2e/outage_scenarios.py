@@ -31,6 +31,7 @@ def outage_mid_run() -> None:
         print(f"flushed_before={spanflow.force_flush(timeout_s=20)}", flush=True)
         sys.stdin.readline()  # the test killed the collector
         _emit("during", SPANS_PER_PHASE)
+        spanflow.log_metric("logged_during_outage", 1.0)
         print(f"flushed_during={spanflow.force_flush(timeout_s=1)}", flush=True)
         sys.stdin.readline()  # the test restarted the collector
         _emit("after", SPANS_PER_PHASE)
@@ -47,7 +48,7 @@ def exit_while_down() -> None:
 
 def flush_result() -> None:
     """One run, then ``force_flush(timeout_s=1)``: prints its result and how long it took."""
-    with spanflow.run("flush-result") as run:
+    with spanflow.run("flush-result", params={"protocol_check": "yes"}) as run:
         print(f"run_id={run.id}", flush=True)
         _emit("work", 3)
     started = time.monotonic()

@@ -122,6 +122,7 @@ def test_spans_sent_while_the_collector_is_down_all_arrive_after_it_restarts(
             run = client.get_run(run_id)
     assert expected_names("before", "during", "after") <= set(names)
     assert run.status == "completed"
+    assert run.metrics["logged_during_outage"] == 1.0  # run records went through the spool too
     assert "spanflow.run.dropped_spans" not in run.attributes
 
 

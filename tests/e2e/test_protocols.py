@@ -51,6 +51,7 @@ def test_otel_exporter_otlp_protocol_delivers_the_run(
             run = client.get_run(run_id)
             (root,) = client.tree(run_id)
     assert run.status == "completed"
+    assert run.params["protocol_check"] == "yes"  # run records (OTLP logs) took the same way
     # Ids survived the encoding: the three spans hang under the run's root span.
     assert sorted(child.span.name for child in root.children) == ["work-0", "work-1", "work-2"]
 
