@@ -43,7 +43,9 @@ def index_location() -> str | None:
         if exporter == "embedded":
             return str(settings.db_path)
         if exporter == "otlp" and settings.otlp_endpoints:
-            return settings.otlp_endpoints[0][0]
+            first = settings.otlp_endpoints[0]
+            # A gRPC port serves no query API, and the HTTP one is not known from it.
+            return first.url if first.protocol != "grpc" else None
     return None
 
 
