@@ -188,20 +188,24 @@ class OtlpTransport:
     def flush(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for everything submitted; True only if all was accepted.
 
-        Once everything is resolved, anything spooled for the endpoint (by this process, even
-        during this flush, or by others) gets one delivery attempt within the same time.
+        Once everything is resolved, what this process spooled (even during this flush) gets
+        one delivery attempt within the same time; other processes' spooled files are started
+        on in the background.
         """
         deadline = _clamp(time.monotonic() + timeout_s)
 
         def remaining_s() -> float:
             return max(deadline - time.monotonic(), 0)
 
-        others_spooled = not self._closed and self.check_spool()
+        if not self._closed:
+            # Files other processes left are delivered in the background, not waited for: a
+            # flush must not take longer because of someone else's backlog.
+            self.check_spool()
         with self._cond:
             target = self._submitted_seq
             self._flush_deadline = deadline
             self._cond.wait_for(lambda: self._resolved_seq >= target, remaining_s())
-            if not self._closed and (others_spooled or self._own_spooled_remaining()):
+            if not self._closed and self._own_spooled_remaining():
                 self._probes_requested += 1
                 probe = self._probes_requested
                 self._retry_at = time.monotonic()  # try the endpoint now, not after the backoff
