@@ -1,4 +1,4 @@
-"""Run records as OTLP logs: encode an ``ExportLogsServiceRequest``, decode one, send it.
+"""Run records as OTLP logs: encode an ``ExportLogsServiceRequest`` and decode one.
 
 Each :class:`RunRecord` is one ``LogRecord``: ``event_name`` and ``spanflow.record.kind`` say
 its kind, ``trace_id``/``span_id`` are the run's root span, ``spanflow.run.id`` and
@@ -10,8 +10,7 @@ docs/attributes.md ("Run records").
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -20,26 +19,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_INFO, LogRecord
 
 from spanflow import attributes
-from spanflow._internal.logs_post import LogsNotAcceptedError, post_logs
 from spanflow._internal.run_records import MetricPointData, RunRecord
 
 logger = logging.getLogger("spanflow")
 
 SCOPE_NAME = "spanflow"
 LOGS_PATH = "/v1/logs"
-TRACES_PATH = "/v1/traces"
-EXPORT_TIMEOUT_S = 10.0
-# A busy collector answers 503 (or a connection fails): try again a few times, then give up.
-RETRY_DELAYS_S = (0.25, 1.0, 3.0)
 _KIND = attributes.RecordKindValue
-
-
-def logs_url(traces_url: str) -> str | None:
-    """``.../v1/traces`` → ``.../v1/logs``; None for a traces URL with another path."""
-    stripped = traces_url.rstrip("/")
-    if stripped.endswith(TRACES_PATH):
-        return stripped[: -len(TRACES_PATH)] + LOGS_PATH
-    return None
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -175,63 +161,9 @@ def decode_request(body: bytes) -> list[RunRecord]:
     return records
 
 
-# --- the exporter -------------------------------------------------------------------------------
+# --- the resource they are sent with -----------------------------------------------------------
 def provider_resource() -> Mapping[str, Any]:
     """The resource attributes of the global SDK tracer provider (empty without one)."""
     resource = getattr(trace.get_tracer_provider(), "resource", None)
     found = getattr(resource, "attributes", None)
     return dict(found) if isinstance(found, Mapping) else {}
-
-
-class OTLPRunRecordExporter:
-    """Sends run records to an OTLP/HTTP ``/v1/logs`` endpoint.
-
-    An endpoint that answers 404/405/415 takes no logs (Jaeger, Phoenix, a bare trace
-    receiver): the exporter says so once and sends it nothing more; its spans still go there.
-    Other failures are retried a few times (``RETRY_DELAYS_S``), then the batch is dropped
-    with one logged warning.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        headers: Mapping[str, str],
-        *,
-        resource: Callable[[], Mapping[str, Any]] = provider_resource,
-        timeout_s: float = EXPORT_TIMEOUT_S,
-    ) -> None:
-        self.url = url
-        self._headers = dict(headers)
-        self._resource = resource
-        self._timeout_s = timeout_s
-        self.accepts_logs = True
-        self._failure_logged = False
-        self._closed = threading.Event()
-
-    def export(self, records: Sequence[RunRecord]) -> bool:
-        if not self.accepts_logs or not records:
-            return True
-        body = encode_request(records, self._resource())
-        sent = False
-        for delay_s in (*RETRY_DELAYS_S, None):
-            try:
-                sent = post_logs(self.url, self._headers, body, self._timeout_s)
-            except LogsNotAcceptedError as exc:
-                self.accepts_logs = False
-                logger.info(
-                    "spanflow: %s takes no OTLP logs (HTTP %s), so it receives spans only; "
-                    "run data (params, metrics, liveness) goes to spanflow collectors",
-                    self.url,
-                    exc.status,
-                )
-                return True
-            if sent or delay_s is None or self._closed.wait(delay_s):
-                break
-        if not sent and not self._failure_logged:
-            self._failure_logged = True
-            logger.warning("spanflow: could not send run records to %s", self.url)
-        return sent
-
-    def shutdown(self) -> None:
-        self._closed.set()
-        self.accepts_logs = False
