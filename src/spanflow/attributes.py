@@ -139,6 +139,8 @@ CONTENT_TRUNCATED: Final = "spanflow.content.truncated"  # bool: a content attri
 STREAM: Final = "spanflow.stream"  # bool: the call streamed
 STREAM_ABANDONED: Final = "spanflow.stream.abandoned"  # bool: stream dropped unfinished
 INTERNAL_ERROR: Final = "spanflow.internal_error"  # str: spanflow's own failure, never raised
+# providers instrumentation block
+USAGE_UNKNOWN: Final = "spanflow.usage.unknown"  # bool: the provider reported no token usage
 
 # --- Secret redaction (docs/secrets.md) ---------------------------------------------------------
 REDACTION_OFF: Final = "spanflow.redaction.off"

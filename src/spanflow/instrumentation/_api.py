@@ -9,9 +9,11 @@ from typing import Any
 
 logger = logging.getLogger("spanflow.instrumentation")
 
+# name -> (instrumentor, the client library's import name). Instrumentors patch lazily, when
+# the library is imported, so naming one here never imports the library itself.
 _INSTRUMENTORS = {
-    "openai": "spanflow.instrumentation.openai:OpenAIInstrumentor",
-    "anthropic": "spanflow.instrumentation.anthropic:AnthropicInstrumentor",
+    "openai": ("spanflow.instrumentation.openai:OpenAIInstrumentor", "openai"),
+    "anthropic": ("spanflow.instrumentation.anthropic:AnthropicInstrumentor", "anthropic"),
 }
 PROVIDERS = tuple(_INSTRUMENTORS)
 
@@ -66,7 +68,7 @@ def _resolve(providers: tuple[str, ...], *, strict: bool) -> list[str]:
             f"spanflow instruments {', '.join(PROVIDERS)}"
         )
     names = list(dict.fromkeys(providers)) or list(PROVIDERS)
-    installed = [name for name in names if importlib.util.find_spec(name) is not None]
+    installed = [name for name in names if _installed(_INSTRUMENTORS[name][1])]
     if strict and len(installed) != len(names):
         missing = sorted(set(names) - set(installed))
         listed = " ".join(missing)
@@ -76,6 +78,14 @@ def _resolve(providers: tuple[str, ...], *, strict: bool) -> list[str]:
     return installed
 
 
+def _installed(import_name: str) -> bool:
+    # find_spec of "google.genai" imports the "google" namespace package only, never the SDK.
+    try:
+        return importlib.util.find_spec(import_name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _instrumentor(name: str) -> Any:
-    module_name, class_name = _INSTRUMENTORS[name].split(":")
+    module_name, class_name = _INSTRUMENTORS[name][0].split(":")
     return getattr(importlib.import_module(module_name), class_name)()

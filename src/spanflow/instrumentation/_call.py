@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -22,8 +23,15 @@ from spanflow._internal import redact as redaction
 from spanflow.instrumentation import content
 from spanflow.instrumentation._facts import ApiAdapter, ReadOptions, ResponseFacts
 from spanflow.instrumentation._guard import report_internal_error
+from spanflow.instrumentation._render import read_request, read_response
 
 _DATAFLOW_OFF_WORDS = frozenset({"0", "false", "no", "off", "disabled"})
+_IN_LLM_CALL = otel_context.create_key("spanflow-inside-llm-call")
+
+
+def inside_llm_call() -> bool:
+    """Whether the current context is already inside a traced LLM call."""
+    return bool(otel_context.get_value(_IN_LLM_CALL))
 
 
 def read_options() -> ReadOptions:
@@ -48,11 +56,12 @@ class LLMCall:
         self,
         tracer: trace.Tracer,
         adapter: ApiAdapter,
-        body: Mapping[str, Any],
+        body: Any,
         *,
         stream: bool,
         server_address: str | None = None,
         server_port: int | None = None,
+        provider: str | None = None,
     ) -> None:
         """Start the span (not made current) and tell the dataflow detector the call began.
 
@@ -66,11 +75,11 @@ class LLMCall:
         self._pending: object | None = None
         self._first_chunk_seen = False
         self._started_s = time.monotonic()
-        facts = adapter.read_request(body, self.options)
+        facts = read_request(adapter, body, self.options)
         start_attributes = {
             attributes.SPAN_KIND: attributes.SpanKindValue.LLM,
             attributes.GEN_AI_OPERATION_NAME: adapter.operation,
-            attributes.GEN_AI_PROVIDER_NAME: adapter.provider,
+            attributes.GEN_AI_PROVIDER_NAME: provider or adapter.provider,
             **facts.attributes,
         }
         if server_address:
@@ -94,11 +103,19 @@ class LLMCall:
 
     @contextmanager
     def current(self) -> Iterator[None]:
-        """Make the span current while the client sends the request (HTTP spans nest under it)."""
-        with trace.use_span(
-            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            yield
+        """Make the span current while the client sends the request (HTTP spans nest under it).
+
+        Also marks the context as inside an LLM call, so a traced client that another traced
+        layer calls (LiteLLM calling ``openai``) adds no second span for the same call.
+        """
+        token = otel_context.attach(otel_context.set_value(_IN_LLM_CALL, True))
+        try:
+            with trace.use_span(
+                self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                yield
+        finally:
+            otel_context.detach(token)
 
     def first_chunk(self) -> None:
         """Record the time to the first streamed chunk, once."""
@@ -117,7 +134,7 @@ class LLMCall:
             return
         facts: ResponseFacts | None = None
         try:
-            facts = self.adapter.read_response(response, self.options)
+            facts = read_response(self.adapter, response, self.options)
             self.span.set_attributes(facts.attributes)
         except Exception:
             report_internal_error(f"reading a {self.adapter.operation} response", self.span)
@@ -156,7 +173,7 @@ class LLMCall:
         if partial is None:
             return None
         try:
-            facts = self.adapter.read_response(partial, self.options)
+            facts = read_response(self.adapter, partial, self.options)
             self.span.set_attributes(facts.attributes)
             return facts
         except Exception:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from opentelemetry.util.types import AttributeValue
 
 from spanflow.dataflow.records import CallInputs, CallOutputs
+from spanflow.instrumentation._description import CallRequest, CallResponse
 
 Attributes = dict[str, AttributeValue]
 
@@ -49,16 +50,20 @@ class StreamAccumulator(Protocol):
 
 
 class ApiAdapter(Protocol):
-    """Reads one API's requests and responses (chat completions, responses, messages, ...)."""
+    """Describes one API's requests and responses (chat completions, messages, ...) once.
+
+    ``with_messages`` is False when neither content capture nor dataflow needs the messages,
+    so the adapter may skip walking them.
+    """
 
     provider: str
     operation: str
 
-    def read_request(self, body: Mapping[str, Any], options: ReadOptions) -> RequestFacts:
-        """The span name, start attributes and dataflow inputs of a request body."""
+    def read_request(self, body: Any, with_messages: bool) -> CallRequest:
+        """The neutral description of a request (its body, or the call's arguments)."""
 
-    def read_response(self, response: Any, options: ReadOptions) -> ResponseFacts:
-        """The end attributes and dataflow outputs of a response (a model or decoded JSON)."""
+    def read_response(self, response: Any, with_messages: bool) -> CallResponse:
+        """The neutral description of a response (a model, decoded JSON, or reassembled)."""
 
     def new_accumulator(self) -> StreamAccumulator:
         """A fresh accumulator for a streamed response."""

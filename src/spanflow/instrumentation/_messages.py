@@ -1,8 +1,8 @@
-"""GenAI semconv message JSON (role + parts), encoded once per message and bounded.
+"""GenAI semconv JSON values, encoded once per message and bounded.
 
 The conventions' schema: ``[{"role": "user", "parts": [{"type": "text", "content": "..."}]}]``
 with part types ``text``, ``tool_call`` (id, name, arguments), ``tool_call_response``
-(id, response) and others named by type. See
+(id, response) and others named by type (built in ``_render.py``). See
 https://github.com/open-telemetry/semantic-conventions/blob/main/docs/gen-ai/gen-ai-input-messages.json
 """
 
@@ -16,36 +16,6 @@ from spanflow import attributes
 from spanflow._internal import redact as redaction
 from spanflow.instrumentation import content
 from spanflow.instrumentation._facts import Attributes
-
-Part = dict[str, Any]
-
-
-def text_part(text: str) -> Part:
-    """A ``text`` part."""
-    return {"type": "text", "content": text}
-
-
-def tool_call_part(call_id: Any, name: Any, arguments: Any) -> Part:
-    """A ``tool_call`` part; JSON-string arguments are decoded so they read as an object."""
-    return {
-        "type": "tool_call",
-        "id": call_id,
-        "name": name,
-        "arguments": decode_arguments(arguments),
-    }
-
-
-def tool_response_part(call_id: Any, response: Any) -> Part:
-    """A ``tool_call_response`` part."""
-    return {"type": "tool_call_response", "id": call_id, "response": response}
-
-
-def message(role: Any, parts: list[Part], finish_reason: Any = None) -> dict[str, Any]:
-    """A message in the conventions' shape; ``finish_reason`` only on output messages."""
-    built: dict[str, Any] = {"role": role, "parts": parts}
-    if finish_reason is not None:
-        built["finish_reason"] = finish_reason
-    return built
 
 
 def decode_arguments(arguments: Any) -> Any:

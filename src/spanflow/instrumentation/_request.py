@@ -14,25 +14,30 @@ from typing import Any
 
 from opentelemetry import trace
 
-from spanflow.instrumentation._call import LLMCall
+from spanflow.instrumentation._call import LLMCall, inside_llm_call
 from spanflow.instrumentation._facts import ApiAdapter
 from spanflow.instrumentation._guard import report_internal_error
+from spanflow.instrumentation._instrumentor import Wrapper
 from spanflow.instrumentation._raw import RawResponseProxy, body_already_read
 from spanflow.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
 
 Router = Callable[[Any], "ApiAdapter | None"]
 """Picks the adapter for a request's ``FinalRequestOptions``; None for calls not traced."""
-Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
+ProviderOf = Callable[[Any], "str | None"]
+"""The ``gen_ai.provider.name`` of a client instance; None keeps the adapter's."""
 ContextFactory = Callable[[], contextlib.AbstractContextManager[Any]]
 
 
 def sync_request_wrapper(
-    tracer: trace.Tracer, route: Router, around: ContextFactory = contextlib.nullcontext
+    tracer: trace.Tracer,
+    route: Router,
+    around: ContextFactory = contextlib.nullcontext,
+    provider_of: ProviderOf | None = None,
 ) -> Wrapper:
     """A ``wrapt`` wrapper for a sync ``request``; ``around`` wraps the original call."""
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = begin_call(tracer, route, instance, args, kwargs)
+        call = begin_call(tracer, route, instance, args, kwargs, provider_of)
         if call is None:
             return wrapped(*args, **kwargs)
         try:
@@ -47,14 +52,17 @@ def sync_request_wrapper(
 
 
 def async_request_wrapper(
-    tracer: trace.Tracer, route: Router, around: ContextFactory = contextlib.nullcontext
+    tracer: trace.Tracer,
+    route: Router,
+    around: ContextFactory = contextlib.nullcontext,
+    provider_of: ProviderOf | None = None,
 ) -> Wrapper:
     """A ``wrapt`` wrapper for an async ``request``; ``around`` wraps the original call."""
 
     async def wrapper(
         wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        call = begin_call(tracer, route, instance, args, kwargs)
+        call = begin_call(tracer, route, instance, args, kwargs, provider_of)
         if call is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -92,9 +100,12 @@ def begin_call(
     instance: Any,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    provider_of: ProviderOf | None = None,
 ) -> LLMCall | None:
     """Start the span of a traced request, or None (not traced, or spanflow failed)."""
     try:
+        if inside_llm_call():
+            return None  # a traced layer above (LiteLLM) already has this call's span
         options, stream = _request_arguments(*args, **kwargs)
         adapter = route(options)
         if adapter is None:
@@ -102,9 +113,15 @@ def begin_call(
         body = getattr(options, "json_data", None)
         if not isinstance(body, Mapping):
             return None
-        address, port = _server(instance)
+        address, port = base_url_server(instance)
         return LLMCall(
-            tracer, adapter, body, stream=stream, server_address=address, server_port=port
+            tracer,
+            adapter,
+            body,
+            stream=stream,
+            server_address=address,
+            server_port=port,
+            provider=provider_of(instance) if provider_of is not None else None,
         )
     except Exception:
         report_internal_error("starting an LLM span")
@@ -131,7 +148,8 @@ def complete_call(call: LLMCall, result: Any, wrap_stream: Callable[[Any, LLMCal
         return result
 
 
-def _server(instance: Any) -> tuple[str | None, int | None]:
+def base_url_server(instance: Any) -> tuple[str | None, int | None]:
+    """Host and port of a client's ``base_url`` (an ``httpx.URL``)."""
     url = getattr(instance, "base_url", None)
     host = getattr(url, "host", None)
     if not isinstance(host, str) or not host:

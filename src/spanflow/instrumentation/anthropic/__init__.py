@@ -11,25 +11,23 @@ own spans. ``instrument(keep_sdk_spans=True)`` leaves the SDK's spans on everywh
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import sys
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
 
 from spanflow.instrumentation._facts import ApiAdapter
+from spanflow.instrumentation._instrumentor import Hook, LLMInstrumentor, Wrapper
 from spanflow.instrumentation._request import async_request_wrapper, sync_request_wrapper
-from spanflow.instrumentation._version import VERSION
 from spanflow.instrumentation.anthropic._messages import MessagesAdapter
 from spanflow.instrumentation.anthropic._self_tracing import SdkSpanSwitch
 
 __all__ = ["AnthropicInstrumentor"]
 
 _MESSAGES = MessagesAdapter()
+_SDK_SPANS = SdkSpanSwitch()
 
 
 def route(options: Any) -> ApiAdapter | None:
@@ -40,35 +38,41 @@ def route(options: Any) -> ApiAdapter | None:
     return _MESSAGES if path == "v1/messages" else None
 
 
-class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+def _sync(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
+    return sync_request_wrapper(tracer, route, _SDK_SPANS.suppressed)
+
+
+def _async(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
+    return async_request_wrapper(tracer, route, _SDK_SPANS.suppressed)
+
+
+class AnthropicInstrumentor(LLMInstrumentor):
     """Traces ``anthropic`` client calls as OpenTelemetry GenAI CLIENT spans.
 
     ``AnthropicInstrumentor().instrument(tracer_provider=..., keep_sdk_spans=False)`` patches
-    the client classes; ``uninstrument()`` restores them. Instrumenting twice is a no-op.
+    the client classes (when ``anthropic`` is imported); ``uninstrument()`` restores them.
+    Instrumenting twice is a no-op.
     """
 
-    _sdk_spans = SdkSpanSwitch()
+    dependencies = ("anthropic >= 0.30",)
+    hooks = (
+        Hook("anthropic._base_client", "SyncAPIClient.request", _sync),
+        Hook("anthropic._base_client", "AsyncAPIClient.request", _async),
+    )
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("anthropic >= 0.30",)
+    def setup(self, tracer: trace.Tracer, options: Mapping[str, Any]) -> None:
+        if not options.get("keep_sdk_spans", False):
+            self.on_import("anthropic._base_client", _install_switch)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        from anthropic import _base_client
+    def teardown(self) -> None:
+        module = _loaded("anthropic._base_client")
+        if module is not None:
+            _SDK_SPANS.uninstall(module.BaseClient)
 
-        tracer = trace.get_tracer(__name__, VERSION, kwargs.get("tracer_provider"))
-        around = self._sdk_spans.suppressed
-        if not kwargs.get("keep_sdk_spans", False):
-            self._sdk_spans.install(_base_client.BaseClient)
-        wrap_function_wrapper(
-            _base_client, "SyncAPIClient.request", sync_request_wrapper(tracer, route, around)
-        )
-        wrap_function_wrapper(
-            _base_client, "AsyncAPIClient.request", async_request_wrapper(tracer, route, around)
-        )
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        from anthropic import _base_client
+def _install_switch(module: ModuleType) -> None:
+    _SDK_SPANS.install(module.BaseClient)
 
-        unwrap(_base_client.SyncAPIClient, "request")
-        unwrap(_base_client.AsyncAPIClient, "request")
-        self._sdk_spans.uninstall(_base_client.BaseClient)
+
+def _loaded(name: str) -> ModuleType | None:
+    return sys.modules.get(name)

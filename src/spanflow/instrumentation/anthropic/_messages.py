@@ -1,4 +1,7 @@
-"""Anthropic messages: request and response attributes, dataflow records, stream reassembly."""
+"""Anthropic messages: the neutral description of requests and responses, stream reassembly.
+
+Also the body format of Claude models on Bedrock (``invoke_model``) and Vertex AI.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
-from spanflow.instrumentation._facts import (
-    Attributes,
-    ReadOptions,
-    RequestFacts,
-    ResponseFacts,
-    field_of,
-    span_name,
-)
-from spanflow.instrumentation._messages import (
-    Part,
-    as_text,
-    message,
-    set_json_array,
-    set_json_value,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-)
+from spanflow.instrumentation import _description as d
+from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
+from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation.openai._common import request_parameters
 
 _PARAMETERS = {
     "max_tokens": attr.GEN_AI_REQUEST_MAX_TOKENS,
@@ -40,173 +28,112 @@ class MessagesAdapter:
     provider = "anthropic"
     operation = "chat"
 
-    def read_request(self, body: Mapping[str, Any], options: ReadOptions) -> RequestFacts:
-        model = body.get("model")
-        found: Attributes = {}
-        if isinstance(model, str):
-            found[attr.GEN_AI_REQUEST_MODEL] = model
-        for name, key in _PARAMETERS.items():
-            value = body.get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                found[key] = value
+    def read_request(self, body: Mapping[str, Any], with_messages: bool) -> CallRequest:
+        found: Attributes = request_parameters(body, _PARAMETERS)
         stop = body.get("stop_sequences")
         if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
             found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = stop
+        if not with_messages:
+            return CallRequest(body.get("model"), found)
         messages = body.get("messages")
-        messages = messages if isinstance(messages, list) else []
         system = body.get("system")
-        if options.capture_content:
-            set_json_array(found, attr.GEN_AI_INPUT_MESSAGES, (_input_message(m) for m in messages))
-            if system:
-                set_json_array(found, attr.GEN_AI_SYSTEM_INSTRUCTIONS, _content_parts(system))
-            tools = body.get("tools")
-            if isinstance(tools, list) and tools:
-                set_json_value(found, attr.GEN_AI_TOOL_DEFINITIONS, tools)
-        inputs = _inputs(system, messages) if options.dataflow else None
-        return RequestFacts(span_name(self.operation, model), found, inputs)
+        system_path = "system" if isinstance(system, str) else "system[{j}]"
+        tools = body.get("tools")
+        return CallRequest(
+            body.get("model"),
+            found,
+            system=tuple(content_parts(system, system_path)) if system else (),
+            messages=tuple(
+                Message(field_of(m, "role"), tuple(content_parts(field_of(m, "content"), p)))
+                for m, p in _with_paths(messages)
+            ),
+            tool_definitions=tools if isinstance(tools, list) else None,
+        )
 
-    def read_response(self, response: Any, options: ReadOptions) -> ResponseFacts:
-        found: Attributes = {}
-        response_id = field_of(response, "id")
-        if isinstance(response_id, str):
-            found[attr.GEN_AI_RESPONSE_ID] = response_id
-        model = field_of(response, "model")
-        if isinstance(model, str):
-            found[attr.GEN_AI_RESPONSE_MODEL] = model
+    def read_response(self, response: Any, with_messages: bool) -> CallResponse:
         stop_reason = field_of(response, "stop_reason")
-        if isinstance(stop_reason, str):
-            found[attr.GEN_AI_RESPONSE_FINISH_REASONS] = [stop_reason]
         usage = field_of(response, "usage")
-        if usage is not None:
-            _set_usage(found, usage)
-        blocks = field_of(response, "content") or []
-        if options.capture_content:
-            parts = _content_parts(blocks)
-            set_json_array(
-                found, attr.GEN_AI_OUTPUT_MESSAGES, [message("assistant", parts, stop_reason)]
-            )
-        outputs = _outputs(response_id, blocks) if options.dataflow else None
-        return ResponseFacts(found, outputs)
+        messages: tuple[Message, ...] = ()
+        if with_messages:
+            parts = content_parts(field_of(response, "content") or [], "content[{j}]")
+            messages = (Message("assistant", tuple(parts), stop_reason),)
+        return CallResponse(
+            response_id=field_of(response, "id"),
+            model=field_of(response, "model"),
+            finish_reasons=(stop_reason,) if isinstance(stop_reason, str) else (),
+            usage=usage_of(usage) if usage is not None else None,
+            messages=messages,
+        )
 
     def new_accumulator(self) -> MessageEventAccumulator:
         return MessageEventAccumulator()
 
 
-def _set_usage(found: Attributes, usage: Any) -> None:
-    # The GenAI conventions count every input token, cached ones included; Anthropic reports
-    # the uncached, cache-read and cache-write tokens apart, so they are summed here.
-    uncached = field_of(usage, "input_tokens")
-    read = field_of(usage, "cache_read_input_tokens")
-    written = field_of(usage, "cache_creation_input_tokens")
-    if isinstance(uncached, int):
-        total = uncached + (read if isinstance(read, int) else 0)
-        found[attr.GEN_AI_USAGE_INPUT_TOKENS] = total + (written if isinstance(written, int) else 0)
-    if isinstance(read, int):
-        found[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = read
-    if isinstance(written, int):
-        found[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
-    output = field_of(usage, "output_tokens")
-    if isinstance(output, int):
-        found[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = output
+def _with_paths(messages: Any) -> Any:
+    for i, item in enumerate(messages if isinstance(messages, list) else ()):
+        content = field_of(item, "content")
+        yield (
+            item,
+            (
+                f"messages[{i}].content"
+                if isinstance(content, str)
+                else f"messages[{i}].content[{{j}}]"
+            ),
+        )
 
 
-def _content_parts(value: Any) -> list[Part]:
+def usage_of(usage: Any) -> d.TokenUsage:
+    """Anthropic ``usage`` in the conventions' terms.
+
+    The conventions count every input token, cached ones included; Anthropic reports the
+    uncached, cache-read and cache-write tokens apart, so they are summed here.
+    """
+    uncached = d.int_or_none(field_of(usage, "input_tokens"))
+    read = d.int_or_none(field_of(usage, "cache_read_input_tokens"))
+    written = d.int_or_none(field_of(usage, "cache_creation_input_tokens"))
+    total = None if uncached is None else uncached + (read or 0) + (written or 0)
+    return d.TokenUsage(
+        input_tokens=total,
+        output_tokens=d.int_or_none(field_of(usage, "output_tokens")),
+        cache_read_input_tokens=read,
+        cache_write_input_tokens=written,
+    )
+
+
+def content_parts(value: Any, path: str) -> list[Part]:
+    """The parts of a content string or block list; ``path`` has ``{j}`` for a block's index."""
     if isinstance(value, str):
-        return [text_part(value)]
+        return [d.text(value, path)]
     parts: list[Part] = []
-    for block in value if isinstance(value, list) else ():
+    for j, block in enumerate(value if isinstance(value, list) else ()):
+        where = path.format(j=j)
         kind = field_of(block, "type")
         if kind == "text":
-            parts.append(text_part(field_of(block, "text")))
+            parts.append(d.text(field_of(block, "text"), f"{where}.text"))
         elif kind == "tool_use":
             parts.append(
-                tool_call_part(
-                    field_of(block, "id"), field_of(block, "name"), field_of(block, "input")
+                d.tool_call(
+                    field_of(block, "id"),
+                    field_of(block, "name"),
+                    field_of(block, "input"),
+                    f"{where}.input",
                 )
             )
         elif kind == "tool_result":
             result = field_of(block, "content")
             if isinstance(result, list):
-                result = [field_of(p, "text") for p in result if field_of(p, "type") == "text"]
-            parts.append(tool_response_part(field_of(block, "tool_use_id"), result))
+                result = [
+                    field_of(p, "text")
+                    if field_of(p, "type") == "text"
+                    else {"type": field_of(p, "type")}
+                    for p in result
+                ]
+            parts.append(d.tool_result(field_of(block, "tool_use_id"), result, f"{where}.content"))
         elif kind == "thinking":
-            parts.append({"type": "reasoning", "content": field_of(block, "thinking")})
+            parts.append(d.Part(d.REASONING, field_of(block, "thinking")))
         elif isinstance(kind, str):
-            parts.append({"type": kind})  # images, documents: the kind, never the payload
+            parts.append(d.other(kind))  # images, documents: the kind, never the payload
     return parts
-
-
-def _input_message(item: Any) -> dict[str, Any]:
-    return message(field_of(item, "role"), _content_parts(field_of(item, "content")))
-
-
-def _inputs(system: Any, messages: list[Any]) -> CallInputs:
-    fields: list[TextField] = []
-    tool_call_ids: list[str] = []
-    if isinstance(system, str) and system:
-        fields.append(TextField("system", system, "system"))
-    elif isinstance(system, list):
-        for j, block in enumerate(system):
-            text = field_of(block, "text")
-            if isinstance(text, str) and text:
-                fields.append(TextField(f"system[{j}].text", text, "system"))
-    for i, item in enumerate(messages):
-        role = field_of(item, "role")
-        body = field_of(item, "content")
-        if isinstance(body, str):
-            if body:
-                fields.append(TextField(f"messages[{i}].content", body, role))
-            continue
-        for j, block in enumerate(body if isinstance(body, list) else ()):
-            _block_inputs(fields, tool_call_ids, f"messages[{i}].content[{j}]", block, role)
-    return CallInputs(fields=tuple(fields), tool_call_ids=tuple(tool_call_ids))
-
-
-def _block_inputs(
-    fields: list[TextField], tool_call_ids: list[str], path: str, block: Any, role: Any
-) -> None:
-    kind = field_of(block, "type")
-    if kind == "text":
-        text = field_of(block, "text")
-        if isinstance(text, str) and text:
-            fields.append(TextField(f"{path}.text", text, role))
-    elif kind == "tool_use":
-        fields.append(TextField(f"{path}.input", as_text(field_of(block, "input")), role))
-    elif kind == "tool_result":
-        call_id = field_of(block, "tool_use_id")
-        if isinstance(call_id, str):
-            tool_call_ids.append(call_id)
-        result = field_of(block, "content")
-        if isinstance(result, str) and result:
-            fields.append(TextField(f"{path}.content", result, "tool"))
-        elif isinstance(result, list):
-            for k, part in enumerate(result):
-                text = field_of(part, "text")
-                if isinstance(text, str) and text:
-                    fields.append(TextField(f"{path}.content[{k}].text", text, "tool"))
-
-
-def _outputs(response_id: Any, blocks: list[Any]) -> CallOutputs:
-    fields: list[TextField] = []
-    call_ids: list[str] = []
-    for j, block in enumerate(blocks):
-        kind = field_of(block, "type")
-        if kind == "text":
-            text = field_of(block, "text")
-            if isinstance(text, str) and text:
-                fields.append(TextField(f"content[{j}].text", text, "assistant"))
-        elif kind == "tool_use":
-            call_id = field_of(block, "id")
-            if isinstance(call_id, str):
-                call_ids.append(call_id)
-            fields.append(
-                TextField(f"content[{j}].input", as_text(field_of(block, "input")), "assistant")
-            )
-    return CallOutputs(
-        fields=tuple(fields),
-        response_id=response_id if isinstance(response_id, str) else None,
-        tool_call_ids=tuple(call_ids),
-    )
 
 
 class MessageEventAccumulator:

@@ -1,4 +1,8 @@
-"""OpenAI chat completions: request and response attributes, dataflow records, stream reassembly."""
+"""OpenAI chat completions: the neutral description of requests and responses, stream reassembly.
+
+Also the wire format of every OpenAI-compatible server (vLLM, Ollama's ``/v1``, Groq, Together,
+Azure OpenAI, LiteLLM's proxy) and of Mistral's chat API, which shares its message shape.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
-from spanflow.instrumentation._facts import (
-    Attributes,
-    ReadOptions,
-    RequestFacts,
-    ResponseFacts,
-    field_of,
-    span_name,
-)
-from spanflow.instrumentation._messages import (
-    Part,
-    as_text,
-    message,
-    set_json_array,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-)
+from spanflow.instrumentation import _description as d
+from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
+from spanflow.instrumentation._facts import Attributes, field_of
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
 _PARAMETERS = {
@@ -32,6 +21,7 @@ _PARAMETERS = {
     "frequency_penalty": attr.GEN_AI_REQUEST_FREQUENCY_PENALTY,
     "presence_penalty": attr.GEN_AI_REQUEST_PRESENCE_PENALTY,
     "seed": attr.GEN_AI_REQUEST_SEED,
+    "random_seed": attr.GEN_AI_REQUEST_SEED,
 }
 
 
@@ -41,11 +31,8 @@ class ChatCompletionsAdapter:
     provider = "openai"
     operation = "chat"
 
-    def read_request(self, body: Mapping[str, Any], options: ReadOptions) -> RequestFacts:
-        model = body.get("model")
+    def read_request(self, body: Mapping[str, Any], with_messages: bool) -> CallRequest:
         found: Attributes = request_parameters(body, _PARAMETERS)
-        if isinstance(model, str):
-            found[attr.GEN_AI_REQUEST_MODEL] = model
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if isinstance(max_tokens, int):
             found[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
@@ -60,148 +47,105 @@ class ChatCompletionsAdapter:
         response_format = field_of(body.get("response_format"), "type")
         if isinstance(response_format, str):
             found[attr.GEN_AI_OUTPUT_TYPE] = "text" if response_format == "text" else "json"
+        if not with_messages:
+            return CallRequest(body.get("model"), found)
         messages = body.get("messages")
-        messages = messages if isinstance(messages, list) else []
-        if options.capture_content:
-            set_json_array(found, attr.GEN_AI_INPUT_MESSAGES, (_input_message(m) for m in messages))
-            tool_definitions(found, body.get("tools"))
-        inputs = _inputs(messages) if options.dataflow else None
-        return RequestFacts(span_name(self.operation, model), found, inputs)
+        return CallRequest(
+            body.get("model"),
+            found,
+            messages=tuple(
+                input_message(m, i)
+                for i, m in enumerate(messages if isinstance(messages, list) else ())
+            ),
+            tool_definitions=tool_definitions(body.get("tools")),
+        )
 
-    def read_response(self, response: Any, options: ReadOptions) -> ResponseFacts:
-        found: Attributes = {}
-        response_id = field_of(response, "id")
-        if isinstance(response_id, str):
-            found[attr.GEN_AI_RESPONSE_ID] = response_id
-        model = field_of(response, "model")
-        if isinstance(model, str):
-            found[attr.GEN_AI_RESPONSE_MODEL] = model
+    def read_response(self, response: Any, with_messages: bool) -> CallResponse:
         choices = field_of(response, "choices") or []
         reasons = [field_of(c, "finish_reason") for c in choices]
-        if reasons and all(isinstance(r, str) for r in reasons):
-            found[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-        usage = field_of(response, "usage")
-        if usage is not None:
-            _set_usage(found, usage)
-        if options.capture_content:
-            set_json_array(
-                found, attr.GEN_AI_OUTPUT_MESSAGES, (_output_message(c) for c in choices)
-            )
-        outputs = _outputs(response_id, choices) if options.dataflow else None
-        return ResponseFacts(found, outputs)
+        return CallResponse(
+            response_id=field_of(response, "id"),
+            model=field_of(response, "model"),
+            finish_reasons=tuple(reasons) if all(isinstance(r, str) for r in reasons) else (),
+            usage=usage_of(field_of(response, "usage")),
+            messages=tuple(output_message(c, i) for i, c in enumerate(choices))
+            if with_messages
+            else (),
+        )
 
     def new_accumulator(self) -> ChatChunkAccumulator:
         return ChatChunkAccumulator()
 
 
-def _set_usage(found: Attributes, usage: Any) -> None:
-    prompt = field_of(usage, "prompt_tokens")
-    completion = field_of(usage, "completion_tokens")
-    if isinstance(prompt, int):
-        found[attr.GEN_AI_USAGE_INPUT_TOKENS] = prompt
-    if isinstance(completion, int):
-        found[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = completion
-    cached = field_of(field_of(usage, "prompt_tokens_details"), "cached_tokens")
-    if isinstance(cached, int):
-        found[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
+def usage_of(usage: Any) -> d.TokenUsage | None:
+    """Chat completions ``usage``; None when the response carries none."""
+    if usage is None:
+        return None
+    return d.TokenUsage(
+        input_tokens=d.int_or_none(field_of(usage, "prompt_tokens")),
+        output_tokens=d.int_or_none(field_of(usage, "completion_tokens")),
+        cache_read_input_tokens=d.int_or_none(
+            field_of(field_of(usage, "prompt_tokens_details"), "cached_tokens")
+        ),
+    )
 
 
-def _content_parts(value: Any) -> list[Part]:
+def _content_parts(value: Any, path: str) -> list[Part]:
     if isinstance(value, str):
-        return [text_part(value)]
+        return [d.text(value, path)]
     parts: list[Part] = []
-    for item in value if isinstance(value, list) else ():
+    for j, item in enumerate(value if isinstance(value, list) else ()):
         kind = field_of(item, "type")
         if kind == "text":
-            parts.append(text_part(field_of(item, "text")))
+            parts.append(d.text(field_of(item, "text"), f"{path}[{j}].text"))
         elif isinstance(kind, str):
-            parts.append({"type": kind})  # images, audio, files: the kind, never the payload
+            parts.append(d.other(kind))  # images, audio, files: the kind, never the payload
     return parts
 
 
-def _input_message(item: Any) -> dict[str, Any]:
-    role = field_of(item, "role")
-    if role == "tool":
-        return message(
-            role, [tool_response_part(field_of(item, "tool_call_id"), field_of(item, "content"))]
-        )
-    parts = _content_parts(field_of(item, "content"))
-    for call in field_of(item, "tool_calls") or ():
+def _tool_calls(calls: Any, path: str) -> list[Part]:
+    parts: list[Part] = []
+    for j, call in enumerate(calls or ()):
         function = field_of(call, "function")
         parts.append(
-            tool_call_part(
-                field_of(call, "id"), field_of(function, "name"), field_of(function, "arguments")
+            d.tool_call(
+                field_of(call, "id"),
+                field_of(function, "name"),
+                field_of(function, "arguments"),
+                f"{path}.tool_calls[{j}].function.arguments",
             )
         )
-    return message(role, parts)
+    return parts
 
 
-def _output_message(choice: Any) -> dict[str, Any]:
+def input_message(item: Any, i: int) -> Message:
+    """The ``i``-th request message (``messages[i]``)."""
+    role = field_of(item, "role")
+    path = f"messages[{i}]"
+    if role == "tool":
+        result = d.tool_result(
+            field_of(item, "tool_call_id"), field_of(item, "content"), f"{path}.content"
+        )
+        return Message(role, (result,))
+    parts = _content_parts(field_of(item, "content"), f"{path}.content")
+    parts.extend(_tool_calls(field_of(item, "tool_calls"), path))
+    return Message(role, tuple(parts))
+
+
+def output_message(choice: Any, i: int) -> Message:
+    """The ``i``-th choice's message (``choices[i].message``)."""
     reply = field_of(choice, "message")
+    path = f"choices[{i}].message"
     parts: list[Part] = []
-    text = field_of(reply, "content")
-    if isinstance(text, str):
-        parts.append(text_part(text))
+    content = field_of(reply, "content")
+    if isinstance(content, str):
+        parts.append(d.text(content, f"{path}.content"))
     refusal = field_of(reply, "refusal")
     if isinstance(refusal, str):
-        parts.append({"type": "refusal", "content": refusal})
-    for call in field_of(reply, "tool_calls") or ():
-        function = field_of(call, "function")
-        parts.append(
-            tool_call_part(
-                field_of(call, "id"), field_of(function, "name"), field_of(function, "arguments")
-            )
-        )
-    return message(field_of(reply, "role") or "assistant", parts, field_of(choice, "finish_reason"))
-
-
-def _inputs(messages: list[Any]) -> CallInputs:
-    fields: list[TextField] = []
-    tool_call_ids: list[str] = []
-    for i, item in enumerate(messages):
-        role = field_of(item, "role")
-        body = field_of(item, "content")
-        if role == "tool":
-            call_id = field_of(item, "tool_call_id")
-            if isinstance(call_id, str):
-                tool_call_ids.append(call_id)
-        if isinstance(body, str):
-            if body:
-                fields.append(TextField(f"messages[{i}].content", body, role))
-        elif isinstance(body, list):
-            for j, part in enumerate(body):
-                text = field_of(part, "text")
-                if isinstance(text, str) and text:
-                    fields.append(TextField(f"messages[{i}].content[{j}].text", text, role))
-        for j, call in enumerate(field_of(item, "tool_calls") or ()):
-            arguments = field_of(field_of(call, "function"), "arguments")
-            if arguments:
-                path = f"messages[{i}].tool_calls[{j}].function.arguments"
-                fields.append(TextField(path, as_text(arguments), role))
-    return CallInputs(fields=tuple(fields), tool_call_ids=tuple(tool_call_ids))
-
-
-def _outputs(response_id: Any, choices: list[Any]) -> CallOutputs:
-    fields: list[TextField] = []
-    call_ids: list[str] = []
-    for i, choice in enumerate(choices):
-        reply = field_of(choice, "message")
-        text = field_of(reply, "content")
-        if isinstance(text, str) and text:
-            fields.append(TextField(f"choices[{i}].message.content", text, "assistant"))
-        for j, call in enumerate(field_of(reply, "tool_calls") or ()):
-            call_id = field_of(call, "id")
-            if isinstance(call_id, str):
-                call_ids.append(call_id)
-            arguments = field_of(field_of(call, "function"), "arguments")
-            if arguments:
-                path = f"choices[{i}].message.tool_calls[{j}].function.arguments"
-                fields.append(TextField(path, as_text(arguments), "assistant"))
-    return CallOutputs(
-        fields=tuple(fields),
-        response_id=response_id if isinstance(response_id, str) else None,
-        tool_call_ids=tuple(call_ids),
-    )
+        parts.append(d.other("refusal", refusal))
+    parts.extend(_tool_calls(field_of(reply, "tool_calls"), path))
+    role = field_of(reply, "role") or "assistant"
+    return Message(role, tuple(parts), field_of(choice, "finish_reason"))
 
 
 class ChatChunkAccumulator:

@@ -1,13 +1,11 @@
-"""Request reading shared by the OpenAI APIs: numeric parameters and tool definitions."""
+"""Request reading shared by the adapters: numeric parameters and tool definitions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from spanflow import attributes as attr
 from spanflow.instrumentation._facts import Attributes
-from spanflow.instrumentation._messages import set_json_value
 
 
 def request_parameters(body: Mapping[str, Any], keys: Mapping[str, str]) -> Attributes:
@@ -20,10 +18,11 @@ def request_parameters(body: Mapping[str, Any], keys: Mapping[str, str]) -> Attr
     return found
 
 
-def tool_definitions(found: Attributes, tools: Any) -> None:
-    """Record the request's tool definitions as JSON (content capture only)."""
+def tool_definitions(tools: Any) -> list[Any] | None:
+    """The request's tool definitions in the conventions' flat shape; None without tools."""
     if isinstance(tools, list) and tools:
-        set_json_value(found, attr.GEN_AI_TOOL_DEFINITIONS, [_flat_tool(tool) for tool in tools])
+        return [_flat_tool(tool) for tool in tools]
+    return None
 
 
 def _flat_tool(tool: Any) -> Any:

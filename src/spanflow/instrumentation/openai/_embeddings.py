@@ -1,4 +1,4 @@
-"""OpenAI embeddings: request and response attributes and the input texts for dataflow."""
+"""OpenAI embeddings: the neutral description of requests and responses."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
-from spanflow.instrumentation._facts import (
-    Attributes,
-    ReadOptions,
-    RequestFacts,
-    ResponseFacts,
-    field_of,
-    span_name,
-)
+from spanflow.instrumentation import _description as d
+from spanflow.instrumentation._description import CallRequest, CallResponse
+from spanflow.instrumentation._facts import Attributes, field_of
 
 
 class EmbeddingsAdapter:
@@ -23,48 +17,45 @@ class EmbeddingsAdapter:
     provider = "openai"
     operation = "embeddings"
 
-    def read_request(self, body: Mapping[str, Any], options: ReadOptions) -> RequestFacts:
-        model = body.get("model")
+    def read_request(self, body: Mapping[str, Any], with_messages: bool) -> CallRequest:
         found: Attributes = {}
-        if isinstance(model, str):
-            found[attr.GEN_AI_REQUEST_MODEL] = model
         encoding = body.get("encoding_format")
         if isinstance(encoding, str):
             found[attr.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
         dimensions = body.get("dimensions")
         if isinstance(dimensions, int):
             found[attr.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
-        inputs = _inputs(body.get("input")) if options.dataflow else None
-        return RequestFacts(span_name(self.operation, model), found, inputs)
+        inputs = embedded_texts(body.get("input"), "input") if with_messages else ()
+        return CallRequest(body.get("model"), found, inputs_only=inputs)
 
-    def read_response(self, response: Any, options: ReadOptions) -> ResponseFacts:
-        found: Attributes = {}
-        model = field_of(response, "model")
-        if isinstance(model, str):
-            found[attr.GEN_AI_RESPONSE_MODEL] = model
-        tokens = field_of(field_of(response, "usage"), "prompt_tokens")
-        if isinstance(tokens, int):
-            found[attr.GEN_AI_USAGE_INPUT_TOKENS] = tokens
+    def read_response(self, response: Any, with_messages: bool) -> CallResponse:
         data = field_of(response, "data") or []
-        vector = field_of(data[0], "embedding") if data else None
-        if isinstance(vector, list):
-            found[attr.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(vector)
-        outputs = CallOutputs(fields=()) if options.dataflow else None
-        return ResponseFacts(found, outputs)
+        tokens = d.int_or_none(field_of(field_of(response, "usage"), "prompt_tokens"))
+        return CallResponse(
+            model=field_of(response, "model"),
+            usage=d.TokenUsage(input_tokens=tokens) if tokens is not None else None,
+            attributes=dimension_count(field_of(data[0], "embedding") if data else None),
+        )
 
     def new_accumulator(self) -> _NoStream:
         return _NoStream()
 
 
-def _inputs(value: Any) -> CallInputs:
+def embedded_texts(value: Any, path: str) -> tuple[d.Part, ...]:
+    """The texts of an embeddings input (one string or a list), at ``path`` / ``path[i]``."""
     if isinstance(value, str):
-        return CallInputs(fields=(TextField("input", value, "user"),) if value else ())
-    fields = tuple(
-        TextField(f"input[{i}]", text, "user")
-        for i, text in enumerate(value if isinstance(value, list) else ())
-        if isinstance(text, str) and text
+        return (d.text(value, path),)
+    items = value if isinstance(value, list) else ()
+    return tuple(
+        d.text(text, f"{path}[{i}]") for i, text in enumerate(items) if isinstance(text, str)
     )
-    return CallInputs(fields=fields)
+
+
+def dimension_count(vector: Any) -> Attributes:
+    """``gen_ai.embeddings.dimension.count`` of the first vector, when there is one."""
+    if isinstance(vector, list):
+        return {attr.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
+    return {}
 
 
 class _NoStream:

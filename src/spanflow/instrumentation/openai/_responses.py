@@ -1,4 +1,4 @@
-"""OpenAI Responses API: request and response attributes, dataflow records, stream reassembly."""
+"""OpenAI Responses API: the neutral description of requests and responses, stream reassembly."""
 
 from __future__ import annotations
 
@@ -6,24 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
-from spanflow.instrumentation._facts import (
-    Attributes,
-    ReadOptions,
-    RequestFacts,
-    ResponseFacts,
-    field_of,
-    span_name,
-)
-from spanflow.instrumentation._messages import (
-    Part,
-    as_text,
-    message,
-    set_json_array,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-)
+from spanflow.instrumentation import _description as d
+from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
+from spanflow.instrumentation._facts import Attributes, field_of
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
 _PARAMETERS = {
@@ -40,11 +25,8 @@ class ResponsesAdapter:
     provider = "openai"
     operation = "chat"
 
-    def read_request(self, body: Mapping[str, Any], options: ReadOptions) -> RequestFacts:
-        model = body.get("model")
+    def read_request(self, body: Mapping[str, Any], with_messages: bool) -> CallRequest:
         found: Attributes = request_parameters(body, _PARAMETERS)
-        if isinstance(model, str):
-            found[attr.GEN_AI_REQUEST_MODEL] = model
         conversation = body.get("conversation")
         conversation = (
             field_of(conversation, "id") if not isinstance(conversation, str) else conversation
@@ -54,52 +36,61 @@ class ResponsesAdapter:
         text_format = field_of(field_of(body.get("text"), "format"), "type")
         if isinstance(text_format, str):
             found[attr.GEN_AI_OUTPUT_TYPE] = "text" if text_format == "text" else "json"
-        items = body.get("input")
-        items = [{"role": "user", "content": items}] if isinstance(items, str) else items
-        items = items if isinstance(items, list) else []
+        previous = body.get("previous_response_id")
+        if not with_messages:
+            return CallRequest(body.get("model"), found, previous_response_id=previous)
         instructions = body.get("instructions")
-        if options.capture_content:
-            set_json_array(found, attr.GEN_AI_INPUT_MESSAGES, _input_messages(items))
-            if isinstance(instructions, str) and instructions:
-                set_json_array(found, attr.GEN_AI_SYSTEM_INSTRUCTIONS, [text_part(instructions)])
-            tool_definitions(found, body.get("tools"))
-        inputs = None
-        if options.dataflow:
-            inputs = _inputs(
-                body.get("input"), items, instructions, body.get("previous_response_id")
-            )
-        return RequestFacts(span_name(self.operation, model), found, inputs)
+        system = (
+            (d.text(instructions, "instructions"),)
+            if isinstance(instructions, str) and instructions
+            else ()
+        )
+        raw_input = body.get("input")
+        if isinstance(raw_input, str):
+            messages: tuple[Message, ...] = (Message("user", (d.text(raw_input, "input"),)),)
+            item_ids: tuple[str, ...] = ()
+        else:
+            items = raw_input if isinstance(raw_input, list) else []
+            messages = tuple(_input_message(item, i) for i, item in enumerate(items))
+            ids = (field_of(item, "id") for item in items)
+            item_ids = tuple(i for i in ids if isinstance(i, str))
+        return CallRequest(
+            body.get("model"),
+            found,
+            system=system,
+            messages=messages,
+            tool_definitions=tool_definitions(body.get("tools")),
+            previous_response_id=previous,
+            response_item_ids=item_ids,
+        )
 
-    def read_response(self, response: Any, options: ReadOptions) -> ResponseFacts:
-        found: Attributes = {}
-        response_id = field_of(response, "id")
-        if isinstance(response_id, str):
-            found[attr.GEN_AI_RESPONSE_ID] = response_id
-        model = field_of(response, "model")
-        if isinstance(model, str):
-            found[attr.GEN_AI_RESPONSE_MODEL] = model
+    def read_response(self, response: Any, with_messages: bool) -> CallResponse:
         items = field_of(response, "output") or []
         reason = _finish_reason(response, items)
-        if reason is not None:
-            found[attr.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
         usage = field_of(response, "usage")
-        for name, key in (
-            ("input_tokens", attr.GEN_AI_USAGE_INPUT_TOKENS),
-            ("output_tokens", attr.GEN_AI_USAGE_OUTPUT_TOKENS),
-        ):
-            value = field_of(usage, name)
-            if isinstance(value, int):
-                found[key] = value
-        cached = field_of(field_of(usage, "input_tokens_details"), "cached_tokens")
-        if isinstance(cached, int):
-            found[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
-        if options.capture_content:
-            parts = [part for item in items for part in _item_parts(item)]
-            set_json_array(
-                found, attr.GEN_AI_OUTPUT_MESSAGES, [message("assistant", parts, reason)]
-            )
-        outputs = _outputs(response_id, items) if options.dataflow else None
-        return ResponseFacts(found, outputs)
+        messages: tuple[Message, ...] = ()
+        if with_messages:
+            parts = [
+                part for k, item in enumerate(items) for part in _item_parts(item, "output", k)
+            ]
+            messages = (Message("assistant", tuple(parts), reason),)
+        ids = (field_of(item, "id") for item in items)
+        return CallResponse(
+            response_id=field_of(response, "id"),
+            model=field_of(response, "model"),
+            finish_reasons=(reason,) if reason is not None else (),
+            usage=None
+            if usage is None
+            else d.TokenUsage(
+                input_tokens=d.int_or_none(field_of(usage, "input_tokens")),
+                output_tokens=d.int_or_none(field_of(usage, "output_tokens")),
+                cache_read_input_tokens=d.int_or_none(
+                    field_of(field_of(usage, "input_tokens_details"), "cached_tokens")
+                ),
+            ),
+            messages=messages,
+            item_ids=tuple(i for i in ids if isinstance(i, str)),
+        )
 
     def new_accumulator(self) -> ResponseEventAccumulator:
         return ResponseEventAccumulator()
@@ -119,119 +110,52 @@ def _finish_reason(response: Any, items: list[Any]) -> str | None:
     return "stop"
 
 
-def _item_parts(item: Any) -> list[Part]:
+def _item_parts(item: Any, root: str, k: int) -> list[Part]:
     kind = field_of(item, "type")
+    path = f"{root}[{k}]"
     if kind == "function_call":
         return [
-            tool_call_part(
-                field_of(item, "call_id"), field_of(item, "name"), field_of(item, "arguments")
+            d.tool_call(
+                field_of(item, "call_id"),
+                field_of(item, "name"),
+                field_of(item, "arguments"),
+                f"{path}.arguments",
             )
         ]
     if kind == "function_call_output":
-        return [tool_response_part(field_of(item, "call_id"), field_of(item, "output"))]
+        return [
+            d.tool_result(field_of(item, "call_id"), field_of(item, "output"), f"{path}.output")
+        ]
     if kind == "item_reference":
-        return [{"type": "item_reference", "id": field_of(item, "id")}]
+        return [d.Part("item_reference", call_id=field_of(item, "id"))]
+    # Text of other item kinds (reasoning summaries...) is shown but is not a dataflow field.
+    text_path = f"{path}.content" if kind in (None, "message") else None
     body = field_of(item, "content")
     if isinstance(body, str):
-        return [text_part(body)]
+        return [d.text(body, text_path)]
     parts: list[Part] = []
-    for part in body if isinstance(body, list) else ():
+    for j, part in enumerate(body if isinstance(body, list) else ()):
         part_type = field_of(part, "type")
         if part_type in _TEXT_PART_TYPES:
-            parts.append(text_part(field_of(part, "text")))
+            parts.append(d.text(field_of(part, "text"), text_path and f"{text_path}[{j}].text"))
         elif part_type == "refusal":
-            parts.append({"type": "refusal", "content": field_of(part, "refusal")})
+            parts.append(d.other("refusal", field_of(part, "refusal")))
         elif isinstance(part_type, str):
-            parts.append({"type": part_type})
+            parts.append(d.other(part_type))
     if not parts and isinstance(kind, str) and kind != "message":
-        parts.append({"type": kind})
+        parts.append(d.other(kind))
     return parts
 
 
-def _input_messages(items: list[Any]) -> Any:
-    for item in items:
-        kind = field_of(item, "type")
-        if kind == "function_call":
-            role = "assistant"
-        elif kind == "function_call_output":
-            role = "tool"
-        else:
-            role = field_of(item, "role") or "user"
-        yield message(role, _item_parts(item))
-
-
-def _inputs(raw_input: Any, items: list[Any], instructions: Any, previous: Any) -> CallInputs:
-    fields: list[TextField] = []
-    tool_call_ids: list[str] = []
-    item_ids: list[str] = []
-    if isinstance(instructions, str) and instructions:
-        fields.append(TextField("instructions", instructions, "system"))
-    if isinstance(raw_input, str):
-        if raw_input:
-            fields.append(TextField("input", raw_input, "user"))
-        items = []
-    for i, item in enumerate(items):
-        kind = field_of(item, "type")
-        item_id = field_of(item, "id")
-        if isinstance(item_id, str):
-            item_ids.append(item_id)
-        if kind == "function_call_output":
-            call_id = field_of(item, "call_id")
-            if isinstance(call_id, str):
-                tool_call_ids.append(call_id)
-            output = field_of(item, "output")
-            if output:
-                fields.append(TextField(f"input[{i}].output", as_text(output), "tool"))
-        elif kind == "function_call":
-            arguments = field_of(item, "arguments")
-            if arguments:
-                fields.append(TextField(f"input[{i}].arguments", as_text(arguments), "assistant"))
-        elif kind in (None, "message"):
-            role = field_of(item, "role")
-            body = field_of(item, "content")
-            if isinstance(body, str):
-                if body:
-                    fields.append(TextField(f"input[{i}].content", body, role))
-                continue
-            for j, part in enumerate(body if isinstance(body, list) else ()):
-                text = field_of(part, "text")
-                if isinstance(text, str) and text:
-                    fields.append(TextField(f"input[{i}].content[{j}].text", text, role))
-    return CallInputs(
-        fields=tuple(fields),
-        previous_response_id=previous if isinstance(previous, str) else None,
-        tool_call_ids=tuple(tool_call_ids),
-        response_item_ids=tuple(item_ids),
-    )
-
-
-def _outputs(response_id: Any, items: list[Any]) -> CallOutputs:
-    fields: list[TextField] = []
-    call_ids: list[str] = []
-    item_ids: list[str] = []
-    for k, item in enumerate(items):
-        item_id = field_of(item, "id")
-        if isinstance(item_id, str):
-            item_ids.append(item_id)
-        kind = field_of(item, "type")
-        if kind == "function_call":
-            call_id = field_of(item, "call_id")
-            if isinstance(call_id, str):
-                call_ids.append(call_id)
-            arguments = field_of(item, "arguments")
-            if arguments:
-                fields.append(TextField(f"output[{k}].arguments", as_text(arguments), "assistant"))
-        elif kind == "message":
-            for j, part in enumerate(field_of(item, "content") or ()):
-                text = field_of(part, "text")
-                if isinstance(text, str) and text:
-                    fields.append(TextField(f"output[{k}].content[{j}].text", text, "assistant"))
-    return CallOutputs(
-        fields=tuple(fields),
-        response_id=response_id if isinstance(response_id, str) else None,
-        tool_call_ids=tuple(call_ids),
-        item_ids=tuple(item_ids),
-    )
+def _input_message(item: Any, i: int) -> Message:
+    kind = field_of(item, "type")
+    if kind == "function_call":
+        role = "assistant"
+    elif kind == "function_call_output":
+        role = "tool"
+    else:
+        role = field_of(item, "role") or "user"
+    return Message(role, tuple(_item_parts(item, "input", i)))
 
 
 class ResponseEventAccumulator:

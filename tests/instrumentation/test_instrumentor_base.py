@@ -1,0 +1,92 @@
+"""The instrumentor base: lazy patching, suppression, nesting and the tracer's schema."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from spanflow.instrumentation.openai import OpenAIInstrumentor
+from spanflow.testing import FakeLLMServer, SpanCapture
+from tests.instrumentation.helpers import close_clients, llm_spans, openai_client
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
+
+LAZY_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import spanflow
+    from spanflow.testing import capture_spans
+    with capture_spans() as capture:
+        done = spanflow.instrument()
+        imported = sorted(m for m in ("openai", "anthropic") if m in sys.modules)
+        print("instrumented", done, "imported", imported)
+        import openai
+        from openai import _base_client
+        print("patched", hasattr(_base_client.SyncAPIClient.request, "__wrapped__"))
+    """
+)
+
+
+def test_instrument_imports_no_client_library_and_patches_it_when_imported() -> None:
+    """instrument() leaves unused SDKs unimported; a later import of one is patched on arrival."""
+    result = subprocess.run(
+        [sys.executable, "-c", LAZY_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "instrumented ['openai', 'anthropic'] imported []"
+    assert lines[1] == "patched True"
+
+
+def test_suppressed_instrumentation_makes_no_span(traced: SpanCapture, llm: FakeLLMServer) -> None:
+    """Inside OpenTelemetry's suppress_instrumentation() a call goes through untraced."""
+    client = openai_client(llm)
+    with suppress_instrumentation():
+        reply = client.chat.completions.create(**CHAT)
+    assert reply.choices[0].message.content
+    assert llm_spans(traced) == []
+    client.chat.completions.create(**CHAT)
+    assert len(llm_spans(traced)) == 1
+
+
+def test_the_llm_tracer_names_the_semantic_conventions_schema(llm: FakeLLMServer) -> None:
+    """LLM spans come from a tracer whose schema URL names the GenAI conventions' version."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        openai_client(llm).chat.completions.create(**CHAT)
+    finally:
+        instrumentor.uninstrument()
+        close_clients()
+    (span,) = exporter.get_finished_spans()
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.schema_url == "https://opentelemetry.io/schemas/1.37.0"
+
+
+def test_uninstrument_before_import_leaves_the_library_unpatched() -> None:
+    """A hook armed by instrument() and disarmed by uninstrument() never patches the library."""
+    script = textwrap.dedent(
+        """
+        import spanflow
+        from spanflow.testing import capture_spans
+        with capture_spans():
+            spanflow.instrument("anthropic")
+            spanflow.uninstrument("anthropic")
+            from anthropic import _base_client
+            print(hasattr(_base_client.SyncAPIClient.request, "__wrapped__"))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
