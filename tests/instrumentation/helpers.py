@@ -70,3 +70,25 @@ def only_llm_span(capture: SpanCapture) -> SpanRecord:
     spans = llm_spans(capture)
     assert len(spans) == 1, [span.name for span in spans]
     return spans[0]
+
+
+def ollama_client(llm: FakeLLMServer, *, use_async: bool = False) -> Any:
+    """An ``ollama`` client (sync or async) on the fake server."""
+    import ollama
+
+    if use_async:
+        return ollama.AsyncClient(host=llm.url)
+    return _remember(ollama.Client(host=llm.url))
+
+
+def dataflow_links(span: SpanRecord) -> list[tuple[str, tuple[str, ...], str]]:
+    """A span's dataflow links as (producer span id, consumer fields, producer field)."""
+    return [
+        (
+            link.span_id,
+            tuple(link.attributes.get(attributes.LINK_INPUT_FIELDS, ())),
+            str(link.attributes.get(attributes.LINK_OUTPUT_FIELD, "")),
+        )
+        for link in span.links
+        if attributes.LINK_OUTPUT_FIELD in link.attributes
+    ]

@@ -19,6 +19,8 @@ import pytest
 from spanflow import attributes as attr
 from spanflow import dataflow
 from spanflow.instrumentation.anthropic._messages import MessagesAdapter
+from spanflow.instrumentation.ollama._adapters import ChatAdapter as OllamaChatAdapter
+from spanflow.instrumentation.ollama._adapters import EmbedAdapter as OllamaEmbedAdapter
 from spanflow.instrumentation.openai._chat import ChatCompletionsAdapter
 from spanflow.instrumentation.openai._embeddings import EmbeddingsAdapter
 from spanflow.instrumentation.openai._responses import ResponsesAdapter
@@ -29,6 +31,7 @@ from tests.instrumentation.helpers import (
     async_anthropic_client,
     async_openai_client,
     llm_spans,
+    ollama_client,
     openai_client,
 )
 
@@ -36,6 +39,7 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Capita
 RESPONSES = {"model": "gpt-4o-mini", "input": "Capital?"}
 MESSAGES = {"model": "claude-3-5-haiku", "max_tokens": 64, "messages": CHAT["messages"]}
 EMBEDDINGS = {"model": "text-embedding-3-small", "input": "Capital?", "encoding_format": "float"}
+OLLAMA_CHAT = {"model": "llama3.2", "messages": CHAT["messages"]}
 
 
 class Boom(Exception):
@@ -54,6 +58,8 @@ class Api:
     adapter: type
     call: Callable[[FakeLLMServer, bool], Any]
     acall: Callable[[FakeLLMServer, bool], Any]
+    streams: bool = True
+    generates: bool = True  # embeddings answer every request, so provider errors skip them
 
 
 def _text_of_chat(result: Any, stream: bool) -> str:
@@ -124,23 +130,50 @@ async def _aembeddings(llm: FakeLLMServer, stream: bool) -> list[float]:
         return list(result.data[0].embedding)
 
 
+def _ollama_chat(llm: FakeLLMServer, stream: bool) -> str:
+    result = ollama_client(llm).chat(**OLLAMA_CHAT, stream=stream)
+    if stream:
+        return "".join(part.message.content for part in result)
+    return str(result.message.content)
+
+
+async def _aollama_chat(llm: FakeLLMServer, stream: bool) -> str:
+    async with ollama_client(llm, use_async=True) as client:
+        result = await client.chat(**OLLAMA_CHAT, stream=stream)
+        if stream:
+            return "".join([part.message.content async for part in result])
+        return str(result.message.content)
+
+
+def _ollama_embed(llm: FakeLLMServer, stream: bool) -> list[float]:
+    return list(ollama_client(llm).embed(model="nomic-embed-text", input="Capital?").embeddings[0])
+
+
+async def _aollama_embed(llm: FakeLLMServer, stream: bool) -> list[float]:
+    async with ollama_client(llm, use_async=True) as client:
+        result = await client.embed(model="nomic-embed-text", input="Capital?")
+        return list(result.embeddings[0])
+
+
 APIS = [
     Api("chat", ChatCompletionsAdapter, _chat, _achat),
     Api("responses", ResponsesAdapter, _responses, _aresponses),
     Api("messages", MessagesAdapter, _messages, _amessages),
-    Api("embeddings", EmbeddingsAdapter, _embeddings, _aembeddings),
+    Api("embeddings", EmbeddingsAdapter, _embeddings, _aembeddings, streams=False, generates=False),
+    Api("ollama-chat", OllamaChatAdapter, _ollama_chat, _aollama_chat),
+    Api("ollama-embed", OllamaEmbedAdapter, _ollama_embed, _aollama_embed, False, False),
 ]
 CASES = [
     pytest.param(api, stream, use_async, id=f"{api.name}-{mode}-{'async' if use_async else 'sync'}")
     for api in APIS
     for stream, mode in ((False, "plain"), (True, "stream"))
-    if not (stream and api.name == "embeddings")
+    if api.streams or not stream
     for use_async in (False, True)
 ]
 
-# The fake server's embeddings endpoint answers every request, so provider errors are injected
+# The fake server's embeddings endpoints answer every request, so provider errors are injected
 # into the generation APIs only.
-GENERATION_CASES = [case for case in CASES if case.values[0].name != "embeddings"]
+GENERATION_CASES = [case for case in CASES if case.values[0].generates]
 
 
 def _call(api: Api, llm: FakeLLMServer, stream: bool, use_async: bool) -> Any:

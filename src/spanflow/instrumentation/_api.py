@@ -14,6 +14,7 @@ logger = logging.getLogger("spanflow.instrumentation")
 _INSTRUMENTORS = {
     "openai": ("spanflow.instrumentation.openai:OpenAIInstrumentor", "openai"),
     "anthropic": ("spanflow.instrumentation.anthropic:AnthropicInstrumentor", "anthropic"),
+    "ollama": ("spanflow.instrumentation.ollama:OllamaInstrumentor", "ollama"),
 }
 PROVIDERS = tuple(_INSTRUMENTORS)
 
@@ -25,7 +26,8 @@ def instrument(*providers: str, tracer_provider: Any = None) -> list[str]:
     created before this call are covered too; calling it again is harmless.
 
     Args:
-        *providers: ``"openai"``, ``"anthropic"``; none means every installed one.
+        *providers: ``"openai"``, ``"anthropic"``, ``"ollama"``, ...
+            (``spanflow.instrumentation.PROVIDERS``); none means every installed one.
         tracer_provider: The provider for the LLM spans (default: the global one).
 
     Returns:

@@ -77,15 +77,15 @@ class CallRequest:
 class CallResponse:
     """A response (or a stream reassembled so far): ids, finish reasons, usage, messages.
 
-    ``usage_unknown`` says the provider did not report usage (a stream sent without it): the
-    span then says tokens are unknown instead of claiming zero.
+    ``usage`` None means the provider reported none (an OpenAI stream without
+    ``stream_options.include_usage``, a stream cut short): the span then says the token counts
+    are unknown instead of claiming zero.
     """
 
     response_id: Any = None
     model: Any = None
     finish_reasons: tuple[str, ...] = ()
     usage: TokenUsage | None = None
-    usage_unknown: bool = False
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()
     item_ids: tuple[str, ...] = ()

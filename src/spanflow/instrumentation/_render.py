@@ -88,7 +88,7 @@ def response_attributes(response: CallResponse) -> Attributes:
         ):
             if value is not None:
                 found[key] = value
-    elif response.usage_unknown:
+    else:
         found[attr.USAGE_UNKNOWN] = True
     found.update(response.attributes)
     return found

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from spanflow.testing.fake_llm._replies import Disconnect, Fault, MalformedStream, RateLimited
 from spanflow.testing.fake_llm._wire import SseEvent
@@ -31,12 +31,29 @@ class JsonAnswer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class StreamEvent(Protocol):
+    """One unit of a streamed body (an SSE event, an NDJSON line, an AWS event-stream frame)."""
+
+    def encode(self) -> bytes:
+        """The bytes on the wire."""
+
+
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
 @dataclass(frozen=True)
 class StreamAnswer:
-    """A ``text/event-stream`` response, optionally broken by a fault partway through."""
+    """A streamed response, optionally broken by a fault partway through.
 
-    events: Sequence[SseEvent]
+    ``broken`` is what a ``MalformedStream`` fault writes instead of the next event; by default
+    a truncated SSE event named like the one it replaces (Anthropic's client ignores unnamed
+    events).
+    """
+
+    events: Sequence[StreamEvent]
     fault: MalformedStream | Disconnect | None = None
+    content_type: str = SSE_CONTENT_TYPE
+    broken: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_stream(self, answer: StreamAnswer) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Content-Type", answer.content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
@@ -169,10 +186,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         if isinstance(answer.fault, MalformedStream):
-            # Named like the event it replaces: Anthropic's client ignores unnamed events.
-            name = cut[0].event if cut else None
-            broken = SseEvent(data='{"type": "content_block_delta", "delta": {"te', event=name)
-            self._write_chunk(broken.encode())
+            if answer.broken is not None:
+                self._write_chunk(answer.broken)
+            else:
+                name = getattr(cut[0], "event", None) if cut else None
+                broken = SseEvent(data='{"type": "content_block_delta", "delta": {"te', event=name)
+                self._write_chunk(broken.encode())
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

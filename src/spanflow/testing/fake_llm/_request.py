@@ -35,6 +35,9 @@ class FakeRequest:
             this includes the turns chained through ``previous_response_id``.
         peer: The client's ``host:port``; equal for requests sent over one kept-alive
             connection.
+        path_model: The model named by the path (Gemini's ``models/{model}:generateContent``).
+        path_stream: Whether the path asks for a stream (Gemini's ``:streamGenerateContent``);
+            None when the body's ``stream`` says.
     """
 
     method: str
@@ -44,16 +47,20 @@ class FakeRequest:
     api: str = ""
     messages: Sequence[Message] = field(default_factory=tuple)
     peer: str = ""
+    path_model: str = ""
+    path_stream: bool | None = None
 
     @property
     def model(self) -> str:
         """The requested model name (``""`` if absent)."""
-        model = self.body.get("model", "")
+        model = self.body.get("model", self.path_model)
         return model if isinstance(model, str) else str(model)
 
     @property
     def stream(self) -> bool:
-        """Whether the client asked for a streamed (SSE) response."""
+        """Whether the client asked for a streamed (SSE or NDJSON) response."""
+        if self.path_stream is not None:
+            return self.path_stream
         return bool(self.body.get("stream"))
 
     @property

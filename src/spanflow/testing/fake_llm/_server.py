@@ -7,11 +7,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from spanflow.testing.fake_llm import _anthropic, _openai_chat, _openai_responses
+from spanflow.testing.fake_llm import _anthropic, _openai_chat, _openai_responses, _routes
 from spanflow.testing.fake_llm._defaults import default_reply
 from spanflow.testing.fake_llm._http import (
     Answer,
@@ -242,6 +243,9 @@ class FakeLLMServer:
         if path.startswith("/responses/") and method in ("GET", "DELETE"):
             self._record(FakeRequest(method, target, headers, body, RESPONSES, peer=peer))
             return self._stored_response(method, path.split("/")[2])
+        routed = _routes.match(method, urlsplit(target).path.rstrip("/"))
+        if routed is not None:
+            return self._dispatch_route(routed, method, target, headers, body, peer)
         api = _ROUTES.get(path, "")
         if not api or method != "POST":
             self._record(FakeRequest(method, target, headers, body, peer=peer))
@@ -262,6 +266,52 @@ class FakeLLMServer:
         if isinstance(turn, Reply):
             return self._render(request, turn)
         return self._fault_answer(request, turn)
+
+    def _dispatch_route(
+        self,
+        routed: _routes.Match,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any],
+        peer: str,
+    ) -> Answer:
+        route = routed.route
+        request = FakeRequest(
+            method,
+            target,
+            headers,
+            body,
+            route.api,
+            tuple(route.messages(body)),
+            peer,
+            path_model=routed.path_model,
+            path_stream=routed.path_stream,
+        )
+        self._record(request)
+        if route.answer_unscripted is not None:
+            return route.answer_unscripted(request)
+        try:
+            turn = self._next_turn(request)
+        except Exception as error:  # the user's responder failed: say so in the answer
+            logger.exception("fake LLM responder raised")
+            return JsonAnswer(
+                500, route.error(500, f"fake LLM responder raised {error!r}", "api_error")
+            )
+        assert route.render is not None
+        if isinstance(turn, Reply):
+            return route.render(request, turn, self._ids)
+        if isinstance(turn, (MalformedStream, Disconnect)):
+            if request.stream:
+                answer = route.render(request, Reply(text="This stream will break " * 4), self._ids)
+                assert isinstance(answer, StreamAnswer)
+                return replace(answer, fault=turn)
+            if isinstance(turn, Disconnect):
+                return DropConnection()
+            return JsonAnswer(200, b'{"id": "truncated", "candidates": [{"mess')
+        kind = "rate_limit_error" if isinstance(turn, RateLimited) else "api_error"
+        status = 429 if isinstance(turn, RateLimited) else turn.status
+        return JsonAnswer(status, route.error(status, turn.message, kind), error_headers(turn))
 
     def _build_request(
         self,

@@ -1,0 +1,99 @@
+"""The fake server's routes for providers beyond OpenAI and Anthropic, one ``Route`` each.
+
+A route names its API, reads the conversation out of a request, renders a reply in the
+provider's wire format (JSON, SSE or NDJSON) and shapes errors as the provider does, so the
+provider's real client library can be pointed at the fake server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from spanflow.testing.fake_llm import _ollama
+from spanflow.testing.fake_llm._http import Answer, JsonAnswer, StreamAnswer
+from spanflow.testing.fake_llm._replies import Reply
+from spanflow.testing.fake_llm._request import FakeRequest, Message
+from spanflow.testing.fake_llm._wire import IdSource
+
+OLLAMA_CHAT = "ollama.chat"
+OLLAMA_GENERATE = "ollama.generate"
+OLLAMA_EMBED = "ollama.embed"
+
+NDJSON = "application/x-ndjson"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One provider endpoint of the fake server."""
+
+    api: str
+    messages: Callable[[Mapping[str, Any]], list[Message]]
+    render: Callable[[FakeRequest, Reply, IdSource], Answer] | None
+    error: Callable[[int, str, str], Any]
+    answer_unscripted: Callable[[FakeRequest], Answer] | None = None  # embeddings
+
+
+@dataclass(frozen=True)
+class Match:
+    """A route matched by a request path, with what the path itself says."""
+
+    route: Route
+    path_model: str = ""
+    path_stream: bool | None = None
+
+
+def _ollama_error(status: int, message: str, kind: str) -> Any:
+    return {"error": message}
+
+
+def _ollama_chat(request: FakeRequest, reply: Reply, ids: IdSource) -> Answer:
+    if request.stream:
+        return StreamAnswer(
+            _ollama.chat_lines(request, reply), content_type=NDJSON, broken=b'{"model":"tru\n'
+        )
+    return JsonAnswer(200, _ollama.chat_body(request, reply))
+
+
+def _ollama_generate(request: FakeRequest, reply: Reply, ids: IdSource) -> Answer:
+    if request.stream:
+        return StreamAnswer(
+            _ollama.generate_lines(request, reply), content_type=NDJSON, broken=b'{"model":"tru\n'
+        )
+    return JsonAnswer(200, _ollama.generate_body(request, reply))
+
+
+def _no_messages(body: Mapping[str, Any]) -> list[Message]:
+    return []
+
+
+_EXACT = {
+    "/api/chat": Route(OLLAMA_CHAT, _ollama.ollama_chat_messages, _ollama_chat, _ollama_error),
+    "/api/generate": Route(
+        OLLAMA_GENERATE, _ollama.generate_messages, _ollama_generate, _ollama_error
+    ),
+    "/api/embed": Route(
+        OLLAMA_EMBED,
+        _no_messages,
+        None,
+        _ollama_error,
+        answer_unscripted=lambda request: JsonAnswer(200, _ollama.embed_body(request)),
+    ),
+}
+_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Match]]] = []
+
+
+def match(method: str, path: str) -> Match | None:
+    """The provider route for a ``POST`` to ``path`` (no query string), if any."""
+    if method != "POST":
+        return None
+    route = _EXACT.get(path)
+    if route is not None:
+        return Match(route)
+    for pattern, make in _PATTERNS:
+        found = pattern.fullmatch(path)
+        if found is not None:
+            return make(found)
+    return None
