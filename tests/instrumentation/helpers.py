@@ -92,3 +92,12 @@ def dataflow_links(span: SpanRecord) -> list[tuple[str, tuple[str, ...], str]]:
         for link in span.links
         if attributes.LINK_OUTPUT_FIELD in link.attributes
     ]
+
+
+def genai_client(llm: FakeLLMServer, **options: Any) -> Any:
+    """A ``google-genai`` client for the Gemini Developer API on the fake server."""
+    from google import genai
+
+    options.setdefault("http_options", {"base_url": llm.url})
+    client = genai.Client(api_key="fake-gemini-key", **options)
+    return _remember(client)

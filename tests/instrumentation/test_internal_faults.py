@@ -19,6 +19,7 @@ import pytest
 from spanflow import attributes as attr
 from spanflow import dataflow
 from spanflow.instrumentation.anthropic._messages import MessagesAdapter
+from spanflow.instrumentation.google_genai._adapters import GenerateContentAdapter
 from spanflow.instrumentation.ollama._adapters import ChatAdapter as OllamaChatAdapter
 from spanflow.instrumentation.ollama._adapters import EmbedAdapter as OllamaEmbedAdapter
 from spanflow.instrumentation.openai._chat import ChatCompletionsAdapter
@@ -30,6 +31,7 @@ from tests.instrumentation.helpers import (
     anthropic_client,
     async_anthropic_client,
     async_openai_client,
+    genai_client,
     llm_spans,
     ollama_client,
     openai_client,
@@ -40,6 +42,7 @@ RESPONSES = {"model": "gpt-4o-mini", "input": "Capital?"}
 MESSAGES = {"model": "claude-3-5-haiku", "max_tokens": 64, "messages": CHAT["messages"]}
 EMBEDDINGS = {"model": "text-embedding-3-small", "input": "Capital?", "encoding_format": "float"}
 OLLAMA_CHAT = {"model": "llama3.2", "messages": CHAT["messages"]}
+GEMINI = {"model": "gemini-2.0-flash", "contents": "Capital?"}
 
 
 class Boom(Exception):
@@ -155,6 +158,25 @@ async def _aollama_embed(llm: FakeLLMServer, stream: bool) -> list[float]:
         return list(result.embeddings[0])
 
 
+def _gemini(llm: FakeLLMServer, stream: bool) -> str:
+    models = genai_client(llm).models
+    if stream:
+        return "".join(c.text or "" for c in models.generate_content_stream(**GEMINI))
+    return str(models.generate_content(**GEMINI).text)
+
+
+async def _agemini(llm: FakeLLMServer, stream: bool) -> str:
+    client = genai_client(llm, http_options={"base_url": llm.url, "retry_options": {"attempts": 1}})
+    try:
+        models = client.aio.models
+        if stream:
+            chunks = await models.generate_content_stream(**GEMINI)
+            return "".join([c.text or "" async for c in chunks])
+        return str((await models.generate_content(**GEMINI)).text)
+    finally:
+        await client.aio.aclose()
+
+
 APIS = [
     Api("chat", ChatCompletionsAdapter, _chat, _achat),
     Api("responses", ResponsesAdapter, _responses, _aresponses),
@@ -162,6 +184,7 @@ APIS = [
     Api("embeddings", EmbeddingsAdapter, _embeddings, _aembeddings, streams=False, generates=False),
     Api("ollama-chat", OllamaChatAdapter, _ollama_chat, _aollama_chat),
     Api("ollama-embed", OllamaEmbedAdapter, _ollama_embed, _aollama_embed, False, False),
+    Api("gemini", GenerateContentAdapter, _gemini, _agemini),
 ]
 CASES = [
     pytest.param(api, stream, use_async, id=f"{api.name}-{mode}-{'async' if use_async else 'sync'}")

@@ -15,6 +15,10 @@ _INSTRUMENTORS = {
     "openai": ("spanflow.instrumentation.openai:OpenAIInstrumentor", "openai"),
     "anthropic": ("spanflow.instrumentation.anthropic:AnthropicInstrumentor", "anthropic"),
     "ollama": ("spanflow.instrumentation.ollama:OllamaInstrumentor", "ollama"),
+    "google_genai": (
+        "spanflow.instrumentation.google_genai:GoogleGenAIInstrumentor",
+        "google.genai",
+    ),
 }
 PROVIDERS = tuple(_INSTRUMENTORS)
 

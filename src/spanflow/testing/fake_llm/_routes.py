@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spanflow.testing.fake_llm import _ollama
+from spanflow.testing.fake_llm import _gemini, _ollama
 from spanflow.testing.fake_llm._http import Answer, JsonAnswer, StreamAnswer
 from spanflow.testing.fake_llm._replies import Reply
 from spanflow.testing.fake_llm._request import FakeRequest, Message
@@ -21,6 +21,8 @@ from spanflow.testing.fake_llm._wire import IdSource
 OLLAMA_CHAT = "ollama.chat"
 OLLAMA_GENERATE = "ollama.generate"
 OLLAMA_EMBED = "ollama.embed"
+GEMINI_GENERATE = "gemini.generate_content"
+GEMINI_EMBED = "gemini.embed_content"
 
 NDJSON = "application/x-ndjson"
 
@@ -82,7 +84,43 @@ _EXACT = {
         answer_unscripted=lambda request: JsonAnswer(200, _ollama.embed_body(request)),
     ),
 }
-_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Match]]] = []
+
+
+def _gemini_generate(request: FakeRequest, reply: Reply, ids: IdSource) -> Answer:
+    if request.stream:
+        return StreamAnswer(_gemini.response_events(request, reply, ids))
+    return JsonAnswer(200, _gemini.response_body(request, reply, ids))
+
+
+_GEMINI_GENERATE = Route(
+    GEMINI_GENERATE, _gemini.gemini_messages, _gemini_generate, _gemini.error_body
+)
+_GEMINI_EMBED = Route(
+    GEMINI_EMBED,
+    _no_messages,
+    None,
+    _gemini.error_body,
+    answer_unscripted=lambda request: JsonAnswer(200, _gemini.embeddings_body(request)),
+)
+_GEMINI_METHODS = {
+    "generateContent": (_GEMINI_GENERATE, False),
+    "streamGenerateContent": (_GEMINI_GENERATE, True),
+    "batchEmbedContents": (_GEMINI_EMBED, None),
+    "embedContent": (_GEMINI_EMBED, None),
+}
+
+
+def _gemini_match(found: re.Match[str]) -> Match | None:
+    known = _GEMINI_METHODS.get(found.group("method"))
+    if known is None:
+        return None
+    route, stream = known
+    return Match(route, path_model=found.group("model"), path_stream=stream)
+
+
+_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Match | None]]] = [
+    (re.compile(r"/v1[a-z0-9]*/(?:.*/)?models/(?P<model>[^/:]+):(?P<method>\w+)"), _gemini_match),
+]
 
 
 def match(method: str, path: str) -> Match | None:
@@ -94,6 +132,7 @@ def match(method: str, path: str) -> Match | None:
         return Match(route)
     for pattern, make in _PATTERNS:
         found = pattern.fullmatch(path)
-        if found is not None:
-            return make(found)
+        routed = make(found) if found is not None else None
+        if routed is not None:
+            return routed
     return None
