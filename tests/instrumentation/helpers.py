@@ -101,3 +101,10 @@ def genai_client(llm: FakeLLMServer, **options: Any) -> Any:
     options.setdefault("http_options", {"base_url": llm.url})
     client = genai.Client(api_key="fake-gemini-key", **options)
     return _remember(client)
+
+
+def mistral_client(llm: FakeLLMServer) -> Any:
+    """A ``mistralai`` client on the fake server (which speaks Mistral's chat API)."""
+    from mistralai.client import Mistral
+
+    return Mistral(api_key="fake-mistral-key", server_url=llm.url)

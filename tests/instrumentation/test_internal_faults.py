@@ -20,6 +20,7 @@ from spanflow import attributes as attr
 from spanflow import dataflow
 from spanflow.instrumentation.anthropic._messages import MessagesAdapter
 from spanflow.instrumentation.google_genai._adapters import GenerateContentAdapter
+from spanflow.instrumentation.mistral import MistralChatAdapter
 from spanflow.instrumentation.ollama._adapters import ChatAdapter as OllamaChatAdapter
 from spanflow.instrumentation.ollama._adapters import EmbedAdapter as OllamaEmbedAdapter
 from spanflow.instrumentation.openai._chat import ChatCompletionsAdapter
@@ -33,6 +34,7 @@ from tests.instrumentation.helpers import (
     async_openai_client,
     genai_client,
     llm_spans,
+    mistral_client,
     ollama_client,
     openai_client,
 )
@@ -43,6 +45,7 @@ MESSAGES = {"model": "claude-3-5-haiku", "max_tokens": 64, "messages": CHAT["mes
 EMBEDDINGS = {"model": "text-embedding-3-small", "input": "Capital?", "encoding_format": "float"}
 OLLAMA_CHAT = {"model": "llama3.2", "messages": CHAT["messages"]}
 GEMINI = {"model": "gemini-2.0-flash", "contents": "Capital?"}
+MISTRAL = {"model": "mistral-small-latest", "messages": CHAT["messages"], "retries": None}
 
 
 class Boom(Exception):
@@ -177,6 +180,23 @@ async def _agemini(llm: FakeLLMServer, stream: bool) -> str:
         await client.aio.aclose()
 
 
+def _mistral(llm: FakeLLMServer, stream: bool) -> str:
+    with mistral_client(llm) as client:
+        if stream:
+            with client.chat.stream(**MISTRAL) as events:
+                return "".join(str(e.data.choices[0].delta.content or "") for e in events)
+        return str(client.chat.complete(**MISTRAL).choices[0].message.content)
+
+
+async def _amistral(llm: FakeLLMServer, stream: bool) -> str:
+    async with mistral_client(llm) as client:
+        if stream:
+            events = await client.chat.stream_async(**MISTRAL)
+            async with events:
+                return "".join([str(e.data.choices[0].delta.content or "") async for e in events])
+        return str((await client.chat.complete_async(**MISTRAL)).choices[0].message.content)
+
+
 APIS = [
     Api("chat", ChatCompletionsAdapter, _chat, _achat),
     Api("responses", ResponsesAdapter, _responses, _aresponses),
@@ -185,6 +205,7 @@ APIS = [
     Api("ollama-chat", OllamaChatAdapter, _ollama_chat, _aollama_chat),
     Api("ollama-embed", OllamaEmbedAdapter, _ollama_embed, _aollama_embed, False, False),
     Api("gemini", GenerateContentAdapter, _gemini, _agemini),
+    Api("mistral", MistralChatAdapter, _mistral, _amistral),
 ]
 CASES = [
     pytest.param(api, stream, use_async, id=f"{api.name}-{mode}-{'async' if use_async else 'sync'}")

@@ -15,6 +15,7 @@ _INSTRUMENTORS = {
     "openai": ("spanflow.instrumentation.openai:OpenAIInstrumentor", "openai"),
     "anthropic": ("spanflow.instrumentation.anthropic:AnthropicInstrumentor", "anthropic"),
     "ollama": ("spanflow.instrumentation.ollama:OllamaInstrumentor", "ollama"),
+    "mistral": ("spanflow.instrumentation.mistral:MistralInstrumentor", "mistralai.client"),
     "google_genai": (
         "spanflow.instrumentation.google_genai:GoogleGenAIInstrumentor",
         "google.genai",

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -115,6 +116,18 @@ def async_call_wrapper(tracer: trace.Tracer, locate: Locate) -> Wrapper:
         return complete_call(call, result, wrap_async_stream)
 
     return wrapper
+
+
+def url_server(url: Any) -> tuple[str | None, int | None]:
+    """Host and port of a base URL string (the scheme's default port when it names none)."""
+    if not isinstance(url, str) or not url:
+        return None, None
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+    except ValueError:
+        return parts.hostname, None
+    return parts.hostname, port
 
 
 def argument(args: tuple[Any, ...], kwargs: dict[str, Any], position: int, name: str) -> Any:

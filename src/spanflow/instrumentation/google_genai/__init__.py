@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -22,6 +21,7 @@ from spanflow.instrumentation._method import (
     argument,
     async_call_wrapper,
     sync_call_wrapper,
+    url_server,
 )
 from spanflow.instrumentation.google_genai._adapters import (
     EmbedContentAdapter,
@@ -64,16 +64,7 @@ def locate(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
 
 
 def _server(instance: Any) -> tuple[str | None, int | None]:
-    options = getattr(instance, "_http_options", None)
-    base_url = getattr(options, "base_url", None)
-    if not isinstance(base_url, str):
-        return None, None
-    parts = urlsplit(base_url)
-    try:
-        port = parts.port or (80 if parts.scheme == "http" else 443)
-    except ValueError:
-        return parts.hostname, None
-    return parts.hostname, port
+    return url_server(getattr(getattr(instance, "_http_options", None), "base_url", None))
 
 
 def _sync(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:

@@ -91,10 +91,14 @@ def chat_completion_events(request: FakeRequest, reply: Reply, ids: IdSource) ->
     """
     options = request.body.get("stream_options")
     include_usage = isinstance(options, Mapping) and bool(options.get("include_usage"))
+    # Mistral's API speaks this format but always sends usage, on the finishing chunk.
+    usage_on_finish = request.headers.get("user-agent", "").startswith("mistral-client")
     completion_id = ids.next("chatcmpl", separator="-")
     model = reply.model or request.model
 
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> SseEvent:
+    def chunk(
+        delta: dict[str, Any], finish_reason: str | None = None, usage: Any = None
+    ) -> SseEvent:
         payload: dict[str, Any] = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -106,8 +110,8 @@ def chat_completion_events(request: FakeRequest, reply: Reply, ids: IdSource) ->
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             ],
         }
-        if include_usage:
-            payload["usage"] = None
+        if include_usage or usage is not None:
+            payload["usage"] = usage
         return SseEvent.of_json(payload)
 
     events = [chunk({"role": "assistant", "content": "", "refusal": None})]
@@ -126,7 +130,8 @@ def chat_completion_events(request: FakeRequest, reply: Reply, ids: IdSource) ->
             chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
             for piece in argument_chunks(call.arguments_json)
         )
-    events.append(chunk({}, _finish_reason(reply)))
+    finish_usage = _usage(request, reply) if usage_on_finish else None
+    events.append(chunk({}, _finish_reason(reply), finish_usage))
     if include_usage:
         events.append(
             SseEvent.of_json(
@@ -147,7 +152,7 @@ def chat_completion_events(request: FakeRequest, reply: Reply, ids: IdSource) ->
 
 def embeddings_body(request: FakeRequest) -> dict[str, Any]:
     """A ``list`` of deterministic embeddings, one per input string (or token list)."""
-    raw_input = request.body.get("input", "")
+    raw_input = request.body.get("input", request.body.get("inputs", ""))  # Mistral: inputs
     inputs = raw_input if isinstance(raw_input, list) else [raw_input]
     if inputs and all(isinstance(i, int) for i in inputs):
         inputs = [inputs]  # one tokenised input, not many
@@ -159,6 +164,7 @@ def embeddings_body(request: FakeRequest) -> dict[str, Any]:
     ]
     tokens = sum(len(str(text).split()) or 1 for text in inputs)
     return {
+        "id": "embd-fake",  # Mistral's client requires it; OpenAI's ignores it
         "object": "list",
         "data": data,
         "model": request.model,
