@@ -108,3 +108,14 @@ def mistral_client(llm: FakeLLMServer) -> Any:
     from mistralai.client import Mistral
 
     return Mistral(api_key="fake-mistral-key", server_url=llm.url)
+
+
+def cohere_client(llm: FakeLLMServer, *, use_async: bool = False) -> Any:
+    """A ``cohere`` v2 client (sync or async) on the fake server."""
+    import cohere
+
+    if use_async:  # close it with `async with`
+        return cohere.AsyncClientV2(api_key="fake-cohere-key", base_url=llm.url)
+    client = cohere.ClientV2(api_key="fake-cohere-key", base_url=llm.url)
+    _open_sync_clients.append(client._client_wrapper.httpx_client.httpx_client)
+    return client

@@ -16,6 +16,7 @@ _INSTRUMENTORS = {
     "anthropic": ("spanflow.instrumentation.anthropic:AnthropicInstrumentor", "anthropic"),
     "ollama": ("spanflow.instrumentation.ollama:OllamaInstrumentor", "ollama"),
     "mistral": ("spanflow.instrumentation.mistral:MistralInstrumentor", "mistralai.client"),
+    "cohere": ("spanflow.instrumentation.cohere:CohereInstrumentor", "cohere"),
     "google_genai": (
         "spanflow.instrumentation.google_genai:GoogleGenAIInstrumentor",
         "google.genai",

@@ -112,5 +112,11 @@ def other(kind: str, content: Any = None) -> Part:
 
 
 def int_or_none(value: Any) -> int | None:
-    """``value`` when it is an int (not a bool), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A token count: ``value`` as an int (Cohere's SDK types counts as floats), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None

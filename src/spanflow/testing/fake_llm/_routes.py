@@ -12,15 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spanflow.testing.fake_llm import _gemini, _ollama
+from spanflow.testing.fake_llm import _cohere, _gemini, _ollama
 from spanflow.testing.fake_llm._http import Answer, JsonAnswer, StreamAnswer
 from spanflow.testing.fake_llm._replies import Reply
-from spanflow.testing.fake_llm._request import FakeRequest, Message
+from spanflow.testing.fake_llm._request import FakeRequest, Message, chat_messages
 from spanflow.testing.fake_llm._wire import IdSource
 
 OLLAMA_CHAT = "ollama.chat"
 OLLAMA_GENERATE = "ollama.generate"
 OLLAMA_EMBED = "ollama.embed"
+COHERE_CHAT = "cohere.chat"
+COHERE_EMBED = "cohere.embed"
 GEMINI_GENERATE = "gemini.generate_content"
 GEMINI_EMBED = "gemini.embed_content"
 
@@ -71,7 +73,21 @@ def _no_messages(body: Mapping[str, Any]) -> list[Message]:
     return []
 
 
+def _cohere_chat(request: FakeRequest, reply: Reply, ids: IdSource) -> Answer:
+    if request.stream:
+        return StreamAnswer(_cohere.chat_events(request, reply, ids))
+    return JsonAnswer(200, _cohere.chat_body(request, reply, ids))
+
+
 _EXACT = {
+    "/v2/chat": Route(COHERE_CHAT, chat_messages, _cohere_chat, _cohere.error_body),
+    "/v2/embed": Route(
+        COHERE_EMBED,
+        _no_messages,
+        None,
+        _cohere.error_body,
+        answer_unscripted=lambda request: JsonAnswer(200, _cohere.embed_body(request)),
+    ),
     "/api/chat": Route(OLLAMA_CHAT, _ollama.ollama_chat_messages, _ollama_chat, _ollama_error),
     "/api/generate": Route(
         OLLAMA_GENERATE, _ollama.generate_messages, _ollama_generate, _ollama_error
