@@ -30,6 +30,8 @@ SPANFLOW_FUZZ_EXAMPLES: Final = "SPANFLOW_FUZZ_EXAMPLES"  # tests: examples per 
 # Secret redaction (docs/secrets.md)
 SPANFLOW_REDACT: Final = "SPANFLOW_REDACT"  # true/false (default true): redact secrets
 SPANFLOW_REDACT_PATTERNS: Final = "SPANFLOW_REDACT_PATTERNS"  # extra regexes, one per line
+# providers instrumentation block
+SPANFLOW_STREAM_USAGE: Final = "SPANFLOW_STREAM_USAGE"  # true: ask OpenAI streams for usage
 
 # --- collector access (read by `spanflow collector` only) -------------------------------------
 SPANFLOW_COLLECTOR_INGEST_TOKEN: Final = "SPANFLOW_COLLECTOR_INGEST_TOKEN"  # OTLP ingest only

@@ -234,6 +234,8 @@ class FakeLLMServer:
     ) -> Answer:
         path = urlsplit(target).path.rstrip("/")
         path = path[3:] if path.startswith("/v1/") else path
+        if path.startswith("/openai/deployments/"):  # Azure OpenAI's deployment paths
+            path = "/" + path.split("/", 4)[-1]
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
