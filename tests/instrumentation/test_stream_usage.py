@@ -7,7 +7,7 @@ import pytest
 import spanflow
 from spanflow import attributes as attr
 from spanflow.testing import FakeLLMServer, SpanCapture
-from tests.instrumentation.helpers import openai_client, only_llm_span
+from tests.instrumentation.helpers import only_llm_span, openai_client
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
 
