@@ -17,6 +17,7 @@ _INSTRUMENTORS = {
     "ollama": ("spanflow.instrumentation.ollama:OllamaInstrumentor", "ollama"),
     "mistral": ("spanflow.instrumentation.mistral:MistralInstrumentor", "mistralai.client"),
     "cohere": ("spanflow.instrumentation.cohere:CohereInstrumentor", "cohere"),
+    "litellm": ("spanflow.instrumentation.litellm:LiteLLMInstrumentor", "litellm"),
     "google_genai": (
         "spanflow.instrumentation.google_genai:GoogleGenAIInstrumentor",
         "google.genai",
