@@ -16,6 +16,10 @@ from spanflow.testing.fake_llm import Disconnect, Reply, ServerError, ToolCall, 
 from tests.instrumentation.helpers import dataflow_links, genai_client, llm_spans, only_llm_span
 
 MODEL = "gemini-2.0-flash"
+# google-genai's async client subclasses aiohttp's ClientSession, which aiohttp warns about.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
+)
 
 
 def test_generate_content_gives_one_span_with_semconv_attributes(

@@ -16,6 +16,8 @@ from openai import _base_client as openai_base
 
 import spanflow
 from spanflow import attributes as attr
+from spanflow.instrumentation._api import PROVIDERS
+from spanflow.instrumentation._instrumentor import LLMInstrumentor
 from spanflow.instrumentation.anthropic import AnthropicInstrumentor
 from spanflow.instrumentation.openai import OpenAIInstrumentor
 from spanflow.testing import FakeLLMServer, OTLPReceiver, SpanCapture
@@ -42,7 +44,7 @@ def test_instrumenting_twice_still_gives_one_span_per_call(
     traced: SpanCapture, llm: FakeLLMServer
 ) -> None:
     """A second instrument() is a no-op: no doubled spans."""
-    assert spanflow.instrument() == ["openai", "anthropic"]
+    assert spanflow.instrument() == list(PROVIDERS)  # every provider's library is installed here
     openai_client(llm).chat.completions.create(**CHAT)
     anthropic_client(llm).messages.create(**MESSAGES)
     assert len(llm_spans(traced)) == 2
@@ -96,10 +98,10 @@ def test_entry_points_name_the_instrumentors() -> None:
         for entry in importlib.metadata.entry_points(group="opentelemetry_instrumentor")
         if entry.name.startswith("spanflow_")
     }
-    assert found == {
-        "spanflow_openai": OpenAIInstrumentor,
-        "spanflow_anthropic": AnthropicInstrumentor,
-    }
+    assert found["spanflow_openai"] is OpenAIInstrumentor
+    assert found["spanflow_anthropic"] is AnthropicInstrumentor
+    assert set(found) == {f"spanflow_{name}" for name in PROVIDERS}
+    assert all(issubclass(instrumentor, LLMInstrumentor) for instrumentor in found.values())
 
 
 SCRIPT = """

@@ -55,6 +55,12 @@ COHERE = {
 MISTRAL = {"model": "mistral-small-latest", "messages": CHAT["messages"], "retries": None}
 
 
+# google-genai's async client subclasses aiohttp's ClientSession, which aiohttp warns about.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
+)
+
+
 class Boom(Exception):
     """The failure injected into spanflow's own code."""
 

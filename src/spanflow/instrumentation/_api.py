@@ -15,7 +15,7 @@ _INSTRUMENTORS = {
     "openai": ("spanflow.instrumentation.openai:OpenAIInstrumentor", "openai"),
     "anthropic": ("spanflow.instrumentation.anthropic:AnthropicInstrumentor", "anthropic"),
     "ollama": ("spanflow.instrumentation.ollama:OllamaInstrumentor", "ollama"),
-    "mistral": ("spanflow.instrumentation.mistral:MistralInstrumentor", "mistralai.client"),
+    "mistral": ("spanflow.instrumentation.mistral:MistralInstrumentor", "mistralai"),
     "cohere": ("spanflow.instrumentation.cohere:CohereInstrumentor", "cohere"),
     "litellm": ("spanflow.instrumentation.litellm:LiteLLMInstrumentor", "litellm"),
     "google_genai": (
