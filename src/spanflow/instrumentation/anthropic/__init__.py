@@ -1,7 +1,9 @@
 """Anthropic client instrumentation: messages (create, stream=True, ``.stream()``) as GenAI spans.
 
 Hooks ``SyncAPIClient.request`` / ``AsyncAPIClient.request`` in ``anthropic._base_client``,
-which ``messages.create`` and ``messages.stream()`` (through ``_post``) both reach.
+which ``messages.create``, ``messages.stream()``, ``messages.parse`` and ``beta.messages.*``
+(``/v1/messages?beta=true``) all reach. ``AnthropicBedrock`` and ``AnthropicVertex`` clients
+are the same classes underneath; their spans are named ``aws.bedrock`` / ``gcp.vertex_ai``.
 
 ``anthropic`` traces itself when a global tracer provider exists (a CLIENT span named
 ``anthropic.messages.create``, scope ``com.anthropic.sdk.python``). For the calls spanflow
@@ -38,12 +40,22 @@ def route(options: Any) -> ApiAdapter | None:
     return _MESSAGES if path == "v1/messages" else None
 
 
+def provider_of(client: Any) -> str | None:
+    """``aws.bedrock`` / ``gcp.vertex_ai`` for ``AnthropicBedrock`` / ``AnthropicVertex``."""
+    name = type(client).__name__
+    if "Bedrock" in name:
+        return "aws.bedrock"
+    if "Vertex" in name:
+        return "gcp.vertex_ai"
+    return None
+
+
 def _sync(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
-    return sync_request_wrapper(tracer, route, _SDK_SPANS.suppressed)
+    return sync_request_wrapper(tracer, route, _SDK_SPANS.suppressed, provider_of)
 
 
 def _async(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
-    return async_request_wrapper(tracer, route, _SDK_SPANS.suppressed)
+    return async_request_wrapper(tracer, route, _SDK_SPANS.suppressed, provider_of)
 
 
 class AnthropicInstrumentor(LLMInstrumentor):
