@@ -205,9 +205,15 @@ def main() -> int:
                     results[provider][variant] = None
                     continue
                 print(f"{provider}: {VARIANTS[variant]}", file=sys.stderr)
-                results[provider][variant] = run_variant(
-                    provider, variant, llm.url, args.calls, args.warmup
-                )
+                try:
+                    results[provider][variant] = run_variant(
+                        provider, variant, llm.url, args.calls, args.warmup
+                    )
+                except RuntimeError as failure:  # a peer that cannot handle this client version
+                    if variant in ("baseline", "spanflow"):
+                        raise
+                    last_line = str(failure).strip().splitlines()[-1]
+                    results[provider][variant] = {"error": last_line}
                 llm.reset()
     print(f"\nPer chat call, {args.calls} calls ({len(history_messages())} re-sent messages)")
     header = (f"{'provider':<14}{'variant':<24}{'mode':<8}{'latency us':>11}{'ratio':>7}"
@@ -217,6 +223,9 @@ def main() -> int:
     for provider, by_variant in results.items():
         base = by_variant["baseline"]
         for variant, data in by_variant.items():
+            if data is not None and "error" in data:
+                print(f"{provider:<14}{VARIANTS[variant]:<24}failed: {data['error'][:60]}")
+                continue
             if data is None:
                 print(f"{provider:<14}{VARIANTS[variant]:<24}skipped (none installed)")
                 continue
