@@ -24,6 +24,10 @@ class SpanKindValue:
     RUN_HEARTBEAT: Final = "run.heartbeat"
     LLM: Final = "llm"  # one LLM client call (GenAI CLIENT span)
     STEP: Final = "step"  # a traced function / tool (``@spanflow.step``)
+    # Framework instrumentation (LangChain/LangGraph, OpenAI Agents SDK, MCP):
+    TOOL: Final = "tool"  # one tool call (GenAI ``execute_tool`` span)
+    AGENT: Final = "agent"  # one agent invocation (GenAI ``invoke_agent`` span)
+    CHAIN: Final = "chain"  # a graph node, handoff or guardrail of a framework
 
 
 # --- Runs (root spans, start markers, heartbeats) --------------------------------------------
@@ -188,3 +192,51 @@ project an earlier segment stated instead."""
 # --- Collector ingest (ingest-edge) ----------------------------------------------------------
 INGEST_ADJUSTMENTS: Final = "spanflow.ingest.adjustments"
 """string[]: what the collector changed in a span to store it (one entry per change)."""
+
+# --- Tool and agent spans of framework instrumentation (docs/instrumentation.md) ---------------
+class GenAiOperationValue:
+    """Values of ``gen_ai.operation.name`` on the spans framework instrumentation makes."""
+
+    EXECUTE_TOOL: Final = "execute_tool"
+    INVOKE_AGENT: Final = "invoke_agent"
+
+
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"  # function | extension | datastore
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"  # JSON (content capture)
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"  # JSON (content capture)
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+AGENT_INPUT: Final = "spanflow.agent.input"  # JSON (content capture)
+AGENT_OUTPUT: Final = "spanflow.agent.output"  # JSON (content capture)
+CHAIN_NAME: Final = "spanflow.chain.name"  # graph node, handoff or guardrail name
+CHAIN_INPUT: Final = "spanflow.chain.input"  # JSON (content capture)
+CHAIN_OUTPUT: Final = "spanflow.chain.output"  # JSON (content capture)
+HANDOFF_FROM_AGENT: Final = "spanflow.handoff.from_agent"
+HANDOFF_TO_AGENT: Final = "spanflow.handoff.to_agent"
+LANGGRAPH_STEP: Final = "spanflow.langgraph.step"  # int: the superstep a graph node ran in
+GUARDRAIL_TRIGGERED: Final = "spanflow.guardrail.triggered"  # bool
+MCP_METHOD_NAME: Final = "mcp.method.name"  # tools/call | resources/read
+MCP_RESOURCE_URI: Final = "mcp.resource.uri"
+
+# --- OpenInference compatibility mode (configure(openinference=True)) ---------------------------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"  # see OpenInferenceSpanKindValue
+
+
+class OpenInferenceSpanKindValue:
+    """Values of ``openinference.span.kind`` spanflow writes in OpenInference mode."""
+
+    LLM: Final = "LLM"
+    EMBEDDING: Final = "EMBEDDING"
+    TOOL: Final = "TOOL"
+    AGENT: Final = "AGENT"
+    CHAIN: Final = "CHAIN"
+
+
+INPUT_VALUE: Final = "input.value"
+INPUT_MIME_TYPE: Final = "input.mime_type"
+OUTPUT_VALUE: Final = "output.value"
+OUTPUT_MIME_TYPE: Final = "output.mime_type"

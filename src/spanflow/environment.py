@@ -32,6 +32,8 @@ SPANFLOW_REDACT: Final = "SPANFLOW_REDACT"  # true/false (default true): redact 
 SPANFLOW_REDACT_PATTERNS: Final = "SPANFLOW_REDACT_PATTERNS"  # extra regexes, one per line
 # providers instrumentation block
 SPANFLOW_STREAM_USAGE: Final = "SPANFLOW_STREAM_USAGE"  # true: ask OpenAI streams for usage
+# Framework instrumentation (docs/instrumentation.md)
+SPANFLOW_OPENINFERENCE: Final = "SPANFLOW_OPENINFERENCE"  # true/false (default false)
 
 # --- collector access (read by `spanflow collector` only) -------------------------------------
 SPANFLOW_COLLECTOR_INGEST_TOKEN: Final = "SPANFLOW_COLLECTOR_INGEST_TOKEN"  # OTLP ingest only

@@ -44,7 +44,7 @@ def test_instrumenting_twice_still_gives_one_span_per_call(
     traced: SpanCapture, llm: FakeLLMServer
 ) -> None:
     """A second instrument() is a no-op: no doubled spans."""
-    assert spanflow.instrument() == list(PROVIDERS)  # every provider's library is installed here
+    assert spanflow.instrument()[: len(PROVIDERS)] == list(PROVIDERS)  # then installed frameworks
     openai_client(llm).chat.completions.create(**CHAT)
     anthropic_client(llm).messages.create(**MESSAGES)
     assert len(llm_spans(traced)) == 2
@@ -100,8 +100,9 @@ def test_entry_points_name_the_instrumentors() -> None:
     }
     assert found["spanflow_openai"] is OpenAIInstrumentor
     assert found["spanflow_anthropic"] is AnthropicInstrumentor
-    assert set(found) == {f"spanflow_{name}" for name in PROVIDERS}
-    assert all(issubclass(instrumentor, LLMInstrumentor) for instrumentor in found.values())
+    # Frameworks add their own entry points: tests/frameworks/test_instrument_api.py
+    assert {f"spanflow_{name}" for name in PROVIDERS} <= set(found)
+    assert all(issubclass(found[f"spanflow_{name}"], LLMInstrumentor) for name in PROVIDERS)
 
 
 SCRIPT = """

@@ -92,6 +92,7 @@ def configure(
     spool_dir: str | os.PathLike[str] | None = None,
     spool_max_bytes: int | None = None,
     exit_timeout_s: float | None = None,
+    openinference: bool | None = None,
 ) -> None:
     """Set up spanflow: where spans go, the default project, liveness and content capture.
 
@@ -127,6 +128,8 @@ def configure(
             (``SPANFLOW_SPOOL_MAX_BYTES``, default 100 MiB; 0 turns the spool off).
         exit_timeout_s: The longest the process waits at exit for an endpoint
             (``SPANFLOW_EXIT_TIMEOUT_S``, default 2); what is not sent by then is spooled.
+        openinference: Also write OpenInference span kinds and input/output values, for
+            Arize Phoenix (``SPANFLOW_OPENINFERENCE``, default off).
 
     Raises:
         ConfigurationError: An argument of the wrong type or range (the message names it), an
@@ -163,6 +166,9 @@ def configure(
     set_content_capture(enabled=capture_content, max_chars=max_content_chars)
     if dataflow is not None:
         set_dataflow(enabled=dataflow, inline=dataflow_mode() == INLINE)
+    from spanflow.instrumentation.openinference import set_enabled as set_openinference
+
+    set_openinference(openinference)
 
 
 def _apply(resolved: Settings) -> None:

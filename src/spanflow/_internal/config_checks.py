@@ -145,3 +145,4 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
     _check_attributes(arguments.get("resource_attributes"))
     _check_flag("redact", arguments.get("redact"))
     _check_patterns(arguments.get("redact_patterns"))
+    _check_flag("openinference", arguments.get("openinference"))

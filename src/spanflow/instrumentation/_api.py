@@ -22,6 +22,13 @@ _INSTRUMENTORS = {
         "spanflow.instrumentation.google_genai:GoogleGenAIInstrumentor",
         "google.genai",
     ),
+    # Frameworks (tool, agent and chain spans; docs/instrumentation.md):
+    "langchain": ("spanflow.instrumentation.langchain:LangChainInstrumentor", "langchain_core"),
+    "openai_agents": (
+        "spanflow.instrumentation.openai_agents:OpenAIAgentsInstrumentor",
+        "agents",
+    ),
+    "mcp": ("spanflow.instrumentation.mcp:MCPInstrumentor", "mcp"),
 }
 PROVIDERS = tuple(_INSTRUMENTORS)
 
