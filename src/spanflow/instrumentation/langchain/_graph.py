@@ -19,12 +19,10 @@ from spanflow.instrumentation import operations
 from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation.operations import Operation
 
-Tracer = Callable[[], trace.Tracer]
-
 LANGGRAPH_STEP_KEY = "langgraph_step"  # the superstep number in a task's config metadata
 
 
-def sync_node_wrapper(tracer: Tracer) -> Callable[..., Any]:
+def sync_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     """The wrapt wrapper of ``run_with_retry``."""
 
     def wrapper(
@@ -42,7 +40,7 @@ def sync_node_wrapper(tracer: Tracer) -> Callable[..., Any]:
     return wrapper
 
 
-def async_node_wrapper(tracer: Tracer) -> Callable[..., Any]:
+def async_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     """The wrapt wrapper of ``arun_with_retry``."""
 
     async def wrapper(
@@ -63,7 +61,7 @@ def async_node_wrapper(tracer: Tracer) -> Callable[..., Any]:
     return wrapper
 
 
-def _start(tracer: Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation | None:
+def _start(tracer: trace.Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation | None:
     try:
         task = args[0] if args else kwargs.get("task")
         name = getattr(task, "name", None)
@@ -73,7 +71,7 @@ def _start(tracer: Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Ope
         step = metadata.get(LANGGRAPH_STEP_KEY)
         extra = {attributes.LANGGRAPH_STEP: step} if isinstance(step, int) else None
         return operations.start_operation(
-            tracer(), attributes.SpanKindValue.CHAIN, name, extra_attributes=extra
+            tracer, attributes.SpanKindValue.CHAIN, name, extra_attributes=extra
         )
     except Exception:
         report_internal_error("langgraph node start")

@@ -19,10 +19,8 @@ from spanflow.instrumentation import operations
 from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation.operations import Operation
 
-Tracer = Callable[[], trace.Tracer]
 
-
-def sync_tool_wrapper(tracer: Tracer) -> Callable[..., Any]:
+def sync_tool_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     """The wrapt wrapper of ``BaseTool.run``."""
 
     def wrapper(
@@ -40,7 +38,7 @@ def sync_tool_wrapper(tracer: Tracer) -> Callable[..., Any]:
     return wrapper
 
 
-def async_tool_wrapper(tracer: Tracer) -> Callable[..., Any]:
+def async_tool_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     """The wrapt wrapper of ``BaseTool.arun``."""
 
     async def wrapper(
@@ -62,13 +60,13 @@ def async_tool_wrapper(tracer: Tracer) -> Callable[..., Any]:
 
 
 def _start(
-    tracer: Tracer, tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    tracer: trace.Tracer, tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Operation | None:
     try:
         tool_input = args[0] if args else kwargs.get("tool_input")
         call_id = kwargs.get("tool_call_id")
         return operations.start_operation(
-            tracer(),
+            tracer,
             attributes.SpanKindValue.TOOL,
             str(getattr(tool, "name", None) or type(tool).__name__),
             arguments=_visible_arguments(tool, tool_input),

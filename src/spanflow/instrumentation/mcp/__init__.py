@@ -10,22 +10,15 @@ without raising, exactly as the SDK does. Patching waits until ``mcp`` is import
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
-from types import ModuleType
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
 
 from spanflow import attributes
 from spanflow.instrumentation import operations
 from spanflow.instrumentation._guard import report_internal_error
-from spanflow.instrumentation._version import VERSION
-from spanflow.instrumentation.deferred import DeferredPatch
+from spanflow.instrumentation._instrumentor import Hook, LLMInstrumentor, Wrapper
 from spanflow.instrumentation.operations import Operation
 
 __all__ = ["MCPInstrumentor"]
@@ -34,47 +27,39 @@ TOOLS_CALL = "tools/call"
 RESOURCES_READ = "resources/read"
 EXTENSION_TOOL = "extension"  # GenAI gen_ai.tool.type for tools executed outside the agent
 
-_tracer: trace.Tracer = trace.get_tracer(__name__, VERSION)
+
+def _traced_call(
+    tracer: trace.Tracer,
+    start: Callable[[trace.Tracer, tuple[Any, ...], dict[str, Any]], Operation | None],
+) -> Wrapper:
+    """An ``async`` wrapper: span from ``start``, the session call, then its result or error."""
+
+    async def wrapper(
+        wrapped: Callable[..., Awaitable[Any]],
+        session: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        operation = start(tracer, args, kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:  # recorded, then re-raised as it is
+            operations.finish_operation(operation, error=error)
+            raise
+        _finish_with(operation, result)
+        return result
+
+    return wrapper
 
 
-async def _call_tool_wrapper(
-    wrapped: Callable[..., Awaitable[Any]],
-    session: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    operation = _start_tool_call(args, kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as error:  # recorded, then re-raised as it is
-        operations.finish_operation(operation, error=error)
-        raise
-    _finish_with(operation, result)
-    return result
-
-
-async def _read_resource_wrapper(
-    wrapped: Callable[..., Awaitable[Any]],
-    session: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    operation = _start_resource_read(args, kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as error:  # recorded, then re-raised as it is
-        operations.finish_operation(operation, error=error)
-        raise
-    _finish_with(operation, result)
-    return result
-
-
-def _start_tool_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation | None:
+def _start_tool_call(
+    tracer: trace.Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Operation | None:
     try:
         name = args[0] if args else kwargs.get("name")
         arguments = args[1] if len(args) > 1 else kwargs.get("arguments")
         return operations.start_operation(
-            _tracer,
+            tracer,
             attributes.SpanKindValue.TOOL,
             str(name),
             arguments=arguments if arguments is not None else {},
@@ -86,11 +71,13 @@ def _start_tool_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation
         return None
 
 
-def _start_resource_read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation | None:
+def _start_resource_read(
+    tracer: trace.Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Operation | None:
     try:
         uri = str(args[0] if args else kwargs.get("uri"))
         return operations.start_operation(
-            _tracer,
+            tracer,
             attributes.SpanKindValue.TOOL,
             RESOURCES_READ,
             arguments={"uri": uri},
@@ -140,33 +127,23 @@ def _is_error(result: Any) -> bool:
     return bool(getattr(result, "is_error", None) or getattr(result, "isError", None))
 
 
-def _patch(module: ModuleType) -> None:
-    wrap_function_wrapper(module, "ClientSession.call_tool", _call_tool_wrapper)
-    wrap_function_wrapper(module, "ClientSession.read_resource", _read_resource_wrapper)
+def _call_tool(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
+    return _traced_call(tracer, _start_tool_call)
 
 
-def _unpatch(module: ModuleType) -> None:
-    unwrap(module.ClientSession, "call_tool")
-    unwrap(module.ClientSession, "read_resource")
+def _read_resource(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
+    return _traced_call(tracer, _start_resource_read)
 
 
-_SESSION = DeferredPatch("mcp.client.session", _patch, _unpatch)
-
-
-class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class MCPInstrumentor(LLMInstrumentor):
     """Traces MCP client tool calls and resource reads.
 
     ``MCPInstrumentor().instrument(tracer_provider=...)`` patches ``mcp.ClientSession`` when it
     is imported; ``uninstrument()`` restores it.
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("mcp >= 1.0",)
-
-    def _instrument(self, **kwargs: Any) -> None:
-        global _tracer
-        _tracer = trace.get_tracer(__name__, VERSION, kwargs.get("tracer_provider"))
-        _SESSION.apply()
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        _SESSION.remove()
+    dependencies = ("mcp >= 1.0",)
+    hooks = (
+        Hook("mcp.client.session", "ClientSession.call_tool", _call_tool),
+        Hook("mcp.client.session", "ClientSession.read_resource", _read_resource),
+    )

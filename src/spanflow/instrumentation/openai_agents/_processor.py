@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from agents.tracing import Span, Trace, TracingProcessor
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from spanflow import attributes
 from spanflow.instrumentation import operations
 from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation.operations import Operation
-
-Tracer = Callable[[], trace.Tracer]
 
 AGENTS_ERROR = "agents_error"  # error.type when the SDK reports an error without an exception
 
@@ -39,8 +37,8 @@ AGENTS_ERROR = "agents_error"  # error.type when the SDK reports an error withou
 class SpanflowTracingProcessor(TracingProcessor):
     """Mirrors Agents SDK spans as spanflow tool, agent and chain spans while ``active``."""
 
-    def __init__(self, tracer: Tracer) -> None:
-        self._tracer = tracer
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self.tracer = tracer
         self._lock = threading.Lock()
         self._running: dict[str, Operation] = {}
         self.active = True
@@ -52,7 +50,7 @@ class SpanflowTracingProcessor(TracingProcessor):
         return None
 
     def on_span_start(self, span: Span[Any]) -> None:
-        if not self.active:
+        if not self.active or not is_instrumentation_enabled():  # suppress_instrumentation
             return
         try:
             operation = self._start(span)
@@ -87,22 +85,22 @@ class SpanflowTracingProcessor(TracingProcessor):
         parent = self._parent_context(span.parent_id)
         if kind == "agent":
             return operations.start_operation(
-                self._tracer(), attributes.SpanKindValue.AGENT, str(data.name), parent=parent
+                self.tracer, attributes.SpanKindValue.AGENT, str(data.name), parent=parent
             )
         if kind == "function":
             return operations.start_operation(
-                self._tracer(), attributes.SpanKindValue.TOOL, str(data.name), parent=parent
+                self.tracer, attributes.SpanKindValue.TOOL, str(data.name), parent=parent
             )
         if kind == "guardrail":
             return operations.start_operation(
-                self._tracer(),
+                self.tracer,
                 attributes.SpanKindValue.CHAIN,
                 f"guardrail {data.name}",
                 parent=parent,
             )
         if kind == "handoff":
             return operations.start_operation(
-                self._tracer(),
+                self.tracer,
                 attributes.SpanKindValue.CHAIN,
                 "handoff",
                 parent=parent,
