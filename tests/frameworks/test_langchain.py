@@ -169,3 +169,24 @@ def test_graph_nodes_are_chain_spans_parenting_llm_and_tool(
     assert nodes[first.parent_span_id].name == "model"
     assert nodes[tool_span.parent_span_id].name == "tools"
     assert nodes[second.parent_span_id].attributes[attributes.LANGGRAPH_STEP] > 1
+
+
+def test_dataflow_graph_shows_llm_tool_llm(traced: SpanCapture, llm: FakeLLMServer) -> None:
+    """spanflow's dataflow graph of the agent run has the tool as a node between the LLM calls."""
+    from spanflow.dataflow import DataflowGraph
+
+    llm.add_replies(
+        Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"}, id="call_weather_1")]),
+        "Pack a warm coat: it is 4 degrees with sleet.",
+    )
+    with spanflow.run("weather"):
+        react_agent(llm, [get_weather]).invoke({"messages": [("user", "Weather in Oslo?")]})
+    first, tool_span, second = llm_tool_llm(traced)
+    graph = DataflowGraph.from_spans(traced.spans())
+    kinds = {node.span_id: node.kind for node in graph.nodes}
+    assert kinds[tool_span.span_id] == attributes.SpanKindValue.TOOL
+    edges = {(edge.producer, edge.consumer) for edge in graph.edges}
+    assert (first.span_id, tool_span.span_id) in edges
+    assert (tool_span.span_id, second.span_id) in edges
+    (tool_node,) = [node for node in graph.nodes if node.span_id == tool_span.span_id]
+    assert tool_node.output_preview.startswith("Oslo: 4 degrees")

@@ -24,6 +24,8 @@ from spanflow._internal.terminal_text import printable
 
 PREVIEW_CHARS = 60
 _START_KEYS = ("start_time_unix_nano", "start_time_ns", "start_time")
+# Spans that are graph nodes even without links: calls, steps and framework tool calls.
+_NODE_KINDS = (attr.SpanKindValue.LLM, attr.SpanKindValue.STEP, attr.SpanKindValue.TOOL)
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class DataflowGraph:
         nodes: dict[str, DataflowNode] = {}
         edges: list[DataflowEdge] = []
         for view in views:
-            if view.kind in (attr.SpanKindValue.LLM, attr.SpanKindValue.STEP):
+            if view.kind in _NODE_KINDS:
                 nodes[view.span_id] = view.node()
         by_id = {view.span_id: view for view in views}
         for view in views:
@@ -163,7 +165,10 @@ class _SpanView:
         kind = self.attributes.get(attr.SPAN_KIND)
         if isinstance(kind, str):
             return kind
-        if attr.GEN_AI_OPERATION_NAME in self.attributes:
+        operation = self.attributes.get(attr.GEN_AI_OPERATION_NAME)
+        if operation == attr.GenAiOperationValue.EXECUTE_TOOL:  # other instrumentations' tools
+            return attr.SpanKindValue.TOOL
+        if operation is not None:
             return attr.SpanKindValue.LLM
         if attr.STEP_NAME in self.attributes:
             return attr.SpanKindValue.STEP
@@ -177,8 +182,18 @@ class _SpanView:
             name=self.name,
             kind=self.kind,
             model=str(model) if model else None,
-            input_preview=_preview(get(attr.GEN_AI_INPUT_MESSAGES) or get(attr.STEP_INPUT), -1),
-            output_preview=_preview(get(attr.GEN_AI_OUTPUT_MESSAGES) or get(attr.STEP_OUTPUT), 0),
+            input_preview=_preview(
+                get(attr.GEN_AI_INPUT_MESSAGES)
+                or get(attr.STEP_INPUT)
+                or get(attr.GEN_AI_TOOL_CALL_ARGUMENTS),
+                -1,
+            ),
+            output_preview=_preview(
+                get(attr.GEN_AI_OUTPUT_MESSAGES)
+                or get(attr.STEP_OUTPUT)
+                or get(attr.GEN_AI_TOOL_CALL_RESULT),
+                0,
+            ),
         )
 
 
