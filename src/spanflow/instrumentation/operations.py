@@ -65,7 +65,6 @@ def start_operation(
     tool_call_id: str | None = None,
     tool_type: str | None = None,
     description: str | None = None,
-    agent_id: str | None = None,
     parent: Context | None = None,
     make_current: bool = True,
     span_name: str | None = None,
@@ -80,8 +79,7 @@ def start_operation(
         arguments: What the operation reads (a tool's arguments, a node's input).
         tool_call_id: The model's id for this tool call, when the framework knows it.
         tool_type: ``function``, ``extension`` or ``datastore`` for tools.
-        description: The tool's or agent's description.
-        agent_id: The agent's id, when it has one.
+        description: The tool's description.
         parent: The parent context (default: the current one).
         make_current: Make the span current until it finishes (same task/thread only).
         span_name: Overrides the conventional span name (``execute_tool {name}``, ...).
@@ -93,7 +91,7 @@ def start_operation(
             context=parent,
             kind=SpanKind.INTERNAL,
             attributes=_start_attributes(
-                kind, name, tool_call_id, tool_type, description, agent_id, extra_attributes
+                kind, name, tool_call_id, tool_type, description, extra_attributes
             ),
         )
     except Exception:
@@ -120,8 +118,9 @@ def record_arguments(operation: Operation | None, arguments: Any) -> None:
         return
     span = operation.span
     try:
-        if content.capture_enabled():
-            _set_content(span, _ARGUMENT_KEYS[operation.kind], arguments)
+        key = _ARGUMENT_KEYS.get(operation.kind)
+        if key is not None and content.capture_enabled():
+            _set_content(span, key, arguments)
             openinference.set_input(span, arguments)
         operation.pending = dataflow.on_call_start(span, _inputs(arguments, operation.tool_call_id))
     except Exception:
@@ -141,8 +140,9 @@ def finish_operation(
             _record_error(span, error)
             dataflow.on_call_end(operation.pending, None)
         else:
-            if result is not NO_RESULT and content.capture_enabled():
-                _set_content(span, _RESULT_KEYS[operation.kind], result)
+            key = _RESULT_KEYS.get(operation.kind)
+            if result is not NO_RESULT and key is not None and content.capture_enabled():
+                _set_content(span, key, result)
                 openinference.set_output(span, result)
             fields = _output_fields(result) if result is not NO_RESULT else ()
             dataflow.on_call_end(operation.pending, CallOutputs(fields=fields))
@@ -183,7 +183,6 @@ def _start_attributes(
     tool_call_id: str | None,
     tool_type: str | None,
     description: str | None,
-    agent_id: str | None,
     extra: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     found: dict[str, Any] = {attributes.SPAN_KIND: kind}
@@ -198,10 +197,6 @@ def _start_attributes(
     elif kind == attributes.SpanKindValue.AGENT:
         found[attributes.GEN_AI_OPERATION_NAME] = attributes.GenAiOperationValue.INVOKE_AGENT
         found[attributes.GEN_AI_AGENT_NAME] = name
-        if agent_id:
-            found[attributes.GEN_AI_AGENT_ID] = agent_id
-        if description:
-            found[attributes.GEN_AI_AGENT_DESCRIPTION] = description
     else:
         found[attributes.CHAIN_NAME] = name
     if not redaction.enabled():
@@ -210,16 +205,10 @@ def _start_attributes(
     return found
 
 
-_ARGUMENT_KEYS = {
-    attributes.SpanKindValue.TOOL: attributes.GEN_AI_TOOL_CALL_ARGUMENTS,
-    attributes.SpanKindValue.AGENT: attributes.AGENT_INPUT,
-    attributes.SpanKindValue.CHAIN: attributes.CHAIN_INPUT,
-}
-_RESULT_KEYS = {
-    attributes.SpanKindValue.TOOL: attributes.GEN_AI_TOOL_CALL_RESULT,
-    attributes.SpanKindValue.AGENT: attributes.AGENT_OUTPUT,
-    attributes.SpanKindValue.CHAIN: attributes.CHAIN_OUTPUT,
-}
+# Only tools record content: agent and chain inputs are whole conversations or graph states,
+# already on the LLM spans inside them.
+_ARGUMENT_KEYS = {attributes.SpanKindValue.TOOL: attributes.GEN_AI_TOOL_CALL_ARGUMENTS}
+_RESULT_KEYS = {attributes.SpanKindValue.TOOL: attributes.GEN_AI_TOOL_CALL_RESULT}
 
 
 def _set_content(span: Span, key: str, value: Any) -> None:
