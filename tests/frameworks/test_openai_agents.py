@@ -155,3 +155,29 @@ def test_handoff_gives_a_handoff_span_and_a_second_agent_span(
     assert handoff.attributes[attributes.HANDOFF_FROM_AGENT] == "Triage"
     assert handoff.attributes[attributes.HANDOFF_TO_AGENT] == "Translator"
     assert len(spans_of_kind(agents_traced, attributes.SpanKindValue.LLM)) == 2
+
+
+def test_tripped_input_guardrail_is_a_chain_span_and_the_sdk_error_passes(
+    agents_traced: SpanCapture, llm: FakeLLMServer
+) -> None:
+    """A guardrail run is a 'guardrail {name}' span saying it tripped; the SDK's error is raised."""
+
+    @agents.input_guardrail
+    def no_passwords(context: Any, agent: Any, prompt: Any) -> Any:
+        return agents.GuardrailFunctionOutput(
+            output_info="mentions a password", tripwire_triggered="password" in str(prompt)
+        )
+
+    llm.add_replies("I will not help with that.")
+    with (
+        pytest.raises(agents.InputGuardrailTripwireTriggered),
+        spanflow.run("guarded"),
+    ):
+        run_agent(llm, "My password is hunter2", input_guardrails=[no_passwords])
+    (guardrail,) = [
+        span
+        for span in spans_of_kind(agents_traced, attributes.SpanKindValue.CHAIN)
+        if span.name.startswith("guardrail")
+    ]
+    assert guardrail.name == "guardrail no_passwords"
+    assert guardrail.attributes[attributes.GUARDRAIL_TRIGGERED] is True
