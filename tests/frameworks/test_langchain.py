@@ -169,6 +169,29 @@ def test_graph_nodes_are_chain_spans_parenting_llm_and_tool(
     assert nodes[first.parent_span_id].name == "model"
     assert nodes[tool_span.parent_span_id].name == "tools"
     assert nodes[second.parent_span_id].attributes[attributes.LANGGRAPH_STEP] > 1
+    (agent_span,) = spans_of_kind(traced, attributes.SpanKindValue.AGENT)
+    assert agent_span.name == "invoke_agent LangGraph"
+    assert agent_span.attributes[attributes.GEN_AI_OPERATION_NAME] == "invoke_agent"
+    assert {node.parent_span_id for node in nodes.values()} == {agent_span.span_id}
+
+
+def test_outside_a_run_one_invocation_is_one_linked_trace(
+    traced: SpanCapture, llm: FakeLLMServer
+) -> None:
+    """Without spanflow.run() the graph span roots one trace, and dataflow links within it."""
+    llm.add_replies(
+        Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"}, id="call_weather_1")]),
+        "Done.",
+    )
+    asyncio.run(
+        react_agent(llm, [get_weather]).ainvoke({"messages": [("user", "Weather in Oslo?")]})
+    )
+    first, tool_span, second = llm_tool_llm(traced)
+    (agent_span,) = spans_of_kind(traced, attributes.SpanKindValue.AGENT)
+    assert agent_span.parent_span_id is None
+    assert {span.trace_id for span in traced.spans()} == {agent_span.trace_id}
+    assert dataflow_producers(tool_span) == [first.span_id]
+    assert tool_span.span_id in dataflow_producers(second)
 
 
 def test_dataflow_graph_shows_llm_tool_llm(traced: SpanCapture, llm: FakeLLMServer) -> None:

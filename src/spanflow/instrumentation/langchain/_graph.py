@@ -1,4 +1,9 @@
-"""LangGraph node wrappers: one ``chain`` span per node execution, parent of what the node does.
+"""LangGraph wrappers: an ``invoke_agent`` span per graph invocation, a ``chain`` span per node.
+
+``Pregel.invoke`` / ``ainvoke`` (what ``create_agent`` and ``create_react_agent`` graphs are
+called with) become ``invoke_agent {graph name}`` spans, so one invocation is one trace even
+outside a run. Iterating ``stream()`` yourself gets node spans but no graph span: a span kept
+current across a generator's yields would leak into the caller's code between them.
 
 LangGraph runs every node task through ``run_with_retry`` / ``arun_with_retry`` (imported by
 name into ``langgraph.pregel._runner``, which is where they are patched). The span wraps all
@@ -22,6 +27,45 @@ from spanflow.instrumentation.operations import Operation
 LANGGRAPH_STEP_KEY = "langgraph_step"  # the superstep number in a task's config metadata
 
 
+def sync_graph_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
+    """The wrapt wrapper of ``Pregel.invoke``."""
+
+    def wrapper(
+        wrapped: Callable[..., Any], graph: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        operation = _start_graph(tracer, graph)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:  # recorded, then re-raised as it is
+            _finish_failed(operation, error)
+            raise
+        operations.finish_operation(operation)
+        return result
+
+    return wrapper
+
+
+def async_graph_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
+    """The wrapt wrapper of ``Pregel.ainvoke``."""
+
+    async def wrapper(
+        wrapped: Callable[..., Awaitable[Any]],
+        graph: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        operation = _start_graph(tracer, graph)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:  # recorded, then re-raised as it is
+            _finish_failed(operation, error)
+            raise
+        operations.finish_operation(operation)
+        return result
+
+    return wrapper
+
+
 def sync_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     """The wrapt wrapper of ``run_with_retry``."""
 
@@ -32,7 +76,7 @@ def sync_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:  # recorded, then re-raised as it is
-            operations.finish_operation(operation, error=error)
+            _finish_failed(operation, error)
             raise
         operations.finish_operation(operation)
         return result
@@ -53,7 +97,7 @@ def async_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:  # recorded, then re-raised as it is
-            operations.finish_operation(operation, error=error)
+            _finish_failed(operation, error)
             raise
         operations.finish_operation(operation)
         return result
@@ -76,3 +120,24 @@ def _start(tracer: trace.Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     except Exception:
         report_internal_error("langgraph node start")
         return None
+
+
+def _start_graph(tracer: trace.Tracer, graph: Any) -> Operation | None:
+    try:
+        name = getattr(graph, "name", None)
+        return operations.start_operation(
+            tracer,
+            attributes.SpanKindValue.AGENT,
+            name if isinstance(name, str) and name else type(graph).__name__,
+        )
+    except Exception:
+        report_internal_error("langgraph invoke start")
+        return None
+
+
+def _finish_failed(operation: Operation | None, error: BaseException) -> None:
+    """An interrupt or a command for the parent graph is control flow, not a failure."""
+    if any(cls.__name__ == "GraphBubbleUp" for cls in type(error).__mro__):
+        operations.finish_operation(operation)
+    else:
+        operations.finish_operation(operation, error=error)
