@@ -118,3 +118,29 @@ def test_agents_run_result_survives(sabotaged: str, llm: FakeLLMServer) -> None:
     result = asyncio.run(main())
     assert result.final_output == "4 degrees."
     assert "Oslo: 4 degrees" in str(result.new_items)
+
+
+def test_langgraph_agent_answer_survives(sabotaged: str, llm: FakeLLMServer) -> None:
+    """A LangGraph agent with a tool answers as without spanflow when spanflow's hooks fail."""
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+
+    @tool
+    def forecast(city: str) -> str:
+        """Forecast."""
+        return f"{city}: 4 degrees"
+
+    llm.add_replies(Reply(tool_calls=[ToolCall("forecast", {"city": "Oslo"})]), "4 degrees.")
+    model = ChatOpenAI(
+        model="gpt-4o-mini",
+        base_url=llm.openai_base_url,
+        api_key="sk-test-0000000000000000",  # type: ignore[arg-type]
+        max_retries=0,
+    )
+    with spanflow.run("faulty"):
+        result = create_agent(model, [forecast]).invoke({"messages": [("user", "Weather?")]})
+    assert [message.content for message in result["messages"][-2:]] == [
+        "Oslo: 4 degrees",
+        "4 degrees.",
+    ]

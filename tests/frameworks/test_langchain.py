@@ -213,3 +213,30 @@ def test_dataflow_graph_shows_llm_tool_llm(traced: SpanCapture, llm: FakeLLMServ
     assert (tool_span.span_id, second.span_id) in edges
     (tool_node,) = [node for node in graph.nodes if node.span_id == tool_span.span_id]
     assert tool_node.output_preview.startswith("Oslo: 4 degrees")
+
+
+def test_interrupt_is_not_recorded_as_a_failure(traced: SpanCapture) -> None:
+    """A node that interrupts for human input leaves its node and graph spans without ERROR."""
+    from typing import TypedDict
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import interrupt
+
+    class State(TypedDict):
+        answer: str
+
+    def ask_human(state: State) -> State:
+        return {"answer": str(interrupt("Approve the trip to Oslo?"))}
+
+    builder = StateGraph(State)
+    builder.add_node("ask_human", ask_human)
+    builder.add_edge(START, "ask_human")
+    builder.add_edge("ask_human", END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    result = graph.invoke({"answer": ""}, {"configurable": {"thread_id": "trip-1"}})
+    assert result["__interrupt__"][0].value == "Approve the trip to Oslo?"
+    (node,) = spans_of_kind(traced, attributes.SpanKindValue.CHAIN)
+    (agent_span,) = spans_of_kind(traced, attributes.SpanKindValue.AGENT)
+    assert node.name == "ask_human"
+    assert node.status_code != "ERROR" and agent_span.status_code != "ERROR"
