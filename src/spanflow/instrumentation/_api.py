@@ -42,6 +42,7 @@ def instrument(*providers: str, tracer_provider: Any = None) -> list[str]:
     Args:
         *providers: ``"openai"``, ``"anthropic"``, ``"ollama"``, ...
             (``spanflow.instrumentation.PROVIDERS``); none means every installed one.
+            Frameworks too: ``"langchain"``, ``"openai_agents"``, ``"mcp"``.
         tracer_provider: The provider for the LLM spans (default: the global one).
 
     Returns:
