@@ -61,6 +61,10 @@ def test_spans_carry_openinference_kinds_and_values(
     run_weather_agent(llm)
     first, tool_span, second = llm_tool_llm(openinference_on)
     assert first.attributes[KIND] == second.attributes[KIND] == "LLM"
+    assert (
+        first.attributes[attributes.INPUT_VALUE]
+        == first.attributes[attributes.GEN_AI_INPUT_MESSAGES]
+    )
     assert tool_span.attributes[KIND] == "TOOL"
     assert tool_span.attributes[attributes.INPUT_VALUE] == '{"city":"Oslo"}'
     assert tool_span.attributes[attributes.INPUT_MIME_TYPE] == "application/json"

@@ -2,9 +2,11 @@
 
 Off by default. ``configure(openinference=True)`` or ``SPANFLOW_OPENINFERENCE=true`` adds, to
 the OpenTelemetry GenAI attributes spanflow always writes, ``openinference.span.kind`` on every
-span spanflow makes (LLM calls, runs, steps, tools, agents, chains) and ``input.value`` /
-``output.value`` on tool, agent and chain spans. A span processor stamps the kind when a span
-starts, so LLM spans of every provider get it without their instrumentors knowing. Dataflow
+span spanflow makes (LLM calls, runs, steps, tools, agents, chains), ``input.value`` /
+``output.value`` on tool spans and ``input.value`` (the input messages) on LLM spans. A span
+processor stamps these when a span starts, so LLM spans of every provider get them without their
+instrumentors knowing; an LLM span's output is only known at its end, when a span can no longer
+be changed, so it stays in ``gen_ai.output.messages``. Dataflow
 links stay standard span links. See https://arize-ai.github.io/openinference/spec/
 """
 
@@ -92,7 +94,7 @@ def _set_value(span: Any, value_key: str, mime_key: str, value: Any) -> None:
 
 
 class OpenInferenceKindProcessor(SpanProcessor):
-    """Stamps ``openinference.span.kind`` on spanflow's spans as they start (mode on only)."""
+    """Stamps ``openinference.span.kind`` (and LLM input) on spanflow's spans as they start."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if not enabled():
@@ -105,6 +107,10 @@ class OpenInferenceKindProcessor(SpanProcessor):
         if found.get(attributes.GEN_AI_OPERATION_NAME) == "embeddings":
             openinference_kind = attributes.OpenInferenceSpanKindValue.EMBEDDING
         span.set_attribute(attributes.OPENINFERENCE_SPAN_KIND, openinference_kind)
+        messages = found.get(attributes.GEN_AI_INPUT_MESSAGES)
+        if isinstance(messages, str):  # already captured (switch on), redacted and bounded
+            span.set_attribute(attributes.INPUT_VALUE, messages)
+            span.set_attribute(attributes.INPUT_MIME_TYPE, _JSON_MIME_TYPE)
 
     def on_end(self, span: ReadableSpan) -> None:
         return None
