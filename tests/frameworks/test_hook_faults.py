@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry import context as otel_context
 
 import spanflow
 from spanflow.instrumentation import operations
@@ -38,14 +40,17 @@ class StationOffline(Exception):
 @pytest.fixture(params=FAULT_POINTS)
 def sabotaged(
     request: pytest.FixtureRequest, traced: SpanCapture, monkeypatch: pytest.MonkeyPatch
-) -> str:
+) -> Iterator[str]:
     """One of spanflow's hook internals raises on every call."""
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise InjectedFault(request.param)
 
     monkeypatch.setattr(operations, request.param, explode)
-    return str(request.param)
+    # With _detach broken, tool spans stay current: restore this thread's context afterwards.
+    token = otel_context.attach(otel_context.get_current())
+    yield str(request.param)
+    otel_context.detach(token)
 
 
 def test_langchain_tool_result_and_error_survive(

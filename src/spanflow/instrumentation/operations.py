@@ -12,7 +12,7 @@ the framework's own call goes on untouched.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 NO_RESULT: Final = object()
-"""Marks an operation that ended without a value to record (e.g. an agent turn)."""
+"""Marks arguments or a result that are not known (an agent turn, a graph node)."""
 
 _SPAN_NAMES = {
     attributes.SpanKindValue.TOOL: attributes.GenAiOperationValue.EXECUTE_TOOL,
@@ -53,7 +53,6 @@ class Operation:
     token: object | None = None
     pending: object | None = None
     tool_call_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # the hook's own bookkeeping
 
 
 def start_operation(
@@ -76,7 +75,7 @@ def start_operation(
         tracer: The instrumentor's tracer.
         kind: A ``spanflow.attributes.SpanKindValue``: ``TOOL``, ``AGENT`` or ``CHAIN``.
         name: The tool, agent or node name.
-        arguments: What the operation reads (a tool's arguments, a node's input).
+        arguments: What a tool reads; recorded as content and fed to dataflow.
         tool_call_id: The model's id for this tool call, when the framework knows it.
         tool_type: ``function``, ``extension`` or ``datastore`` for tools.
         description: The tool's description.
