@@ -193,6 +193,7 @@ project an earlier segment stated instead."""
 INGEST_ADJUSTMENTS: Final = "spanflow.ingest.adjustments"
 """string[]: what the collector changed in a span to store it (one entry per change)."""
 
+
 # --- Tool and agent spans of framework instrumentation (docs/instrumentation.md) ---------------
 class GenAiOperationValue:
     """Values of ``gen_ai.operation.name`` on the spans framework instrumentation makes."""
