@@ -7,11 +7,14 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 
 from spanflow import environment as env
+from spanflow._client import management
 from spanflow._client.backend import Backend
 from spanflow._client.errors import InvalidQueryError
 from spanflow._client.query import TimeBound, ValueFilters, run_list_pairs
 from spanflow._client.source import Source, resolve_source
 from spanflow.dataflow import DataflowGraph
+from spanflow_collector.analysis.history import MetricStats
+from spanflow_collector.analysis.paired import PairedComparison
 from spanflow_collector.api.params import MAX_LIMIT
 from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
 from spanflow_collector.records import SpanRecord
@@ -195,6 +198,68 @@ class Client:
         if not 2 <= len(run_ids) <= MAX_COMPARED_RUNS:
             raise InvalidQueryError("ids", f"compare 2 to {MAX_COMPARED_RUNS} runs")
         return self._backend.compare(run_ids)
+
+    def compare_paired(
+        self, run_a: str, run_b: str, *, pair_by: str = "name", confidence: float = 0.95
+    ) -> PairedComparison:
+        """Compare two evaluation runs sample by sample: their subruns paired by ``pair_by``.
+
+        For every metric both sides logged: the mean difference B - A with a ``confidence``
+        interval, the paired t-test and Wilcoxon signed-rank test for scores, McNemar's exact
+        test for pass/fail metrics (values 0/1), and the samples that flipped.
+
+        Args:
+            pair_by: ``"name"`` (the subrun name), ``"param:KEY"`` or ``"attr:KEY"``.
+            confidence: level of the interval, strictly between 0 and 1.
+        """
+        return management.paired(self, run_a, run_b, pair_by=pair_by, confidence=confidence)
+
+    def metric_stats(
+        self,
+        metric: str,
+        *,
+        project: str | None = None,
+        by: str | None = None,
+        last: int | None = None,
+        status: str | Sequence[str] | None = None,
+        tags: str | Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> MetricStats:
+        """A metric across the newest ``last`` top-level runs: values in time order, and the
+        count, mean, median, standard deviation, min and max, per value of the ``by`` param.
+
+        A run that did not log the metric itself counts with its subruns' mean, if they did.
+        """
+        return management.metric_stats(
+            self, metric, project=project, by=by, last=last, status=status, tags=tags, name=name
+        )
+
+    def prune(
+        self,
+        *,
+        older_than_s: float | None = None,
+        keep_last: int | None = None,
+        status: str | Sequence[str] = (),
+        project: str | None = None,
+        dry_run: bool = False,
+        progress: management.Progress | None = None,
+    ) -> management.PruneResult:
+        """Delete old top-level runs with their subruns; running runs are always kept.
+
+        The ``keep_last`` newest matching runs stay; of the rest, those started more than
+        ``older_than_s`` seconds ago are deleted (all of them when ``older_than_s`` is None).
+        ``dry_run`` returns the choice without deleting.
+        """
+        statuses = (status,) if isinstance(status, str) else tuple(status)
+        return management.prune(
+            self,
+            older_than_s=older_than_s,
+            keep_last=keep_last,
+            statuses=statuses,
+            project=project,
+            dry_run=dry_run,
+            progress=progress,
+        )
 
     def delete(self, run_id: str) -> int:
         """Delete the run with its spans and subruns; returns how many runs were deleted."""
