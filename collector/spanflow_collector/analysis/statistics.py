@@ -176,7 +176,7 @@ def wilcoxon_signed_rank(differences: Sequence[float]) -> SignedRankResult | Non
     tied = len(set(magnitudes)) < n
     if not tied and n <= _WILCOXON_EXACT_MAX_N:
         counts = _signed_rank_counts(n)
-        total = 2**n
+        total = 1 << n
         smaller = min(w_plus, n * (n + 1) / 2.0 - w_plus)
         tail = sum(counts[: int(smaller) + 1])
         return SignedRankResult(n, w_plus, min(1.0, 2.0 * tail / total), exact=True)
@@ -205,5 +205,5 @@ def mcnemar_exact_p(only_a: int, only_b: int) -> float:
         return 1.0
     smaller = min(only_a, only_b)
     tail = sum(math.comb(n, k) for k in range(smaller + 1))
-    return min(1.0, 2.0 * tail / 2**n)
+    return min(1.0, 2.0 * tail / (1 << n))
 
