@@ -206,4 +206,3 @@ def mcnemar_exact_p(only_a: int, only_b: int) -> float:
     smaller = min(only_a, only_b)
     tail = sum(math.comb(n, k) for k in range(smaller + 1))
     return min(1.0, 2.0 * tail / (1 << n))
-

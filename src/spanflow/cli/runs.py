@@ -1,4 +1,4 @@
-"""``spanflow runs list|show|tree|graph|compare|rm``: runs from a collector or a local index."""
+"""``spanflow runs list|show|tree|graph|compare|stats|rm|prune``: runs from a collector or index."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from spanflow import environment as env
 from spanflow._internal.terminal_text import printable
 from spanflow.cli import runs_render as render
+from spanflow.cli import runs_stats_render as stats_render
 from spanflow.client import (
     AuthenticationError,
     Client,
@@ -23,6 +24,7 @@ from spanflow.client import (
     RunNotFoundError,
     RunSummary,
 )
+from spanflow_collector.analysis.encode import encode_paired, encode_stats
 from spanflow_collector.api import codec
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -83,7 +85,30 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "compare", parents=[source, as_json], help="params, metrics and outputs side by side"
     )
     compare.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    compare.add_argument(
+        "--pair-by",
+        default="name",
+        help="two evaluation runs: pair subruns by 'name' (default), 'param:KEY' or 'attr:KEY'",
+    )
+    compare.add_argument(
+        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+    )
+    compare.add_argument(
+        "--no-paired", action="store_true", help="only the side-by-side table, no paired statistics"
+    )
     compare.set_defaults(func=_command(_compare))
+
+    stats = commands.add_parser(
+        "stats", parents=[source, as_json], help="a metric across runs: history and summary"
+    )
+    stats.add_argument("-m", "--metric", required=True, help="the metric to follow")
+    stats.add_argument("-p", "--project")
+    stats.add_argument("--by", metavar="PARAM", help="summarize per value of this param")
+    stats.add_argument("--last", type=int, help="only the newest N runs holding the metric")
+    stats.add_argument("-s", "--status", action="append", help="only runs with this status")
+    stats.add_argument("-t", "--tag", action="append", help="runs with every given tag")
+    stats.add_argument("-n", "--name", help="the run name contains this text")
+    stats.set_defaults(func=_command(_stats))
 
     remove = commands.add_parser(
         "rm", parents=[source], help="delete runs with their spans and subruns"
@@ -91,6 +116,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     remove.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     remove.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     remove.set_defaults(func=_command(_remove))
+
+    prune = commands.add_parser(
+        "prune", parents=[source], help="delete old runs with their subruns (retention)"
+    )
+    prune.add_argument("--older-than", metavar="AGE", help="started more than AGE ago: 30d, 12h")
+    prune.add_argument("--keep-last", type=int, metavar="N", help="always keep the N newest")
+    prune.add_argument(
+        "-s", "--status", action="append", help="only runs with this status (repeatable)"
+    )
+    prune.add_argument("-p", "--project")
+    prune.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    prune.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    prune.set_defaults(func=_command(_prune))
 
 
 def _collector_url(text: str) -> str:
@@ -261,11 +299,99 @@ def _graph(client: Client, args: argparse.Namespace) -> int:
 
 def _compare(client: Client, args: argparse.Namespace) -> int:
     comparison = client.compare(*args.run_ids)
+    paired = None
+    if len(args.run_ids) == 2 and not args.no_paired:
+        first, second = comparison.runs
+        if client.children(first.id) and client.children(second.id):
+            paired = client.compare_paired(
+                first.id, second.id, pair_by=args.pair_by, confidence=args.confidence
+            )
     if args.json:
-        _print_json(codec.encode_comparison(comparison))
-    else:
-        print(render.comparison_text(comparison, style=_style()))
+        encoded = codec.encode_comparison(comparison)
+        if paired is not None:
+            encoded["paired"] = encode_paired(paired)
+        _print_json(encoded)
+        return 0
+    print(render.comparison_text(comparison, style=_style()))
+    if paired is not None:
+        print()
+        print(stats_render.paired_text(paired, style=_style()))
     return 0
+
+
+def _stats(client: Client, args: argparse.Namespace) -> int:
+    stats = client.metric_stats(
+        args.metric,
+        project=args.project,
+        by=args.by,
+        last=args.last,
+        status=args.status,
+        tags=args.tag,
+        name=args.name,
+    )
+    if args.json:
+        _print_json(encode_stats(stats))
+    else:
+        print(stats_render.stats_text(stats))
+    return 0
+
+
+def _age_s(text: str) -> float:
+    """``--older-than``: ``30d``, ``12h``, ``90m``, ``2w`` or seconds."""
+    match = _AGO.match(text)
+    if match:
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidQueryError(
+            "older_than", f"{text!r} is not an age such as 30d or 12h"
+        ) from None
+
+
+def _prune(client: Client, args: argparse.Namespace) -> int:
+    older_than_s = _age_s(args.older_than) if args.older_than is not None else None
+    policy = {
+        "older_than_s": older_than_s,
+        "keep_last": args.keep_last,
+        "status": args.status or (),
+        "project": args.project,
+    }
+    chosen = client.prune(**policy, dry_run=True)
+    if not chosen.runs:
+        print("no runs to prune")
+        return 0
+    if args.dry_run:
+        for run in chosen.runs:
+            print(f"would delete {printable(run.id)} ({printable(run.name)}, {run.status})")
+        print(f"{len(chosen.runs)} runs (with their subruns) would be deleted")
+        return 0
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"delete {len(chosen.runs)} runs with their spans and subruns? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    result = client.prune(**policy, progress=_progress_bar("pruning"))
+    print(f"deleted {len(result.runs)} runs ({result.deleted} with subruns)")
+    return 0
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None] | None:
+    """A one-line progress bar on a terminal's stderr; nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        filled = 30 * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        print(
+            f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
 
 
 def _remove(client: Client, args: argparse.Namespace) -> int:
