@@ -29,6 +29,7 @@ EXPECTED_PUBLIC_NAMES = {
     "log_params",
     "run",
     "shutdown",
+    "start_run",
     "step",
     "tag",
     "uninstrument",

@@ -21,7 +21,7 @@ from spanflow._internal.logging_api import (
     log_params,
     tag,
 )
-from spanflow._internal.run import current_run, launch, run
+from spanflow._internal.run import current_run, launch, run, start_run
 from spanflow._internal.warn import SpanflowWarning
 from spanflow._internal.written_index import graph
 from spanflow.attributes import RunStatus
@@ -54,6 +54,7 @@ __all__ = [
     "log_params",
     "run",
     "shutdown",
+    "start_run",
     "step",
     "tag",
     "uninstrument",

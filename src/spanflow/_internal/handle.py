@@ -19,6 +19,12 @@ from spanflow._internal.run_records import AttributeScalar, FieldValue, MetricPo
 from spanflow._internal.warn import log_internal_error_once, warn, warn_once
 
 _HASH_CHUNK_BYTES = 1 << 20
+FINISH_STATUSES = (
+    attributes.RunStatus.COMPLETED,
+    attributes.RunStatus.FAILED,
+    attributes.RunStatus.CANCELLED,
+)
+"""What ``RunHandle.finish(status=...)`` accepts."""
 
 
 class RunHandle:
@@ -63,6 +69,7 @@ class RunHandle:
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
         self._emit = emit
+        self._finisher: Callable[[str, BaseException | None], None] | None = None
         self._limits = limits or RunLimits()
         # A run that turned redaction off says so on every record, so the collector keeps them.
         self._record_flags: dict[str, FieldValue] = (
@@ -247,13 +254,25 @@ class RunHandle:
         """Record one metric point (name, value, optional step, time)."""
         self.log_metrics({name: value}, step=step)
 
-    def log_metrics(self, metrics: Mapping[str, Any], *, step: int | None = None) -> None:
-        """Record several metric points sharing one ``step``."""
+    def log_metrics(
+        self,
+        metrics: Mapping[str, Any] | None = None,
+        /,
+        *,
+        step: int | None = None,
+        **named: Any,
+    ) -> None:
+        """Record several metric points sharing one ``step``.
+
+        Give them as a mapping (``log_metrics({"loss": 0.1})``), as keywords
+        (``log_metrics(loss=0.1, acc=0.9)``), or both; a metric called ``step`` goes in the
+        mapping, since the keyword is the step.
+        """
         if not self._writable("log_metric"):
             return
         timestamp = clock.time_ns()
         points: list[MetricPointData] = []
-        for key, raw in metrics.items():
+        for key, raw in {**(metrics or {}), **named}.items():
             name = values.valid_key("metric", key)
             if name is None:
                 continue
@@ -348,7 +367,43 @@ class RunHandle:
             self._span.set_attribute(attributes.RUN_TAGS, current)
         self._emit_record(attributes.RecordKindValue.TAGS, tags=tuple(added))
 
-    # --- lifecycle (called by the run context manager) ----------------------------------------
+    # --- lifecycle -------------------------------------------------------------------------------
+    def finish(self, status: str | None = None, *, error: BaseException | None = None) -> None:
+        """End the run now: ``completed`` (the default), ``failed`` or ``cancelled``.
+
+        For runs from :func:`spanflow.start_run`; inside ``with spanflow.run()`` it ends the
+        run before the block does. ``error`` records the exception that failed the run (the
+        status then defaults to ``failed``). Finishing twice does nothing; a run never
+        finished ends ``interrupted`` when the process exits.
+
+        Raises:
+            ValueError: ``status`` is not one of the three above.
+        """
+        chosen = status or (
+            attributes.RunStatus.FAILED if error is not None else attributes.RunStatus.COMPLETED
+        )
+        if chosen not in FINISH_STATUSES:
+            raise ValueError(
+                f"finish(status={status!r}): use one of {', '.join(map(repr, FINISH_STATUSES))}"
+            )
+        finisher = self._finisher
+        if finisher is None:
+            warn_once(
+                "finish-remote",
+                "spanflow: finish() on a run opened by another process does nothing",
+                stacklevel=2,
+            )
+            return
+        try:
+            finisher(chosen, error)
+        except Exception as exc:
+            if isinstance(exc, Warning):
+                raise
+            log_internal_error_once("run-finish", "finish() failed inside spanflow")
+
+    def _set_finisher(self, finisher: Callable[[str, BaseException | None], None]) -> None:
+        self._finisher = finisher
+
     def _set_status(self, status: str) -> bool:
         """Move from ``running`` to ``status``; False if the run had already ended."""
         with self._lock:

@@ -52,10 +52,13 @@ def log_metric(name: str, value: float, *, step: int | None = None) -> None:
         safe_call("log_metric", target.log_metric, name, value, step=step)
 
 
-def log_metrics(metrics: Mapping[str, float], *, step: int | None = None) -> None:
-    """Record several metric points with one ``step``."""
+def log_metrics(
+    metrics: Mapping[str, float] | None = None, /, *, step: int | None = None, **named: float
+) -> None:
+    """Record several metric points with one ``step``: ``log_metrics(loss=0.1, acc=0.9)`` or
+    ``log_metrics({"loss": 0.1})`` (a metric called ``step`` goes in the mapping)."""
     if (target := _target("log_metrics")) is not None:
-        safe_call("log_metrics", target.log_metrics, metrics, step=step)
+        safe_call("log_metrics", target.log_metrics, metrics, step=step, **named)
 
 
 def log_output(name: str, value: Any) -> None:

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from opentelemetry import context as otel_context
+
 from spanflow._internal import lifecycle, membership
 from spanflow._internal.handle import RunHandle
+from spanflow.dataflow.switch import forget_run_tree
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
+def checked_run_id(argument: str, run_id: str) -> str:
+    """``run_id`` when it can travel in a URL path unchanged; else ``ValueError``.
+
+    An id is one path segment of the query API (``/api/v1/runs/{id}``): a ``/``, a space or
+    ``%`` would reach a collector as another path, so such ids are refused up front rather
+    than stored locally and lost through the collector.
+    """
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or run_id in (".", ".."):
+        raise ValueError(
+            f"{argument}={run_id!r} is not a usable run id: use 1 to 128 letters, digits, "
+            "'_', '.', ':' or '-'"
+        )
+    return run_id
 
 
 class run:
@@ -47,6 +68,10 @@ class run:
         redact: bool | None = None,
         **attributes: Any,
     ) -> None:
+        if id is not None:
+            checked_run_id("id", id)
+        if isinstance(resume, str):
+            checked_run_id("resume", resume)
         function: Callable[..., Any] | None = None
         if callable(name):  # bare ``@spanflow.run``
             function, name = name, None
@@ -68,6 +93,7 @@ class run:
     # --- context manager ---------------------------------------------------------------------
     def __enter__(self) -> RunHandle:
         handle, token = lifecycle.open_run(self._spec)
+        handle._set_finisher(functools.partial(lifecycle.finish_run, handle))
         self._entered.append((handle, token))
         return handle
 
@@ -134,6 +160,57 @@ class run:
 
 launch = run
 """Alias of :class:`run` for users coming from Sovara's ``launch()``."""
+
+
+def start_run(
+    name: str | None = None,
+    *,
+    project: str | None = None,
+    tags: Iterable[str] = (),
+    params: Mapping[str, Any] | None = None,
+    id: str | None = None,
+    resume: str | RunHandle | None = None,
+    redact: bool | None = None,
+    **attributes: Any,
+) -> RunHandle:
+    """Open a run without a ``with`` block and make it current; end it with ``finish()``.
+
+    Takes the same arguments as :class:`run`. Until ``finish()`` the run is the current one
+    in this thread (so ``spanflow.log_metric`` and LLM calls land in it) and a run opened
+    meanwhile is its subrun. A run never finished ends ``interrupted`` when the process exits.
+
+    Example::
+
+        r = spanflow.start_run("nightly-eval", params={"model": "gpt-4o"})
+        r.log_metrics(loss=0.1, accuracy=0.9)
+        r.finish()  # or r.finish(status="failed", error=exc)
+    """
+    spec = run(
+        name,
+        project=project,
+        tags=tags,
+        params=params,
+        id=id,
+        resume=resume,
+        redact=redact,
+        **attributes,
+    )._spec
+    handle, token = lifecycle.open_run(spec)
+    handle._set_finisher(functools.partial(_finish_started, handle, token))
+    return handle
+
+
+def _finish_started(
+    handle: RunHandle, token: object, status: str, error: BaseException | None
+) -> None:
+    """End a run from ``start_run``; leave its context if this thread is still in it."""
+    lifecycle.finish_run(handle, status, error)
+    if handle.parent_id is None:
+        forget_run_tree(handle.id)
+    # Another thread, or a run opened later and still current, owns the context now: leaving
+    # it from here would break theirs, so the context stays (the run itself has ended).
+    if membership.current_run() is handle:
+        otel_context.detach(token)  # type: ignore[arg-type]
 
 
 def current_run() -> RunHandle | None:
