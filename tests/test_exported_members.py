@@ -8,6 +8,7 @@ import spanflow
 EXPECTED_PUBLIC_NAMES = {
     "Client",
     "ConfigurationError",
+    "RunExistsError",
     "RunHandle",
     "RunStatus",
     "SpanflowWarning",

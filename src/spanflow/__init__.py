@@ -8,6 +8,7 @@ from spanflow._internal.config import (
     force_flush,
     shutdown,
 )
+from spanflow._internal.existing_run import RunExistsError
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.logging_api import (
     log_artifact,
@@ -33,6 +34,7 @@ from spanflow.instrumentation.step import step
 __all__ = [
     "Client",
     "ConfigurationError",
+    "RunExistsError",
     "RunHandle",
     "RunStatus",
     "SpanflowWarning",

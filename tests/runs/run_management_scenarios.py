@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Any
 
 import spanflow
+from spanflow.client import RunNotFoundError
 
 
 def unfinished() -> None:
@@ -28,5 +31,34 @@ def evaluation() -> None:
     print(parent.id, flush=True)
 
 
+def open_with_id() -> None:
+    """`run(id=..., if_exists=...)` or `run(resume=...)`; prints what opened, or the error."""
+    how, run_id, choice = sys.argv[2], sys.argv[3], sys.argv[4]
+    options: dict[str, Any] = {"resume": run_id} if how == "resume" else {"id": run_id}
+    if choice != "-":
+        options["if_exists"] = choice
+    first_time = how == "first"
+    try:
+        with spanflow.run(
+            "nightly" if first_time else None,
+            project="evals" if first_time else None,
+            tags=["gpu"] if first_time else ["rerun"],
+            **options,
+        ) as handle:
+            print(
+                json.dumps(
+                    {
+                        "id": handle.id,
+                        "segment": handle.segment,
+                        "name": handle.name,
+                        "project": handle.project,
+                        "tags": list(handle.tags),
+                    }
+                )
+            )
+    except (spanflow.RunExistsError, RunNotFoundError) as exc:
+        print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+
+
 if __name__ == "__main__":
-    {"unfinished": unfinished, "evaluation": evaluation}[sys.argv[1]]()
+    {"unfinished": unfinished, "evaluation": evaluation, "open": open_with_id}[sys.argv[1]]()

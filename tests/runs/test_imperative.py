@@ -102,3 +102,25 @@ def test_run_ids_with_dots_colons_and_dashes_are_accepted(spanflow_capture: Span
     with spanflow.run("dotted", id="nightly:2024-05-01.v2_a") as handle:
         pass
     assert spanflow_capture.run("dotted").id == handle.id == "nightly:2024-05-01.v2_a"
+
+
+def test_reusing_an_id_in_the_same_process_follows_if_exists(
+    spanflow_capture: SpanCapture,
+) -> None:
+    """A second `run(id=X)` raises; `if_exists="resume"` adds segment 1; `"new"` gets a new id."""
+    with spanflow.run("fixed", id="fixed-id", tags=["a"]):
+        pass
+    with pytest.raises(spanflow.RunExistsError, match="fixed-id"):
+        spanflow.run(id="fixed-id").__enter__()
+    with spanflow.run(id="fixed-id", if_exists="resume") as resumed:
+        assert (resumed.segment, resumed.name) == (1, "fixed")
+    with spanflow.run(id="fixed-id", if_exists="new") as fresh:
+        assert fresh.id != "fixed-id"
+    assert (
+        spanflow_capture.run(fresh.name).root.attributes[
+            attributes.RUN_ATTRIBUTE_PREFIX + "rerun_of"
+        ]
+        == "fixed-id"
+    )
+    with pytest.raises(ValueError, match="if_exists='sometimes'"):
+        spanflow.run(id="x", if_exists="sometimes")  # type: ignore[arg-type]

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from tests.collector.processes import collector_process
 from tests.environments import child_environment
 
 from spanflow.client import Client
@@ -15,10 +19,10 @@ from spanflow.client import Client
 SCENARIOS = Path(__file__).with_name("run_management_scenarios.py")
 
 
-def _script(db: Path, *args: str) -> str:
+def _script(db: Path, *args: str, where: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [sys.executable, str(SCENARIOS), *args],
-        env=child_environment(SPANFLOW_DB=str(db)),
+        env=child_environment(**(where or {"SPANFLOW_DB": str(db)})),
         capture_output=True,
         text=True,
         timeout=120,
@@ -86,3 +90,85 @@ def test_two_evaluations_compare_with_paired_statistics_and_show_in_history(
         "big": 6 / 8,
         "small": 3 / 8,
     }
+
+
+@pytest.fixture(
+    params=[
+        "embedded",
+        "sqlite-collector",
+        pytest.param("postgres-collector", marks=pytest.mark.postgres),
+    ]
+)
+def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Where the scripts write: the embedded index, or a collector over SQLite or PostgreSQL."""
+    if request.param == "embedded":
+        yield {"SPANFLOW_DB": str(tmp_path / "index.db")}
+        return
+    if request.param == "sqlite-collector":
+        db = str(tmp_path / "collector.db")
+    else:
+        import psycopg
+
+        url: str = request.getfixturevalue("postgres_url")
+        schema = f"t_{uuid.uuid4().hex}"
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {schema}")
+        separator = "&" if "?" in url else "?"
+        db = f"{url}{separator}options=-csearch_path%3D{schema}"
+    with collector_process(db) as collector:
+        yield {"SPANFLOW_ENDPOINT": collector.http_url}
+
+
+def _open(
+    destination: dict[str, str], how: str, run_id: str, choice: str = "-"
+) -> dict[str, object]:
+    answer: dict[str, object] = json.loads(
+        _script(Path(), "open", how, run_id, choice, where=destination)
+    )
+    return answer
+
+
+def test_reusing_an_id_fails_by_default_from_another_process(destination: dict[str, str]) -> None:
+    """A second `run(id=X)` in a new process raises RunExistsError instead of merging."""
+    first = _open(destination, "first", "nightly-2024-05-01")
+    assert first["id"] == "nightly-2024-05-01" and first["segment"] == 0
+    again = _open(destination, "again", "nightly-2024-05-01")
+    assert again["error"] == "RunExistsError" and "if_exists='resume'" in str(again["message"])
+    explicit = _open(destination, "again", "nightly-2024-05-01", "error")
+    assert explicit["error"] == "RunExistsError"
+
+
+def test_if_exists_resume_keeps_name_project_and_tags_from_another_process(
+    destination: dict[str, str],
+) -> None:
+    """`if_exists="resume"` opens segment 1 of the run, with the name, project and tags it had."""
+    _open(destination, "first", "nightly-7")
+    resumed = _open(destination, "again", "nightly-7", "resume")
+    assert resumed == {
+        "id": "nightly-7",
+        "segment": 1,
+        "name": "nightly",
+        "project": "evals",
+        "tags": ["gpu", "rerun"],
+    }
+    fresh = _open(destination, "again", "not-there-yet", "resume")
+    assert fresh["id"] == "not-there-yet" and fresh["segment"] == 0
+
+
+def test_if_exists_new_starts_a_fresh_run_that_names_the_old_one(
+    destination: dict[str, str], tmp_path: Path
+) -> None:
+    """`if_exists="new"` leaves the old run alone and opens a new id with `rerun_of` set."""
+    _open(destination, "first", "nightly-8")
+    fresh = _open(destination, "again", "nightly-8", "new")
+    assert fresh["id"] != "nightly-8" and fresh["segment"] == 0
+    location = destination.get("SPANFLOW_DB") or destination["SPANFLOW_ENDPOINT"]
+    with Client(location) as client:
+        assert client.get_run(str(fresh["id"])).attributes == {"rerun_of": "nightly-8"}
+        assert client.get_run("nightly-8").segment_count == 1
+
+
+def test_resuming_an_unknown_id_raises(destination: dict[str, str]) -> None:
+    """`run(resume="typo")` raises RunNotFoundError instead of creating a new run."""
+    answer = _open(destination, "resume", "typo-in-the-id")
+    assert answer["error"] == "RunNotFoundError" and "typo-in-the-id" in str(answer["message"])

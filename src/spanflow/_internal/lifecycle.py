@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -16,9 +17,11 @@ from opentelemetry.trace import Link, SpanContext, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from spanflow import attributes
+from spanflow._client.errors import RunNotFoundError
 from spanflow._internal import (
     clock,
     config,
+    existing_run,
     ids,
     liveness,
     membership,
@@ -47,6 +50,7 @@ class RunSpec:
     resume: str | RunHandle | None
     extra_attributes: Mapping[str, Any]
     redact: bool | None = None  # None: the enclosing run's switch, else the process-wide one
+    if_exists: existing_run.IfExists | None = None  # with run_id; None: DEFAULT_IF_EXISTS
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,42 @@ def _resume_target(spec: RunSpec) -> tuple[str, _KnownSegment | None]:
         return resume, _known_segments.get(resume)
 
 
+def _apply_existing_run_policy(spec: RunSpec) -> RunSpec:
+    """``spec`` as the existing-run policy turns it: a resume, a fresh id, or unchanged.
+
+    Raises:
+        RunExistsError: ``id=`` names an existing run and the policy is ``"error"``.
+    """
+    if spec.resume is not None or spec.run_id is None:
+        return spec
+    policy = spec.if_exists or existing_run.DEFAULT_IF_EXISTS
+    with _known_lock:
+        here = spec.run_id in _known_segments
+    answer = None if here else written_index.look_up_run(spec.run_id)
+    if answer is not None and answer.run is None:
+        return spec
+    if policy == "error":
+        where = answer.location if answer is not None else "this process"
+        raise existing_run.RunExistsError(spec.run_id, where)
+    if policy == "resume":
+        return dataclasses.replace(spec, resume=spec.run_id, run_id=None)
+    attributes_with_origin = {
+        **spec.extra_attributes,
+        existing_run.RERUN_OF_ATTRIBUTE: spec.run_id,
+    }
+    return dataclasses.replace(spec, run_id=None, extra_attributes=attributes_with_origin)
+
+
 def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
-    """Start a run segment, make it current, and announce it; returns the handle and a token."""
+    """Start a run segment, make it current, and announce it; returns the handle and a token.
+
+    Raises:
+        RunExistsError: ``id=`` names an existing run and ``if_exists`` is ``"error"``.
+        RunNotFoundError: ``resume=`` names a run the index answers it does not hold.
+    """
     config.ensure_configured()
     settings = config.settings()
+    spec = _apply_existing_run_policy(spec)
     parent = membership.current_run()
     links: list[Link] = []
     previous: _KnownSegment | None = None
@@ -93,7 +129,12 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     resumed_tags: tuple[str, ...] = ()
     if spec.resume is not None:
         run_id, previous = _resume_target(spec)
-        known = None if previous is not None else written_index.look_up_run(run_id)
+        known = None
+        if previous is None:
+            answer = written_index.look_up_run(run_id)
+            if answer.answered and answer.run is None:
+                raise RunNotFoundError(run_id)
+            known = answer.run
         # Numbered from what this process (or the index) knows; the index orders segments by
         # start time.
         if previous is not None:

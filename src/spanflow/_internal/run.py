@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 
 from opentelemetry import context as otel_context
 
-from spanflow._internal import lifecycle, membership
+from spanflow._internal import existing_run, lifecycle, membership
 from spanflow._internal.handle import RunHandle
 from spanflow.dataflow.switch import forget_run_tree
 
@@ -47,8 +47,14 @@ class run:
         project: Project of the run (default: the configured project, else ``"default"``).
         tags: Tags for filtering.
         params: Parameters of the run (``spanflow.param.<key>``).
-        id: Use this run id instead of a new ULID.
-        resume: Id (or handle) of an earlier run: open a new segment of it instead of a new run.
+        id: Use this run id instead of a new ULID (letters, digits, ``_ . : -``; up to 128).
+        resume: Id (or handle) of an earlier run: open a new segment of it, keeping its name,
+            project and tags. Raises ``spanflow.client.RunNotFoundError`` when the run index
+            answers that it holds no such run.
+        if_exists: With ``id=``, what to do when that run already exists (in this process or
+            the run index): ``"error"`` (default) raises ``spanflow.RunExistsError``,
+            ``"resume"`` opens a new segment of it, ``"new"`` opens a fresh run with a new id
+            whose ``rerun_of`` attribute names the old one. See docs/runs.md.
         redact: ``False`` records this run's values (params, tags, outputs, errors, LLM messages
             of calls inside it, subruns included) without secret redaction: credentials in them
             are stored in the index as they are. Default: the enclosing run's setting, else
@@ -65,6 +71,7 @@ class run:
         params: Mapping[str, Any] | None = None,
         id: str | None = None,
         resume: str | RunHandle | None = None,
+        if_exists: existing_run.IfExists | None = None,
         redact: bool | None = None,
         **attributes: Any,
     ) -> None:
@@ -84,6 +91,7 @@ class run:
             resume=resume,
             extra_attributes=attributes,
             redact=redact,
+            if_exists=existing_run.checked_if_exists(if_exists),
         )
         self._entered: list[tuple[RunHandle, object]] = []
         self._function = self._wrap(function) if function is not None else None
@@ -170,6 +178,7 @@ def start_run(
     params: Mapping[str, Any] | None = None,
     id: str | None = None,
     resume: str | RunHandle | None = None,
+    if_exists: existing_run.IfExists | None = None,
     redact: bool | None = None,
     **attributes: Any,
 ) -> RunHandle:
@@ -192,6 +201,7 @@ def start_run(
         params=params,
         id=id,
         resume=resume,
+        if_exists=if_exists,
         redact=redact,
         **attributes,
     )._spec

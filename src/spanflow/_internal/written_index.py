@@ -49,28 +49,53 @@ def index_location() -> str | None:
     return None
 
 
-def look_up_run(run_id: str) -> KnownRun | None:
-    """The run as the index knows it, or ``None`` (unknown there, or the index cannot answer).
+@dataclass(frozen=True)
+class IndexAnswer:
+    """What the index said about a run id: ``answered`` is False when there was no index to
+    ask or it could not be read; then ``run`` is None without meaning the run does not exist."""
 
-    Never raises: resuming works without it, only less informed.
+    answered: bool
+    run: KnownRun | None = None
+    location: str = ""
+
+
+def look_up_run(run_id: str) -> IndexAnswer:
+    """The run as the index knows it (``run`` None: the index holds no such run).
+
+    Never raises: resuming and the existing-run policy work without it, only less informed.
     """
     location = index_location()
     if location is None:
-        return None
+        return IndexAnswer(answered=False)
     try:
-        with Client(location, timeout_s=LOOKUP_TIMEOUT_S) as client:
+        with Client(location, token=_bearer_token(), timeout_s=LOOKUP_TIMEOUT_S) as client:
             summary = client.get_run(run_id)
-    except (RunNotFoundError, IndexNotFoundError):
-        return None
+    except (RunNotFoundError, IndexNotFoundError):  # no index file yet: nothing exists in it
+        return IndexAnswer(answered=True, location=location)
     except Exception:  # a collector that is down, or an endpoint that is not spanflow's
         log_internal_error_once("resume-lookup", f"could not read run {run_id} from {location}")
-        return None
-    return KnownRun(
+        return IndexAnswer(answered=False)
+    known = KnownRun(
         name=summary.name if summary.name != summary.id else None,
         project=summary.project,
         tags=tuple(summary.tags),
         next_segment=max(1, summary.segment_count),
     )
+    return IndexAnswer(answered=True, run=known, location=location)
+
+
+def _bearer_token() -> str | None:
+    """The token ``configure(headers={"Authorization": "Bearer ..."})`` gave the exporter.
+
+    None lets the client fall back to ``SPANFLOW_COLLECTOR_TOKEN``.
+    """
+    settings = config.settings()
+    if not settings.otlp_endpoints:
+        return None
+    for key, value in settings.otlp_endpoints[0][1].items():
+        if key.lower() == "authorization" and value.lower().startswith("bearer "):
+            return value[len("bearer ") :]
+    return None
 
 
 def graph(run_or_spans: str | RunHandle | Iterable[Any]) -> DataflowGraph:
