@@ -34,6 +34,7 @@ class RunQuery:
     top_level_only: bool = False  # exclude subruns
     params: tuple[ValueFilter, ...] = ()
     metrics: tuple[ValueFilter, ...] = ()
+    attributes: tuple[ValueFilter, ...] = ()  # free run attributes (``run(..., **attrs)``)
     limit: int = 50
     cursor: str | None = None  # opaque, from RunPage.next_cursor
 

@@ -60,5 +60,17 @@ def open_with_id() -> None:
         print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
 
 
+def with_attributes() -> None:
+    """Two runs with free attributes and an input each."""
+    for dataset in ("gsm8k", "math"):
+        with spanflow.run(f"on-{dataset}", project="evals", dataset=dataset, shots=3):
+            spanflow.log_input("question", f"first {dataset} question")
+
+
 if __name__ == "__main__":
-    {"unfinished": unfinished, "evaluation": evaluation, "open": open_with_id}[sys.argv[1]]()
+    {
+        "unfinished": unfinished,
+        "evaluation": evaluation,
+        "open": open_with_id,
+        "attrs": with_attributes,
+    }[sys.argv[1]]()

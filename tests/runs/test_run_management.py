@@ -4,6 +4,7 @@ runs left open, two evaluations compared with paired statistics, a metric's hist
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,7 @@ from tests.collector.processes import collector_process
 from tests.environments import child_environment
 
 from spanflow.client import Client
+from spanflow_collector.index import open_store
 
 SCENARIOS = Path(__file__).with_name("run_management_scenarios.py")
 
@@ -172,3 +174,39 @@ def test_resuming_an_unknown_id_raises(destination: dict[str, str]) -> None:
     """`run(resume="typo")` raises RunNotFoundError instead of creating a new run."""
     answer = _open(destination, "resume", "typo-in-the-id")
     assert answer["error"] == "RunNotFoundError" and "typo-in-the-id" in str(answer["message"])
+
+
+def test_free_attributes_are_shown_compared_and_filterable(tmp_path: Path) -> None:
+    """`run(..., dataset=...)`: `runs list --attr`, `runs show` and `runs compare` all use it."""
+    db = tmp_path / "index.db"
+    _script(db, "attrs")
+    listed = json.loads(_cli("runs", "list", "--attr", "dataset=gsm8k", "--json", "--db", str(db)))
+    assert [run["name"] for run in listed["runs"]] == ["on-gsm8k"]
+    both = json.loads(_cli("runs", "list", "--attr", "shots>=3", "--json", "--db", str(db)))
+    assert len(both["runs"]) == 2
+    shown = _cli("runs", "show", listed["runs"][0]["id"], "--db", str(db))
+    assert "attributes" in shown and "dataset" in shown and "gsm8k" in shown
+    assert "first gsm8k question" in shown  # the logged input
+    ids = [run["id"] for run in both["runs"]]
+    compared = _cli("runs", "compare", *ids, "--db", str(db))
+    assert "attribute dataset" in compared and "input question" in compared
+
+
+def test_an_index_from_before_attribute_filters_is_backfilled_on_upgrade(tmp_path: Path) -> None:
+    """A schema-2 index (no attribute rows) upgrades to 3 and `--attr` then finds its runs."""
+    db = tmp_path / "index.db"
+    _script(db, "attrs")
+    with sqlite3.connect(db) as connection:  # make it look like the index before version 3
+        connection.execute("DELETE FROM run_values WHERE kind = 'attr'")
+        connection.execute("UPDATE schema_version SET version = 2")
+    refused = subprocess.run(
+        [sys.executable, "-m", "spanflow.cli", "runs", "list", "--db", str(db)],
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "schema version 2" in refused.stderr  # read-only: no upgrade
+    open_store(str(db)).close()  # what the SDK or a collector does when it opens the index
+    listed = json.loads(_cli("runs", "list", "--attr", "dataset=math", "--json", "--db", str(db)))
+    assert [run["name"] for run in listed["runs"]] == ["on-math"]

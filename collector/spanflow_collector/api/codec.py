@@ -290,6 +290,8 @@ def encode_comparison(comparison: RunComparison) -> JsonObject:
         "params": diffs(comparison.params),
         "metrics": diffs(comparison.metrics),
         "outputs": diffs(comparison.outputs),
+        "inputs": diffs(comparison.inputs),
+        "attributes": diffs(comparison.attributes),
     }
 
 
@@ -309,6 +311,8 @@ def decode_comparison(obj: Mapping[str, Any]) -> RunComparison:
         params=diffs(obj["params"]),
         metrics=diffs(obj["metrics"], numeric=True),
         outputs=diffs(obj["outputs"]),
+        inputs=diffs(obj.get("inputs", [])),  # absent from collectors before inputs existed
+        attributes=diffs(obj.get("attributes", [])),
     )
 
 

@@ -90,6 +90,7 @@ _FILTERS: list[JsonObject] = [
         repeat=True,
     ),
     _query("metric", "compare a run's last metric value: `accuracy>=0.9`", _STRING, repeat=True),
+    _query("attr", "compare a free run attribute: `dataset=gsm8k`", _STRING, repeat=True),
     _query(
         "limit",
         f"page size, 1 to {MAX_LIMIT}",
@@ -248,6 +249,8 @@ _SCHEMAS: JsonObject = {
             "params": {"type": "array", "items": _ref("ValueDiff")},
             "metrics": {"type": "array", "items": _ref("ValueDiff")},
             "outputs": {"type": "array", "items": _ref("ValueDiff")},
+            "inputs": {"type": "array", "items": _ref("ValueDiff")},
+            "attributes": {"type": "array", "items": _ref("ValueDiff")},
         },
     },
 }

@@ -47,6 +47,7 @@ LIST_PARAMETERS: tuple[str, ...] = (
     "top_level",
     "param",
     "metric",
+    "attr",
     "limit",
     "cursor",
 )
@@ -126,6 +127,7 @@ def parse_run_query(
         top_level_only=parse_bool("top_level", top_level_text) if top_level_text else False,
         params=tuple(parse_comparison("param", text) for text in values.get("param", ())),
         metrics=tuple(parse_comparison("metric", text) for text in values.get("metric", ())),
+        attributes=tuple(parse_comparison("attr", text) for text in values.get("attr", ())),
         limit=parse_limit(limit_text) if limit_text else DEFAULT_LIMIT,
         cursor=optional_text("cursor"),
     )

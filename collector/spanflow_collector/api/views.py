@@ -59,12 +59,14 @@ class ValueDiff:
 
 @dataclass(frozen=True)
 class RunComparison:
-    """Params, metrics and outputs of several runs side by side, keys sorted."""
+    """Params, metrics, outputs, inputs and free attributes of runs side by side, keys sorted."""
 
     runs: tuple[RunSummary, ...]
     params: tuple[ValueDiff, ...]
     metrics: tuple[ValueDiff, ...]
     outputs: tuple[ValueDiff, ...]
+    inputs: tuple[ValueDiff, ...] = ()
+    attributes: tuple[ValueDiff, ...] = ()
 
 
 def build_span_tree(
@@ -124,12 +126,14 @@ def child_run_ids(store: RunIndexStore, run_id: str) -> tuple[str, ...]:
 
 
 def compare_runs(runs: Sequence[RunSummary]) -> RunComparison:
-    """Line up the params, metrics and outputs of ``runs`` key by key."""
+    """Line up the params, metrics, outputs, inputs and attributes of ``runs`` key by key."""
     return RunComparison(
         runs=tuple(runs),
         params=_diff([run.params for run in runs]),
         metrics=_diff([run.metrics for run in runs]),
         outputs=_diff([run.outputs for run in runs]),
+        inputs=_diff([run.inputs for run in runs]),
+        attributes=_diff([run.attributes for run in runs]),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow_collector.index.attribute_values import ATTRIBUTE_KIND
 from spanflow_collector.index.content import plain_attributes
 from spanflow_collector.store import RunQuery, RunSummary, ValueFilter
 
@@ -155,7 +156,11 @@ def list_runs_sql(query: RunQuery, now_ns: int) -> tuple[str, list[Any]]:
         params.append(query.parent_id)
     if query.top_level_only:
         conditions.append("parent_id IS NULL")
-    for kind, filters in (("param", query.params), ("metric", query.metrics)):
+    for kind, filters in (
+        ("param", query.params),
+        ("metric", query.metrics),
+        (ATTRIBUTE_KIND, query.attributes),
+    ):
         for value_filter in filters:
             sql, value_params = _value_condition(kind, value_filter)
             conditions.append(sql)

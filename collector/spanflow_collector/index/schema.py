@@ -9,7 +9,11 @@ composite primary keys, plain indexes), so one list serves both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from spanflow_collector.index import attribute_values
+from spanflow_collector.index.executor import Executor
 
 
 class SchemaVersionError(RuntimeError):
@@ -23,6 +27,7 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    backfill: Callable[[Executor], None] | None = None  # Python run after the statements
 
 
 _INITIAL = (
@@ -190,6 +195,9 @@ _RUN_RECORDS = (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
+    Migration(
+        3, "free run attributes filterable", (), backfill=attribute_values.backfill_attribute_values
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

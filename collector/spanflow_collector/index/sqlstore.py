@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from spanflow import attributes as attr
+from spanflow_collector.index.attribute_values import ATTRIBUTE_KIND, comparable
 from spanflow_collector.index.content import plain_attributes, plain_json
 from spanflow_collector.index.deletion import delete_with_subruns
 from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
@@ -107,6 +108,8 @@ class SqlRunIndexStore:
         for migration in migrations:
             for statement in migration.statements:
                 executor.execute(statement)
+            if migration.backfill is not None:
+                migration.backfill(executor)
         if migrations:
             executor.execute("DELETE FROM schema_version")
             executor.execute(
@@ -316,9 +319,11 @@ class SqlRunIndexStore:
         values: list[tuple[str, str, str, float | None, str | None]] = []
         for run in runs:
             for key, value in run.params.items():
-                values.append((run.id, "param", key, *_comparable(value)))
+                values.append((run.id, "param", key, *comparable(value)))
             for key, number in run.metrics.items():
                 values.append((run.id, "metric", key, number, None))
+            for key, value in run.attributes.items():
+                values.append((run.id, ATTRIBUTE_KIND, key, *comparable(value)))
         executor.executemany(
             "INSERT INTO run_values (run_id, kind, key, num, text) VALUES (?, ?, ?, ?, ?)", values
         )
@@ -540,14 +545,3 @@ def saturated_int(total: float | None) -> int:
     if total >= 2.0**63:  # every double below 2**63 converts to an int that fits BIGINT
         return INT64_MAX
     return int(max(total, 0.0))
-
-
-def _comparable(value: Any) -> tuple[float | None, str | None]:
-    """``run_values`` (num, text) for a param value, matching how filters compare."""
-    if isinstance(value, bool):
-        return None, json.dumps(value)
-    if isinstance(value, int | float):
-        return float(value), None
-    if isinstance(value, str):
-        return None, value
-    return None, json.dumps(list(value))

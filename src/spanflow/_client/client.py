@@ -82,6 +82,7 @@ class Client:
         top_level: bool = False,
         params: ValueFilters = None,
         metrics: ValueFilters = None,
+        attributes: ValueFilters = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> RunPage:
@@ -98,6 +99,7 @@ class Client:
             top_level: leave subruns out.
             params: ``{"lr": (">", 0.01), "model": "gpt-4o"}`` or ``["lr>0.01"]``.
             metrics: compared against each run's last value, as ``params``.
+            attributes: free run attributes (``run(..., dataset="gsm8k")``), as ``params``.
             limit: page size, 1 to 500.
             cursor: ``next_cursor`` of the previous page.
 
@@ -115,6 +117,7 @@ class Client:
             top_level=top_level,
             params=params,
             metrics=metrics,
+            attributes=attributes,
             limit=limit,
             cursor=cursor,
         )
@@ -133,6 +136,7 @@ class Client:
         top_level: bool = False,
         params: ValueFilters = None,
         metrics: ValueFilters = None,
+        attributes: ValueFilters = None,
         page_size: int = 200,
     ) -> Iterator[RunSummary]:
         """Every matching run, newest first, fetching pages as the loop goes (filters as above)."""
@@ -149,6 +153,7 @@ class Client:
                 top_level=top_level,
                 params=params,
                 metrics=metrics,
+                attributes=attributes,
                 limit=min(page_size, MAX_LIMIT),
                 cursor=cursor,
             )

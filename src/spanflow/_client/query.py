@@ -29,6 +29,7 @@ def run_list_pairs(
     top_level: bool = False,
     params: ValueFilters = None,
     metrics: ValueFilters = None,
+    attributes: ValueFilters = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> list[tuple[str, str]]:
@@ -50,6 +51,7 @@ def run_list_pairs(
         pairs.append(("top_level", "true"))
     pairs.extend(("param", text) for text in _comparisons(params))
     pairs.extend(("metric", text) for text in _comparisons(metrics))
+    pairs.extend(("attr", text) for text in _comparisons(attributes))
     if limit is not None:
         pairs.append(("limit", str(limit)))
     if cursor is not None:

@@ -168,6 +168,9 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     filters.add_argument("--top-level", action="store_true", help="leave subruns out")
     filters.add_argument("--param", action="append", help="e.g. 'lr>0.01' (repeatable)")
     filters.add_argument("--metric", action="append", help="e.g. 'accuracy>=0.9' (repeatable)")
+    filters.add_argument(
+        "--attr", action="append", help="free run attribute, e.g. 'dataset=gsm8k' (repeatable)"
+    )
     paging = parser.add_argument_group("paging")
     paging.add_argument("--limit", type=int, default=20, help="runs per page (default 20)")
     paging.add_argument("--cursor", help="continue after a previous page")
@@ -247,6 +250,7 @@ def _list(client: Client, args: argparse.Namespace) -> int:
         "top_level": args.top_level,
         "params": args.param,
         "metrics": args.metric,
+        "attributes": args.attr,
     }
     runs: list[RunSummary]
     if args.all:

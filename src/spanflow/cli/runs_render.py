@@ -226,6 +226,7 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
     sections += _metrics_section(detail)
     sections += _mapping_section("inputs", run.inputs)
     sections += _mapping_section("outputs", run.outputs)
+    sections += _mapping_section("attributes", run.attributes)
     sections += _artifacts_section(run.artifacts)
     if detail.children:
         children = [printable(child) for child in detail.children]
@@ -332,6 +333,8 @@ def comparison_text(comparison: RunComparison, *, style: Style) -> str:
         ("param", comparison.params),
         ("metric", comparison.metrics),
         ("output", comparison.outputs),
+        ("input", comparison.inputs),
+        ("attribute", comparison.attributes),
     ):
         for diff in diffs:
             mark = "≠" if diff.differs else ""
