@@ -7,7 +7,7 @@ from typing import Protocol
 
 from spanflow.dataflow import DataflowGraph
 from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
-from spanflow_collector.records import SpanRecord
+from spanflow_collector.records import RunRecord, SpanRecord
 from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
 
@@ -46,6 +46,9 @@ class Backend(Protocol):
 
     def delete(self, run_id: str) -> int:
         """Delete the run and its subruns; how many runs went."""
+
+    def write(self, spans: Sequence[SpanRecord], records: Sequence[RunRecord]) -> None:
+        """Store spans and run records as an exporter would (idempotent)."""
 
     def close(self) -> None:
         """Release connections."""

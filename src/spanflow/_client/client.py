@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 
 from spanflow import environment as env
-from spanflow._client import management
+from spanflow._client import bundles, management
 from spanflow._client.backend import Backend
 from spanflow._client.errors import InvalidQueryError
 from spanflow._client.query import TimeBound, ValueFilters, run_list_pairs
@@ -265,6 +265,33 @@ class Client:
             dry_run=dry_run,
             progress=progress,
         )
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *run_ids: str,
+        project: str | None = None,
+        since: TimeBound = None,
+        progress: bundles.Progress | None = None,
+    ) -> bundles.BundleResult:
+        """Write runs with their subruns, spans, links, content and metric series to a bundle.
+
+        Runs are the given ids plus, with ``project``/``since``, the matching top-level runs.
+        A path ending in ``.gz`` is gzip-compressed. Format: docs/query.md (bundles).
+        """
+        return bundles.export_bundle(
+            self, run_ids, path, project=project, since=since, progress=progress
+        )
+
+    def import_(
+        self, path: str | os.PathLike[str], *, progress: bundles.Progress | None = None
+    ) -> bundles.BundleResult:
+        """Store a bundle's runs in this client's index or collector, ids and status kept.
+
+        Importing the same bundle again changes nothing. Through a collector it needs a token
+        allowed to ingest.
+        """
+        return bundles.import_bundle(self._backend, path, progress=progress)
 
     def delete(self, run_id: str) -> int:
         """Delete the run with its spans and subruns; returns how many runs were deleted."""

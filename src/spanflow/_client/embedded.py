@@ -34,7 +34,7 @@ from spanflow_collector.api.views import (
     compare_runs,
     list_page,
 )
-from spanflow_collector.records import SpanRecord
+from spanflow_collector.records import RunRecord, SpanRecord
 from spanflow_collector.store import MetricPoint, RunIndexStore, RunPage, RunQuery, RunSummary
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -180,6 +180,16 @@ class StoreBackend:
         writer = open_store(self._location)  # deleting is the one write: its own store
         try:
             return writer.delete_runs([run.id])
+        finally:
+            writer.close()
+
+    @_translated
+    def write(self, spans: Sequence[SpanRecord], records: Sequence[RunRecord]) -> None:
+        from spanflow_collector.index import open_store
+
+        writer = open_store(self._location)  # like delete: writing opens a store of its own
+        try:
+            writer.write_batch(spans, records)
         finally:
             writer.close()
 

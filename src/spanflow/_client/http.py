@@ -19,10 +19,11 @@ from spanflow._client.errors import (
     RunNotFoundError,
 )
 from spanflow.dataflow import DataflowGraph
+from spanflow_collector.analysis import bundle_otlp
 from spanflow_collector.api import codec
 from spanflow_collector.api.params import MAX_SPAN_LIMIT
 from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, build_span_tree
-from spanflow_collector.records import SpanRecord
+from spanflow_collector.records import RunRecord, SpanRecord
 from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
 API_PREFIX = "/api/v1"
@@ -129,6 +130,44 @@ class HttpBackend:
     def delete(self, run_id: str) -> int:
         deleted: int = self._request("DELETE", _run_path(run_id))["deleted"]
         return deleted
+
+    def write(self, spans: Sequence[SpanRecord], records: Sequence[RunRecord]) -> None:
+        """POST them to the collector's OTLP/JSON receivers, which store them like any export."""
+        if spans:
+            self._post_otlp("/v1/traces", bundle_otlp.traces_request(spans), len(spans))
+        if records:
+            self._post_otlp("/v1/logs", bundle_otlp.logs_request(records), len(records))
+
+    def _post_otlp(self, path: str, document: dict[str, Any], count: int) -> None:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        body = codec.dumps(document).encode("utf-8")
+        request = urllib.request.Request(
+            f"{self._base_url}{path}", data=body, method="POST", headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                raise _error_for(exc.code, exc.read()) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise CollectorUnavailableError(
+                f"cannot reach the collector at {self._base_url}: {reason}"
+            ) from exc
+        try:
+            answer = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            answer = {}
+        partial = answer.get("partialSuccess") if isinstance(answer, dict) else None
+        if isinstance(partial, dict) and (
+            partial.get("rejectedSpans") or partial.get("rejectedLogRecords")
+        ):
+            raise CollectorError(
+                200, f"{path}: the collector rejected part of {count} items: {partial}"
+            )
 
     def close(self) -> None:
         """Nothing to release: each request opens and closes its own connection."""

@@ -1,4 +1,4 @@
-"""``spanflow runs list|show|tree|graph|compare|stats|rm|prune``: runs from a collector or index."""
+"""``spanflow runs``: list, show, tree, graph, compare, stats, rm, prune, export, import."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from spanflow import environment as env
 from spanflow._internal.terminal_text import printable
+from spanflow.cli import runs_bundle
 from spanflow.cli import runs_render as render
 from spanflow.cli import runs_stats_render as stats_render
 from spanflow.client import (
@@ -129,6 +130,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     prune.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
     prune.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     prune.set_defaults(func=_command(_prune))
+
+    runs_bundle.register(commands, source, wrap=_command, time_bound=_time_bound)
 
 
 def _collector_url(text: str) -> str:
@@ -375,27 +378,9 @@ def _prune(client: Client, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
-    result = client.prune(**policy, progress=_progress_bar("pruning"))
+    result = client.prune(**policy, progress=runs_bundle.progress_bar("pruning"))
     print(f"deleted {len(result.runs)} runs ({result.deleted} with subruns)")
     return 0
-
-
-def _progress_bar(label: str) -> Callable[[int, int], None] | None:
-    """A one-line progress bar on a terminal's stderr; nothing when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        filled = 30 * done // max(total, 1)
-        end = "\n" if done >= total else ""
-        print(
-            f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return show
 
 
 def _remove(client: Client, args: argparse.Namespace) -> int:
