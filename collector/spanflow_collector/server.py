@@ -22,6 +22,7 @@ import uvicorn
 
 from spanflow_collector.access import AccessScope, AccessTokens, HostPolicy
 from spanflow_collector.admission import IngestGate
+from spanflow_collector.analysis.retention import RetentionPolicy, RetentionWorker
 from spanflow_collector.app import build_app
 from spanflow_collector.connections import connection_cap, guarded_h11_protocol
 from spanflow_collector.grpc import start_grpc_server
@@ -251,8 +252,11 @@ def run_collector(
     allowed_hosts: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: ReceiverLimits | None = None,
+    retention: RetentionPolicy | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly (queued spans are committed).
+
+    With ``retention``, old runs are pruned at start and then every ``retention.interval_s``.
 
     Prints one line when ready, naming the bound addresses (tests and scripts read it), with
     the index's password masked; every log line goes to stderr with tokens and passwords masked.
@@ -293,6 +297,9 @@ def run_collector(
         limits=limits,
     )
     collector.start()
+    pruning = RetentionWorker(store, retention) if retention is not None else None
+    if pruning is not None:
+        pruning.start()
     grpc_address = "off" if collector.grpc_port is None else f"{host}:{collector.grpc_port}"
     print(
         f"spanflow collector ready: http={collector.http_url} grpc={grpc_address} "
@@ -303,4 +310,6 @@ def run_collector(
         while not stop_requested.wait(0.5):
             pass
     finally:
+        if pruning is not None:
+            pruning.stop()  # before the store closes under it
         collector.stop()

@@ -22,6 +22,7 @@ from spanflow_collector.analysis.history import (
     summarize,
 )
 from spanflow_collector.analysis.paired import PairedComparison, check_pair_by, compare_paired
+from spanflow_collector.analysis.retention import choose_prunable
 from spanflow_collector.store import RunSummary
 
 if TYPE_CHECKING:
@@ -130,15 +131,12 @@ def prune(
             raise InvalidQueryError(
                 "status", f"{status!r} is not one of {', '.join(PRUNABLE_STATUSES)}"
             )
-    newest_first = [
-        run
-        for run in client.iter_runs(project=project, status=list(statuses) or None, top_level=True)
-        if run.status != attr.RunStatus.RUNNING
-    ]
-    candidates = newest_first[keep_last or 0 :]
-    if older_than_s is not None:
-        cutoff_ns = int(((time.time() if now_s is None else now_s) - older_than_s) * 1e9)
-        candidates = [run for run in candidates if run.start_time_unix_nano < cutoff_ns]
+    candidates = choose_prunable(
+        client.iter_runs(project=project, status=list(statuses) or None, top_level=True),
+        older_than_s=older_than_s,
+        keep_last=keep_last,
+        now_s=time.time() if now_s is None else now_s,
+    )
     if dry_run:
         return PruneResult(tuple(candidates), 0, True)
     deleted = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from spanflow.environment import (
 
 _DEFAULT_DB = os.path.join(".spanflow", "index.db")
 _MAX_BODY_MIB = 1024  # gRPC's message length is a 32-bit signed int; 1 GiB is plenty
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_AGE_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 class _OptionError(ValueError):
@@ -82,6 +85,25 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--header-timeout-s", default="10", help="time to send request headers (10)"
     )
     limits.add_argument("--body-timeout-s", default="60", help="time to send a request body (60)")
+    retention = parser.add_argument_group(
+        "retention (prune old runs at start and on a schedule; see docs/query.md)"
+    )
+    retention.add_argument(
+        "--retention-older-than", metavar="AGE", help="delete runs started longer ago: 30d, 12h"
+    )
+    retention.add_argument(
+        "--retention-keep-last", metavar="N", help="always keep the N newest top-level runs"
+    )
+    retention.add_argument(
+        "--retention-project",
+        action="append",
+        default=[],
+        metavar="P",
+        help="apply the policy per project, to these projects only (repeatable)",
+    )
+    retention.add_argument(
+        "--retention-interval-s", default="3600", help="seconds between passes (3600)"
+    )
     parser.add_argument(
         "--redact-pattern",
         action="append",
@@ -127,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
             body_timeout_s=_seconds(args.body_timeout_s, "--body-timeout-s"),
         )
         tokens = _read_tokens(args)
+        retention = _retention_policy(args)
     except _OptionError as exc:
         return _fail(str(exc))
     if args.token:
@@ -152,6 +175,7 @@ def _run(args: argparse.Namespace) -> int:
             allowed_hosts=args.allow_host,
             max_body_bytes=max_body_mib * 1024 * 1024,
             limits=limits,
+            retention=retention,
         )
     except CollectorConfigError as exc:
         return _fail(str(exc))
@@ -162,6 +186,45 @@ def _run(args: argparse.Namespace) -> int:
         print(f"spanflow collector: cannot listen: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _retention_policy(args: argparse.Namespace) -> Any:
+    """The ``RetentionPolicy`` the ``--retention-*`` options ask for, or None."""
+    from spanflow_collector.analysis.retention import RetentionPolicy  # the collector extra
+
+    if args.retention_older_than is None and args.retention_keep_last is None:
+        if args.retention_project:
+            raise _OptionError("--retention-project needs --retention-older-than or -keep-last")
+        return None
+    older_than_s = None
+    if args.retention_older_than is not None:
+        match = _AGE.match(args.retention_older_than)
+        if not match:
+            raise _OptionError(
+                f"--retention-older-than must be an age such as 30d, 12h or 90m, "
+                f"got {args.retention_older_than!r}"
+            )
+        older_than_s = float(match.group(1)) * _AGE_UNIT_S[match.group(2)]
+    keep_last = (
+        _integer(args.retention_keep_last, "--retention-keep-last", 0, 10_000_000)
+        if args.retention_keep_last is not None
+        else None
+    )
+    try:
+        interval_s = float(args.retention_interval_s)
+    except ValueError:
+        interval_s = 0.0
+    if not 1.0 <= interval_s <= 30 * 86_400:
+        raise _OptionError(
+            "--retention-interval-s must be a number of seconds from 1 to 2592000, "
+            f"got {args.retention_interval_s!r}"
+        )
+    return RetentionPolicy(
+        older_than_s=older_than_s,
+        keep_last=keep_last,
+        projects=tuple(args.retention_project),
+        interval_s=interval_s,
+    )
 
 
 def _fail(message: str) -> int:
