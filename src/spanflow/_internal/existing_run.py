@@ -46,4 +46,3 @@ def checked_if_exists(value: str | None) -> IfExists | None:
     raise ValueError(
         f"if_exists={value!r}: use one of {', '.join(repr(c) for c in IF_EXISTS_CHOICES)}"
     )
-
