@@ -23,7 +23,7 @@ DEFAULT_SPAN_LIMIT = 200
 """Spans per page of ``/runs/{id}/spans`` and ``/runs/{id}/tree`` when ``limit`` is not given."""
 MAX_SPAN_LIMIT = 1000
 MAX_VALUE_FILTERS = 50
-"""Most ``param`` + ``metric`` filters one query may combine (each is a subquery)."""
+"""Most ``param`` + ``metric`` + ``attr`` filters one query may combine (each a subquery)."""
 MAX_TAG_FILTERS = 50
 _INT64_MAX = 2**63 - 1
 _LATEST_UNIX_SECONDS = _INT64_MAX / 1e9  # 2262-04-11: the index stores int64 nanoseconds
@@ -104,11 +104,12 @@ def parse_run_query(
     tags = tuple(tag for tag in values.get("tag", ()) if tag)
     if len(tags) > MAX_TAG_FILTERS:
         raise QueryParameterError("tag", f"at most {MAX_TAG_FILTERS} tags, got {len(tags)}")
-    filter_count = len(values.get("param", ())) + len(values.get("metric", ()))
+    kinds = ("param", "metric", "attr")
+    filter_count = sum(len(values.get(kind, ())) for kind in kinds)
     if filter_count > MAX_VALUE_FILTERS:
-        name = "param" if values.get("param") else "metric"
+        name = next(kind for kind in kinds if values.get(kind))
         raise QueryParameterError(
-            name, f"at most {MAX_VALUE_FILTERS} param and metric filters, got {filter_count}"
+            name, f"at most {MAX_VALUE_FILTERS} param, metric and attr filters, got {filter_count}"
         )
     limit_text = single("limit")
     top_level_text = single("top_level")
