@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from spanflow_collector.store import RunSummary
@@ -74,6 +74,34 @@ def group_of(run: RunSummary, by: str | None) -> str | None:
         return None
     value = run.params.get(by)
     return None if value is None else str(value)
+
+
+def collect(
+    newest_first: Iterable[RunSummary],
+    metric: str,
+    *,
+    by: str | None,
+    last: int | None,
+    children_of: Callable[[str], Sequence[RunSummary]],
+) -> MetricStats:
+    """The newest ``last`` runs holding ``metric`` (own or their subruns'), summarized.
+
+    ``children_of`` is asked only for runs without the metric of their own.
+    """
+    found: list[RunValue] = []
+    for run in newest_first:
+        children = None if metric in run.metrics else children_of(run.id)
+        value = run_value(run, metric, children)
+        if value is None:
+            continue
+        found.append(
+            RunValue(
+                run.id, run.name, run.start_time_unix_nano, value[0], group_of(run, by), value[1]
+            )
+        )
+        if last is not None and len(found) >= last:
+            break
+    return summarize(metric, by, found)
 
 
 def summarize(metric: str, by: str | None, values: Sequence[RunValue]) -> MetricStats:

@@ -283,6 +283,42 @@ def openapi_document() -> JsonObject:
                 run=False,
             )
         },
+        "/api/v1/runs/compare/paired": {
+            "get": {
+                **_get(
+                    "Two evaluation runs compared sample by sample (paired statistics)",
+                    _json({"type": "object"}, "pairing, per-metric differences, tests, flips"),
+                    [
+                        _query("a", "run A's id", _STRING),
+                        _query("b", "run B's id", _STRING),
+                        _query("pair_by", "`name` (default), `param:KEY` or `attr:KEY`", _STRING),
+                        _query("confidence", "interval level, default 0.95", {"type": "number"}),
+                    ],
+                    run=False,
+                ),
+                "responses": {
+                    "200": _json({"type": "object"}, "see docs/query.md"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
+        "/api/v1/runs/stats": {
+            "get": _get(
+                "A metric across top-level runs: values oldest first, summary per group",
+                _json({"type": "object"}, "values and groups, see docs/query.md"),
+                [
+                    _query("metric", "the metric", _STRING),
+                    _query("project", "only runs of this project", _STRING),
+                    _query("by", "group by this param", _STRING),
+                    _query("last", "the newest N runs holding the metric", _INT),
+                    _query("status", "only runs with this status", _STRING, repeat=True),
+                    _query("tag", "runs with every given tag", _STRING, repeat=True),
+                    _query("q", "the run name contains this text", _STRING),
+                ],
+                run=False,
+            )
+        },
         "/api/v1/runs/{run_id}": {
             "get": _get(
                 "A run with its metric history and subrun ids",

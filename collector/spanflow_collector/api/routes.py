@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from spanflow.dataflow import DataflowGraph
-from spanflow_collector.api import codec
+from spanflow_collector.api import analysis_views, codec
 from spanflow_collector.api.openapi import openapi_document
 from spanflow_collector.api.params import (
     QueryParameterError,
@@ -210,11 +210,27 @@ class _QueryApi:
         runs = [self._run(run_id) for run_id in ids]
         return JsonResponse(codec.encode_comparison(compare_runs(runs)))
 
+    def compare_paired(self, request: Request) -> Response:
+        _no_parameters(request, *analysis_views.PAIRED_PARAMETERS)
+        values = _grouped(request)
+        return JsonResponse(analysis_views.paired(self._store, values, self._run))
+
+    def stats(self, request: Request) -> Response:
+        _no_parameters(request, *analysis_views.STATS_PARAMETERS)
+        return JsonResponse(analysis_views.stats(self._store, _grouped(request)))
+
     def delete(self, request: Request) -> Response:
         _no_parameters(request)
         run = self._run(request.path_params["run_id"])
         deleted = self._store.delete_runs([run.id])
         return JsonResponse({"id": run.id, "deleted": deleted})
+
+
+def _grouped(request: Request) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        values.setdefault(name, []).append(value)
+    return values
 
 
 def _no_parameters(request: Request, *allowed: str) -> None:
@@ -232,6 +248,8 @@ def build_query_routes(store: RunIndexStore) -> list[BaseRoute]:
         (OPENAPI_PATH, api.openapi, "GET"),
         (f"{API_PREFIX}/runs", api.list_runs, "GET"),
         (f"{API_PREFIX}/runs/compare", api.compare, "GET"),
+        (f"{API_PREFIX}/runs/compare/paired", api.compare_paired, "GET"),
+        (f"{API_PREFIX}/runs/stats", api.stats, "GET"),
         (run, api.get_run, "GET"),
         (run, api.delete, "DELETE"),
         (f"{run}/children", api.children, "GET"),

@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING
 
 from spanflow import attributes as attr
 from spanflow._client.errors import InvalidQueryError, RunNotFoundError
-from spanflow_collector.analysis.history import (
-    MetricStats,
-    RunValue,
-    group_of,
-    run_value,
-    summarize,
-)
+from spanflow_collector.analysis.history import MetricStats, collect
 from spanflow_collector.analysis.paired import PairedComparison, check_pair_by, compare_paired
 from spanflow_collector.analysis.retention import choose_prunable
 from spanflow_collector.store import RunSummary
@@ -77,22 +71,13 @@ def metric_stats(
         raise InvalidQueryError("metric", "name the metric")
     if last is not None and last < 1:
         raise InvalidQueryError("last", "give a positive number of runs")
-    found: list[RunValue] = []
-    for run in client.iter_runs(
-        project=project, status=status, tags=tags, name=name, top_level=True
-    ):
-        children = None if metric in run.metrics else client.children(run.id)
-        value = run_value(run, metric, children)
-        if value is None:
-            continue
-        found.append(
-            RunValue(
-                run.id, run.name, run.start_time_unix_nano, value[0], group_of(run, by), value[1]
-            )
-        )
-        if last is not None and len(found) >= last:
-            break
-    return summarize(metric, by, found)
+    return collect(
+        client.iter_runs(project=project, status=status, tags=tags, name=name, top_level=True),
+        metric,
+        by=by,
+        last=last,
+        children_of=client.children,
+    )
 
 
 @dataclass(frozen=True)
