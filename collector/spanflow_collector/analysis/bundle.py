@@ -40,6 +40,7 @@ _ARTIFACT_KEYS = {
 # tiny heartbeat interval makes the index read it interrupted again right away.
 _INTERRUPTED_INTERVAL_S = 1e-3
 _KIND = attr.RecordKindValue
+_POINTS_PER_RECORD = 50_000
 
 
 class BundleError(ValueError):
@@ -182,11 +183,14 @@ def run_records(bundled: BundledRun) -> list[RunRecord]:
     # carry already; a record too would store each of those points twice.
     in_spans = any(e.name == attr.EVENT_METRIC for span in bundled.spans for e in span.events)
     if bundled.metric_history and not in_spans:
-        points = tuple(
+        points = [
             MetricPointValue(p.name, p.value, p.step, p.time_unix_nano)
             for p in bundled.metric_history
-        )
-        records.append(record(_KIND.METRICS, points=points))
+        ]
+        # Receivers refuse records of more than 100,000 items; long series go in several.
+        for index, start in enumerate(range(0, len(points), _POINTS_PER_RECORD)):
+            chunk = tuple(points[start : start + _POINTS_PER_RECORD])
+            records.append(record(_KIND.METRICS, index, points=chunk))
     for index, (name, facts) in enumerate(sorted(run.artifacts.items())):
         fields: dict[str, AttributeValue] = {attr.ARTIFACT_NAME: name}
         for short, key in _ARTIFACT_KEYS.items():
