@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +14,9 @@ from spanflow import attributes as attr
 from spanflow.cli import main
 from spanflow.client import Client
 from spanflow_collector.analysis.statistics import mcnemar_exact_p, paired_t
+from spanflow_collector.index import open_store
 from spanflow_collector.store import RunIndexStore
-from tests.api.support import RunSpec, write_runs
+from tests.api.support import LlmCall, RunSpec, write_runs
 
 pytest.importorskip("spanflow_collector.index", reason="needs the run index stores")
 
@@ -292,3 +295,43 @@ def test_prune_without_a_policy_or_with_a_bad_age_is_refused(
     assert code == 2 and "30d" in err
     code, _, err = run_cli(capsys, "runs", "prune", "--keep-last", "0", "-s", "running", *source)
     assert code == 2 and "--status" in err
+
+
+def test_prune_reclaims_content_nobody_references_and_sqlite_reuses_the_space(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Pruned LLM calls' content blobs go; the freed SQLite pages are reused by the next runs."""
+    db = tmp_path / "index.db"
+    store = open_store(str(db))
+    try:
+        big = "x" * 20_000
+        write_runs(
+            store,
+            *(
+                RunSpec(f"old-{i}", offset_s=-86_400 * 40, calls=[LlmCall(output_text=f"{big}{i}")])
+                for i in range(5)
+            ),
+        )
+    finally:
+        store.close()
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] >= 5
+        pages_before = connection.execute("PRAGMA page_count").fetchone()[0]
+
+    code, _, err = run_cli(capsys, "runs", "prune", "--older-than", "30d", "-y", "--db", str(db))
+    assert code == 0, err
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 0
+        assert connection.execute("PRAGMA freelist_count").fetchone()[0] > 0
+
+    store = open_store(str(db))
+    try:
+        write_runs(
+            store,
+            *(RunSpec(f"new-{i}", calls=[LlmCall(output_text=f"{big}{i}")]) for i in range(5)),
+        )
+    finally:
+        store.close()
+    with sqlite3.connect(db) as connection:
+        # The new content went into the freed pages: the file did not grow by its size again.
+        assert connection.execute("PRAGMA page_count").fetchone()[0] <= pages_before + 8
