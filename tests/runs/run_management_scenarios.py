@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import spanflow
@@ -61,10 +62,14 @@ def open_with_id() -> None:
 
 
 def with_attributes() -> None:
-    """Two runs with free attributes and an input each."""
+    """Two runs with free attributes, an input and an artifact each (argv: a folder)."""
     for dataset in ("gsm8k", "math"):
         with spanflow.run(f"on-{dataset}", project="evals", dataset=dataset, shots=3):
             spanflow.log_input("question", f"first {dataset} question")
+            report = Path(sys.argv[2]) / dataset / "report.txt"
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(f"{dataset} results\n")
+            spanflow.log_artifact(report)
 
 
 if __name__ == "__main__":

@@ -177,9 +177,10 @@ def test_resuming_an_unknown_id_raises(destination: dict[str, str]) -> None:
 
 
 def test_free_attributes_are_shown_compared_and_filterable(tmp_path: Path) -> None:
-    """`run(..., dataset=...)`: `runs list --attr`, `runs show` and `runs compare` all use it."""
+    """`run(..., dataset=...)`: `runs list --attr`, `runs show` and `runs compare` all use it;
+    compare also lines up inputs and artifacts."""
     db = tmp_path / "index.db"
-    _script(db, "attrs")
+    _script(db, "attrs", str(tmp_path))
     listed = json.loads(_cli("runs", "list", "--attr", "dataset=gsm8k", "--json", "--db", str(db)))
     assert [run["name"] for run in listed["runs"]] == ["on-gsm8k"]
     both = json.loads(_cli("runs", "list", "--attr", "shots>=3", "--json", "--db", str(db)))
@@ -190,12 +191,17 @@ def test_free_attributes_are_shown_compared_and_filterable(tmp_path: Path) -> No
     ids = [run["id"] for run in both["runs"]]
     compared = _cli("runs", "compare", *ids, "--db", str(db))
     assert "attribute dataset" in compared and "input question" in compared
+    artifact_row = next(line for line in compared.splitlines() if "artifact report.txt" in line)
+    assert artifact_row.startswith("≠")  # different content, different sha256
+    as_json = json.loads(_cli("runs", "compare", *ids, "--json", "--db", str(db)))
+    (artifact,) = as_json["artifacts"]
+    assert artifact["key"] == "report.txt" and artifact["differs"]
 
 
 def test_an_index_from_before_attribute_filters_is_backfilled_on_upgrade(tmp_path: Path) -> None:
     """A schema-2 index (no attribute rows) upgrades to 3 and `--attr` then finds its runs."""
     db = tmp_path / "index.db"
-    _script(db, "attrs")
+    _script(db, "attrs", str(tmp_path))
     with sqlite3.connect(db) as connection:  # make it look like the index before version 3
         connection.execute("DELETE FROM run_values WHERE kind = 'attr'")
         connection.execute("UPDATE schema_version SET version = 2")

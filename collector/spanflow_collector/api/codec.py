@@ -292,6 +292,7 @@ def encode_comparison(comparison: RunComparison) -> JsonObject:
         "outputs": diffs(comparison.outputs),
         "inputs": diffs(comparison.inputs),
         "attributes": diffs(comparison.attributes),
+        "artifacts": diffs(comparison.artifacts),
     }
 
 
@@ -313,6 +314,7 @@ def decode_comparison(obj: Mapping[str, Any]) -> RunComparison:
         outputs=diffs(obj["outputs"]),
         inputs=diffs(obj.get("inputs", [])),  # absent from collectors before inputs existed
         attributes=diffs(obj.get("attributes", [])),
+        artifacts=diffs(obj.get("artifacts", [])),
     )
 
 

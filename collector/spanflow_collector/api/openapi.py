@@ -251,6 +251,11 @@ _SCHEMAS: JsonObject = {
             "outputs": {"type": "array", "items": _ref("ValueDiff")},
             "inputs": {"type": "array", "items": _ref("ValueDiff")},
             "attributes": {"type": "array", "items": _ref("ValueDiff")},
+            "artifacts": {
+                "type": "array",
+                "items": _ref("ValueDiff"),
+                "description": "by artifact name: each run's sha256 (or path)",
+            },
         },
     },
 }

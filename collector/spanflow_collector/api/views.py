@@ -67,6 +67,7 @@ class RunComparison:
     outputs: tuple[ValueDiff, ...]
     inputs: tuple[ValueDiff, ...] = ()
     attributes: tuple[ValueDiff, ...] = ()
+    artifacts: tuple[ValueDiff, ...] = ()  # by name: the sha256 (else the path) of each run's
 
 
 def build_span_tree(
@@ -134,7 +135,18 @@ def compare_runs(runs: Sequence[RunSummary]) -> RunComparison:
         outputs=_diff([run.outputs for run in runs]),
         inputs=_diff([run.inputs for run in runs]),
         attributes=_diff([run.attributes for run in runs]),
+        artifacts=_diff([_artifact_identities(run) for run in runs]),
     )
+
+
+def _artifact_identities(run: RunSummary) -> dict[str, AttributeValue]:
+    """Each artifact's content identity: its sha256, else its path (a reference only)."""
+    identities: dict[str, AttributeValue] = {}
+    for name, facts in run.artifacts.items():
+        identity = facts.get("sha256") or facts.get("path")
+        if isinstance(identity, str):
+            identities[name] = identity
+    return identities
 
 
 def _diff(mappings: Sequence[Mapping[str, AttributeValue]]) -> tuple[ValueDiff, ...]:

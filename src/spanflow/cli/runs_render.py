@@ -335,6 +335,7 @@ def comparison_text(comparison: RunComparison, *, style: Style) -> str:
         ("output", comparison.outputs),
         ("input", comparison.inputs),
         ("attribute", comparison.attributes),
+        ("artifact", comparison.artifacts),
     ):
         for diff in diffs:
             mark = "≠" if diff.differs else ""
