@@ -92,7 +92,7 @@ def _bearer_token() -> str | None:
     settings = config.settings()
     if not settings.otlp_endpoints:
         return None
-    for key, value in settings.otlp_endpoints[0][1].items():
+    for key, value in settings.otlp_endpoints[0].headers:
         if key.lower() == "authorization" and value.lower().startswith("bearer "):
             return value[len("bearer ") :]
     return None
