@@ -86,30 +86,34 @@ def _resume_target(spec: RunSpec) -> tuple[str, _KnownSegment | None]:
         return resume, _known_segments.get(resume)
 
 
-def _apply_existing_run_policy(spec: RunSpec) -> RunSpec:
-    """``spec`` as the existing-run policy turns it: a resume, a fresh id, or unchanged.
+def _apply_existing_run_policy(
+    spec: RunSpec,
+) -> tuple[RunSpec, written_index.IndexAnswer | None]:
+    """``spec`` as the existing-run policy turns it (a resume, a fresh id, or unchanged), and
+    the index's answer when it was asked (so a resume does not ask twice).
 
     Raises:
         RunExistsError: ``id=`` names an existing run and the policy is ``"error"``.
     """
     if spec.resume is not None or spec.run_id is None:
-        return spec
+        return spec, None
     policy = spec.if_exists or existing_run.DEFAULT_IF_EXISTS
     with _known_lock:
         here = spec.run_id in _known_segments
     answer = None if here else written_index.look_up_run(spec.run_id)
     if answer is not None and answer.run is None:
-        return spec
+        return spec, None
     if policy == "error":
         where = answer.location if answer is not None else "this process"
         raise existing_run.RunExistsError(spec.run_id, where)
     if policy == "resume":
-        return dataclasses.replace(spec, resume=spec.run_id, run_id=None)
+        return dataclasses.replace(spec, resume=spec.run_id, run_id=None), answer
     attributes_with_origin = {
         **spec.extra_attributes,
         existing_run.RERUN_OF_ATTRIBUTE: spec.run_id,
     }
-    return dataclasses.replace(spec, run_id=None, extra_attributes=attributes_with_origin)
+    fresh = dataclasses.replace(spec, run_id=None, extra_attributes=attributes_with_origin)
+    return fresh, None
 
 
 def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
@@ -121,7 +125,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     """
     config.ensure_configured()
     settings = config.settings()
-    spec = _apply_existing_run_policy(spec)
+    spec, answer = _apply_existing_run_policy(spec)
     parent = membership.current_run()
     links: list[Link] = []
     previous: _KnownSegment | None = None
@@ -131,7 +135,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         run_id, previous = _resume_target(spec)
         known = None
         if previous is None:
-            answer = written_index.look_up_run(run_id)
+            answer = answer or written_index.look_up_run(run_id)
             if answer.answered and answer.run is None:
                 raise RunNotFoundError(run_id)
             known = answer.run
