@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
+import spanflow
 from spanflow import attributes, environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +105,13 @@ def test_pages_name_only_variables_spanflow_defines() -> None:
         if name not in known
     }
     assert not unknown, f"variables spanflow.environment does not define: {sorted(unknown)}"
+
+
+def test_configuration_page_lists_exactly_the_arguments_of_configure() -> None:
+    """The configure() table of configuration.md has one row per parameter, and no other."""
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    table = page.split("## `configure()` arguments", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        match.group(1) for line in table.splitlines() if (match := re.match(r"\| `(\w+)` \|", line))
+    }
+    assert rows == set(inspect.signature(spanflow.configure).parameters)
