@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import re
 from pathlib import Path
 
 import spanflow
 from spanflow import attributes, environment
+from spanflow.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -115,3 +117,27 @@ def test_configuration_page_lists_exactly_the_arguments_of_configure() -> None:
         match.group(1) for line in table.splitlines() if (match := re.match(r"\| `(\w+)` \|", line))
     }
     assert rows == set(inspect.signature(spanflow.configure).parameters)
+
+
+def test_collector_page_lists_exactly_the_options_of_spanflow_collector() -> None:
+    """The option table of collector.md has one row per `spanflow collector` option, no other."""
+    subcommands = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    collector = subcommands.choices["collector"]
+    options = {
+        flag
+        for action in collector._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag != "--help"
+    }
+    page = (DOCS / "collector.md").read_text(encoding="utf-8")
+    table = page.split("| option | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = {
+        match.group(1)
+        for line in table.splitlines()
+        if (match := re.match(r"\| `(--[\w-]+)", line))
+    }
+    assert rows == options
