@@ -34,16 +34,18 @@ import multiprocessing.process
 import multiprocessing.util
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from spanflow._internal import config, exit_hooks, inherit
+from spanflow._internal import config, exit_hooks, inherit, otlp_shared, otlp_transport
 from spanflow._internal.warn import log_internal_error_once
 
 CHILD_EXIT_FLUSH_TIMEOUT_S = 5.0
+_SPOOL_WAIT_S = 0.5  # for a spool write under way when the flush gave up
 # Run after finalizers with a higher priority (a Queue's feeder thread has 10), so spans those
 # still make go out too.
 _EXIT_PRIORITY = 0
@@ -57,10 +59,13 @@ _finalizer_pid: int | None = None
 
 def _flush_at_child_exit() -> None:
     # Not shut down: the process ends next, and a forked child must not close what it shares
-    # with its parent (an index connection, a socket).
+    # with its parent (an index connection, a socket). Its OTLP transports are its own, though:
+    # closing them spools what an endpoint did not take in time, as exit does in a main process.
     try:
+        otlp_transport.set_exit_deadline(time.monotonic() + CHILD_EXIT_FLUSH_TIMEOUT_S)
         exit_hooks.end_open_runs_as_interrupted()
         config.force_flush(CHILD_EXIT_FLUSH_TIMEOUT_S)
+        otlp_shared.spool_unsent(_SPOOL_WAIT_S)
     except Exception:
         log_internal_error_once("child-exit", "flushing a child process's spans at exit failed")
 

@@ -69,6 +69,18 @@ def release(transport: OtlpTransport, *, timeout_s: float = 0.5) -> None:
     transport.close(timeout_s)
 
 
+def spool_unsent(timeout_s: float) -> None:
+    """Close every transport of this process, so what its endpoint has not taken is spooled.
+
+    For a process about to leave without ``shutdown()`` (a ``multiprocessing`` child, which
+    must not close what it shares with its parent): a forked child's transports are its own.
+    """
+    with _registry_lock:
+        transports = [shared.transport for shared in _registry.values()]
+    for transport in transports:
+        transport.close(timeout_s)
+
+
 def post_logs(
     url: str,
     headers: Mapping[str, str],
