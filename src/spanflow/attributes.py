@@ -235,3 +235,7 @@ INPUT_VALUE: Final = "input.value"
 INPUT_MIME_TYPE: Final = "input.mime_type"
 OUTPUT_VALUE: Final = "output.value"
 OUTPUT_MIME_TYPE: Final = "output.mime_type"
+
+# --- Keys other modules build from a prefix, listed so docs/attributes.md is checked (docs) ---
+RUN_RERUN_OF: Final = "spanflow.run.attr.rerun_of"
+"""The ``rerun_of`` free attribute a ``run(id=X, if_exists="new")`` run carries: X."""
