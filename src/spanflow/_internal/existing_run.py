@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from spanflow import attributes
+
 IfExists = Literal["error", "resume", "new"]
 IF_EXISTS_CHOICES: tuple[IfExists, ...] = ("error", "resume", "new")
 DEFAULT_IF_EXISTS: IfExists = "error"
-RERUN_OF_ATTRIBUTE = "rerun_of"
+RERUN_OF_ATTRIBUTE = attributes.RUN_RERUN_OF.removeprefix(attributes.RUN_ATTRIBUTE_PREFIX)
 """Free attribute (``spanflow.run.attr.rerun_of``) of a run opened by ``if_exists="new"``."""
 
 
