@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow_collector.records import AttributeValue, MetricPointValue, RunRecord
+from spanflow_collector.otlp.normalize import INT64_MIN, MAX_SEGMENT, MAX_TIME_NS, clean_text
+from spanflow_collector.records import INT64_MAX, AttributeValue, MetricPointValue, RunRecord
 
 _KIND = attr.RecordKindValue
 KNOWN_KINDS = frozenset(
@@ -66,8 +67,14 @@ class DecodedRunRecords:
 
 
 def attribute_value(value: Any) -> AttributeValue:
-    """A decoded AnyValue as an attribute value: lists as tuples, objects as JSON text."""
-    if isinstance(value, str | bool | int | float):
+    """A decoded AnyValue as an attribute value: lists as tuples, objects as JSON text.
+
+    Text is made storable as in spans (NUL and lone surrogates become U+FFFD); JSON text
+    escapes both already.
+    """
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list):
         items = [attribute_value(item) for item in value]
@@ -82,8 +89,24 @@ def attribute_value(value: Any) -> AttributeValue:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an OTLP/JSON intValue of hundreds of digits
+        return None
     return number if math.isfinite(number) else None
+
+
+def _int64(value: Any) -> int | None:
+    """``value`` as an int64 the stores can hold; None for anything else (NaN, inf, 2**70)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
+        return value
+    return None
 
 
 def _points(body: Any) -> tuple[MetricPointValue, ...]:
@@ -108,11 +131,15 @@ def _points(body: Any) -> tuple[MetricPointValue, ...]:
     points: list[MetricPointValue] = []
     for name, value, step, time_ns in zip(names, values, steps, times, strict=True):
         number = _number(value)
-        if not isinstance(name, str) or not name or number is None:
-            continue  # one unusable point (NaN, no name) does not cost its neighbours
-        step_value = int(step) if isinstance(step, int) and not isinstance(step, bool) else None
-        time_value = int(time_ns) if isinstance(time_ns, int | float) else 0
-        points.append(MetricPointValue(name, number, step_value, time_value))
+        is_step = isinstance(step, int) and not isinstance(step, bool)
+        step_value = _int64(step) if is_step else None
+        time_value = _int64(time_ns) if isinstance(time_ns, int | float) else 0
+        out_of_range = time_value is None or (is_step and step_value is None)
+        if not isinstance(name, str) or not name or number is None or out_of_range:
+            # One unusable point (NaN, no name, a step or time beyond int64) does not cost its
+            # neighbours, nor the other records of the request.
+            continue
+        points.append(MetricPointValue(clean_text(name), number, step_value, time_value or 0))
     return tuple(points)
 
 
@@ -148,22 +175,28 @@ def run_record(
     elif kind == _KIND.TAGS:
         if not isinstance(body, list):
             raise InvalidRunRecordError("a tags record needs an array body")
-        tags = tuple(str(tag) for tag in body if isinstance(tag, str) and tag)
+        tags = tuple(clean_text(tag) for tag in body if isinstance(tag, str) and tag)
     elif kind in _KEYED_KINDS:
         if not isinstance(body, Mapping):
             raise InvalidRunRecordError(f"a {kind} record needs a kvlist body")
         if len(body) > MAX_ITEMS_PER_RECORD:
             raise InvalidRunRecordError(f"more than {MAX_ITEMS_PER_RECORD} values in one record")
-        values = {str(key): attribute_value(value) for key, value in body.items() if key}
+        values = {
+            clean_text(str(key)): attribute_value(value) for key, value in body.items() if key
+        }
+    # As for spans (docs/run-index.md): a segment out of range counts as 0, a time past int64
+    # is clamped, text is made storable; otherwise the index refuses the whole record.
+    if isinstance(segment, bool) or not isinstance(segment, int) or not 0 <= segment <= MAX_SEGMENT:
+        segment = 0
     return RunRecord(
         kind=kind,
-        run_id=run_id,
-        record_id=record_id,
-        segment=segment if isinstance(segment, int) and not isinstance(segment, bool) else 0,
+        run_id=clean_text(run_id),
+        record_id=clean_text(record_id),
+        segment=segment,
         trace_id=trace_id,
         span_id=span_id,
-        time_unix_nano=time_unix_nano,
-        fields={key: attribute_value(value) for key, value in fields.items()},
+        time_unix_nano=min(time_unix_nano, MAX_TIME_NS),
+        fields={clean_text(key): attribute_value(value) for key, value in fields.items()},
         values=values,
         tags=tags,
         points=points,
