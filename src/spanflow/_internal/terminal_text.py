@@ -96,3 +96,20 @@ def _cut(pieces: list[str], used: int, width: int) -> str:
     while pieces and used + 1 > width:
         used -= sum(char_width(char) for char in pieces.pop())
     return "".join(pieces) + ELLIPSIS if width >= 1 else ""
+
+
+# In JSON text these characters can only stand inside strings (json.dumps writes its own syntax
+# in ASCII and escapes C0 itself), so a \uXXXX escape there is the same data, printed safely.
+_JSON_ESCAPE_TABLE = {
+    code_point: f"\\u{code_point:04x}" for code_point in _UNSAFE_CODE_POINTS if code_point >= 0x7F
+}
+
+
+def printable_json(document: str) -> str:
+    """JSON text from ``json.dumps(..., ensure_ascii=False)`` with no character a terminal
+    interprets: DEL, C1 controls (``\\x9b`` is a one-byte CSI), bidi overrides and line
+    separators (and lone surrogates) become ``\\uXXXX`` escapes, so parsing it gives exactly
+    the same strings."""
+    if document.isascii() and "\x7f" not in document:
+        return document
+    return document.translate(_JSON_ESCAPE_TABLE)

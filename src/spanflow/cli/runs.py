@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spanflow import environment as env
-from spanflow._internal.terminal_text import printable
+from spanflow._internal.terminal_text import printable, printable_json
 from spanflow.cli import runs_bundle
 from spanflow.cli import runs_render as render
 from spanflow.cli import runs_stats_render as stats_render
@@ -227,7 +227,7 @@ def _style() -> render.Style:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False))
+    print(printable_json(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)))
 
 
 def _time_bound(text: str | None) -> str | None:
