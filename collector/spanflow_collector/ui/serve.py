@@ -35,7 +35,15 @@ def index_app(db: str, *, host: str, token: str | None = None) -> Starlette:
     from spanflow_collector.api import build_routes
 
     tokens = AccessTokens([(token, AccessScope.READ)])
-    return _ui_app(build_routes(open_index(db)), host=host, tokens=tokens)
+    # Only the read routes: without a token every request passes access control, and a page on
+    # any loopback origin could otherwise DELETE runs through a server meant for browsing.
+    routes = [route for route in build_routes(open_index(db)) if _reads_only(route)]
+    return _ui_app(routes, host=host, tokens=tokens)
+
+
+def _reads_only(route: BaseRoute) -> bool:
+    methods = getattr(route, "methods", None)
+    return bool(methods) and set(methods) <= {"GET", "HEAD"}
 
 
 def proxy_app(collector_url: str, *, host: str, token: str | None = None) -> Starlette:
