@@ -42,8 +42,8 @@ def index_app(db: str, *, host: str, token: str | None = None) -> Starlette:
 
 
 def _reads_only(route: BaseRoute) -> bool:
-    methods = getattr(route, "methods", None)
-    return bool(methods) and set(methods) <= {"GET", "HEAD"}
+    methods: set[str] = getattr(route, "methods", None) or set()
+    return bool(methods) and methods <= {"GET", "HEAD"}
 
 
 def proxy_app(collector_url: str, *, host: str, token: str | None = None) -> Starlette:
