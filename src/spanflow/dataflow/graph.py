@@ -15,6 +15,7 @@ label can end its node or edge early.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,12 +81,14 @@ class DataflowGraph:
                             known.node() if known else DataflowNode(span_id, span_id, "external")
                         )
                 fields = link_attributes.get(attr.LINK_INPUT_FIELDS) or ()
+                if isinstance(fields, str):  # one field sent as a plain string, not an array
+                    fields = (fields,)
                 edges.append(
                     DataflowEdge(
                         producer=producer_id,
                         consumer=view.span_id,
                         how=str(link_attributes.get(attr.LINK_HOW, "")),
-                        score=float(link_attributes.get(attr.LINK_SCORE, 0.0)),
+                        score=_score(link_attributes.get(attr.LINK_SCORE)),
                         input_fields=tuple(str(f) for f in fields),
                         output_field=str(link_attributes.get(attr.LINK_OUTPUT_FIELD, "")),
                     )
@@ -276,3 +279,12 @@ def _dot_escape(text: str) -> str:
     # already turned newlines into the two characters "\n", which the backslash escape keeps
     # literal instead of letting Graphviz break the label.
     return printable(text).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _score(value: Any) -> float:
+    """A link's score as a finite float; 0.0 for what another SDK may send instead (text,
+    arrays, NaN, infinities), so one odd link cannot break the graph of its whole run."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    score = float(value)
+    return score if math.isfinite(score) else 0.0
