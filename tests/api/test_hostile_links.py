@@ -56,7 +56,9 @@ def _span(trace_id: str, span_id: str, run_id: str, kind: str, **extra: Any) -> 
     }
 
 
-def _run_with_link(run_id: str, trace_id: str, score: dict[str, Any]) -> list[dict[str, Any]]:
+def _run_with_link(
+    run_id: str, trace_id: str, score: dict[str, Any], fields: dict[str, Any]
+) -> list[dict[str, Any]]:
     link = {
         "traceId": trace_id,
         "spanId": PRODUCER,
@@ -65,7 +67,7 @@ def _run_with_link(run_id: str, trace_id: str, score: dict[str, Any]) -> list[di
                 attr.LINK_TYPE: {"stringValue": attr.LinkTypeValue.DATAFLOW},
                 attr.LINK_HOW: {"stringValue": "verbatim"},
                 attr.LINK_SCORE: score,
-                attr.LINK_INPUT_FIELDS: {"stringValue": "messages"},
+                attr.LINK_INPUT_FIELDS: fields,
             }
         ),
     }
@@ -79,9 +81,10 @@ def _run_with_link(run_id: str, trace_id: str, score: dict[str, Any]) -> list[di
 @pytest.mark.parametrize("label", list(ODD_SCORES))
 def test_graph_of_a_link_with_an_odd_score_is_served(collector: Collector, label: str) -> None:
     """A dataflow link whose score is text, an array, NaN or infinite (and whose input fields
-    are one string) is shown with score 0 in JSON, Mermaid and DOT instead of failing with 500."""
+    are one string or a number) is shown with score 0 in JSON, Mermaid and DOT, never a 500."""
     run_id = f"01ODDSCORE{label.upper()}"
-    spans = _run_with_link(run_id, f"{len(label):032x}", ODD_SCORES[label])
+    fields = {"intValue": "7"} if label == "nan" else {"stringValue": "messages"}
+    spans = _run_with_link(run_id, f"{len(label):032x}", ODD_SCORES[label], fields)
     document = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
     stored = requests.post(
         f"{collector.http_url}/v1/traces",
@@ -97,7 +100,7 @@ def test_graph_of_a_link_with_an_odd_score_is_served(collector: Collector, label
     assert [(e["producer"], e["consumer"], e["score"]) for e in edges] == [
         (PRODUCER, CONSUMER, 0.0)
     ]
-    assert edges[0]["input_fields"] == ["messages"]
+    assert edges[0]["input_fields"] == ["7" if label == "nan" else "messages"]
     for graph_format in ("mermaid", "dot"):
         rendered = requests.get(graph_url, params={"format": graph_format}, timeout=TIMEOUT_S)
         assert rendered.status_code == 200, rendered.text

@@ -81,7 +81,7 @@ class DataflowGraph:
                             known.node() if known else DataflowNode(span_id, span_id, "external")
                         )
                 fields = link_attributes.get(attr.LINK_INPUT_FIELDS) or ()
-                if isinstance(fields, str):  # one field sent as a plain string, not an array
+                if not isinstance(fields, tuple | list):  # another SDK's one field, not an array
                     fields = (fields,)
                 edges.append(
                     DataflowEdge(
