@@ -337,11 +337,13 @@ class RunHandle:
             warn(f"spanflow: artifact {str(path)!r} could not be read ({exc}); dropped")
             return
         media_type = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
+        # Name and path are user text like a tag: a key pasted into either must not leave.
+        redact = attributes.REDACTION_OFF not in self._record_flags
         self._emit_record(
             attributes.RecordKindValue.ARTIFACT,
             fields={
-                attributes.ARTIFACT_NAME: name or file_path.name,
-                attributes.ARTIFACT_PATH: str(file_path),
+                attributes.ARTIFACT_NAME: values.clean_text(name or file_path.name, redact=redact),
+                attributes.ARTIFACT_PATH: values.clean_text(str(file_path), redact=redact),
                 attributes.ARTIFACT_SIZE: size,
                 attributes.ARTIFACT_SHA256: digest.hexdigest(),
                 attributes.ARTIFACT_MEDIA_TYPE: media_type,

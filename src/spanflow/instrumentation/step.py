@@ -130,6 +130,7 @@ class _StepCall:
         """Start the span and make it current; ``None`` (and a log) if spanflow fails."""
         try:
             arguments = _bound_arguments(signature, args, kwargs)
+            step_name = redaction.text(step_name)  # a name built from user data can hold a key
             span = _tracer().start_span(
                 step_name,
                 kind=SpanKind.INTERNAL,
