@@ -209,14 +209,26 @@ class RunHandle:
         warn(f"spanflow: run {self._id}: {message}; the run is marked truncated", stacklevel=5)
 
     def _log_values(
-        self, kind: str, record_kind: str, items: Mapping[Any, Any], *, urgent: bool = False
+        self,
+        kind: str,
+        record_kind: str,
+        items: Mapping[Any, Any],
+        *,
+        urgent: bool = False,
+        given: dict[str, Any] | None = None,
     ) -> dict[str, AttributeScalar]:
-        """Send valid keys with encoded values, cut at the run's key limit; returns them."""
+        """Send valid keys with encoded values, cut at the run's key limit; returns them.
+
+        ``given``, when passed, receives each sent name (its secrets redacted, so not always the
+        caller's key) with the value as the caller gave it.
+        """
         encoded: dict[str, AttributeScalar] = {}
+        originals: dict[str, Any] = {}
         for key, value in items.items():
             name = values.valid_key(kind, key)
             if name is not None:
                 encoded[name] = values.encode_value(kind, name, value)
+                originals[name] = value
         with self._lock:
             seen = self._keys.setdefault(kind, set())
             new_keys = [key for key in encoded if key not in seen]
@@ -227,6 +239,8 @@ class RunHandle:
             del encoded[key]
         if encoded:
             self._emit_record(record_kind, urgent=urgent, record_values=encoded)
+        if given is not None:
+            given.update((name, originals[name]) for name in encoded)
         if refused:
             self._truncate(
                 f"{kind}s",
@@ -246,9 +260,12 @@ class RunHandle:
     def _log_params(self, params: Mapping[Any, Any]) -> None:
         if not self._writable("log_param"):
             return
-        sent = self._log_values("param", attributes.RecordKindValue.PARAMS, params)
+        # Keyed by the sent names: a key holding a secret is sent redacted, and looking the
+        # redacted name up in ``params`` raised KeyError.
+        given: dict[str, Any] = {}
+        self._log_values("param", attributes.RecordKindValue.PARAMS, params, given=given)
         with self._lock:
-            self._params.update({key: params[key] for key in sent})
+            self._params.update(given)
 
     def log_metric(self, name: str, value: Any, *, step: int | None = None) -> None:
         """Record one metric point (name, value, optional step, time)."""
@@ -323,8 +340,9 @@ class RunHandle:
         if not self._writable("log_artifact"):
             return
         file_path = Path(path).expanduser().resolve()
+        shown = values.clean_text(str(path))  # warnings reach stderr and logs
         if not file_path.is_file():
-            warn(f"spanflow: artifact {str(path)!r} is not a readable file; dropped")
+            warn(f"spanflow: artifact {shown!r} is not a readable file; dropped")
             return
         digest = hashlib.sha256()
         size = 0
@@ -334,7 +352,8 @@ class RunHandle:
                     digest.update(chunk)
                     size += len(chunk)
         except OSError as exc:
-            warn(f"spanflow: artifact {str(path)!r} could not be read ({exc}); dropped")
+            message = values.clean_text(str(exc))
+            warn(f"spanflow: artifact {shown!r} could not be read ({message}); dropped")
             return
         media_type = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
         # Name and path are user text like a tag: a key pasted into either must not leave.
