@@ -268,7 +268,9 @@ def _root_budget() -> int:
 def _quiet_encode(key: str, value: Any, redact: bool) -> AttributeValue:
     # The run record carries the same value and warns about it; the root copy stays silent.
     encoded: AttributeValue
-    if isinstance(value, bool | int | float | str):
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        encoded = str(value)  # as the run record has it: OTLP cannot encode it as an int
+    elif isinstance(value, bool | int | float | str):
         encoded = value
     else:
         try:

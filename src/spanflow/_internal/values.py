@@ -26,6 +26,9 @@ AttributeScalar = bool | int | float | str
 
 # Attribute values are bounded by what a backend will keep; repr() of a huge object is cut.
 _MAX_REPR_CHARS = 4096
+# OTLP and both index stores hold int64; a larger int would fail the whole export batch.
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
 
 
 def encode_value(kind: str, key: str, value: Any, *, redact: bool | None = None) -> AttributeScalar:
@@ -35,7 +38,13 @@ def encode_value(kind: str, key: str, value: Any, *, redact: bool | None = None)
     each credential found in the text (nested JSON ``"password": "..."`` included).
     """
     encoded: AttributeScalar
-    if isinstance(value, bool | int | float | str):
+    if isinstance(value, int) and not isinstance(value, bool) and not _fits_int64(value):
+        encoded = str(value)  # exact, as decimal text
+        warn(
+            f"spanflow: {kind} {key!r} is an integer outside int64; recorded as text",
+            stacklevel=4,
+        )
+    elif isinstance(value, bool | int | float | str):
         encoded = value
     else:
         try:
@@ -83,13 +92,24 @@ def metric_step(name: str, step: Any) -> int | None:
     if step is None:
         return None
     try:
-        return operator.index(step)
+        index = operator.index(step)
     except TypeError:
         warn(
             f"spanflow: metric {name!r} step {step!r:.80} is not an integer; recorded without step",
             stacklevel=4,
         )
         return None
+    if not _fits_int64(index):
+        warn(
+            f"spanflow: metric {name!r} step {index} is outside int64; recorded without step",
+            stacklevel=4,
+        )
+        return None
+    return index
+
+
+def _fits_int64(number: int) -> bool:
+    return _INT64_MIN <= number <= _INT64_MAX
 
 
 def valid_key(kind: str, key: Any) -> str | None:
