@@ -268,6 +268,13 @@ def test_generator_functions_are_refused_at_decoration() -> None:
             yield 1
 
 
+def test_a_step_name_given_positionally_is_refused_with_the_right_spelling() -> None:
+    """`@spanflow.step("search")` raises a TypeError that shows `name="search"`, not an
+    AttributeError from inside spanflow."""
+    with pytest.raises(TypeError, match=r"@spanflow.step\(name='search'\)"):
+        spanflow.step("search")  # type: ignore[call-overload]
+
+
 def test_wrapped_function_keeps_its_metadata() -> None:
     """The decorated function keeps its name, docstring and signature."""
 

@@ -69,10 +69,16 @@ def step(func: F | None = None, /, *, name: str | None = None) -> F | Callable[[
         The traced function (same signature, ``functools.wraps`` metadata), or a decorator.
 
     Raises:
-        TypeError: For generator functions, whose work happens after the call returns.
+        TypeError: For generator functions, whose work happens after the call returns, and
+            for anything but a function in place of ``func`` (``@step("name")``).
     """
     if func is None:
         return functools.partial(_decorate, name=name)
+    if not callable(func):
+        # ``@spanflow.step("search")`` failed deep inside with an AttributeError on a str.
+        raise TypeError(
+            f"@spanflow.step takes a function; give a step name as @spanflow.step(name={func!r})"
+        )
     return _decorate(func, name=name)
 
 
