@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from spanflow import attributes as attr
-from spanflow_collector.index.sqlite import SqliteRunIndexStore
+from spanflow_collector.index import open_store
 from spanflow_collector.server import Collector
+from spanflow_collector.store import RunIndexStore
 
 TIMEOUT_S = 30
 T0 = 1_800_000_000_000_000_000
@@ -21,9 +21,9 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def collector(tmp_path: Path) -> Iterator[tuple[Collector, SqliteRunIndexStore]]:
-    """A collector over a real SQLite index, OTLP/HTTP on loopback."""
-    store = SqliteRunIndexStore(tmp_path / "index.db")
+def collector(index_location: str) -> Iterator[tuple[Collector, RunIndexStore]]:
+    """A collector over a real SQLite index or PostgreSQL schema, OTLP/HTTP on loopback."""
+    store = open_store(index_location)
     running = Collector(store, http_port=0, grpc_port=None)
     running.start()
     try:
@@ -66,7 +66,7 @@ def _points(*points: tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]])
 
 
 def test_unstorable_metric_points_are_dropped_alone(
-    collector: tuple[Collector, SqliteRunIndexStore],
+    collector: tuple[Collector, RunIndexStore],
 ) -> None:
     """Points with a NaN or infinite time, a 400-digit value or a step beyond int64 are
     dropped one by one; the request is acknowledged and its other points and runs are stored."""
@@ -101,7 +101,7 @@ def test_unstorable_metric_points_are_dropped_alone(
 
 
 def test_run_records_with_unstorable_text_time_and_segment_are_normalised_like_spans(
-    collector: tuple[Collector, SqliteRunIndexStore],
+    collector: tuple[Collector, RunIndexStore],
 ) -> None:
     """A start record with lone surrogates and NUL in its run id and name, a time past int64
     and a segment of 2**40 is stored (text with U+FFFD), not refused by the index."""
