@@ -3,12 +3,12 @@
 The spanflow SDK redacts what it records before export; spans from any other OpenTelemetry SDK
 (a Go service, OpenLLMetry, an HTTP instrumentation recording an ``Authorization`` header) are
 redacted here: span name, attributes, event names and attributes (``exception.message``,
-``exception.stacktrace``), status message, link attributes and resource attributes. The store
-calls :func:`redact_spans` on each batch it writes, so the OTLP receivers and the SDK's
-embedded exporter go through the same code. A span carrying ``spanflow.redaction.off = true``
-(its run or process turned redaction off on purpose) is stored as sent, but for its resource
-attributes, which describe the whole process. Rules and markers:
-``spanflow.redaction`` and docs/secrets.md.
+``exception.stacktrace``), status message, instrumentation scope name and version, link
+attributes and resource attributes. The store calls :func:`redact_spans` on each batch it
+writes, so the OTLP receivers and the SDK's embedded exporter go through the same code. A
+span carrying ``spanflow.redaction.off = true`` (its run or process turned redaction off on
+purpose) is stored as sent, but for its resource attributes, which describe the whole process.
+Rules and markers: ``spanflow.redaction`` and docs/secrets.md.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def _redact_span(
         "name": redactor.text(span.name),
         "attributes": redactor.attributes(span.attributes),
         "status_message": redactor.text(span.status_message),
+        "scope_name": redactor.text(span.scope_name),
+        "scope_version": redactor.text(span.scope_version),
         "resource_attributes": resource,
         "events": events if _changed(events, span.events) else span.events,
         "links": links if _changed(links, span.links) else span.links,
