@@ -114,7 +114,9 @@ class HostPolicy:
 
     def __init__(self, bound_host: str, extra_hosts: Sequence[str], *, enforce: bool) -> None:
         names = {*_LOOPBACK_NAMES, bound_host, *extra_hosts}
-        self._allowed = frozenset(_normalise_host(name) for name in names)
+        # Any port is answered, so a configured "proxy.example:8080" means "proxy.example" (kept
+        # whole, it matched no request: Host values are compared without their port).
+        self._allowed = frozenset(_normalise_host(_strip_port(name)) for name in names)
         self.enforce = enforce
 
     @property
