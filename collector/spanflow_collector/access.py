@@ -151,14 +151,19 @@ class HostPolicy:
 def _strip_port(host_header: str) -> str:
     host = host_header.strip()
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
+        address, bracket, rest = host[1:].partition("]")
+        # Only "[addr]" or "[addr]:port"; "[::1]evil.example" is not a loopback name.
+        if bracket and (not rest or (rest[0] == ":" and rest[1:].isdigit())):
+            return address
+        return host
     if host.count(":") == 1:
         return host.split(":", 1)[0]
     return host
 
 
 def _normalise_host(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
+    # Brackets are gone already (_strip_port, urlsplit); one left means a malformed Host.
+    return host.strip().rstrip(".").lower()
 
 
 class AccessMiddleware:
