@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
+from spanflow._internal.terminal_text import printable
+
 MASK: Final = "***"
 _LOG_FORMAT: Final = "spanflow collector: %(levelname)s %(name)s: %(message)s"
 # scheme://user:password@host — the password is whatever sits between the first ':' after the
@@ -62,13 +64,18 @@ class SecretMaskingFilter(logging.Filter):
         return mask_dsn(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Mask the record in place; never drops it."""
-        record.msg = self.mask(record.getMessage())
+        """Mask the record in place, with control characters escaped; never drops it.
+
+        Messages quote what senders sent (run record ids, store errors): an ``ESC`` there
+        would reach the operator's terminal, and a newline could forge a log line.
+        """
+        record.msg = printable(self.mask(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.mask(record.exc_text)
+            lines = self.mask(record.exc_text).split("\n")
+            record.exc_text = "\n".join(printable(line) for line in lines)
         if record.stack_info:
             record.stack_info = self.mask(record.stack_info)
         return True
