@@ -257,6 +257,17 @@ def test_hostile_content_is_shown_as_text_and_never_runs(
     assert any("/api/v1/" in url for url in browser_log.request_urls)
 
 
+def test_a_link_with_a_malformed_escape_shows_an_error_instead_of_a_blank_page(
+    page: Any, ui_server: UiServer
+) -> None:
+    """`#/run/%E0%A4%A` (a cut-off escape in a pasted link) reports the run as not loadable,
+    naming it as typed, instead of throwing in the router and leaving the page blank."""
+    page.goto(f"{ui_server.url}#/run/%E0%A4%A")
+    alert = page.get_by_role("alert")
+    alert.wait_for(timeout=WAIT_MS)
+    assert "Could not load run %E0%A4%A" in alert.inner_text()
+
+
 def _tab_through(page: Any, presses: int) -> set[str]:
     """Press Tab ``presses`` times; the set of focused elements' marks."""
     page.evaluate(

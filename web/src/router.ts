@@ -11,10 +11,20 @@ export function currentRoute(): Route {
   const hash = location.hash.replace(/^#/, "") || "/runs";
   const [path, search = ""] = hash.split("?", 2);
   const query = new URLSearchParams(search);
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decodeSegment);
   if (parts[0] === "run" && parts[1]) return { page: "run", runId: parts[1], query };
   if (parts[0] === "compare") return { page: "compare", runId: "", query };
   return { page: "runs", runId: "", query };
+}
+
+/** A path segment decoded; a malformed escape (`%E0%A4%A` in a pasted link) is kept as typed
+ * instead of throwing, which left the app blank. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 export function runsHref(query: URLSearchParams): string {
