@@ -179,7 +179,8 @@ def test_openapi_document_describes_every_route(api_url: str, store: RunIndexSto
     assert document["openapi"].startswith("3.")
     routed: set[tuple[str, str]] = set()
     for route in build_routes(store):
-        path = getattr(route, "path", "")
+        # OpenAPI has no path converters: {run_id:path} is documented as {run_id}.
+        path = getattr(route, "path", "").replace(":path}", "}")
         if path.startswith("/api/v1"):
             methods = getattr(route, "methods", set()) - {"HEAD"}
             routed |= {(path, method.lower()) for method in methods}

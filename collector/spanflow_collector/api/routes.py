@@ -243,20 +243,22 @@ def _no_parameters(request: Request, *allowed: str) -> None:
 def build_query_routes(store: RunIndexStore) -> list[BaseRoute]:
     """Every query API route over ``store``, with full paths (``/api/v1/...``)."""
     api = _QueryApi(store)
-    run = f"{API_PREFIX}/runs/{{run_id}}"
+    # ``:path``: a run id from another SDK may hold "/", which arrives decoded from "%2F".
+    # The sub-resource routes come first, so "<id>/spans" is the spans of <id>.
+    run = f"{API_PREFIX}/runs/{{run_id:path}}"
     table: list[tuple[str, Handler, str]] = [
         (OPENAPI_PATH, api.openapi, "GET"),
         (f"{API_PREFIX}/runs", api.list_runs, "GET"),
         (f"{API_PREFIX}/runs/compare", api.compare, "GET"),
         (f"{API_PREFIX}/runs/compare/paired", api.compare_paired, "GET"),
         (f"{API_PREFIX}/runs/stats", api.stats, "GET"),
-        (run, api.get_run, "GET"),
-        (run, api.delete, "DELETE"),
         (f"{run}/children", api.children, "GET"),
         (f"{run}/metrics", api.metric_history, "GET"),
         (f"{run}/spans", api.spans, "GET"),
         (f"{run}/tree", api.tree, "GET"),
         (f"{run}/graph", api.graph, "GET"),
+        (run, api.get_run, "GET"),
+        (run, api.delete, "DELETE"),
     ]
     return [
         Route(path, _handles_errors(handler), methods=[method], name=handler.__name__)
