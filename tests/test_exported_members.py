@@ -28,6 +28,7 @@ EXPECTED_PUBLIC_NAMES = {
     "log_outputs",
     "log_param",
     "log_params",
+    "replay",
     "run",
     "shutdown",
     "start_run",

@@ -30,6 +30,7 @@ from spanflow.client import Client
 from spanflow.dataflow import link
 from spanflow.instrumentation._api import instrument, uninstrument
 from spanflow.instrumentation.step import step
+from spanflow.replaying import replay
 
 __all__ = [
     "Client",
@@ -54,6 +55,7 @@ __all__ = [
     "log_outputs",
     "log_param",
     "log_params",
+    "replay",
     "run",
     "shutdown",
     "start_run",

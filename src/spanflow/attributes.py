@@ -151,6 +151,23 @@ REDACTION_OFF: Final = "spanflow.redaction.off"
 """bool, True on spans whose values were deliberately not redacted (``run(..., redact=False)``,
 ``configure(redact=False)``); the collector then stores that span as sent."""
 
+# --- Replay (docs/replay.md) -------------------------------------------------------------------
+REPLAY_REQUEST: Final = "spanflow.replay.request"  # LLM span: hash of the canonical request
+REPLAY_EXCHANGE: Final = "spanflow.replay.exchange"  # LLM span: zlib+base64 recorded responses
+REPLAY_SOURCE: Final = "spanflow.replay.source"  # LLM span in a replay: ReplaySourceValue
+REPLAY_ORIGINAL_SPAN: Final = "spanflow.replay.original_span"  # span id the answer came from
+REPLAY_OF_RUN_ATTRIBUTE: Final = "replay_of"  # run attribute (spanflow.run.attr.replay_of)
+LAUNCH_RUN_ATTRIBUTE: Final = "launch"  # run attribute: JSON of how to start the run again
+
+
+class ReplaySourceValue:
+    """Values of ``spanflow.replay.source``: where a replayed call's answer came from."""
+
+    SERVED: Final = "served"  # the recorded response, no network request
+    EDITED: Final = "edited"  # the recorded response with its output replaced by --edit
+    LIVE: Final = "live"  # no matching recording: the provider answered
+
+
 # --- OpenTelemetry GenAI semantic conventions ---------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"  # chat | embeddings | ...
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"  # openai | anthropic | ...

@@ -35,6 +35,11 @@ SPANFLOW_STREAM_USAGE: Final = "SPANFLOW_STREAM_USAGE"  # true: ask OpenAI strea
 # Framework instrumentation (docs/instrumentation.md)
 SPANFLOW_OPENINFERENCE: Final = "SPANFLOW_OPENINFERENCE"  # true/false (default false)
 
+# --- replay (docs/replay.md) -------------------------------------------------------------------
+SPANFLOW_RECORD_RESPONSES: Final = "SPANFLOW_RECORD_RESPONSES"  # true/false (default true)
+SPANFLOW_RECORD_LAUNCH: Final = "SPANFLOW_RECORD_LAUNCH"  # true: every run records its launch
+SPANFLOW_REPLAY: Final = "SPANFLOW_REPLAY"  # path of a replay plan, set by `spanflow replay`
+
 # --- collector access (read by `spanflow collector` only) -------------------------------------
 SPANFLOW_COLLECTOR_INGEST_TOKEN: Final = "SPANFLOW_COLLECTOR_INGEST_TOKEN"  # OTLP ingest only
 SPANFLOW_COLLECTOR_READ_TOKEN: Final = "SPANFLOW_COLLECTOR_READ_TOKEN"  # query API reads only

@@ -34,6 +34,7 @@ from spanflow._internal import redact as redaction
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
 from spanflow.dataflow.switch import forget_run_tree
+from spanflow.replaying import _runs as replay_runs
 
 RunStatus = attributes.RunStatus
 
@@ -127,6 +128,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
     settings = config.settings()
     spec, answer = _apply_existing_run_policy(spec)
     parent = membership.current_run()
+    spec = replay_runs.adjust_run_spec(spec, top_level=parent is None)  # docs/replay.md
     links: list[Link] = []
     previous: _KnownSegment | None = None
     project_assumed = False

@@ -11,6 +11,8 @@ from importlib.util import find_spec
 from types import TracebackType
 from typing import Any
 
+from spanflow.replaying._launch import launch_record
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``record`` subcommand."""
@@ -57,7 +59,12 @@ def _record(args: argparse.Namespace) -> int:
     main_program = _as_main_program(target, script_args, is_module=is_module)
     try:
         with (
-            spanflow.run(args.name or default_name, project=args.project, tags=args.tags),
+            spanflow.run(
+                args.name or default_name,
+                project=args.project,
+                tags=args.tags,
+                launch=launch_record(_record_command(args)),
+            ),
             main_program,
         ):
             run_script()
@@ -67,6 +74,20 @@ def _record(args: argparse.Namespace) -> int:
         _print_like_python(error, main_program.script_file)
         return 1
     return 0
+
+
+def _record_command(args: argparse.Namespace) -> list[str]:
+    """The command that records this run again (replay starts it; docs/replay.md)."""
+    command = [sys.executable, "-m", "spanflow.cli", "record"]
+    if args.project:
+        command += ["--project", args.project]
+    if args.name:
+        command += ["--name", args.name]
+    for tag in args.tags:
+        command += ["--tag", tag]
+    if args.module is not None:
+        command += ["-m", args.module]
+    return command + list(args.program)
 
 
 def _instrument(spanflow: Any) -> None:

@@ -56,6 +56,11 @@ def instrument(*providers: str, tracer_provider: Any = None) -> list[str]:
     from spanflow._internal.config import ensure_configured
 
     ensure_configured()
+    from spanflow.replaying import _runs as replay_runs
+    from spanflow.replaying import _transport as replay_transport
+
+    replay_transport.install()  # records responses for replay (docs/replay.md)
+    replay_runs.activate_from_environment()
     done: list[str] = []
     for name in names:
         instrumentor = _instrumentor(name)

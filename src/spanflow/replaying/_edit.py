@@ -1,0 +1,153 @@
+"""Synthesising a provider's response with an edited output text (``--edit CALL=TEXT``).
+
+Supported (docs/replay.md): OpenAI chat completions and Anthropic messages, plain and streamed;
+OpenAI responses, plain. The edited answer is one text message: tool calls of the recorded answer
+are dropped and its finish reason becomes a normal stop, so the program continues as if the model
+had answered with that text. Everything else (ids, model, usage) stays as recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from spanflow.replaying._exchange import Exchange
+
+
+class EditNotSupported(ValueError):
+    """The recorded call's API or shape has no edited form."""
+
+
+def edit_exchange(exchange: Exchange, provider: str, operation: str, text: str) -> Exchange:
+    """``exchange`` answering ``text`` instead of what the model said.
+
+    Raises:
+        EditNotSupported: the call failed, or its API/stream kind cannot be edited.
+    """
+    if exchange.error_type is not None or exchange.status >= 400:
+        raise EditNotSupported("the recorded call failed; only a successful answer can be edited")
+    content_type = dict(exchange.headers).get("content-type", "")
+    streamed = "text/event-stream" in content_type
+    body = exchange.body
+    if provider == "openai" and operation == "chat":
+        new_body = _openai_chat_stream(body, text) if streamed else _openai_chat(body, text)
+    elif provider == "anthropic" and operation == "chat":
+        new_body = _anthropic_stream(body, text) if streamed else _anthropic(body, text)
+    elif provider == "openai" and not streamed and b'"output"' in body:
+        new_body = _openai_responses(body, text)
+    else:
+        kind = "streamed " if streamed else ""
+        raise EditNotSupported(
+            f"editing a {kind}{provider} {operation} call is not supported (see docs/replay.md)"
+        )
+    return Exchange(status=exchange.status, headers=exchange.headers, chunks=(new_body,))
+
+
+def _openai_chat(body: bytes, text: str) -> bytes:
+    document = json.loads(body)
+    choice = document["choices"][0]
+    message = choice["message"]
+    message["content"] = text
+    message.pop("tool_calls", None)
+    message.pop("function_call", None)
+    if choice.get("finish_reason") in ("tool_calls", "function_call"):
+        choice["finish_reason"] = "stop"
+    document["choices"] = [choice]
+    return json.dumps(document).encode()
+
+
+def _openai_responses(body: bytes, text: str) -> bytes:
+    document = json.loads(body)
+    first_message: dict[str, Any] = next(
+        (item for item in document.get("output", []) if item.get("type") == "message"), {}
+    )
+    document["output"] = [
+        {
+            "type": "message",
+            "id": first_message.get("id", "msg_edited"),
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+    ]
+    return json.dumps(document).encode()
+
+
+def _anthropic(body: bytes, text: str) -> bytes:
+    document = json.loads(body)
+    document["content"] = [{"type": "text", "text": text}]
+    if document.get("stop_reason") == "tool_use":
+        document["stop_reason"] = "end_turn"
+    return json.dumps(document).encode()
+
+
+def _sse_events(body: bytes) -> list[tuple[str | None, str]]:
+    """(event name, data) of each server-sent event in ``body``."""
+    events: list[tuple[str | None, str]] = []
+    for block in body.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
+        name: str | None = None
+        data: list[str] = []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip())
+        if data:
+            events.append((name, "\n".join(data)))
+    return events
+
+
+def _sse(events: list[tuple[str | None, Any]]) -> bytes:
+    out: list[str] = []
+    for name, data in events:
+        payload = data if isinstance(data, str) else json.dumps(data)
+        out.append((f"event: {name}\n" if name else "") + f"data: {payload}\n\n")
+    return "".join(out).encode()
+
+
+def _openai_chat_stream(body: bytes, text: str) -> bytes:
+    chunks = [json.loads(data) for _, data in _sse_events(body) if data != "[DONE]"]
+    with_choices = [chunk for chunk in chunks if chunk.get("choices")]
+    if not with_choices:
+        raise EditNotSupported("the recorded stream has no answer to edit")
+    template = {k: v for k, v in with_choices[0].items() if k not in ("choices", "usage")}
+    content = {**template, "choices": [_delta(0, {"role": "assistant", "content": text}, None)]}
+    finish = {**template, "choices": [_delta(0, {}, "stop")]}
+    usage_only = [chunk for chunk in chunks if not chunk.get("choices")]
+    events: list[tuple[str | None, Any]] = [(None, content), (None, finish)]
+    events += [(None, chunk) for chunk in usage_only]
+    events.append((None, "[DONE]"))
+    return _sse(events)
+
+
+def _delta(index: int, delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
+    return {"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+
+
+def _anthropic_stream(body: bytes, text: str) -> bytes:
+    events = [(name, json.loads(data)) for name, data in _sse_events(body)]
+    by_name = {name: data for name, data in events}
+    if "message_start" not in by_name:
+        raise EditNotSupported("the recorded stream has no message_start event")
+    message_delta = by_name.get("message_delta", {"type": "message_delta", "delta": {}})
+    if message_delta.get("delta", {}).get("stop_reason") == "tool_use":
+        message_delta["delta"]["stop_reason"] = "end_turn"
+    block_start = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": ""},
+    }
+    block_delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": text},
+    }
+    out: list[tuple[str | None, Any]] = [
+        ("message_start", by_name["message_start"]),
+        ("content_block_start", block_start),
+        ("content_block_delta", block_delta),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", message_delta),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return _sse(out)

@@ -1,0 +1,157 @@
+"""What replay keeps of one LLM call's HTTP traffic, and how it is packed into a span attribute.
+
+An *exchange* is one HTTP response as the client received it (status, the few headers a client
+reads, the body as the byte chunks the server sent them), or the transport error that replaced
+it. A call made with retries has several exchanges, in order. They are packed as zlib-compressed
+JSON in base64 text: the index stores any long attribute string once by content hash
+(``collector/spanflow_collector/index/content.py``), so a recording is content-addressed
+without a table of its own, and travels to any OTLP backend like every other attribute.
+
+A call is found again by the hash of its *canonical request*: provider, method, URL path and
+the JSON body with sorted keys and the volatile fields below dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+# Body fields that do not change what the model answers but may differ between two runs of
+# the same program (end-user ids, cache routing keys, free metadata).
+VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "prompt_cache_key", "safety_identifier"})
+
+# Response headers a client library reads (content type, request ids, retry advice); the rest
+# (dates, rate-limit counters, cookies, server names) are not kept.
+KEPT_RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "x-request-id",
+        "request-id",
+        "openai-processing-ms",
+        "openai-version",
+        "retry-after",
+        "retry-after-ms",
+        "x-should-retry",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One recorded HTTP response (``status`` > 0) or transport error (``error_type`` set)."""
+
+    status: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+    chunks: tuple[bytes, ...] = ()
+    error_type: str | None = None
+    error_message: str = ""
+    complete: bool = True
+    """False when the client stopped reading a streamed body before its end."""
+
+    @property
+    def body(self) -> bytes:
+        """The whole body."""
+        return b"".join(self.chunks)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Every exchange of one LLM call, in the order the client made the requests."""
+
+    exchanges: tuple[Exchange, ...] = field(default_factory=tuple)
+
+
+class RecordingFormatError(ValueError):
+    """A recorded exchange attribute that this spanflow cannot read."""
+
+
+def canonical_request_hash(
+    provider: str, method: str, path: str, body: bytes, *, operation: str = ""
+) -> str:
+    """The match key of a request: 32 hex chars of BLAKE2b over its canonical form."""
+    canonical = json.dumps(
+        [provider, operation, method.upper(), path, _canonical_body(body)],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _canonical_body(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body.decode("latin-1")  # not JSON: compared byte for byte
+    if isinstance(parsed, dict):
+        return {k: v for k, v in parsed.items() if k not in VOLATILE_BODY_FIELDS}
+    return parsed
+
+
+def kept_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The response headers worth replaying, lower-cased names; never credentials."""
+    return tuple(
+        (name.lower(), value) for name, value in headers if name.lower() in KEPT_RESPONSE_HEADERS
+    )
+
+
+def pack(recording: Recording) -> str:
+    """The attribute text of ``recording``."""
+    document = {
+        "v": FORMAT_VERSION,
+        "exchanges": [_exchange_json(exchange) for exchange in recording.exchanges],
+    }
+    raw = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def unpack(text: str) -> Recording:
+    """Inverse of :func:`pack`.
+
+    Raises:
+        RecordingFormatError: the text is damaged or from a newer format.
+    """
+    try:
+        document = json.loads(zlib.decompress(base64.b64decode(text, validate=True)))
+    except (binascii.Error, zlib.error, ValueError) as exc:
+        raise RecordingFormatError(f"recorded response is damaged: {exc}") from exc
+    if not isinstance(document, dict) or document.get("v") != FORMAT_VERSION:
+        raise RecordingFormatError(
+            "recorded response has an unknown format version (recorded by a newer spanflow?)"
+        )
+    return Recording(tuple(_exchange_from_json(item) for item in document["exchanges"]))
+
+
+def _exchange_json(exchange: Exchange) -> Mapping[str, Any]:
+    item: dict[str, Any] = {}
+    if exchange.error_type is not None:
+        item["error"] = [exchange.error_type, exchange.error_message]
+        return item
+    item["status"] = exchange.status
+    item["headers"] = [list(pair) for pair in exchange.headers]
+    item["chunks"] = [base64.b64encode(chunk).decode("ascii") for chunk in exchange.chunks]
+    if not exchange.complete:
+        item["complete"] = False
+    return item
+
+
+def _exchange_from_json(item: Mapping[str, Any]) -> Exchange:
+    error = item.get("error")
+    if error is not None:
+        return Exchange(error_type=str(error[0]), error_message=str(error[1]))
+    return Exchange(
+        status=int(item["status"]),
+        headers=tuple((str(name), str(value)) for name, value in item["headers"]),
+        chunks=tuple(base64.b64decode(chunk) for chunk in item["chunks"]),
+        complete=bool(item.get("complete", True)),
+    )

@@ -1,0 +1,112 @@
+"""Reading a recorded run's LLM calls (subruns included) back from the run index."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from spanflow import attributes
+from spanflow.replaying._exchange import Recording, RecordingFormatError, unpack
+
+
+class ReplayError(Exception):
+    """A replay that cannot start: unknown run, no recordings, a bad edit or param."""
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One LLM call of the recorded run, in start order across the run and its subruns."""
+
+    position: int  # 1-based
+    span_id: str
+    run_id: str
+    provider: str
+    operation: str
+    request_key: str | None
+    recording: Recording | None
+    input_tokens: int
+    output_tokens: int
+    output_messages: str | None
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A run and the LLM calls replay can answer from."""
+
+    run_id: str
+    params: dict[str, Any]
+    calls: tuple[RecordedCall, ...]
+
+
+def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> RecordedRun:
+    """The recorded LLM calls of ``run_id`` and its subruns, from ``source`` (default index).
+
+    Raises:
+        ReplayError: the run is not in the index, or none of its calls kept a response.
+    """
+    from spanflow.client import Client, RunNotFoundError
+
+    try:
+        client = Client(source)
+    except Exception as exc:
+        raise ReplayError(f"cannot open the run index to replay {run_id}: {exc}") from exc
+    with client:
+        try:
+            summary = client.get_run(run_id)
+        except RunNotFoundError as exc:
+            raise ReplayError(f"run {run_id} is not in {client.source.location}") from exc
+        spans: list[Any] = []
+        pending = [run_id]
+        seen: set[str] = set()
+        while pending:  # the run and every subrun below it
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            spans.extend((current, span) for span in client.spans(current))
+            pending.extend(child.id for child in client.children(current))
+    llm = sorted(
+        (
+            (owner, span)
+            for owner, span in spans
+            if span.attributes.get(attributes.SPAN_KIND) == attributes.SpanKindValue.LLM
+        ),
+        key=lambda pair: (pair[1].start_time_unix_nano, pair[1].span_id),
+    )
+    calls = tuple(_recorded_call(index + 1, owner, span) for index, (owner, span) in enumerate(llm))
+    if calls and all(call.recording is None for call in calls):
+        raise ReplayError(
+            f"run {run_id} has {len(calls)} LLM call(s) but no recorded responses: it was "
+            "recorded by a spanflow without replay support, or with SPANFLOW_RECORD_RESPONSES=off"
+        )
+    return RecordedRun(run_id=run_id, params=dict(summary.params), calls=calls)
+
+
+def _recorded_call(position: int, run_id: str, span: Any) -> RecordedCall:
+    found = span.attributes
+    packed = found.get(attributes.REPLAY_EXCHANGE)
+    recording: Recording | None = None
+    if isinstance(packed, str):
+        try:
+            recording = unpack(packed)
+        except RecordingFormatError as exc:
+            raise ReplayError(f"call {position} (span {span.span_id}): {exc}") from exc
+    key = found.get(attributes.REPLAY_REQUEST)
+    output = found.get(attributes.GEN_AI_OUTPUT_MESSAGES)
+    return RecordedCall(
+        position=position,
+        span_id=span.span_id,
+        run_id=run_id,
+        provider=str(found.get(attributes.GEN_AI_PROVIDER_NAME, "")),
+        operation=str(found.get(attributes.GEN_AI_OPERATION_NAME, "")),
+        request_key=key if isinstance(key, str) else None,
+        recording=recording,
+        input_tokens=_int(found.get(attributes.GEN_AI_USAGE_INPUT_TOKENS)),
+        output_tokens=_int(found.get(attributes.GEN_AI_USAGE_OUTPUT_TOKENS)),
+        output_messages=output if isinstance(output, str) else None,
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

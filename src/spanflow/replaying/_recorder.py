@@ -1,0 +1,131 @@
+"""Recording one LLM call's responses onto its span, redacted, behind the on/off switch.
+
+The recording is written to the span each time an exchange completes (after the body was read,
+for streams when the client finishes or closes it), so what the span carries when it ends is
+every exchange of the call so far.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from typing import Any
+
+from opentelemetry import trace
+
+from spanflow import attributes, environment
+from spanflow._internal import redact as redaction
+from spanflow.instrumentation._guard import report_internal_error
+from spanflow.replaying._exchange import Exchange, Recording, kept_headers, pack
+from spanflow.replaying._streams import recording_classes
+
+_OFF_WORDS = frozenset({"0", "false", "no", "off"})
+_switch: bool | None = None  # None: read SPANFLOW_RECORD_RESPONSES
+
+
+def set_recording(enabled: bool | None) -> None:
+    """Turn response recording on or off for this process; ``None`` reads the environment."""
+    global _switch
+    _switch = enabled
+
+
+def recording_enabled() -> bool:
+    """Whether LLM calls starting now record their responses (default on)."""
+    if _switch is not None:
+        return _switch
+    raw = os.environ.get(environment.SPANFLOW_RECORD_RESPONSES, "")
+    return raw.strip().lower() not in _OFF_WORDS
+
+
+_recorders: weakref.WeakKeyDictionary[trace.Span, CallRecorder] = weakref.WeakKeyDictionary()
+_recorders_lock = threading.Lock()
+
+
+def recorder_for(span: trace.Span, key: str) -> CallRecorder | None:
+    """The recorder of ``span``'s call (one per call, shared by its retries); None when off."""
+    if not recording_enabled():
+        return None
+    with _recorders_lock:
+        recorder = _recorders.get(span)
+        if recorder is None:
+            recorder = _recorders[span] = CallRecorder(span, key)
+        return recorder
+
+
+class CallRecorder:
+    """Collects a call's exchanges and keeps the span's recording attribute up to date."""
+
+    def __init__(self, span: trace.Span, key: str) -> None:
+        self.span = span
+        self._lock = threading.Lock()
+        self._exchanges: list[Exchange] = []
+        span.set_attribute(attributes.REPLAY_REQUEST, key)
+
+    def add(self, exchange: Exchange) -> None:
+        """Record one finished exchange (a served one too: a replay can be replayed)."""
+        with self._lock:
+            self._exchanges.append(_redacted(exchange))
+            packed = pack(Recording(tuple(self._exchanges)))
+        self.span.set_attribute(attributes.REPLAY_EXCHANGE, packed)
+
+    def add_error(self, error: Exception) -> None:
+        """Record a request that failed without a response (connection refused, timeout)."""
+        try:
+            message = redaction.error_text(error)
+            self.add(Exchange(error_type=type(error).__name__, error_message=message))
+        except Exception:
+            report_internal_error("recording a failed request", self.span)
+
+    def observe(self, module: Any, response: Any, *, streamed: bool, is_async: bool) -> None:
+        """Record ``response``: now when its body was read, else as the client reads it."""
+        status = int(response.status_code)
+        headers = kept_headers(response.headers.multi_items())
+        if not streamed:
+            self.add(Exchange(status=status, headers=headers, chunks=(response.content,)))
+            return
+        encoding = response.headers.get("content-encoding", "identity").lower()
+
+        def finish(chunks: list[bytes], complete: bool) -> None:
+            try:
+                if encoding not in ("", "identity"):
+                    chunks = [_decoded(module, encoding, b"".join(chunks))]
+                self.add(
+                    Exchange(
+                        status=status, headers=headers, chunks=tuple(chunks), complete=complete
+                    )
+                )
+            except Exception:
+                report_internal_error("recording a streamed response", self.span)
+
+        sync_class, async_class = recording_classes(module)
+        response.stream = (async_class if is_async else sync_class)(response.stream, finish)
+
+
+def _decoded(module: Any, encoding: str, body: bytes) -> bytes:
+    """``body`` without its content encoding (gzip, deflate, br), as httpx would decode it."""
+    decoded: bytes = module.Response(
+        200, headers={"content-encoding": encoding}, content=body
+    ).read()
+    return decoded
+
+
+def _redacted(exchange: Exchange) -> Exchange:
+    """``exchange`` with secrets in its body replaced; chunks kept when nothing changed."""
+    if exchange.error_type is not None or not exchange.chunks:
+        return exchange
+    body = exchange.body
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return exchange
+    clean = redaction.text(text)
+    if clean == text:
+        return exchange
+    # A secret can straddle chunk boundaries: the redacted body replays as a single chunk.
+    return Exchange(
+        status=exchange.status,
+        headers=exchange.headers,
+        chunks=(clean.encode("utf-8"),),
+        complete=exchange.complete,
+    )

@@ -1,0 +1,101 @@
+"""What a replay changes about the runs the replayed program opens, and replays started by plan.
+
+A top-level run opened while a replay is active gets the overridden params (so ``r.params``
+shows them) and the run attribute ``replay_of``. ``spanflow replay`` starts the program with
+``SPANFLOW_REPLAY`` naming a plan file; the program's first run (or ``instrument()``) activates
+that replay, and at exit the tally is written where the plan says, for the command to print.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from spanflow import attributes, environment
+from spanflow._internal import ids
+from spanflow.replaying import _state, _transport
+from spanflow.replaying._index import ReplayError, load_run
+from spanflow.replaying._launch import launch_record, launch_wanted
+from spanflow.replaying._session import ReplaySession
+
+if TYPE_CHECKING:
+    from spanflow._internal.lifecycle import RunSpec
+
+_from_environment_done = False
+_environment_lock = threading.Lock()
+_replay_run_ids: list[str] = []
+
+
+def adjust_run_spec(spec: RunSpec, *, top_level: bool) -> RunSpec:
+    """``spec`` with the active replay's params and link, and a launch record when wanted.
+
+    Raises:
+        ReplayError: a replay plan given by ``spanflow replay`` cannot be started.
+    """
+    activate_from_environment()
+    if not top_level or spec.resume is not None:
+        return spec
+    session = _state.active_session()
+    extra: dict[str, Any] = {}
+    params = spec.params
+    run_id = spec.run_id
+    if session is not None:
+        params = {**spec.params, **session.params}
+        extra[attributes.REPLAY_OF_RUN_ATTRIBUTE] = session.recorded.run_id
+        run_id = run_id or ids.source().new_run_id()
+        _replay_run_ids.append(run_id)
+    if launch_wanted() and attributes.LAUNCH_RUN_ATTRIBUTE not in spec.extra_attributes:
+        extra[attributes.LAUNCH_RUN_ATTRIBUTE] = launch_record()
+    if not extra:
+        return spec
+    return dataclasses.replace(
+        spec, params=params, run_id=run_id, extra_attributes={**spec.extra_attributes, **extra}
+    )
+
+
+def activate_from_environment() -> None:
+    """Start the replay ``SPANFLOW_REPLAY`` names, once per process.
+
+    Raises:
+        ReplayError: the plan is unreadable or its run cannot be replayed.
+    """
+    global _from_environment_done
+    if _from_environment_done:
+        return
+    with _environment_lock:
+        if _from_environment_done:
+            return
+        _from_environment_done = True
+        plan_path = os.environ.get(environment.SPANFLOW_REPLAY)
+        if not plan_path:
+            return
+        try:
+            with open(plan_path, encoding="utf-8") as plan_file:
+                plan = json.load(plan_file)
+        except (OSError, ValueError) as exc:
+            raise ReplayError(f"cannot read the replay plan {plan_path}: {exc}") from exc
+        session = ReplaySession(
+            load_run(plan["run_id"], plan.get("source")),
+            edits=plan.get("edits") or {},
+            params=plan.get("params") or {},
+            miss=plan.get("miss", "live"),
+        )
+        _state.activate(session)
+        _transport.install()
+        summary_path = plan.get("summary_path")
+        if summary_path:
+            atexit.register(_write_summary, session, summary_path)
+
+
+def _write_summary(session: ReplaySession, path: str) -> None:
+    summary = dataclasses.asdict(session.summary())
+    summary["replay_run_ids"] = list(_replay_run_ids)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(summary, out)
+    except OSError:
+        pass  # the command then says it has no tally; the run itself is in the index
