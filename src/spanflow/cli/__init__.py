@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "collector",
     "fake_llm",
     "record",
+    "replay",
     "runs",
     "spool",
     "ui",

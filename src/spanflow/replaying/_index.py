@@ -48,7 +48,7 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
     from spanflow.client import Client, RunNotFoundError
 
     try:
-        client = Client(source)
+        client = Client(source if source is not None else _sdk_index())
     except Exception as exc:
         raise ReplayError(f"cannot open the run index to replay {run_id}: {exc}") from exc
     with client:
@@ -81,6 +81,18 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
             "recorded by a spanflow without replay support, or with SPANFLOW_RECORD_RESPONSES=off"
         )
     return RecordedRun(run_id=run_id, params=dict(summary.params), calls=calls)
+
+
+def _sdk_index() -> str | os.PathLike[str] | None:
+    """Where this process's spans go when that is an embedded index, else the default source."""
+    from spanflow._internal import config
+
+    config.ensure_configured()
+    settings = config.settings()
+    if "embedded" in settings.exporters:
+        config.force_flush()  # a run recorded by this very process must be readable now
+        return settings.db_path
+    return None
 
 
 def _recorded_call(position: int, run_id: str, span: Any) -> RecordedCall:

@@ -2,7 +2,8 @@
 
 * ``spanflow_capture``: a :class:`~spanflow.testing.SpanCapture` of every span spanflow exports
   during the test, with deterministic ids and clock;
-* ``spanflow_otlp_receiver``: a running :class:`~spanflow.testing.OTLPReceiver` on loopback.
+* ``spanflow_otlp_receiver``: a running :class:`~spanflow.testing.OTLPReceiver` on loopback;
+* ``spanflow_cassette``: serve a recorded run's LLM responses to the test (docs/replay.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 if TYPE_CHECKING:
     from spanflow.testing import OTLPReceiver, SpanCapture
+    from spanflow.testing.cassette import Cassettes
 
 
 @pytest.fixture
@@ -32,3 +34,12 @@ def spanflow_otlp_receiver() -> Iterator[OTLPReceiver]:
 
     with OTLPReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture
+def spanflow_cassette() -> Iterator[Cassettes]:
+    """``spanflow_cassette(run_id, source=...)`` answers the test's LLM calls from that run."""
+    from spanflow.testing.cassette import Cassettes
+
+    with Cassettes() as cassettes:
+        yield cassettes

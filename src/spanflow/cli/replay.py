@@ -1,0 +1,135 @@
+"""``spanflow replay RUN_ID``: run a recorded program again, its LLM calls answered from the index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from spanflow import attributes, environment
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``replay`` subcommand."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="run a recorded run again, answering its LLM calls from the index",
+        description=(
+            "Start the recorded command (or COMMAND) as a new run linked to RUN_ID. LLM calls "
+            "that match a recorded call are answered from the recording without a network "
+            "request; --edit replaces one call's output, --param overrides run params."
+        ),
+        usage=(
+            "spanflow replay RUN_ID [--edit CALL=TEXT|@FILE]... [--param KEY=VALUE]... "
+            "[--miss live|error] [--db PATH_OR_URL] [-- COMMAND...]"
+        ),
+    )
+    parser.add_argument("run_id", metavar="RUN_ID")
+    parser.add_argument("--edit", action="append", default=[], metavar="CALL=TEXT|@FILE")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--miss", choices=("live", "error"), default="live")
+    parser.add_argument("--db", help="run index or collector URL (default: where the SDK writes)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run instead")
+    parser.set_defaults(func=_replay)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from spanflow.replaying import ReplayError, ReplaySession, load_run
+    from spanflow.replaying._launch import parse_launch
+
+    try:
+        edits = dict(_edit(text) for text in args.edit)
+        params = dict(_param(text) for text in args.param)
+        recorded = load_run(args.run_id, args.db)
+        ReplaySession(recorded, edits=edits, params=params, miss=args.miss)  # checks the edits
+        launch = _launch_of(args.run_id, args.db, parse_launch)
+    except (ReplayError, ValueError, OSError) as exc:
+        print(f"spanflow replay: {exc}", file=sys.stderr)
+        return 1
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    cwd: str | None = None
+    if not command:
+        if launch is None:
+            print(
+                f"spanflow replay: run {args.run_id} has no recorded command (start runs with "
+                "`spanflow record`, or set SPANFLOW_RECORD_LAUNCH=1); give one after --",
+                file=sys.stderr,
+            )
+            return 1
+        command = [str(part) for part in launch["argv"]]
+        recorded_cwd = launch.get("cwd")
+        cwd = (
+            recorded_cwd if isinstance(recorded_cwd, str) and os.path.isdir(recorded_cwd) else None
+        )
+    with tempfile.TemporaryDirectory(prefix="spanflow-replay-") as scratch:
+        plan_path = Path(scratch, "plan.json")
+        summary_path = Path(scratch, "summary.json")
+        plan = {
+            "run_id": args.run_id,
+            "source": args.db,
+            "edits": edits,
+            "params": params,
+            "miss": args.miss,
+            "summary_path": str(summary_path),
+        }
+        plan_path.write_text(json.dumps(plan), encoding="utf-8")
+        child_env = {**os.environ, environment.SPANFLOW_REPLAY: str(plan_path)}
+        try:
+            code = subprocess.call(command, env=child_env, cwd=cwd)
+        except OSError as exc:
+            print(f"spanflow replay: cannot start {command[0]!r}: {exc}", file=sys.stderr)
+            return 1
+        _print_summary(summary_path)
+    return code
+
+
+def _edit(text: str) -> tuple[str, str]:
+    call, separator, value = text.partition("=")
+    if not separator or not call.strip():
+        raise ValueError(f"--edit {text!r}: expected CALL=TEXT or CALL=@FILE")
+    if value.startswith("@"):
+        value = Path(value[1:]).read_text(encoding="utf-8")
+    return call.strip(), value
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise ValueError(f"--param {text!r}: expected KEY=VALUE")
+    try:
+        parsed: Any = json.loads(value)  # numbers, booleans, lists keep their type
+    except ValueError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _launch_of(run_id: str, source: str | None, parse: Any) -> dict[str, Any] | None:
+    from spanflow.client import Client
+
+    with Client(source) as client:
+        summary = client.get_run(run_id)
+    launch: dict[str, Any] | None = parse(summary.attributes.get(attributes.LAUNCH_RUN_ATTRIBUTE))
+    return launch
+
+
+def _print_summary(path: Path) -> None:
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print("spanflow replay: the program made no replayed run (no tally)", file=sys.stderr)
+        return
+    saved = summary["saved_input_tokens"] + summary["saved_output_tokens"]
+    print(
+        f"replay of {summary['original_run_id']}: {summary['served']} served, "
+        f"{summary['edited']} edited, {summary['live']} live; saved {saved} tokens "
+        f"({summary['saved_input_tokens']} in, {summary['saved_output_tokens']} out)"
+    )
+    for run_id in summary.get("replay_run_ids", ()):
+        print(f"replay run: {run_id}")
