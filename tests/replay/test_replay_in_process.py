@@ -1,4 +1,4 @@
-"""``spanflow.replay(...)``: recorded runs answered from the index, edits, params, streams, errors."""
+"""``spanflow.replay(...)``: runs answered from the index, with edits, params, streams, errors."""
 
 from __future__ import annotations
 
@@ -111,9 +111,8 @@ def test_miss_error_fails_clearly_on_an_unrecorded_request(index: Path) -> None:
     """With miss='error' a request the run never made raises ReplayMiss, not a retry."""
     run_id, _ = _record_agent(index)
 
-    with pytest.raises(ReplayMiss, match="never recorded"):
-        with spanflow.replay(run_id, miss="error"):
-            openai_agent(UNREACHABLE, "A different question", name="miss")
+    with pytest.raises(ReplayMiss, match="never recorded"), spanflow.replay(run_id, miss="error"):
+        openai_agent(UNREACHABLE, "A different question", name="miss")
 
 
 def test_streams_replay_as_streams_sync_and_async(index: Path) -> None:
@@ -179,9 +178,8 @@ def test_run_recorded_without_responses_gives_a_clear_message(index: Path) -> No
     finally:
         set_recording(None)
 
-    with pytest.raises(ReplayError, match="no recorded responses"):
-        with spanflow.replay(run_id):
-            pass
+    with pytest.raises(ReplayError, match="no recorded responses"), spanflow.replay(run_id):
+        pass
 
 
 def test_replaying_a_replay_serves_the_same_answers(index: Path) -> None:

@@ -1,4 +1,4 @@
-"""``spanflow replay RUN_ID``: run a recorded program again, its LLM calls answered from the index."""
+"""``spanflow replay RUN_ID``: run a recorded program again, LLM calls answered from the index."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _replay(args: argparse.Namespace) -> int:
     from spanflow.replaying._launch import parse_launch
 
     try:
-        edits = dict(_edit(text) for text in args.edit)
+        edits: dict[str | int, str] = dict(_edit(text) for text in args.edit)
         params = dict(_param(text) for text in args.param)
         recorded = load_run(args.run_id, args.db)
         ReplaySession(recorded, edits=edits, params=params, miss=args.miss)  # checks the edits
