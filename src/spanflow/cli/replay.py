@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--miss", choices=("live", "error"), default="live")
     parser.add_argument("--db", help="run index or collector URL (default: where the SDK writes)")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run instead")
+    parser.add_argument("command", nargs="*", help="-- COMMAND to run instead")
     parser.set_defaults(func=_replay)
 
 
@@ -113,9 +113,14 @@ def _param(text: str) -> tuple[str, Any]:
 def _launch_of(run_id: str, source: str | None, parse: Any) -> dict[str, Any] | None:
     from spanflow.client import Client
 
+    key = attributes.RUN_ATTRIBUTE_PREFIX + attributes.LAUNCH_RUN_ATTRIBUTE
     with Client(source) as client:
         summary = client.get_run(run_id)
-    launch: dict[str, Any] | None = parse(summary.attributes.get(attributes.LAUNCH_RUN_ATTRIBUTE))
+        text = summary.attributes.get(attributes.LAUNCH_RUN_ATTRIBUTE)
+        if text is None:  # a long record is stored whole on the root span
+            roots = [span for span in client.spans(run_id) if key in span.attributes]
+            text = roots[0].attributes[key] if roots else None
+    launch: dict[str, Any] | None = parse(text)
     return launch
 
 

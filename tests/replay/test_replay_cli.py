@@ -1,0 +1,97 @@
+"""``spanflow record`` then ``spanflow replay``: real processes, the fake server stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import spanflow
+from spanflow import attributes
+from spanflow.testing.fake_llm import FakeLLMServer, Reply, ToolCall
+from tests.environments import child_environment
+
+AGENT = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, os.environ["REPO_ROOT"])
+    from tests.replay.agents import openai_agent
+    print("ANSWERS", openai_agent(os.environ["LLM_URL"], "Weather in Paris?", name="cli-agent"))
+    """
+)
+
+
+def _spanflow(*arguments: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spanflow.cli", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def test_replay_reruns_the_recorded_command_with_no_server(tmp_path: Path) -> None:
+    """The recorded command reruns as a linked run, every call served, and prints the tally."""
+    script = tmp_path / "agent.py"
+    script.write_text(AGENT)
+    db = tmp_path / "index.db"
+    turns = [
+        Reply(tool_calls=[ToolCall("weather", {"city": "Paris"})]),
+        Reply(text="It is sunny."),
+        Reply(text="Sunny."),
+    ]
+    repo_root = str(Path(__file__).resolve().parents[2])
+    with FakeLLMServer(turns) as llm:
+        env = child_environment(
+            SPANFLOW_DB=str(db), REPO_ROOT=repo_root, LLM_URL=llm.openai_base_url
+        )
+        recorded = _spanflow("record", str(script), env=env, cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    with spanflow.Client(db) as client:
+        original = next(run for run in client.list_runs().runs if run.parent_id is None)
+
+    replayed = _spanflow("replay", original.id, "--miss", "error", env=env, cwd=tmp_path)
+
+    assert replayed.returncode == 0, replayed.stderr
+    answers = [line for line in recorded.stdout.splitlines() if line.startswith("ANSWERS")]
+    assert answers and answers[0] in replayed.stdout
+    assert f"replay of {original.id}: 3 served, 0 edited, 0 live" in replayed.stdout
+    with spanflow.Client(db) as client:
+        replay_runs = [
+            run
+            for run in client.list_runs().runs
+            if run.attributes.get(attributes.REPLAY_OF_RUN_ATTRIBUTE) == original.id
+        ]
+    assert len(replay_runs) == 1
+
+
+def test_replay_of_an_unknown_call_edit_says_why(tmp_path: Path) -> None:
+    """An --edit naming no call of the run fails with one line before anything runs."""
+    db = tmp_path / "index.db"
+    spanflow.configure(exporters=["embedded"], db_path=db)
+    spanflow.instrument()
+    try:
+        with FakeLLMServer([Reply(text="hi")]) as llm:
+            from openai import OpenAI
+
+            with (
+                spanflow.run("one-call") as run,
+                OpenAI(base_url=llm.openai_base_url, api_key="k", max_retries=0) as client,
+            ):
+                client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "x"}]
+                )
+        spanflow.force_flush()
+    finally:
+        spanflow.uninstrument()
+        spanflow.configure(exporters=["none"])
+
+    done = _spanflow(
+        "replay", run.id, "--db", str(db), "--edit", "7=text", env=child_environment(), cwd=tmp_path
+    )
+
+    assert done.returncode == 1
+    assert "call 7: run" in done.stderr and "has 1 LLM call(s)" in done.stderr
