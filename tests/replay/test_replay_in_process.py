@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,6 @@ TURNS = (
     Reply(text="It is sunny in Paris."),
     Reply(text="Sunny."),
 )
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[Path]:
-    """spanflow writing into a fresh embedded index, LLM clients instrumented."""
-    path = tmp_path / "index.db"
-    spanflow.configure(exporters=["embedded"], db_path=path)
-    spanflow.instrument()
-    try:
-        yield path
-    finally:
-        spanflow.force_flush()
-        spanflow.uninstrument()
-        spanflow.configure(exporters=["none"])
 
 
 def _latest_run(index: Path, name: str | None = None) -> Any:
