@@ -45,11 +45,14 @@ def test_cassette_serves_a_recorded_run_in_a_users_suite(
     """A user's test gets the recorded answer offline; a new request fails naming the cause."""
     from openai import OpenAI
 
-    with FakeLLMServer([Reply(text="Four.")]) as llm, spanflow.run("cassette") as run:
-        with OpenAI(base_url=llm.openai_base_url, api_key="k", max_retries=0) as client:
-            client.chat.completions.create(
-                model=MODEL, messages=[{"role": "user", "content": "What is 2+2?"}]
-            )
+    with (
+        FakeLLMServer([Reply(text="Four.")]) as llm,
+        spanflow.run("cassette") as run,
+        OpenAI(base_url=llm.openai_base_url, api_key="k", max_retries=0) as client,
+    ):
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "What is 2+2?"}]
+        )
     spanflow.force_flush()
 
     pytester.makepyfile(test_user=USER_TESTS.format(run_id=run.id, index=str(index), model=MODEL))
