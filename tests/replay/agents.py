@@ -46,3 +46,39 @@ def openai_agent(base_url: str, question: str, *, name: str = "agent") -> list[s
         third = client.chat.completions.create(model=model, messages=messages)
         answers.append(third.choices[0].message.content or "")
     return answers
+
+
+ANTHROPIC_WEATHER_TOOL = {
+    "name": "weather",
+    "description": "Weather in a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+def anthropic_agent(base_url: str, question: str, *, name: str = "claude-agent") -> list[str]:
+    """The same agent on Anthropic messages, with tool_use and tool_result blocks."""
+    from anthropic import Anthropic
+
+    answers: list[str] = []
+    client = Anthropic(base_url=base_url, api_key="sk-ant-test-not-a-key", max_retries=0)
+    with client, spanflow.run(name, params={"model": MODEL}) as run:
+        model = str(run.params["model"])
+        messages: list[Any] = [{"role": "user", "content": question}]
+        first = client.messages.create(
+            model=model, max_tokens=100, messages=messages, tools=[ANTHROPIC_WEATHER_TOOL]
+        )
+        answers.append("".join(b.text for b in first.content if b.type == "text"))
+        messages.append({"role": "assistant", "content": [b.model_dump() for b in first.content]})
+        results = [
+            {"type": "tool_result", "tool_use_id": b.id, "content": weather(b.input["city"])}  # type: ignore[index]
+            for b in first.content
+            if b.type == "tool_use"
+        ]
+        messages.append({"role": "user", "content": results})
+        with client.messages.stream(model=model, max_tokens=100, messages=messages) as stream:
+            answers.append("".join(stream.text_stream))
+        messages.append({"role": "assistant", "content": answers[-1]})
+        messages.append({"role": "user", "content": "Summarise that."})
+        third = client.messages.create(model=model, max_tokens=100, messages=messages)
+        answers.append("".join(b.text for b in third.content if b.type == "text"))
+    return answers
