@@ -11,6 +11,7 @@ import spanflow
 from spanflow import attributes
 from spanflow.testing.fake_llm import FakeLLMServer, Reply, ToolCall
 from tests.environments import child_environment
+from tests.replay.agents import openai_agent
 
 AGENT = textwrap.dedent(
     """
@@ -95,3 +96,38 @@ def test_replay_of_an_unknown_call_edit_says_why(tmp_path: Path) -> None:
 
     assert done.returncode == 1
     assert "call 7: run" in done.stderr and "has 1 LLM call(s)" in done.stderr
+
+
+def test_compare_and_graph_show_what_an_edited_replay_changed(index: Path, tmp_path: Path) -> None:
+    """`runs compare` lists changed call outputs; `runs graph` marks edited and changed calls."""
+    turns = [
+        Reply(tool_calls=[ToolCall("weather", {"city": "Rome"})]),
+        Reply(text="Sunny in Rome."),
+        Reply(text="Sunny."),
+    ]
+    with FakeLLMServer(turns) as llm:
+        openai_agent(llm.openai_base_url, "Weather in Rome?", name="base")
+    spanflow.force_flush()
+    with spanflow.Client(index) as client:
+        original = next(run for run in client.list_runs().runs if run.name == "base")
+    with (
+        FakeLLMServer([Reply(text="Rainy, in short.")]) as llm,
+        spanflow.replay(original.id, edits={2: "Rain in Rome."}),
+    ):
+        openai_agent(llm.openai_base_url, "Weather in Rome?", name="what-if")
+    spanflow.force_flush()
+    with spanflow.Client(index) as client:
+        replayed = next(run for run in client.list_runs().runs if run.name == "what-if")
+
+    env = child_environment()
+    compared = _spanflow(
+        "runs", "compare", original.id, replayed.id, "--db", str(index), env=env, cwd=tmp_path
+    )
+    graph = _spanflow("runs", "graph", replayed.id, "--db", str(index), env=env, cwd=tmp_path)
+
+    assert compared.returncode == 0, compared.stderr
+    assert "2 of 3 call output(s) changed" in compared.stdout
+    assert "edited" in compared.stdout and "live" in compared.stdout
+    assert graph.returncode == 0, graph.stderr
+    assert "classDef edited" in graph.stdout and "classDef changed" in graph.stdout
+    assert graph.stdout.count("class n") == 2

@@ -25,6 +25,7 @@ from spanflow.client import (
     RunNotFoundError,
     RunSummary,
 )
+from spanflow.replaying import _compare as replay_changes
 from spanflow_collector.analysis.encode import encode_paired, encode_stats
 from spanflow_collector.api import codec
 
@@ -295,12 +296,15 @@ def _tree(client: Client, args: argparse.Namespace) -> int:
 
 def _graph(client: Client, args: argparse.Namespace) -> int:
     graph = client.graph(args.run_id)
+    # A replay run marks its edited calls and the calls whose output changed (docs/replay.md).
+    original_id = replay_changes.replay_of(client.get_run(args.run_id))
+    changes = replay_changes.call_changes(client, original_id, args.run_id) if original_id else []
     if args.format == "json":
         _print_json(codec.encode_graph(graph))
     elif args.format == "dot":
-        sys.stdout.write(graph.to_dot())
+        sys.stdout.write(replay_changes.mark_dot(graph.to_dot(), changes))
     else:
-        sys.stdout.write(graph.to_mermaid())
+        sys.stdout.write(replay_changes.mark_mermaid(graph.to_mermaid(), graph, changes))
     return 0
 
 
@@ -323,6 +327,7 @@ def _compare(client: Client, args: argparse.Namespace) -> int:
     if paired is not None:
         print()
         print(stats_render.paired_text(paired, style=_style()))
+    _print_replay_changes(client, comparison.runs)
     return 0
 
 
@@ -381,6 +386,22 @@ def _prune(client: Client, args: argparse.Namespace) -> int:
     result = client.prune(**policy, progress=runs_bundle.progress_bar("pruning"))
     print(f"deleted {len(result.runs)} runs ({result.deleted} with subruns)")
     return 0
+
+
+def _print_replay_changes(client: Client, runs: tuple[RunSummary, ...]) -> None:
+    """Under a comparison of a run and its replay, which call outputs changed."""
+    if len(runs) != 2:
+        return
+    first, second = runs
+    if replay_changes.replay_of(second) == first.id:
+        original, replayed = first, second
+    elif replay_changes.replay_of(first) == second.id:
+        original, replayed = second, first
+    else:
+        return
+    changes = replay_changes.call_changes(client, original.id, replayed.id)
+    print()
+    print(replay_changes.changes_text(changes))
 
 
 def _remove(client: Client, args: argparse.Namespace) -> int:
