@@ -173,12 +173,19 @@ def _serve(
     session = _state.active_session()
     if session is None:
         return None
-    exchange = session.answer(call, key)  # may raise ReplayMiss, on purpose
+    try:
+        exchange = session.answer(call, key)  # raises ReplayMiss on purpose under miss="error"
+    except Exception:
+        report_internal_error("matching a request to the recorded run", call.span)
+        return None
     if exchange is None:
         return None
     recorder = _recorder(call, key)
     if recorder is not None:
-        recorder.add(exchange)  # a replay is itself replayable
+        try:
+            recorder.add(exchange)  # a replay is itself replayable
+        except Exception:
+            report_internal_error("recording a replayed response", call.span)
     if exchange.error_type is not None:  # the recorded call failed without a response
         error_class = getattr(module, exchange.error_type, None)
         if not (isinstance(error_class, type) and issubclass(error_class, module.TransportError)):
