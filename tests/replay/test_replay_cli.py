@@ -68,6 +68,20 @@ def test_replay_reruns_the_recorded_command_with_no_server(tmp_path: Path) -> No
         ]
     assert len(replay_runs) == 1
 
+    # The overridden model reaches the program's requests, which no recording then matches.
+    overridden = _spanflow(
+        "replay",
+        original.id,
+        "--param",
+        "model=other-model",
+        "--miss",
+        "error",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert overridden.returncode != 0
+    assert "ReplayMiss" in overridden.stderr and "never recorded" in overridden.stderr
+
 
 def test_replay_of_an_unknown_call_edit_says_why(tmp_path: Path) -> None:
     """An --edit naming no call of the run fails with one line before anything runs."""

@@ -1,7 +1,8 @@
 """What a replay changes about the runs the replayed program opens, and replays started by plan.
 
 A top-level run opened while a replay is active gets the overridden params (so ``r.params``
-shows them) and the run attribute ``replay_of``. ``spanflow replay`` starts the program with
+shows them) and the run attribute ``replay_of``; a subrun gets the overrides of the params it
+declares. ``spanflow replay`` starts the program with
 ``SPANFLOW_REPLAY`` naming a plan file; the program's first run (or ``instrument()``) activates
 that replay, and at exit the tally is written where the plan says, for the command to print.
 """
@@ -37,9 +38,16 @@ def adjust_run_spec(spec: RunSpec, *, top_level: bool) -> RunSpec:
         ReplayError: a replay plan given by ``spanflow replay`` cannot be started.
     """
     activate_from_environment()
-    if not top_level or spec.resume is not None:
-        return spec
     session = _state.active_session()
+    if spec.resume is not None:
+        return spec
+    if not top_level:
+        # A subrun takes the overrides of the params it declares (a program run by
+        # `spanflow record` opens its own runs inside the recorded one).
+        if session is None or not session.params.keys() & spec.params.keys():
+            return spec
+        params = {key: session.params.get(key, value) for key, value in spec.params.items()}
+        return dataclasses.replace(spec, params=params)
     extra: dict[str, Any] = {}
     params = spec.params
     run_id = spec.run_id
