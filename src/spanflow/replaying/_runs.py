@@ -46,8 +46,8 @@ def adjust_run_spec(spec: RunSpec, *, top_level: bool) -> RunSpec:
         # `spanflow record` opens its own runs inside the recorded one).
         if session is None or not session.params.keys() & spec.params.keys():
             return spec
-        params = {key: session.params.get(key, value) for key, value in spec.params.items()}
-        return dataclasses.replace(spec, params=params)
+        declared = {key: session.params.get(key, value) for key, value in spec.params.items()}
+        return dataclasses.replace(spec, params=declared)
     extra: dict[str, Any] = {}
     params = spec.params
     run_id = spec.run_id
