@@ -157,7 +157,7 @@ def test_a_call_recorded_as_an_error_replays_the_same_error(index: Path) -> None
 
 def test_run_recorded_without_responses_gives_a_clear_message(index: Path) -> None:
     """A run whose calls kept no responses (recording off, older spanflow) cannot be replayed."""
-    set_recording(False)
+    spanflow.configure(exporters=["embedded"], db_path=index, record_responses=False)
     try:
         run_id, _ = _record_agent(index)
     finally:

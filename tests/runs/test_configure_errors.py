@@ -43,6 +43,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("redact", "no"),
     ("redact_patterns", "sk-[a-z]+"),
     ("redact_patterns", [5]),
+    ("record_responses", "no"),
 ]
 
 BAD_ENVIRONMENT: list[tuple[str, str]] = [

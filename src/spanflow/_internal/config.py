@@ -93,6 +93,7 @@ def configure(
     spool_max_bytes: int | None = None,
     exit_timeout_s: float | None = None,
     openinference: bool | None = None,
+    record_responses: bool | None = None,
 ) -> None:
     """Set up spanflow: where spans go, the default project, liveness and content capture.
 
@@ -130,6 +131,8 @@ def configure(
             (``SPANFLOW_EXIT_TIMEOUT_S``, default 2); what is not sent by then is spooled.
         openinference: Also write OpenInference span kinds and input/output values, for
             Arize Phoenix (``SPANFLOW_OPENINFERENCE``, default off).
+        record_responses: Keep each LLM call's response for replay
+            (``SPANFLOW_RECORD_RESPONSES``, default on); see docs/replay.md.
 
     Raises:
         ConfigurationError: An argument of the wrong type or range (the message names it), an
@@ -169,6 +172,10 @@ def configure(
     from spanflow.instrumentation.openinference import set_enabled as set_openinference
 
     set_openinference(openinference)
+    if record_responses is not None:
+        from spanflow.replaying import set_recording
+
+        set_recording(record_responses)
 
 
 def _apply(resolved: Settings) -> None:

@@ -146,3 +146,4 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
     _check_flag("redact", arguments.get("redact"))
     _check_patterns(arguments.get("redact_patterns"))
     _check_flag("openinference", arguments.get("openinference"))
+    _check_flag("record_responses", arguments.get("record_responses"))
