@@ -116,3 +116,21 @@ def test_subruns_in_threads_match_by_request_not_by_timing(index: Path) -> None:
             if s.attributes.get(attributes.SPAN_KIND) == "llm"
         }
     assert sources == {None, "served"}  # the recording has none, the replay's are all served
+
+
+def test_openai_responses_call_is_served_and_edited(index: Path) -> None:
+    """A Responses API call replays offline, and an edit changes its output_text."""
+    from openai import OpenAI
+
+    def ask(base: str) -> str:
+        with spanflow.run("responses"), OpenAI(base_url=base, api_key="k", max_retries=0) as c:
+            return c.responses.create(model=MODEL, input="Capital of France?").output_text
+
+    with FakeLLMServer([Reply(text="Paris.")]) as llm:
+        assert ask(llm.openai_base_url) == "Paris."
+    run_id = _run_id(index, "responses")
+
+    with spanflow.replay(run_id, miss="error"):
+        assert ask(OFFLINE_OPENAI) == "Paris."
+    with spanflow.replay(run_id, edits={1: "Lyon."}, miss="error"):
+        assert ask(OFFLINE_OPENAI) == "Lyon."

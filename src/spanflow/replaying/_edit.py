@@ -29,12 +29,16 @@ def edit_exchange(exchange: Exchange, provider: str, operation: str, text: str) 
     content_type = dict(exchange.headers).get("content-type", "")
     streamed = "text/event-stream" in content_type
     body = exchange.body
-    if provider == "openai" and operation == "chat":
-        new_body = _openai_chat_stream(body, text) if streamed else _openai_chat(body, text)
-    elif provider == "anthropic" and operation == "chat":
-        new_body = _anthropic_stream(body, text) if streamed else _anthropic(body, text)
+    # The Responses API and chat completions share provider and operation names; the body
+    # says which one answered.
+    if provider == "openai" and streamed and b"chat.completion.chunk" in body:
+        new_body = _openai_chat_stream(body, text)
+    elif provider == "openai" and not streamed and b'"choices"' in body:
+        new_body = _openai_chat(body, text)
     elif provider == "openai" and not streamed and b'"output"' in body:
         new_body = _openai_responses(body, text)
+    elif provider == "anthropic" and operation == "chat":
+        new_body = _anthropic_stream(body, text) if streamed else _anthropic(body, text)
     else:
         kind = "streamed " if streamed else ""
         raise EditNotSupported(
