@@ -26,7 +26,9 @@ from spanflow.replaying._recorder import CallRecorder, recorder_for
 from spanflow.replaying._streams import stream_classes
 
 _TRANSPORT_MODULES = ("httpx2", "httpx")
-_installed: set[str] = set()
+# The client class each flavour was wrapped on: a module imported afresh (test tools that
+# restore sys.modules do that) has a new, unwrapped class and is wrapped again.
+_installed: dict[str, type[Any]] = {}
 _install_lock = threading.Lock()
 
 
@@ -50,28 +52,15 @@ def install() -> None:
     """Wrap ``send`` of every installed httpx flavour (idempotent)."""
     with _install_lock:
         for name in _TRANSPORT_MODULES:
-            if name in _installed:
-                continue
             try:
                 module = importlib.import_module(name)
             except ImportError:
                 continue
+            if _installed.get(name) is module.Client:
+                continue
             wrap_function_wrapper(module, "Client.send", _sync_send_wrapper(module))
             wrap_function_wrapper(module, "AsyncClient.send", _async_send_wrapper(module))
-            _installed.add(name)
-
-
-def uninstall() -> None:
-    """Put the original ``send`` methods back."""
-    with _install_lock:
-        for name in list(_installed):
-            module = importlib.import_module(name)
-            for cls in (module.Client, module.AsyncClient):
-                wrapped = cls.__dict__.get("send")
-                original = getattr(wrapped, "__wrapped__", None)
-                if original is not None:
-                    cls.send = original
-            _installed.discard(name)
+            _installed[name] = module.Client
 
 
 def current_call() -> CallSite | None:
