@@ -39,10 +39,13 @@ def test_unrecorded_request_fails_clearly(spanflow_cassette):
 """
 
 
-def test_cassette_serves_a_recorded_run_in_a_users_suite(
-    pytester: pytest.Pytester, index: Path
-) -> None:
-    """A user's test gets the recorded answer offline; a new request fails naming the cause."""
+@pytest.fixture
+def recorded_run(index: Path) -> str:
+    """A one-call run in ``index``, recorded before ``pytester`` snapshots ``sys.modules``.
+
+    pytester drops the modules a test imports first; a client library half-imported that way
+    would leave later tests with mismatched exception classes.
+    """
     from openai import OpenAI
 
     with (
@@ -54,8 +57,16 @@ def test_cassette_serves_a_recorded_run_in_a_users_suite(
             model=MODEL, messages=[{"role": "user", "content": "What is 2+2?"}]
         )
     spanflow.force_flush()
+    return run.id
 
-    pytester.makepyfile(test_user=USER_TESTS.format(run_id=run.id, index=str(index), model=MODEL))
+
+def test_cassette_serves_a_recorded_run_in_a_users_suite(
+    recorded_run: str, index: Path, pytester: pytest.Pytester
+) -> None:
+    """A user's test gets the recorded answer offline; a new request fails naming the cause."""
+    pytester.makepyfile(
+        test_user=USER_TESTS.format(run_id=recorded_run, index=str(index), model=MODEL)
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
     result.assert_outcomes(passed=1, failed=1)
