@@ -79,7 +79,7 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
         raise ReplayError(
             f"run {run_id} has {len(calls)} LLM call(s) but no recorded responses: it was "
             "recorded by a spanflow without replay support, or with SPANFLOW_RECORD_RESPONSES=off "
-            "(or its recordings were cut by OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)"
+            "(or its recordings were cut by an attribute value length limit)"
         )
     return RecordedRun(run_id=run_id, params=dict(summary.params), calls=calls)
 
