@@ -179,3 +179,18 @@ def test_replaying_a_replay_serves_the_same_answers(index: Path) -> None:
 
     assert again == answers
     assert session.summary().served == 3
+
+
+def test_replay_reads_an_exported_bundle(index: Path, tmp_path: Path) -> None:
+    """A run exported with `spanflow runs export` replays from the bundle file alone."""
+    run_id, answers = _record_agent(index)
+    bundle = tmp_path / "runs.jsonl.gz"
+    with spanflow.Client(index) as client:
+        client.export(bundle, run_id)
+    index.unlink()
+
+    with spanflow.replay(run_id, source=bundle, miss="error") as session:
+        again = openai_agent(UNREACHABLE, "Weather in Paris?", name="from-bundle")
+
+    assert again == answers
+    assert session.summary().served == 3

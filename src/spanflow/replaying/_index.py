@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from spanflow import attributes
@@ -47,6 +49,9 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
     """
     from spanflow.client import Client, RunNotFoundError
 
+    if source is not None and _is_bundle(source):
+        with tempfile.TemporaryDirectory(prefix="spanflow-replay-bundle-") as folder:
+            return load_run(run_id, _bundle_as_index(source, Path(folder) / "index.db"))
     try:
         client = Client(source if source is not None else _sdk_index())
     except Exception as exc:
@@ -82,6 +87,26 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
             "(or its recordings were cut by an attribute value length limit)"
         )
     return RecordedRun(run_id=run_id, params=dict(summary.params), calls=calls)
+
+
+def _is_bundle(source: str | os.PathLike[str]) -> bool:
+    """A bundle file from ``spanflow runs export`` (``.jsonl``, ``.jsonl.gz``)."""
+    name = os.fspath(source)
+    return name.endswith((".jsonl", ".jsonl.gz")) and os.path.isfile(name)
+
+
+def _bundle_as_index(bundle: str | os.PathLike[str], index: Path) -> Path:
+    """A scratch SQLite index holding ``bundle``'s runs (replay reads runs from an index)."""
+    from spanflow.client import Client
+    from spanflow_collector.index import open_store
+
+    open_store(str(index)).close()
+    try:
+        with Client(index) as client:
+            client.import_(bundle)
+    except Exception as exc:
+        raise ReplayError(f"cannot read the bundle {os.fspath(bundle)}: {exc}") from exc
+    return index
 
 
 def _sdk_index() -> str | os.PathLike[str] | None:
