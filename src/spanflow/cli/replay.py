@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from spanflow import attributes, environment
+from spanflow import environment
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -47,7 +47,7 @@ def _replay(args: argparse.Namespace) -> int:
         params = dict(_param(text) for text in args.param)
         recorded = load_run(args.run_id, args.db)
         ReplaySession(recorded, edits=edits, params=params, miss=args.miss)  # checks the edits
-        launch = _launch_of(args.run_id, args.db, parse_launch)
+        launch = parse_launch(recorded.launch)
     except (ReplayError, ValueError, OSError) as exc:
         print(f"spanflow replay: {exc}", file=sys.stderr)
         return 1
@@ -108,20 +108,6 @@ def _param(text: str) -> tuple[str, Any]:
     except ValueError:
         parsed = value
     return key.strip(), parsed
-
-
-def _launch_of(run_id: str, source: str | None, parse: Any) -> dict[str, Any] | None:
-    from spanflow.client import Client
-
-    key = attributes.RUN_ATTRIBUTE_PREFIX + attributes.LAUNCH_RUN_ATTRIBUTE
-    with Client(source) as client:
-        summary = client.get_run(run_id)
-        text = summary.attributes.get(attributes.LAUNCH_RUN_ATTRIBUTE)
-        if text is None:  # a long record is stored whole on the root span
-            roots = [span for span in client.spans(run_id) if key in span.attributes]
-            text = roots[0].attributes[key] if roots else None
-    launch: dict[str, Any] | None = parse(text)
-    return launch
 
 
 def _print_summary(path: Path) -> None:

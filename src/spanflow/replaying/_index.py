@@ -39,6 +39,8 @@ class RecordedRun:
     run_id: str
     params: dict[str, Any]
     calls: tuple[RecordedCall, ...]
+    launch: str | None = None
+    """The run's launch record (JSON text), when it has one."""
 
 
 def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> RecordedRun:
@@ -86,7 +88,16 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
             "recorded by a spanflow without replay support, or with SPANFLOW_RECORD_RESPONSES=off "
             "(or its recordings were cut by an attribute value length limit)"
         )
-    return RecordedRun(run_id=run_id, params=dict(summary.params), calls=calls)
+    launch = summary.attributes.get(attributes.LAUNCH_RUN_ATTRIBUTE)
+    if launch is None:  # a long record is kept whole on the root span only
+        key = attributes.RUN_ATTRIBUTE_PREFIX + attributes.LAUNCH_RUN_ATTRIBUTE
+        launch = next((span.attributes[key] for _, span in spans if key in span.attributes), None)
+    return RecordedRun(
+        run_id=run_id,
+        params=dict(summary.params),
+        calls=calls,
+        launch=launch if isinstance(launch, str) else None,
+    )
 
 
 def _is_bundle(source: str | os.PathLike[str]) -> bool:
