@@ -99,15 +99,32 @@ class OtlpTransport:
         self.endpoint = endpoint
         self._spool = spool
         self._request_timeout_s = request_timeout_s
+        # Held while a request is on the wire. fork() waits for it: a sender thread caught
+        # mid-request can hold an import lock (requests imports lazily) or a connection-pool
+        # lock, and a child forked at that moment deadlocks on its first export.
+        self._send_lock = threading.Lock()
         self._reset()
         ref = weakref.ref(self)
+
+        def before_fork() -> None:
+            me = ref()
+            if me is not None:
+                me._send_lock.acquire()
+
+        def after_fork_in_parent() -> None:
+            me = ref()
+            if me is not None:
+                me._send_lock.release()
 
         def reset_in_child() -> None:
             me = ref()
             if me is not None:
+                me._send_lock = threading.Lock()
                 me._reset()
 
-        os.register_at_fork(after_in_child=reset_in_child)
+        os.register_at_fork(
+            before=before_fork, after_in_parent=after_fork_in_parent, after_in_child=reset_in_child
+        )
 
     def _reset(self) -> None:
         self._cond = threading.Condition()
@@ -320,9 +337,10 @@ class OtlpTransport:
         return max(min(self._request_timeout_s, deadline - time.monotonic()), 0.05)
 
     def _send(self, signal: str, body: bytes) -> Answer:
-        if self._sender is None:
-            self._sender = make_sender(self.endpoint)
-        return self._sender.send(signal, body, self._timeout_s())
+        with self._send_lock:
+            if self._sender is None:
+                self._sender = make_sender(self.endpoint)
+            return self._sender.send(signal, body, self._timeout_s())
 
     def _send_request(self, request: _Request) -> None:
         # While down, requests go straight to the spool until a probe is accepted.
