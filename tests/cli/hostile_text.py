@@ -49,6 +49,9 @@ TRICKY_PIECES = (
     "漢字",
     "e\u0301",
     "\u200d",
+    "\u200b",
+    "\ufeff",
+    "\U000e0041",
     "\x00",
 )
 
@@ -73,6 +76,8 @@ def fuzz_settings() -> settings:
 
 _OWN_COLOURS = re.compile(r"\x1b\[[0-9]+m")
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# Format characters that print as nothing and so can hide text (the emoji joiner is allowed).
+_HIDING = frozenset("\u00ad\u200b\u200c\u2060\ufeff") | {chr(c) for c in range(0xE0020, 0xE0080)}
 
 
 def unsafe_characters(text: str, *, colour: bool = False) -> list[str]:
@@ -90,5 +95,6 @@ def unsafe_characters(text: str, *, colour: bool = False) -> list[str]:
             unicodedata.category(char) in ("Cc", "Cs")
             or char in _BIDI
             or char in ("\u2028", "\u2029")
+            or char in _HIDING
         )
     ]

@@ -22,10 +22,15 @@ from tests.cli.hostile_text import fuzz_settings, hostile_text, unsafe_character
         ("line\u2028next", "line\\u2028next"),
         ("\ud800", "\\ud800"),
         ("plain é 漢字 \\n", "plain é 漢字 \\n"),
+        ("admin\u200b", "admin\\u200b"),
+        ("\ufeffrun\u00ad1", "\\ufeffrun\\xad1"),
+        ("ok\U000e0049\U000e0067", "ok\\U000e0049\\U000e0067"),
+        ("family \U0001f468\u200d\U0001f467", "family \U0001f468\u200d\U0001f467"),
     ],
 )
 def test_control_characters_are_shown_as_escapes(text: str, shown: str) -> None:
-    """Controls, C1, DEL, bidi overrides, separators and lone surrogates print as escapes."""
+    """Controls, C1, DEL, bidi overrides, separators, text-hiding format characters and lone
+    surrogates print as escapes; an emoji joined with U+200D prints as it is."""
     assert printable(text) == shown
 
 

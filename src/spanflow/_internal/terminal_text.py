@@ -24,6 +24,22 @@ _BIDI_CONTROLS = (
     0x061C,  # Arabic letter mark
 )
 _LINE_SEPARATORS = (0x2028, 0x2029)
+# Invisible format characters that can hide or smuggle text: "admin\u200b" prints like "admin",
+# and tag characters carry whole ASCII messages no one sees. The zero-width joiner (U+200D) is
+# kept: emoji sequences need it and it hides nothing on its own.
+_INVISIBLE_FORMATS = (
+    0x00AD,  # soft hyphen
+    0x180E,  # Mongolian vowel separator
+    0x200B,  # zero-width space
+    0x200C,  # zero-width non-joiner
+    *range(0x2060, 0x2065),  # word joiner, invisible operators
+    *range(0x206A, 0x2070),  # deprecated format controls
+    0xFEFF,  # zero-width no-break space (byte order mark)
+    *range(0xFFF9, 0xFFFC),  # interlinear annotation controls
+    *range(0x1D173, 0x1D17B),  # musical formatting controls
+    0xE0001,  # language tag
+    *range(0xE0020, 0xE0080),  # tag characters
+)
 _SURROGATES = range(0xD800, 0xE000)  # only lone ones survive in a str; no encoder takes them
 
 
@@ -31,7 +47,9 @@ def _escape(code_point: int) -> str:
     char = chr(code_point)
     if char in _NAMED_ESCAPES:
         return _NAMED_ESCAPES[char]
-    return f"\\x{code_point:02x}" if code_point < 0x100 else f"\\u{code_point:04x}"
+    if code_point < 0x100:
+        return f"\\x{code_point:02x}"
+    return f"\\u{code_point:04x}" if code_point < 0x10000 else f"\\U{code_point:08x}"
 
 
 _UNSAFE_CODE_POINTS = (
@@ -40,6 +58,7 @@ _UNSAFE_CODE_POINTS = (
     *range(0x80, 0xA0),  # C1 controls (0x9B is a one-byte CSI on some terminals)
     *_BIDI_CONTROLS,
     *_LINE_SEPARATORS,
+    *_INVISIBLE_FORMATS,
     *_SURROGATES,
 )
 _ESCAPE_TABLE = {code_point: _escape(code_point) for code_point in _UNSAFE_CODE_POINTS}
@@ -52,7 +71,9 @@ def printable(text: str) -> str:
 
     The result holds no character a terminal interprets: no C0/C1 controls (``ESC``, newline,
     tab and carriage return included), no ``DEL``, no bidi overrides or isolates, no line or
-    paragraph separators and no lone surrogates. Everything else is kept as it is.
+    paragraph separators, no invisible format characters that could hide text (zero-width
+    space, byte order mark, tag characters; the emoji joiner is kept) and no lone surrogates.
+    Everything else is kept as it is.
     """
     if text.isascii() and text.isprintable():  # the common case, checked in C
         return text
