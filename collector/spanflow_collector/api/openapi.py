@@ -226,8 +226,45 @@ _SCHEMAS: JsonObject = {
     "Graph": {
         "type": "object",
         "properties": {
-            "nodes": {"type": "array", "items": {"type": "object"}},
-            "edges": {"type": "array", "items": {"type": "object"}},
+            "nodes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": (
+                        "span_id, name, kind, model, input_preview, output_preview; run_id and "
+                        "run_name (null for a producer outside the runs shown); duration_s, "
+                        "input_tokens, output_tokens, failed; replay: null, or source "
+                        "(served/edited/live), original_span_id and changed (null if unknown)"
+                    ),
+                },
+            },
+            "edges": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "producer, consumer, how, score, input_fields, output_field",
+                },
+            },
+            "runs": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": (
+                    "the runs drawn, the run first: id, name, status, parent_id, node_count"
+                ),
+            },
+            "truncated": {
+                "type": ["object", "null"],
+                "description": (
+                    "null, or why subruns were left out: reason (runs/nodes), max_runs, "
+                    "max_nodes, subruns_shown, message"
+                ),
+            },
+            "replay_of": {
+                "type": ["object", "null"],
+                "description": (
+                    "for a replay: the original run's run_id and name, changes_known, note"
+                ),
+            },
         },
     },
     "ValueDiff": {
@@ -421,7 +458,13 @@ def openapi_document() -> JsonObject:
                         "format",
                         "json (default), mermaid or dot",
                         {"enum": ["json", "mermaid", "dot"]},
-                    )
+                    ),
+                    _query(
+                        "subruns",
+                        "add every descendant run's calls, grouped by run_id (JSON only; at "
+                        "most 200 runs and 2,000 nodes, see truncated)",
+                        {"type": "boolean", "default": False},
+                    ),
                 ],
             )
         },

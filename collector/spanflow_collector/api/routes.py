@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from spanflow.dataflow import DataflowGraph
-from spanflow_collector.api import analysis_views, codec
+from spanflow_collector.api import analysis_views, codec, graph_view
 from spanflow_collector.api.openapi import openapi_document
 from spanflow_collector.api.params import (
     QueryParameterError,
@@ -181,19 +181,23 @@ class _QueryApi:
             raise QueryParameterError("cursor", str(exc)) from exc
 
     def graph(self, request: Request) -> Response:
-        _no_parameters(request, "format")
+        _no_parameters(request, "format", "subruns")
         graph_format = request.query_params.get("format", "json")
         if graph_format not in GRAPH_FORMATS:
             raise QueryParameterError(
                 "format", f"unknown format {graph_format!r} (one of {', '.join(GRAPH_FORMATS)})"
             )
+        subruns_text = request.query_params.get("subruns")
+        subruns = parse_bool("subruns", subruns_text) if subruns_text is not None else False
+        if subruns and graph_format != "json":
+            raise QueryParameterError("subruns", "subruns=true is only answered as JSON")
         run = self._run(request.path_params["run_id"])
+        if graph_format == "json":
+            return JsonResponse(graph_view.run_graph(self._store, run, subruns=subruns))
         graph = DataflowGraph.from_spans(self._store.get_spans(run.id))
         if graph_format == "mermaid":
             return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
-        if graph_format == "dot":
-            return Response(graph.to_dot(), media_type="text/vnd.graphviz; charset=utf-8")
-        return JsonResponse(codec.encode_graph(graph))
+        return Response(graph.to_dot(), media_type="text/vnd.graphviz; charset=utf-8")
 
     def compare(self, request: Request) -> Response:
         _no_parameters(request, "ids")
