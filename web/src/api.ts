@@ -63,6 +63,14 @@ export interface Span {
   status_message: string;
 }
 
+/** Where a replayed call's answer came from, and whether its output differs from the original. */
+export interface ReplayMark {
+  source: "served" | "edited" | "live" | string;
+  original_span_id: string | null;
+  /** null: not known (the original run is missing or too large to compare). */
+  changed: boolean | null;
+}
+
 export interface GraphNode {
   span_id: string;
   name: string;
@@ -70,6 +78,15 @@ export interface GraphNode {
   model: string | null;
   input_preview: string;
   output_preview: string;
+  /** The run (the page's run or one of its subruns) the call belongs to; null for a producer
+   * outside the runs drawn. */
+  run_id: string | null;
+  run_name: string | null;
+  duration_s: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  failed: boolean;
+  replay: ReplayMark | null;
 }
 
 export interface GraphEdge {
@@ -81,9 +98,22 @@ export interface GraphEdge {
   output_field: string;
 }
 
+export interface GraphRun {
+  id: string;
+  name: string;
+  status: string;
+  parent_id: string | null;
+  node_count: number;
+}
+
 export interface Graph {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** The runs drawn: the page's run first, then its subruns level by level. */
+  runs: GraphRun[];
+  /** Set when subruns were left out to keep the graph within the API's cap. */
+  truncated: { reason: string; subruns_shown: number; message: string } | null;
+  replay_of: { run_id: string; name: string | null; changes_known: boolean; note: string | null } | null;
 }
 
 export interface ValueDiff {
@@ -162,7 +192,7 @@ export const api = {
     allPages<Run>(`${run(id)}/children`, "runs", new URLSearchParams({ limit: "500" })),
   detail: (id: string) => getJson<RunDetail>(run(id)),
   spans: (id: string) => allPages<Span>(`${run(id)}/spans`, "spans"),
-  graph: (id: string) => getJson<Graph>(`${run(id)}/graph`),
+  graph: (id: string) => getJson<Graph>(`${run(id)}/graph`, new URLSearchParams({ subruns: "true" })),
   compare: (ids: string[]) =>
     getJson<Comparison>("v1/runs/compare", new URLSearchParams({ ids: ids.join(",") })),
 };

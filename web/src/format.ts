@@ -50,8 +50,17 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
+// C0/C1 controls, DEL, and the bidirectional overrides and isolates that reorder what follows.
+const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text with its invisible controls shown as `\u{…}` escapes, so a label cannot hide or
+ * reorder what it says. */
+export function printable(text: string): string {
+  return text.replace(INVISIBLE, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
+}
+
 /** A one-line preview, saying when it is cut. */
 export function preview(text: string, maxChars: number): string {
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = printable(text.replace(/\s+/g, " ").trim());
   return line.length > maxChars ? `${line.slice(0, maxChars - 1)}…` : line;
 }

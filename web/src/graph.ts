@@ -1,16 +1,34 @@
 // The dataflow graph, laid out left to right by dagre and drawn as SVG with pan and zoom.
+// Subruns are groups (dagre clusters) that fold into one box; a replay's calls carry marks.
 
-import type { Graph, GraphEdge, Span } from "./api";
+import type { Graph, GraphEdge } from "./api";
 import { h, replace, svg } from "./dom";
-import { formatCount, formatDuration, preview } from "./format";
+import { visibleGraph, type VisibleGraph } from "./graph-model";
+import { callNode, cluster, collapsedBox, replayLegend } from "./graph-parts";
 import { type Layout, layoutGraph, type LayoutRequest, NODE_HEIGHT, NODE_WIDTH } from "./layout";
-import { isError, latencySeconds, tokens } from "./spans";
 
 /** The layout worker's bundle, named by the build (see build.mjs). */
 declare const LAYOUT_WORKER_URL: string;
-const LINE_CHARS = 31;
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
+
+export interface Transform {
+  x: number;
+  y: number;
+  scale: number;
+}
+
+/** What the user did to the view; kept by the run page so a live refresh redraws in place. */
+export interface GraphState {
+  transform: Transform | null;
+  canvasHeight: string;
+  /** Run ids of folded subruns. */
+  collapsed: Set<string>;
+}
+
+export function newGraphState(): GraphState {
+  return { transform: null, canvasHeight: "", collapsed: new Set() };
+}
 
 export interface GraphView {
   element: HTMLElement;
@@ -40,41 +58,40 @@ function layOut(request: LayoutRequest): Promise<Layout> {
   });
 }
 
-interface Transform {
-  x: number;
-  y: number;
-  scale: number;
-}
-
-export function graphView(graph: Graph, spans: Span[], onSelect: (spanId: string) => void): GraphView {
+export function graphView(graph: Graph, onSelect: (spanId: string) => void, state: GraphState = newGraphState()): GraphView {
   if (!graph.nodes.length) {
-    const empty = h("p", { class: "muted empty" }, "This run has no LLM calls or steps yet, so its dataflow graph is empty.");
+    const empty = h("p", { class: "muted empty" }, "This run and its subruns have no LLM calls or steps yet, so the dataflow graph is empty.");
     return { element: empty, ready: Promise.resolve(), highlight: () => {} };
   }
   const element = h("div", { class: "graph" },
     h("p", { class: "muted empty", role: "status" }, `Laying out ${graph.nodes.length} calls…`));
+  let selected: string | null = null;
   let drawn: { highlight(spanId: string | null): void } | null = null;
-  let pendingHighlight: string | null = null;
-  const request: LayoutRequest = {
-    nodes: graph.nodes.map((node) => node.span_id),
-    edges: graph.edges.map((edge) => [edge.producer, edge.consumer]),
+  const draw = (): Promise<void> => {
+    const visible = visibleGraph(graph, state.collapsed);
+    return layOut(visible.request).then((layout) => {
+      drawn = drawGraph(element, graph, visible, layout, onSelect, state, (runId) => {
+        if (state.collapsed.has(runId)) state.collapsed.delete(runId);
+        else state.collapsed.add(runId);
+        void draw();
+      });
+      drawn.highlight(selected);
+    });
   };
-  const ready = layOut(request).then((layout) => {
-    drawn = drawGraph(element, graph, spans, layout, onSelect);
-    drawn.highlight(pendingHighlight);
-  });
   return {
     element,
-    ready,
-    highlight: (spanId) => (drawn ? drawn.highlight(spanId) : (pendingHighlight = spanId)),
+    ready: draw(),
+    highlight: (spanId) => {
+      selected = spanId;
+      drawn?.highlight(spanId);
+    },
   };
 }
 
 function drawGraph(
-  element: HTMLElement, graph: Graph, spans: Span[], layout: Layout, onSelect: (spanId: string) => void,
+  element: HTMLElement, graph: Graph, visible: VisibleGraph, layout: Layout,
+  onSelect: (spanId: string) => void, state: GraphState, onToggle: (runId: string) => void,
 ): { highlight(spanId: string | null): void } {
-  const spansById = new Map(spans.map((span) => [span.span_id, span]));
-
   const viewport = svg("g", { class: "viewport" });
   const canvas = svg("svg", { class: "graph-canvas", role: "group", "aria-label": "dataflow graph", tabindex: 0 },
     svg("defs", null,
@@ -84,61 +101,46 @@ function drawGraph(
     viewport,
   ) as SVGSVGElement;
 
+  for (const group of visible.clusters) {
+    const box = layout.groups[group.id];
+    if (box) viewport.appendChild(cluster(group, box, { collapsed: false, onToggle: () => onToggle(group.run.id) }));
+  }
+  const runOf = new Map(graph.nodes.map((node) => [node.span_id, node.run_id]));
   const edgeElements: SVGElement[] = [];
-  graph.edges.forEach((edge, i) => {
-    const laid = layout.edges[i].label;
-    const points = layout.edges[i].points;
-    const path = points.map((p, j) => `${j ? "L" : "M"} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
-    const element = svg("g", { class: "edge", "data-producer": edge.producer, "data-consumer": edge.consumer },
+  visible.edges.forEach(({ edge, from, to }, i) => {
+    const laid = layout.edges[i];
+    const path = laid.points.map((p, j) => `${j ? "L" : "M"} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
+    const crossing = runOf.get(edge.producer) !== runOf.get(edge.consumer);
+    const edgeElement = svg("g", {
+        class: crossing ? "edge cross-run" : "edge", "data-producer": edge.producer, "data-consumer": edge.consumer,
+        "data-from": from, "data-to": to,
+      },
       svg("title", null, edgeTitle(edge)),
       svg("path", { d: path, "marker-end": "url(#arrow)" }),
-      laid
-        ? svg("text", { x: laid.x, y: laid.y - 3, "text-anchor": "middle", class: "edge-label" }, `${edge.how} ${edge.score.toFixed(2)}`)
+      laid.label
+        ? svg("text", { x: laid.label.x, y: laid.label.y - 3, "text-anchor": "middle", class: "edge-label" }, `${edge.how} ${edge.score.toFixed(2)}`)
         : null,
     );
-    edgeElements.push(element);
-    viewport.appendChild(element);
+    edgeElements.push(edgeElement);
+    viewport.appendChild(edgeElement);
   });
-
+  for (const group of visible.boxes) {
+    const laid = layout.nodes[group.id];
+    viewport.appendChild(collapsedBox(group, laid.x - NODE_WIDTH / 2, laid.y - NODE_HEIGHT / 2, { collapsed: true, onToggle: () => onToggle(group.run.id) }));
+  }
   const nodeElements = new Map<string, SVGElement>();
-  for (const node of graph.nodes) {
+  for (const node of visible.nodes) {
     const laid = layout.nodes[node.span_id];
-    const span = spansById.get(node.span_id);
-    const x = laid.x - NODE_WIDTH / 2;
-    const y = laid.y - NODE_HEIGHT / 2;
-    const failed = span ? isError(span) : false;
-    const text = node.kind === "llm" ? node.output_preview || node.input_preview : node.output_preview || node.input_preview;
-    const usage = span ? tokens(span) : { input: null, output: null };
-    const facts = [
-      span ? formatDuration(latencySeconds(span)) : "not in this run",
-      usage.input !== null || usage.output !== null ? `${formatCount((usage.input ?? 0) + (usage.output ?? 0))} tok` : null,
-      failed ? "error" : null,
-    ].filter(Boolean).join(" · ");
-    const element = svg("g", {
-        class: `node node-${node.kind.replace(/[^a-z]/g, "")}${failed ? " failed" : ""}`,
-        "data-span-id": node.span_id, transform: `translate(${x},${y})`, tabindex: 0, role: "button",
-        "aria-label": `${node.kind} ${node.name}${failed ? " (failed)" : ""}`,
-      },
-      svg("title", null, `${node.name}\n${text}`),
-      svg("rect", { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 6 }),
-      svg("text", { x: 10, y: 18, class: "node-title" }, preview(node.name, LINE_CHARS - 4)),
-      svg("text", { x: 10, y: 34, class: "node-model" }, preview(node.model ?? node.kind, LINE_CHARS)),
-      svg("text", { x: 10, y: 50, class: "node-preview" }, preview(text || "(no content captured)", LINE_CHARS)),
-      svg("text", { x: 10, y: 66, class: failed ? "node-facts error-text" : "node-facts" }, facts),
-    );
-    const choose = () => onSelect(node.span_id);
-    element.addEventListener("click", choose);
-    element.addEventListener("keydown", (event) => {
-      const key = (event as KeyboardEvent).key;
-      if (key === "Enter" || key === " ") { event.preventDefault(); choose(); }
-    });
-    nodeElements.set(node.span_id, element);
-    viewport.appendChild(element);
+    const nodeElement = callNode(node, laid.x - NODE_WIDTH / 2, laid.y - NODE_HEIGHT / 2, onSelect);
+    nodeElements.set(node.span_id, nodeElement);
+    viewport.appendChild(nodeElement);
   }
 
   const contentWidth = layout.width;
   const contentHeight = layout.height;
-  const transform: Transform = { x: 0, y: 0, scale: 1 };
+  const restoring = state.transform !== null;
+  const transform: Transform = state.transform ?? { x: 0, y: 0, scale: 1 };
+  state.transform = transform;
   const apply = () => viewport.setAttribute("transform", `translate(${transform.x},${transform.y}) scale(${transform.scale})`);
   const zoomAt = (factor: number, cx: number, cy: number) => {
     const scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, transform.scale * factor));
@@ -164,6 +166,7 @@ function drawGraph(
     transform.scale = Math.max(fitScale, 0.85);
     const shownHeight = Math.max(contentHeight * transform.scale + 40, 260);
     if (shownHeight < window.innerHeight * 0.68) canvas.style.height = `${shownHeight}px`;
+    state.canvasHeight = canvas.style.height;
     const height = canvas.getBoundingClientRect().height || shownHeight;
     transform.x = contentWidth * transform.scale < width ? (width - contentWidth * transform.scale) / 2 : 10;
     transform.y = Math.max((height - contentHeight * transform.scale) / 2, 0);
@@ -180,7 +183,7 @@ function drawGraph(
   let drag: { x: number; y: number } | null = null;
   canvas.addEventListener("pointerdown", (event) => {
     const pointer = event as PointerEvent;
-    if ((pointer.target as Element).closest(".node")) return;
+    if ((pointer.target as Element).closest(".node, .group-toggle, .group-label")) return;
     drag = { x: pointer.clientX - transform.x, y: pointer.clientY - transform.y };
     canvas.setPointerCapture(pointer.pointerId);
   });
@@ -205,18 +208,21 @@ function drawGraph(
   });
 
   const button = (label: string, title: string, action: () => void) => {
-    const element = h("button", { type: "button", title, "aria-label": title }, label);
-    element.addEventListener("click", action);
-    return element;
+    const control = h("button", { type: "button", title, "aria-label": title }, label);
+    control.addEventListener("click", action);
+    return control;
   };
+  const groups = visible.clusters.length + visible.boxes.length;
   const toolbar = h("div", { class: "graph-toolbar" },
     button("+", "zoom in", () => zoomAt(1.25, ...center())),
     button("−", "zoom out", () => zoomAt(0.8, ...center())),
     button("Fit", "fit the whole graph", fit),
     h("span", { class: "muted" },
-      `${graph.nodes.length} nodes · ${graph.edges.length} edges — drag to pan, wheel or +/− to zoom, Enter on a node to inspect it`),
+      `${graph.nodes.length} nodes · ${graph.edges.length} edges${groups ? ` · ${groups} subrun group${groups === 1 ? "" : "s"}` : ""}` +
+      " — drag to pan, wheel or +/− to zoom, Enter on a node to inspect it"),
   );
-  replace(element, toolbar, canvas);
+  const notice = graph.truncated ? h("p", { class: "notice graph-truncated", role: "status" }, graph.truncated.message) : null;
+  replace(element, toolbar, replayLegend(graph), notice, canvas);
 
   const highlight = (spanId: string | null) => {
     for (const [id, node] of nodeElements) node.classList.toggle("selected", id === spanId);
@@ -225,7 +231,13 @@ function drawGraph(
       edge.classList.toggle("related", related);
     }
   };
-  initial();
+  if (restoring) {
+    // A redraw (live refresh, a fold): keep where the user had panned and zoomed.
+    canvas.style.height = state.canvasHeight;
+    apply();
+  } else {
+    initial();
+  }
   return { highlight };
 }
 

@@ -1,7 +1,9 @@
 // The call inspector: everything one LLM call or step recorded, as text, never as HTML.
 
-import type { Graph, Span, Value } from "./api";
+import type { Graph, ReplayMark, Span, Value } from "./api";
 import { type Child, h } from "./dom";
+import { REPLAY_SOURCES } from "./graph-parts";
+import { runHref } from "./router";
 import { formatCount, formatDuration, formatValue } from "./format";
 import { isError, latencySeconds, model, spanKind, timeToFirstChunk, tokens } from "./spans";
 import { foldedText, kvTable, parseJson } from "./widgets";
@@ -24,6 +26,7 @@ export function inspector(span: Span, spans: Span[], graph: Graph, onSelect: (sp
     return button;
   };
   const exceptions = span.events.filter((event) => event.name === "exception");
+  const mark = graph.nodes.find((node) => node.span_id === span.span_id)?.replay ?? null;
   return [
     h("div", { class: "inspector-head" },
       h("h2", null, span.name), close),
@@ -43,6 +46,7 @@ export function inspector(span: Span, spans: Span[], graph: Graph, onSelect: (sp
       h("dt", null, "Input tokens"), h("dd", null, formatCount(usage.input)),
       h("dt", null, "Output tokens"), h("dd", null, formatCount(usage.output)),
     ),
+    mark ? section("Replay", replaySection(mark, graph)) : null,
     section("Dataflow in", incoming.length
       ? h("ul", { class: "links" }, incoming.map((edge) => h("li", null, "from ", link(edge.producer, names.get(edge.producer) ?? edge.producer),
           ` — ${edge.how}, score ${edge.score.toFixed(2)}${edge.input_fields.length ? `, into ${edge.input_fields.join(", ")}` : ""}`)))
@@ -106,4 +110,20 @@ function part(item: Record<string, unknown>): Node {
       foldedText(response ?? "", "code"));
   }
   return foldedText(JSON.stringify(item, null, 2), "code");
+}
+
+/** Where a replayed call's answer came from and whether its output changed, with the original. */
+function replaySection(mark: ReplayMark, graph: Graph): HTMLElement {
+  const original = graph.replay_of;
+  const change = mark.changed === null
+    ? `not known${original?.note ? ` (${original.note})` : ""}`
+    : mark.changed ? "changed vs the original call" : "the same as the original call";
+  return h("dl", { class: `facts replay-facts replay-${mark.source.replace(/[^a-z]/g, "")}${mark.changed ? " changed" : ""}` },
+    h("dt", null, "Answer"), h("dd", { "data-replay": mark.source }, REPLAY_SOURCES[mark.source] ?? mark.source),
+    h("dt", null, "Output"), h("dd", { "data-changed": String(mark.changed) }, change),
+    h("dt", null, "Original call"),
+    h("dd", null, mark.original_span_id && original
+      ? h("a", { href: runHref(original.run_id, { span: mark.original_span_id }) }, `${mark.original_span_id} in ${original.name ?? original.run_id}`)
+      : "none (no recorded call stands for it)"),
+  );
 }

@@ -3,7 +3,7 @@
 import { api, type Graph, type Run, type RunDetail, type Span } from "./api";
 import { type Child, h, replace } from "./dom";
 import { formatCount, formatDuration, formatTime, nanosToSeconds } from "./format";
-import { graphView, type GraphView } from "./graph";
+import { graphView, type GraphView, newGraphState } from "./graph";
 import { inspector } from "./inspector";
 import { metricsView } from "./metrics";
 import type { Page } from "./page";
@@ -34,6 +34,11 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
   let timer: number | undefined;
   let parentName: string | null = null;
   let lastRenderMs = 0;
+  /** Pan, zoom and folded subruns: kept across live refreshes of this run's graph. */
+  const graphState = newGraphState();
+  /** Spans of the subruns whose calls were opened from the graph, by run id. */
+  const subrunSpans = new Map<string, Promise<Span[]>>();
+  let drawing = 0;
 
   const header = h("section", { class: "run-header" }, h("p", { class: "muted", role: "status" }, "Loading run…"));
   const subruns = h("section", { class: "subruns" });
@@ -56,10 +61,29 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
     if (spanId) panel.querySelector(`.trace [data-span-id="${CSS.escape(spanId)}"]`)?.classList.add("selected");
   };
   const renderInspector = () => {
-    const span = data?.spans.find((s) => s.span_id === selectedSpan);
-    aside.hidden = !span;
-    if (span && data) replace(aside, inspector(span, data.spans, data.graph, select));
-    else replace(aside);
+    const wanted = selectedSpan;
+    const current = data;
+    const span = current?.spans.find((s) => s.span_id === wanted);
+    if (span && current) {
+      aside.hidden = false;
+      replace(aside, inspector(span, current.spans, current.graph, select));
+      return;
+    }
+    // A call of a subrun, drawn in this run's graph: its spans come from the subrun.
+    const owner = current?.graph.nodes.find((node) => node.span_id === wanted)?.run_id;
+    if (!current || !wanted || !owner || owner === runId) {
+      aside.hidden = true;
+      replace(aside);
+      return;
+    }
+    if (!subrunSpans.has(owner)) subrunSpans.set(owner, api.spans(owner).catch(() => []));
+    void subrunSpans.get(owner)!.then((spans) => {
+      if (selectedSpan !== wanted || data !== current) return;
+      const found = spans.find((s) => s.span_id === wanted);
+      aside.hidden = !found;
+      if (found) replace(aside, inspector(found, [...current.spans, ...spans], current.graph, select));
+      else replace(aside);
+    });
   };
   const renderTabs = () => {
     replace(tabBar, TABS.map((name) => {
@@ -69,21 +93,29 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
       return button;
     }));
   };
-  const renderPanel = () => {
+  const renderPanel = (refresh = false) => {
     if (!data) return;
     const began = performance.now();
-    graph = null;
-    if (tab === "graph" && !data.graph.nodes.length && data.children.length) {
-      const count = data.children.length;
-      replace(panel, h("p", { class: "muted empty" },
-        `This run made no LLM calls itself; its ${count} subrun${count === 1 ? "" : "s"} did. Open one above to see its graph.`));
+    const attempt = ++drawing;
+    if (tab === "graph" && refresh && graph) {
+      // A live refresh: draw the new graph off-page and swap it in once laid out, in the
+      // user's pan, zoom and folds, with the selection kept.
+      const next = graphView(data.graph, select, graphState);
+      next.highlight(selectedSpan);
+      void next.ready.then(() => {
+        if (attempt !== drawing || tab !== "graph") return;
+        graph = next;
+        replace(panel, next.element);
+      });
     } else if (tab === "graph") {
-      graph = graphView(data.graph, data.spans, select);
+      graph = graphView(data.graph, select, graphState);
       replace(panel, graph.element);
       graph.highlight(selectedSpan);
     } else if (tab === "trace") {
+      graph = null;
       replace(panel, traceView(data.spans, select, selectedSpan));
     } else {
+      graph = null;
       replace(panel, metricsView([{ run: data.detail.run, history: data.detail.metric_history }]));
     }
     lastRenderMs = performance.now() - began;
@@ -98,13 +130,15 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
         parentName = await api.detail(detail.run.parent_id).then((p) => p.run.name, () => "");
       }
       if (stopped) return;
-      const changed = !data || data.spans.length !== spans.length || data.detail.run.status !== detail.run.status;
+      const changed = !data || data.spans.length !== spans.length || data.detail.run.status !== detail.run.status ||
+        data.graph.nodes.length !== graphData.nodes.length || data.graph.edges.length !== graphData.edges.length ||
+        data.graph.runs.map((r) => r.status).join() !== graphData.runs.map((r) => r.status).join();
       data = { detail, spans, graph: graphData, children };
       replace(header, runHeader(detail, spans));
       replace(subruns, subrunTree(detail.run, children, parentName ?? ""));
       if (first) renderTabs();
       if (first || changed) {
-        renderPanel();
+        renderPanel(!first);
         renderInspector(); // only when something changed: a re-render would refold open text
       }
       if (first) {

@@ -1,0 +1,245 @@
+"""The graph tab in a real browser: subruns as groups, live refresh in place, replay marks."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from spanflow import attributes as attr
+from spanflow.dataflow import DataflowGraph
+from spanflow_collector.index import open_store
+from spanflow_collector.store import RunQuery, RunSummary
+from tests.environments import child_environment
+from tests.ui import recorder
+from tests.ui.conftest import RECORDER, BrowserLog, UiServer, readline_within, ready_process
+from tests.ui.conftest import screenshot as save_screenshot
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture then skips, or fails in CI, saying what is missing
+    expect = None
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 20_000
+LIVE_WAIT_MS = 40_000
+
+
+def _run(db: Any, name: str, parent_id: str | None = None) -> RunSummary:
+    store = open_store(db)
+    try:
+        runs = store.list_runs(RunQuery(name_contains=name, parent_id=parent_id, limit=500)).runs
+        return next(run for run in runs if run.name == name)
+    finally:
+        store.close()
+
+
+def _own_nodes(db: Any, run_id: str) -> set[str]:
+    """Span ids of the calls and steps a run itself holds (producers elsewhere left out)."""
+    store = open_store(db)
+    try:
+        graph = DataflowGraph.from_spans(store.get_spans(run_id))
+    finally:
+        store.close()
+    return {node.span_id for node in graph.nodes if node.kind != "external"}
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (
+        inner["x"] >= outer["x"] - 0.5
+        and inner["y"] >= outer["y"] - 0.5
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5
+    )
+
+
+def test_subruns_are_labelled_groups_holding_their_calls_and_the_edge_between_them(
+    page: Any, ui_server: UiServer
+) -> None:
+    """A run with two subruns shows one labelled group per subrun around exactly that
+    subrun's calls, the edge from one subrun to the other, folds a group and opens it."""
+    pipeline = _run(ui_server.db, recorder.PIPELINE)
+    research = _run(ui_server.db, "research", pipeline.id)
+    write = _run(ui_server.db, "write", pipeline.id)
+    page.goto(f"{ui_server.url}#/run/{pipeline.id}")
+    page.locator("svg g.group").first.wait_for(timeout=WAIT_MS)
+    groups = page.locator("svg g.group")
+    assert sorted(groups.evaluate_all("gs => gs.map(g => g.dataset.runId)")) == sorted(
+        [research.id, write.id]
+    )
+    for subrun in (research, write):
+        group = page.locator(f'svg g.group[data-run-id="{subrun.id}"]')
+        label = group.locator(".group-label text").text_content() or ""
+        assert label == f"{subrun.name} · completed"
+        box = group.locator(".group-box").bounding_box()
+        expected = _own_nodes(ui_server.db, subrun.id)
+        assert expected, f"{subrun.name} must hold calls"
+        drawn = page.locator(f'svg .node[data-run-id="{subrun.id}"]')
+        assert set(drawn.evaluate_all("ns => ns.map(n => n.dataset.spanId)")) == expected
+        assert all(_inside(node.bounding_box(), box) for node in drawn.all())
+    research_ids, write_ids = (_own_nodes(ui_server.db, r.id) for r in (research, write))
+    crossing = page.locator("svg .edge.cross-run").evaluate_all(
+        "es => es.map(e => [e.dataset.producer, e.dataset.consumer])"
+    )
+    assert any(p in research_ids and c in write_ids for p, c in crossing), crossing
+    own = _own_nodes(ui_server.db, pipeline.id)
+    every = page.locator("svg .node").evaluate_all("ns => ns.map(n => n.dataset.spanId)")
+    assert set(every) == own | research_ids | write_ids
+    save_screenshot(page, "run-graph-subruns")
+
+    toggle = page.get_by_role("button", name="collapse subrun research")
+    toggle.click()
+    folded = page.locator(f'svg g.group.collapsed[data-run-id="{research.id}"]')
+    folded.wait_for(timeout=WAIT_MS)
+    assert page.locator(f'svg .node[data-run-id="{research.id}"]').count() == 0
+    assert page.locator(f'svg .edge[data-from="group:{research.id}"]').count() >= 1
+    page.get_by_role("button", name="expand subrun research").click()
+    page.locator(f'svg .node[data-run-id="{research.id}"]').first.wait_for(timeout=WAIT_MS)
+
+    write_call = next(iter(write_ids))
+    page.locator(f'svg .node[data-span-id="{write_call}"]').click()
+    page.locator("aside.inspector").get_by_text(f"span {write_call}").wait_for(timeout=WAIT_MS)
+
+    page.get_by_role("link", name=re.compile(r"^open subrun write")).click()
+    page.wait_for_url(re.compile(rf"#/run/{write.id}"), timeout=WAIT_MS)
+    page.locator(".run-header h1", has_text="write").wait_for(timeout=WAIT_MS)
+
+
+@pytest.fixture
+def growing_run(ui_server: UiServer) -> Iterator[tuple[str, Any]]:
+    """A run held open by a recorder process that makes one more call per "call" line."""
+    command = [sys.executable, str(RECORDER), "hold"]
+    environment = child_environment(SPANFLOW_DB=str(ui_server.db), PYTHONUNBUFFERED="1")
+    with ready_process(command, environment, "RUNNING ") as (line, process):
+        yield line.split()[1], process
+        if process.poll() is None:
+            process.stdin.write("finish\n")
+            process.stdin.flush()
+            readline_within(process, 60, "DONE", [])
+
+
+def test_live_refresh_keeps_pan_zoom_and_selection(
+    page: Any, ui_server: UiServer, growing_run: tuple[str, Any]
+) -> None:
+    """When a running run gains a call, the graph redraws with the new node but keeps the
+    user's zoom, pan and selected node, and the inspector stays open."""
+    run_id, process = growing_run
+    page.goto(f"{ui_server.url}#/run/{run_id}")
+    nodes = page.locator("svg .node")
+    nodes.first.wait_for(timeout=WAIT_MS)
+    viewport = page.locator("svg g.viewport")
+    initial = viewport.get_attribute("transform")
+    page.get_by_role("button", name="zoom in").click()
+    page.get_by_role("button", name="zoom in").click()
+    page.locator("svg.graph-canvas").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    first = nodes.first.get_attribute("data-span-id")
+    nodes.first.click()
+    page.locator("aside.inspector").get_by_text(f"span {first}").wait_for(timeout=WAIT_MS)
+    before = viewport.get_attribute("transform")
+    assert before != initial
+
+    process.stdin.write("call\n")
+    process.stdin.flush()
+    assert readline_within(process, 60, "CALLED 2", []) is not None
+    expect(nodes).to_have_count(2, timeout=LIVE_WAIT_MS)
+    assert viewport.get_attribute("transform") == before
+    expect(page.locator(f'svg .node[data-span-id="{first}"]')).to_have_class(
+        re.compile(r"\bselected\b")
+    )
+    assert page.locator("aside.inspector").get_by_text(f"span {first}").is_visible()
+    assert f"span={first}" in page.url
+
+
+def test_replay_marks_served_edited_live_and_changed_calls(page: Any, ui_server: UiServer) -> None:
+    """A replay with call 2 edited marks call 1 served, call 2 edited, calls 3 and 4 live,
+    and calls 2 and 3 changed, with a legend, and the inspector links the original call."""
+    original = _run(ui_server.db, recorder.REPLAY_ORIGINAL)
+    replayed = _run(ui_server.db, recorder.REPLAY_EDITED)
+    store = open_store(ui_server.db)
+    try:
+        calls = sorted(
+            (s for s in store.get_spans(replayed.id) if attr.REPLAY_SOURCE in s.attributes),
+            key=lambda span: span.start_time_unix_nano,
+        )
+    finally:
+        store.close()
+    assert [s.attributes[attr.REPLAY_SOURCE] for s in calls] == [
+        "served", "edited", "live", "live"
+    ]  # fmt: skip
+    page.goto(f"{ui_server.url}#/run/{replayed.id}")
+    page.locator("svg .node").first.wait_for(timeout=WAIT_MS)
+    marks = {
+        span_id: (source, changed)
+        for span_id, source, changed in page.locator("svg .node").evaluate_all(
+            "ns => ns.map(n => [n.dataset.spanId, n.dataset.replay, n.dataset.changed])"
+        )
+    }
+    assert [marks[span.span_id] for span in calls] == [
+        ("served", "false"),
+        ("edited", "true"),
+        ("live", "true"),
+        ("live", "false"),
+    ]
+    for span, badge in zip(calls, ("served", "edited", "live", "live"), strict=True):
+        node = page.locator(f'svg .node[data-span-id="{span.span_id}"]')
+        assert node.locator(".replay-badge text").text_content() == badge
+        assert node.locator(".changed-dot").count() == (1 if span in calls[1:3] else 0)
+    legend = page.get_by_role("note", name="replay legend")
+    assert legend.get_by_role("link", name=recorder.REPLAY_ORIGINAL).is_visible()
+    text = legend.inner_text()
+    for line in (
+        "served from the recording (1)",
+        "edited (the recorded answer with new text) (1)",
+        "re-executed live (no recording matched) (2)",
+        "output changed vs the original (2)",
+    ):
+        assert line in text
+    save_screenshot(page, "run-replay")
+
+    page.locator(f'svg .node[data-span-id="{calls[1].span_id}"]').click()
+    inspector = page.locator("aside.inspector")
+    inspector.get_by_role("heading", name="Replay").wait_for(timeout=WAIT_MS)
+    assert inspector.locator('dd[data-replay="edited"]').is_visible()
+    assert inspector.locator('dd[data-changed="true"]').inner_text() == (
+        "changed vs the original call"
+    )
+    assert recorder.EDITED_ANSWER in inspector.inner_text()
+    original_span = calls[1].attributes[attr.REPLAY_ORIGINAL_SPAN]
+    inspector.get_by_role("link", name=re.compile(original_span)).click()
+    page.wait_for_url(re.compile(rf"#/run/{original.id}\?.*span={original_span}"))
+    page.locator("aside.inspector").get_by_text(f"span {original_span}").wait_for(timeout=WAIT_MS)
+    assert page.get_by_role("note", name="replay legend").count() == 0
+
+
+def test_hostile_subrun_names_and_outputs_show_as_text_in_groups(
+    page: Any, ui_server: UiServer, browser_log: BrowserLog
+) -> None:
+    """Markup, control characters and very long names in subrun groups, and markup in their
+    calls' outputs, are drawn as short visible text: nothing runs, nothing spills."""
+    parent = _run(ui_server.db, "hostile-groups")
+    page.goto(f"{ui_server.url}#/run/{parent.id}")
+    page.locator("svg g.group").first.wait_for(timeout=WAIT_MS)
+    labels = page.locator("svg g.group .group-label text").all_text_contents()
+    hostile = next(label for label in labels if label.startswith("<img src=x onerror="))
+    assert "\x1b" not in hostile and "\u202e" not in hostile
+    long_label = next(label for label in labels if label.startswith("subrun-"))
+    assert len(long_label) < 80 and "…" in long_label
+    for group in page.locator("svg g.group").all():
+        label_width = group.locator(".group-label text").bounding_box()["width"]
+        assert label_width <= group.locator(".group-box").bounding_box()["width"]
+    titles = page.locator("svg g.group .group-label title").all_text_contents()
+    assert any(recorder.LONG_GROUP in title for title in titles)
+    hostile_title = next(title for title in titles if title.startswith("<img"))
+    assert "\\u{1b}[31m\\u{202e}evil" in hostile_title  # controls shown, not obeyed
+    assert "\x1b" not in hostile_title and "\u202e" not in hostile_title
+    previews = page.locator("svg .node .node-preview").all_text_contents()
+    assert any(text.startswith("<img src=x") for text in previews)
+    assert page.locator("svg img, svg foreignObject, img[src=x]").count() == 0
+    save_screenshot(page, "run-graph-hostile")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert browser_log.dialogs == []
