@@ -240,6 +240,10 @@ def test_hostile_subrun_names_and_outputs_show_as_text_in_groups(
     previews = page.locator("svg .node .node-preview").all_text_contents()
     assert any(text.startswith("<img src=x") for text in previews)
     assert page.locator("svg img, svg foreignObject, img[src=x]").count() == 0
+    subruns = page.locator("ul.subrun-list li a").all_text_contents()
+    assert any(name.startswith("<img src=x") and "\\u{202e}evil" in name for name in subruns)
+    assert all(len(name) <= 80 for name in subruns)
+    assert "\u202e" not in page.locator("section.subruns").inner_text()
     save_screenshot(page, "run-graph-hostile")
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert browser_log.dialogs == []

@@ -2,7 +2,7 @@
 
 import { api, type Graph, type Run, type RunDetail, type Span } from "./api";
 import { type Child, h, replace } from "./dom";
-import { formatCount, formatDuration, formatTime, nanosToSeconds } from "./format";
+import { formatCount, formatDuration, formatTime, nanosToSeconds, preview, printable } from "./format";
 import { graphView, type GraphView, newGraphState } from "./graph";
 import { inspector } from "./inspector";
 import { metricsView } from "./metrics";
@@ -15,6 +15,8 @@ import { SPAN_KIND } from "./spans";
 const TABS = ["graph", "trace", "metrics"] as const;
 type Tab = (typeof TABS)[number];
 const LIVE_POLL_MS = 2000;
+/** A subrun's name in the subrun list is cut here (the link's title holds all of it). */
+const SUBRUN_NAME_CHARS = 80;
 /** A big graph takes a while to lay out: poll no more often than this many times its cost. */
 const POLL_TO_RENDER_RATIO = 5;
 
@@ -162,7 +164,7 @@ function runHeader(detail: RunDetail, spans: Span[]): Child[] {
   const finals = Object.entries(run.metrics) as [string, number | string][];
   return [
     h("div", { class: "title-row" },
-      h("h1", null, run.name || run.id),
+      h("h1", null, printable(run.name || run.id)),
       statusBadge(run.status),
       h("span", { class: "muted" }, `${run.project} · ${run.id}`),
     ),
@@ -211,11 +213,11 @@ function subrunTree(run: Run, children: Run[], parentName: string): Child[] {
   return [
     children.length ? h("h2", null, "Subruns") : null,
     run.parent_id
-      ? h("p", null, "Subrun of ", h("a", { href: runHref(run.parent_id) }, parentName || run.parent_id))
+      ? h("p", null, "Subrun of ", h("a", { href: runHref(run.parent_id) }, printable(parentName || run.parent_id)))
       : null,
     children.length
       ? h("ul", { class: "subrun-list" }, children.map((child) =>
-          h("li", null, h("a", { href: runHref(child.id) }, child.name || child.id), " ", statusBadge(child.status),
+          h("li", null, h("a", { href: runHref(child.id), title: printable(child.name || child.id) }, preview(child.name || child.id, SUBRUN_NAME_CHARS)), " ", statusBadge(child.status),
             h("span", { class: "muted" }, ` ${formatDuration(child.duration_s)} · ${child.llm_call_count} LLM calls`))))
       : null,
   ];
