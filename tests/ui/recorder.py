@@ -82,7 +82,7 @@ def record_failed_and_resumed() -> None:
 
 PIPELINE = "pipeline"
 RESEARCH_FACTS = "Paris has 2.1 million inhabitants and the Seine runs through it."
-HOSTILE_GROUP = "<img src=x onerror=\"window.__xss='group'\">\x1b[31m\u202eevil"
+HOSTILE_GROUP = "<img src=x onerror=\"window.__xss='group'\">\x1b[31m\u202eev\u200bil"
 LONG_GROUP = "subrun-" + "very-long-name-" * 200
 REPLAY_ORIGINAL = "replay-original"
 REPLAY_EDITED = "replay-edited"

@@ -50,13 +50,28 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
-// C0/C1 controls, DEL, and the bidirectional overrides and isolates that reorder what follows.
-const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// What `spanflow runs` escapes in a terminal (spanflow/_internal/terminal_text.py), escaped the
+// same way here: C0/C1 controls and DEL, bidirectional marks, overrides and isolates (they
+// reorder what follows), line separators, and invisible format characters that hide text
+// (zero-width space, byte order mark, tag characters; the emoji joiner is kept).
+const INVISIBLE = new RegExp(
+  "[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b\\u200c\\u200e\\u200f\\u2028-\\u202e" +
+    "\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb\\u{1d173}-\\u{1d17a}\\u{e0001}\\u{e0020}-\\u{e007f}]",
+  "gu",
+);
+const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 
-/** Text with its invisible controls shown as `\u{…}` escapes, so a label cannot hide or
- * reorder what it says. */
+function escapeInvisible(char: string): string {
+  if (NAMED[char]) return NAMED[char];
+  const code = char.codePointAt(0) ?? 0;
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+  return code < 0x10000 ? `\\u${code.toString(16).padStart(4, "0")}` : `\\U${code.toString(16).padStart(8, "0")}`;
+}
+
+/** Text with its invisible characters shown as escapes (`\x1b`, `\u202e`), so a label cannot
+ * hide, reorder or smuggle what it says. */
 export function printable(text: string): string {
-  return text.replace(INVISIBLE, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
+  return text.replace(INVISIBLE, escapeInvisible);
 }
 
 /** A one-line preview, saying when it is cut. */
