@@ -60,7 +60,8 @@ def test_subruns_are_labelled_groups_holding_their_calls_and_the_edge_between_th
     page: Any, ui_server: UiServer
 ) -> None:
     """A run with two subruns shows one labelled group per subrun around exactly that
-    subrun's calls, the edge from one subrun to the other, folds a group and opens it."""
+    subrun's calls and the edge from one subrun to the other; a group folds and unfolds, its
+    calls open in the inspector, and its label opens the subrun (keyboard or mouse)."""
     pipeline = _run(ui_server.db, recorder.PIPELINE)
     research = _run(ui_server.db, "research", pipeline.id)
     write = _run(ui_server.db, "write", pipeline.id)
@@ -90,8 +91,8 @@ def test_subruns_are_labelled_groups_holding_their_calls_and_the_edge_between_th
     assert set(every) == own | research_ids | write_ids
     save_screenshot(page, "run-graph-subruns")
 
-    toggle = page.get_by_role("button", name="collapse subrun research")
-    toggle.click()
+    page.get_by_role("button", name="collapse subrun research").focus()
+    page.keyboard.press("Enter")
     folded = page.locator(f'svg g.group.collapsed[data-run-id="{research.id}"]')
     folded.wait_for(timeout=WAIT_MS)
     assert page.locator(f'svg .node[data-run-id="{research.id}"]').count() == 0
@@ -103,7 +104,8 @@ def test_subruns_are_labelled_groups_holding_their_calls_and_the_edge_between_th
     page.locator(f'svg .node[data-span-id="{write_call}"]').click()
     page.locator("aside.inspector").get_by_text(f"span {write_call}").wait_for(timeout=WAIT_MS)
 
-    page.get_by_role("link", name=re.compile(r"^open subrun write")).click()
+    page.get_by_role("link", name=re.compile(r"^open subrun write")).focus()
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"#/run/{write.id}"), timeout=WAIT_MS)
     page.locator(".run-header h1", has_text="write").wait_for(timeout=WAIT_MS)
 

@@ -186,13 +186,36 @@ async function allPages<T>(path: string, key: string, query = new URLSearchParam
 
 const run = (id: string) => `v1/runs/${encodeURIComponent(id)}`;
 
+/** A graph with the fields an older collector leaves out filled in (no groups, no marks). */
+function withDefaults(graph: Graph): Graph {
+  return {
+    nodes: graph.nodes.map((node) => ({
+      ...node,
+      run_id: node.run_id ?? null, run_name: node.run_name ?? null, duration_s: node.duration_s ?? null,
+      input_tokens: node.input_tokens ?? null, output_tokens: node.output_tokens ?? null,
+      failed: node.failed ?? false, replay: node.replay ?? null,
+    })),
+    edges: graph.edges,
+    runs: graph.runs ?? [],
+    truncated: graph.truncated ?? null,
+    replay_of: graph.replay_of ?? null,
+  };
+}
+
 export const api = {
   listRuns: (query: URLSearchParams) => getJson<RunPage>("v1/runs", query),
   children: (id: string) =>
     allPages<Run>(`${run(id)}/children`, "runs", new URLSearchParams({ limit: "500" })),
   detail: (id: string) => getJson<RunDetail>(run(id)),
   spans: (id: string) => allPages<Span>(`${run(id)}/spans`, "spans"),
-  graph: (id: string) => getJson<Graph>(`${run(id)}/graph`, new URLSearchParams({ subruns: "true" })),
+  graph: (id: string) => getJson<Graph>(`${run(id)}/graph`, new URLSearchParams({ subruns: "true" })).then(
+    withDefaults,
+    // A collector older than `subruns` answers 400 to it: draw the run's own graph instead.
+    (error: unknown) => {
+      if (error instanceof ApiError && error.status === 400) return getJson<Graph>(`${run(id)}/graph`).then(withDefaults);
+      throw error;
+    },
+  ),
   compare: (ids: string[]) =>
     getJson<Comparison>("v1/runs/compare", new URLSearchParams({ ids: ids.join(",") })),
 };
