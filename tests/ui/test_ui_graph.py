@@ -104,6 +104,13 @@ def test_subruns_are_labelled_groups_holding_their_calls_and_the_edge_between_th
     page.locator(f'svg .node[data-span-id="{write_call}"]').click()
     page.locator("aside.inspector").get_by_text(f"span {write_call}").wait_for(timeout=WAIT_MS)
 
+    research_box = page.locator(
+        f'svg g.group[data-run-id="{research.id}"] > .group-box'
+    ).bounding_box()
+    page.mouse.click(research_box["x"] + 6, research_box["y"] + research_box["height"] - 6)
+    page.wait_for_url(re.compile(rf"#/run/{research.id}"), timeout=WAIT_MS)
+    page.go_back()
+    page.locator("svg g.group").first.wait_for(timeout=WAIT_MS)
     page.get_by_role("link", name=re.compile(r"^open subrun write")).focus()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"#/run/{write.id}"), timeout=WAIT_MS)

@@ -5,12 +5,15 @@ import type { Graph, GraphEdge } from "./api";
 import { h, replace, svg } from "./dom";
 import { visibleGraph, type VisibleGraph } from "./graph-model";
 import { callNode, cluster, collapsedBox, replayLegend } from "./graph-parts";
+import { runHref } from "./router";
 import { type Layout, layoutGraph, type LayoutRequest, NODE_HEIGHT, NODE_WIDTH } from "./layout";
 
 /** The layout worker's bundle, named by the build (see build.mjs). */
 declare const LAYOUT_WORKER_URL: string;
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
+/** A press that moves less than this is a click, not a pan. */
+const CLICK_SLOP_PX = 4;
 
 export interface Transform {
   x: number;
@@ -181,9 +184,13 @@ function drawGraph(
     zoomAt(Math.exp(-wheel.deltaY * 0.0015), wheel.clientX - box.left, wheel.clientY - box.top);
   }, { passive: false });
   let drag: { x: number; y: number } | null = null;
+  let pressed: { x: number; y: number; runId: string | null } | null = null;
   canvas.addEventListener("pointerdown", (event) => {
     const pointer = event as PointerEvent;
-    if ((pointer.target as Element).closest(".node, .group-toggle, .group-label")) return;
+    const target = pointer.target as Element;
+    if (target.closest(".node, .group-toggle, .group-label")) return;
+    // A click (not a drag) on a subrun's box opens that subrun, like its label.
+    pressed = { x: pointer.clientX, y: pointer.clientY, runId: target.closest(".group")?.getAttribute("data-run-id") ?? null };
     drag = { x: pointer.clientX - transform.x, y: pointer.clientY - transform.y };
     canvas.setPointerCapture(pointer.pointerId);
   });
@@ -194,7 +201,13 @@ function drawGraph(
     transform.y = pointer.clientY - drag.y;
     apply();
   });
-  canvas.addEventListener("pointerup", () => { drag = null; });
+  canvas.addEventListener("pointerup", (event) => {
+    const pointer = event as PointerEvent;
+    const still = pressed && Math.hypot(pointer.clientX - pressed.x, pointer.clientY - pressed.y) < CLICK_SLOP_PX;
+    if (still && pressed?.runId) location.hash = runHref(pressed.runId);
+    drag = null;
+    pressed = null;
+  });
   canvas.addEventListener("keydown", (event) => {
     const key = (event as KeyboardEvent).key;
     const step = 60;
