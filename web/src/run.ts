@@ -107,6 +107,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
       void next.ready.then(() => {
         if (attempt !== drawing || tab !== "graph") return;
         graph = next;
+        next.highlight(selectedSpan); // the user may have chosen another call meanwhile
         replace(panel, next.element);
       });
     } else if (tab === "graph") {
