@@ -53,6 +53,7 @@ class LlmCall:
     consumes: str | None = None  # span id of an earlier call whose output this call read
     span_id: str = field(default_factory=lambda: hex_id(16))
     failed: bool = False
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)  # added to the span
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class RunSpec:
     error: tuple[str, str] | None = None  # (type, message) when failed
     heartbeat_interval_s: float = 3600.0
     run_id: str = ""
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)  # run(..., **attrs)
 
     @property
     def start_ns(self) -> int:
@@ -101,6 +103,8 @@ def run_spans(spec: RunSpec) -> list[SpanRecord]:
         run_attributes[attr.RUN_PARENT_ID] = spec.parent_id
     for key, value in spec.params.items():
         run_attributes[attr.PARAM_PREFIX + key] = value
+    for key, value in spec.attributes.items():
+        run_attributes[attr.RUN_ATTRIBUTE_PREFIX + key] = value
     start = spec.start_ns
     spans = [
         SpanRecord(
@@ -157,6 +161,7 @@ def run_spans(spec: RunSpec) -> list[SpanRecord]:
                         + call.output_text
                         + '"}]}]'
                     ),
+                    **call.attributes,
                 },
                 links=links,
                 status_code=StatusCode.ERROR if call.failed else StatusCode.UNSET,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from spanflow import attributes as attr
 from spanflow_collector.api import graph_view
 from spanflow_collector.store import RunIndexStore
 from tests.api.support import LlmCall, RunSpec, write_runs
@@ -129,3 +130,74 @@ def test_a_graph_over_the_node_cap_says_it_was_cut(
     kinds = {node["span_id"]: node["kind"] for node in graph["nodes"]}
     assert calls["c1"].span_id not in kinds  # review was left out, and it is said above
     assert kinds[calls["b1"].span_id] == "llm"
+
+
+def _replayed(store: RunIndexStore) -> dict[str, Any]:
+    """An original run whose calls sit in a subrun, and its replay: call 1 served with the
+    same output, call 2 live with another output."""
+    o1, o2 = LlmCall(output_text="plan"), LlmCall(output_text="answer")
+    (original,) = write_runs(store, RunSpec("recorded", offset_s=200))
+    write_runs(store, RunSpec("agent", offset_s=201, parent_id=original.run_id, calls=[o1, o2]))
+    served = {attr.REPLAY_SOURCE: "served", attr.REPLAY_ORIGINAL_SPAN: o1.span_id}
+    r1 = LlmCall(output_text="plan", attributes=served)
+    r2 = LlmCall(output_text="another answer", attributes={attr.REPLAY_SOURCE: "live"})
+    (replay,) = write_runs(
+        store,
+        RunSpec("replayed", offset_s=300, attributes={"replay_of": original.run_id}),
+    )
+    (agent,) = write_runs(
+        store, RunSpec("agent", offset_s=301, parent_id=replay.run_id, calls=[r1, r2])
+    )
+    return {"original": original.run_id, "replay": replay.run_id, "agent": agent.run_id,
+            "calls": {"o1": o1, "o2": o2, "r1": r1, "r2": r2}}  # fmt: skip
+
+
+def test_replay_calls_say_where_their_answer_came_from_and_whether_it_changed(
+    api_url: str, store: RunIndexStore
+) -> None:
+    """In a replay (and in its subrun's own graph), each call carries its source, the original
+    call it stands for, and whether its output changed; the graph names the original run."""
+    seeded = _replayed(store)
+    calls = seeded["calls"]
+    for run_id, query in ((seeded["replay"], "?subruns=true"), (seeded["agent"], "")):
+        graph = get_json(f"{api_url}/api/v1/runs/{run_id}/graph{query}")
+        marks = {node["span_id"]: node["replay"] for node in graph["nodes"]}
+        assert marks[calls["r1"].span_id] == {
+            "source": "served",
+            "original_span_id": calls["o1"].span_id,
+            "changed": False,
+        }
+        assert marks[calls["r2"].span_id] == {
+            "source": "live",
+            "original_span_id": calls["o2"].span_id,
+            "changed": True,
+        }
+        assert graph["replay_of"] == {
+            "run_id": seeded["original"],
+            "name": "recorded",
+            "changes_known": True,
+            "note": None,
+        }
+    plain = get_json(f"{api_url}/api/v1/runs/{seeded['original']}/graph?subruns=true")
+    assert plain["replay_of"] is None
+    assert all(node["replay"] is None for node in plain["nodes"])
+
+
+def test_replay_marks_without_the_original_run_say_the_change_is_unknown(
+    api_url: str, store: RunIndexStore
+) -> None:
+    """When the original run was deleted, calls keep their source and recorded original
+    span, `changed` is null, and the graph says why."""
+    seeded = _replayed(store)
+    calls = seeded["calls"]
+    store.delete_runs([seeded["original"]])
+    graph = get_json(f"{api_url}/api/v1/runs/{seeded['replay']}/graph?subruns=true")
+    marks = {node["span_id"]: node["replay"] for node in graph["nodes"]}
+    assert marks[calls["r1"].span_id] == {
+        "source": "served",
+        "original_span_id": calls["o1"].span_id,
+        "changed": None,
+    }
+    assert marks[calls["r2"].span_id]["changed"] is None
+    assert graph["replay_of"]["changes_known"] is False
+    assert "not in this index" in graph["replay_of"]["note"]
