@@ -256,3 +256,49 @@ def test_hostile_subrun_names_and_outputs_show_as_text_in_groups(
     save_screenshot(page, "run-graph-hostile")
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert browser_log.dialogs == []
+
+
+@pytest.fixture(scope="module")
+def big_evaluation(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Any]:
+    """``spanflow ui`` over an evaluation of 61 subruns of 5 chained calls each (305 calls)."""
+    from tests.api.support import LlmCall, RunSpec, write_runs
+
+    db = tmp_path_factory.mktemp("big-eval") / "index.db"
+    store = open_store(db)
+    try:
+        (parent,) = write_runs(store, RunSpec("big-eval", offset_s=500))
+        samples = []
+        for index in range(61):
+            calls = [LlmCall()]
+            for _ in range(4):
+                calls.append(LlmCall(consumes=calls[-1].span_id))
+            name, start = f"sample-{index:02d}", 501 + index
+            samples.append(RunSpec(name, offset_s=start, parent_id=parent.run_id, calls=calls))
+        children = write_runs(store, *samples)
+    finally:
+        store.close()
+    command = [sys.executable, "-m", "spanflow.cli", "ui", "--db", str(db), "--port", "0"]
+    environment = child_environment(PYTHONUNBUFFERED="1")
+    with ready_process(command, environment, "spanflow ui ready:") as (line, _):
+        yield line.split("ready: ", 1)[1].split()[0], parent.run_id, children
+
+
+def test_a_graph_over_300_calls_opens_with_its_subruns_folded(
+    page: Any, big_evaluation: Any
+) -> None:
+    """An evaluation with more than 300 calls opens with each subrun folded into one box (a
+    quick layout); one unfolds with its calls and the edges between them."""
+    url, parent_id, children = big_evaluation
+    page.goto(f"{url}#/run/{parent_id}")
+    page.locator("svg g.group.collapsed").first.wait_for(timeout=WAIT_MS)
+    assert page.locator("svg g.group.collapsed").count() == 61
+    assert page.locator("svg .node").count() == 0
+    assert "61 subrun groups (61 folded)" in page.locator(".graph-summary").inner_text()
+    seventh = children[7]
+    page.get_by_role("button", name="expand subrun sample-07").focus()  # below the fold
+    page.keyboard.press("Enter")
+    nodes = page.locator(f'svg .node[data-run-id="{seventh.run_id}"]')
+    expect(nodes).to_have_count(5, timeout=WAIT_MS)
+    assert page.locator(f'svg g.group:not(.collapsed)[data-run-id="{seventh.run_id}"]').count()
+    assert page.locator(".edge").count() == 4
+    assert "(60 folded)" in page.locator(".graph-summary").inner_text()

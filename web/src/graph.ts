@@ -3,7 +3,7 @@
 
 import type { Graph, GraphEdge } from "./api";
 import { h, replace, svg } from "./dom";
-import { visibleGraph, type VisibleGraph } from "./graph-model";
+import { groupsOf, visibleGraph, type VisibleGraph } from "./graph-model";
 import { callNode, cluster, collapsedBox, replayLegend } from "./graph-parts";
 import { runHref } from "./router";
 import { type Layout, layoutGraph, type LayoutRequest, NODE_HEIGHT, NODE_WIDTH } from "./layout";
@@ -14,6 +14,9 @@ const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
 /** A press that moves less than this is a click, not a pan. */
 const CLICK_SLOP_PX = 4;
+/** Past this many calls, a graph with subruns opens with every subrun folded: laying out
+ * hundreds of clusters takes dagre many seconds, and a folded group unfolds with one click. */
+export const AUTO_FOLD_NODES = 300;
 
 export interface Transform {
   x: number;
@@ -27,10 +30,17 @@ export interface GraphState {
   canvasHeight: string;
   /** Run ids of folded subruns. */
   collapsed: Set<string>;
+  /** Whether the first draw's folding (see AUTO_FOLD_NODES) was decided. */
+  foldDecided: boolean;
 }
 
 export function newGraphState(): GraphState {
-  return { transform: null, canvasHeight: "", collapsed: new Set() };
+  return { transform: null, canvasHeight: "", collapsed: new Set(), foldDecided: false };
+}
+
+interface Folds {
+  toggle(runId: string): void;
+  foldAll(fold: boolean): void;
 }
 
 export interface GraphView {
@@ -70,13 +80,24 @@ export function graphView(graph: Graph, onSelect: (spanId: string) => void, stat
     h("p", { class: "muted empty", role: "status" }, `Laying out ${graph.nodes.length} calls…`));
   let selected: string | null = null;
   let drawn: { highlight(spanId: string | null): void } | null = null;
+  if (!state.foldDecided) {
+    state.foldDecided = true;
+    if (graph.nodes.length > AUTO_FOLD_NODES) for (const group of groupsOf(graph).values()) state.collapsed.add(group.run.id);
+  }
   const draw = (): Promise<void> => {
     const visible = visibleGraph(graph, state.collapsed);
     return layOut(visible.request).then((layout) => {
-      drawn = drawGraph(element, graph, visible, layout, onSelect, state, (runId) => {
-        if (state.collapsed.has(runId)) state.collapsed.delete(runId);
-        else state.collapsed.add(runId);
-        void draw();
+      drawn = drawGraph(element, graph, visible, layout, onSelect, state, {
+        toggle: (runId) => {
+          if (state.collapsed.has(runId)) state.collapsed.delete(runId);
+          else state.collapsed.add(runId);
+          void draw();
+        },
+        foldAll: (fold) => {
+          state.collapsed.clear();
+          if (fold) for (const group of groupsOf(graph).values()) state.collapsed.add(group.run.id);
+          void draw();
+        },
       });
       drawn.highlight(selected);
     });
@@ -93,8 +114,9 @@ export function graphView(graph: Graph, onSelect: (spanId: string) => void, stat
 
 function drawGraph(
   element: HTMLElement, graph: Graph, visible: VisibleGraph, layout: Layout,
-  onSelect: (spanId: string) => void, state: GraphState, onToggle: (runId: string) => void,
+  onSelect: (spanId: string) => void, state: GraphState, folds: Folds,
 ): { highlight(spanId: string | null): void } {
+  const onToggle = folds.toggle;
   const viewport = svg("g", { class: "viewport" });
   const canvas = svg("svg", { class: "graph-canvas", role: "group", "aria-label": "dataflow graph", tabindex: 0 },
     svg("defs", null,
@@ -226,12 +248,16 @@ function drawGraph(
     return control;
   };
   const groups = visible.clusters.length + visible.boxes.length;
+  const folded = visible.boxes.length;
   const toolbar = h("div", { class: "graph-toolbar" },
     button("+", "zoom in", () => zoomAt(1.25, ...center())),
     button("−", "zoom out", () => zoomAt(0.8, ...center())),
     button("Fit", "fit the whole graph", fit),
-    h("span", { class: "muted" },
-      `${graph.nodes.length} nodes · ${graph.edges.length} edges${groups ? ` · ${groups} subrun group${groups === 1 ? "" : "s"}` : ""}` +
+    groups ? button("Fold all", "fold every subrun group", () => folds.foldAll(true)) : null,
+    groups ? button("Unfold all", "unfold every subrun group", () => folds.foldAll(false)) : null,
+    h("span", { class: "muted graph-summary" },
+      `${graph.nodes.length} nodes · ${graph.edges.length} edges` +
+      (groups ? ` · ${groups} subrun group${groups === 1 ? "" : "s"}${folded ? ` (${folded} folded)` : ""}` : "") +
       " — drag to pan, wheel or +/− to zoom, Enter on a node to inspect it"),
   );
   const notice = graph.truncated ? h("p", { class: "notice graph-truncated", role: "status" }, graph.truncated.message) : null;
