@@ -228,8 +228,9 @@ def test_replay_marks_served_edited_live_and_changed_calls(page: Any, ui_server:
 def test_hostile_subrun_names_and_outputs_show_as_text_in_groups(
     page: Any, ui_server: UiServer, browser_log: BrowserLog
 ) -> None:
-    """Markup, control characters and very long names in subrun groups, and markup in their
-    calls' outputs, are drawn as short visible text: nothing runs, nothing spills."""
+    """Markup, control characters and very long names in subrun groups, in the subrun list and
+    in the runs table, and markup in their calls' outputs, are drawn as short visible text:
+    nothing runs, nothing spills, nothing is reordered."""
     parent = _run(ui_server.db, "hostile-groups")
     page.goto(f"{ui_server.url}#/run/{parent.id}")
     page.locator("svg g.group").first.wait_for(timeout=WAIT_MS)
@@ -254,6 +255,11 @@ def test_hostile_subrun_names_and_outputs_show_as_text_in_groups(
     assert all(len(name) <= 80 for name in subruns)
     assert "\u202e" not in page.locator("section.subruns").inner_text()
     save_screenshot(page, "run-graph-hostile")
+    page.goto(f"{ui_server.url}#/runs")
+    page.locator(f'tr[data-run-id="{parent.id}"] button.fold').click(timeout=WAIT_MS)
+    listed = page.locator("tr.subrun:visible td.name a").all_text_contents()
+    assert any(name.startswith("<img src=x") and "\\u202eev\\u200bil" in name for name in listed)
+    assert "\u202e" not in page.locator("table").first.inner_text()
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert browser_log.dialogs == []
 

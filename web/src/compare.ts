@@ -2,7 +2,7 @@
 
 import { api, type Run, type ValueDiff } from "./api";
 import { h, replace } from "./dom";
-import { formatNumber, formatValue } from "./format";
+import { formatNumber, formatValue, printable } from "./format";
 import { metricsView } from "./metrics";
 import type { Page } from "./page";
 import { runHref } from "./router";
@@ -45,7 +45,7 @@ function section(title: string, body: HTMLElement | null, empty: string): HTMLEl
 
 function header(runs: Run[], first: string): HTMLElement {
   return h("thead", null, h("tr", null, h("th", { scope: "col" }, first), runs.map((run) =>
-    h("th", { scope: "col" }, h("a", { href: runHref(run.id) }, run.name || run.id), " ", statusBadge(run.status)))));
+    h("th", { scope: "col" }, h("a", { href: runHref(run.id) }, printable(run.name || run.id)), " ", statusBadge(run.status)))));
 }
 
 function diffTable(runs: Run[], diffs: ValueDiff[], numeric: boolean): HTMLElement | null {

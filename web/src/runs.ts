@@ -2,7 +2,7 @@
 
 import { api, type Run } from "./api";
 import { append, h, replace } from "./dom";
-import { formatCount, formatDuration, formatNumber, formatTime, formatValue } from "./format";
+import { formatCount, formatDuration, formatNumber, formatTime, formatValue, printable } from "./format";
 import { compareHref, runHref, runsHref } from "./router";
 import { statusBadge } from "./widgets";
 import type { Page } from "./page";
@@ -153,20 +153,20 @@ function runsTable(runs: Run[], selected: Set<string>, onSelect: OnSelect): HTML
 }
 
 export function runRow(run: Run, selected: Set<string>, onSelect: OnSelect, isChild: boolean): HTMLTableRowElement {
-  const checkbox = h("input", { type: "checkbox", checked: selected.has(run.id), "aria-label": `select ${run.name}` });
+  const checkbox = h("input", { type: "checkbox", checked: selected.has(run.id), "aria-label": `select ${printable(run.name || run.id)}` });
   checkbox.addEventListener("change", () => onSelect(run.id, checkbox.checked));
   const metrics = Object.entries(run.metrics).slice(0, KEY_METRICS_SHOWN);
   return h("tr", { "data-run-id": run.id, class: isChild ? "subrun" : null },
     h("td", null, checkbox),
-    h("td", { class: "name" }, h("a", { href: runHref(run.id) }, run.name || run.id)),
-    h("td", null, run.project),
+    h("td", { class: "name" }, h("a", { href: runHref(run.id) }, printable(run.name || run.id))),
+    h("td", null, printable(run.project)),
     h("td", null, statusBadge(run.status)),
     h("td", { class: "nowrap" }, formatTime(run.started_at)),
     h("td", { class: "num" }, formatDuration(run.duration_s)),
     h("td", { class: "num" }, formatCount(run.llm_call_count)),
     h("td", { class: "num" }, formatCount(run.input_tokens + run.output_tokens)),
-    h("td", { class: "metrics" }, metrics.map(([name, value]) => h("span", { class: "kv" }, `${name} ${formatNumber(value)}`))),
-    h("td", { class: "tags" }, run.tags.map((tag) => h("span", { class: "tag" }, formatValue(tag)))),
+    h("td", { class: "metrics" }, metrics.map(([name, value]) => h("span", { class: "kv" }, `${printable(name)} ${formatNumber(value)}`))),
+    h("td", { class: "tags" }, run.tags.map((tag) => h("span", { class: "tag" }, printable(formatValue(tag))))),
   );
 }
 
