@@ -9,7 +9,10 @@ export interface Route {
 
 export function currentRoute(): Route {
   const hash = location.hash.replace(/^#/, "") || "/runs";
-  const [path, search = ""] = hash.split("?", 2);
+  // Split at the first "?" only: a hand-typed `?q=why?` keeps its second question mark.
+  const mark = hash.indexOf("?");
+  const path = mark < 0 ? hash : hash.slice(0, mark);
+  const search = mark < 0 ? "" : hash.slice(mark + 1);
   const query = new URLSearchParams(search);
   const parts = path.split("/").filter(Boolean).map(decodeSegment);
   if (parts[0] === "run" && parts[1]) return { page: "run", runId: parts[1], query };
