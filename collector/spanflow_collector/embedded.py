@@ -117,6 +117,7 @@ def run_record_from_sdk(record: SdkRunRecord) -> RunRecord:
             MetricPointValue(point.name, point.value, point.step, point.time_ns)
             for point in record.points
         ),
+        content=record.content,
     )
 
 

@@ -93,7 +93,8 @@ class RunRecord:
 
     ``kind`` is a ``spanflow.attributes.RecordKindValue``; ``fields`` its attributes other than
     the kind, id, run id and segment; ``values`` the keyed payload of params, outputs, inputs
-    and attributes records; ``tags`` and ``points`` the payload of tags and metrics records.
+    and attributes records; ``tags`` and ``points`` the payload of tags and metrics records;
+    ``content`` an artifact record's bytes (checked against its sha256 and size at decoding).
     ``trace_id``/``span_id`` name the run segment's root span ("" when unknown).
     """
 
@@ -108,3 +109,4 @@ class RunRecord:
     values: Attributes = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     points: tuple[MetricPointValue, ...] = ()
+    content: bytes | None = None

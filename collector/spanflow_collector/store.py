@@ -67,7 +67,8 @@ class RunSummary:
     last_heartbeat_unix_nano: int | None = None
     inputs: Mapping[str, AttributeValue] = field(default_factory=dict)
     artifacts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Artifacts by name: ``path``, ``size`` (bytes), ``sha256``, ``media_type``."""
+    """Artifacts by name: ``path``, ``size`` (bytes), ``sha256``, ``media_type``, ``stored``
+    (whether the index holds the content)."""
     truncated: tuple[str, ...] = ()
     """What the SDK had to cut from this run (``params``, ``metric_points``, ...); see runs.md."""
 
@@ -154,6 +155,9 @@ class RunIndexStore(Protocol):
 
     def get_links(self, run_id: str) -> list[SpanLinkEdge]:
         """Every link held by a span of the run (dataflow edges and run links), span order."""
+
+    def get_artifact_content(self, run_id: str, sha256: str) -> bytes | None:
+        """The artifact content the run logged under ``sha256``, or None when not stored."""
 
     def delete_runs(self, run_ids: Sequence[str]) -> int:
         """Delete runs with their spans (and their subruns); return how many runs went."""

@@ -78,6 +78,8 @@ ARTIFACT_PATH: Final = "spanflow.artifact.path"
 ARTIFACT_SIZE: Final = "spanflow.artifact.size"  # bytes, int
 ARTIFACT_SHA256: Final = "spanflow.artifact.sha256"
 ARTIFACT_MEDIA_TYPE: Final = "spanflow.artifact.media_type"
+# artifacts block: content carried in the run.artifact record's body (bytes) when stored
+ARTIFACT_STORED: Final = "spanflow.artifact.stored"  # bool: the body holds the content
 
 # --- Run records: OTLP log records carrying a run's data and liveness ------------------------
 RECORD_KIND: Final = "spanflow.record.kind"
@@ -101,7 +103,7 @@ class RecordKindValue:
     INPUTS: Final = "spanflow.run.inputs"  # body: kvlist of inputs
     ATTRIBUTES: Final = "spanflow.run.attributes"  # body: kvlist of run(**attributes)
     TAGS: Final = "spanflow.run.tags"  # body: string array of added tags
-    ARTIFACT: Final = "spanflow.run.artifact"  # attributes: spanflow.artifact.*
+    ARTIFACT: Final = "spanflow.run.artifact"  # attributes: spanflow.artifact.*; body: bytes
     TRUNCATED: Final = "spanflow.run.truncated"  # attributes: spanflow.run.truncated
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from spanflow._client.client import Client
 from spanflow._client.errors import (
+    ArtifactNotFoundError,
     AuthenticationError,
     ClientError,
     CollectorError,
@@ -17,11 +18,14 @@ from spanflow._client.errors import (
     InvalidQueryError,
     RunNotFoundError,
 )
+from spanflow_collector.api.artifacts import ArtifactInfo
 from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, ValueDiff
 from spanflow_collector.records import EventRecord, LinkRecord, SpanRecord
 from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
 __all__ = [
+    "ArtifactInfo",
+    "ArtifactNotFoundError",
     "AuthenticationError",
     "Client",
     "ClientError",

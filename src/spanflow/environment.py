@@ -20,6 +20,8 @@ SPANFLOW_DATAFLOW: Final = "SPANFLOW_DATAFLOW"  # true/false/inline: dataflow ed
 SPANFLOW_COLLECTOR_TOKEN: Final = "SPANFLOW_COLLECTOR_TOKEN"  # bearer token for the collector
 SPANFLOW_MAX_RUN_KEYS: Final = "SPANFLOW_MAX_RUN_KEYS"  # params/outputs/inputs per run (100000)
 SPANFLOW_MAX_RUN_METRIC_POINTS: Final = "SPANFLOW_MAX_RUN_METRIC_POINTS"  # per run (10000000)
+# artifacts block: content above this many bytes is logged as a reference (docs/artifacts.md)
+SPANFLOW_MAX_ARTIFACT_BYTES: Final = "SPANFLOW_MAX_ARTIFACT_BYTES"  # default 1 MiB, at most 8
 # Delivery through outages (docs/configuration.md, "Outages, the spool and exit")
 SPANFLOW_SPOOL_DIR: Final = "SPANFLOW_SPOOL_DIR"  # default <user cache dir>/spanflow/spool
 SPANFLOW_SPOOL_MAX_BYTES: Final = "SPANFLOW_SPOOL_MAX_BYTES"  # default 100 MiB; 0: no spool

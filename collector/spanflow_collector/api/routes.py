@@ -20,6 +20,13 @@ from starlette.routing import BaseRoute, Route
 
 from spanflow.dataflow import DataflowGraph
 from spanflow_collector.api import analysis_views, codec, graph_view
+from spanflow_collector.api.artifacts import (
+    ArtifactNotFound,
+    artifact_content,
+    artifact_infos,
+    content_disposition,
+    encode_artifact,
+)
 from spanflow_collector.api.openapi import openapi_document
 from spanflow_collector.api.params import (
     QueryParameterError,
@@ -80,6 +87,8 @@ def _handles_errors(handler: Handler) -> Handler:
             return error_response(400, "bad_request", str(exc), parameter=exc.parameter)
         except RunNotFound as exc:
             return error_response(404, "not_found", str(exc), run_id=exc.run_id)
+        except ArtifactNotFound as exc:
+            return error_response(404, "not_found", str(exc), run_id=exc.run_id, artifact=exc.name)
         except Exception as exc:
             if is_unavailable_error(exc):
                 logger.warning("run index unavailable: %s", exc)
@@ -124,7 +133,10 @@ class _QueryApi:
 
     def get_run(self, request: Request) -> Response:
         _no_parameters(request)
-        run = self._run(request.path_params["run_id"])
+        return self._detail(request.path_params["run_id"])
+
+    def _detail(self, run_id: str) -> Response:
+        run = self._run(run_id)
         detail = RunDetail(
             run=run,
             metric_history=tuple(self._store.get_metric_history(run.id)),
@@ -223,11 +235,48 @@ class _QueryApi:
         _no_parameters(request, *analysis_views.STATS_PARAMETERS)
         return JsonResponse(analysis_views.stats(self._store, _grouped(request)))
 
+    def artifacts(self, request: Request) -> Response:
+        _no_parameters(request)
+        run = self._run(request.path_params["run_id"])
+        return JsonResponse({"artifacts": [encode_artifact(a) for a in artifact_infos(run)]})
+
+    def artifact_content(self, request: Request) -> Response:
+        """The bytes of one artifact, always as a download: never rendered or sniffed."""
+        _no_parameters(request, "name")
+        names = request.query_params.getlist("name")
+        if len(names) != 1:
+            raise QueryParameterError("name", "give the artifact name once")
+        run = self._run(request.path_params["run_id"])
+        info, content = artifact_content(self._store, run, names[0])
+        headers = {
+            "Content-Disposition": content_disposition(info.name),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        }
+        return Response(content, media_type="application/octet-stream", headers=headers)
+
     def delete(self, request: Request) -> Response:
         _no_parameters(request)
         run = self._run(request.path_params["run_id"])
         deleted = self._store.delete_runs([run.id])
         return JsonResponse({"id": run.id, "deleted": deleted})
+
+
+def _or_run_of_that_id(api: _QueryApi, run_id: str, handler: Handler) -> Handler:
+    """A collection route whose path is also a valid run id (``stats``, ``compare``).
+
+    The collection needs query parameters; asked with none while a run of that id exists, the
+    request means that run, so every run id is reachable at ``/api/v1/runs/{id}``.
+    """
+
+    @functools.wraps(handler)
+    def endpoint(request: Request) -> Response:
+        if not request.query_params and api._store.get_run(run_id) is not None:
+            return api._detail(run_id)
+        return handler(request)
+
+    return endpoint
 
 
 def _grouped(request: Request) -> dict[str, list[str]]:
@@ -253,14 +302,20 @@ def build_query_routes(store: RunIndexStore) -> list[BaseRoute]:
     table: list[tuple[str, Handler, str]] = [
         (OPENAPI_PATH, api.openapi, "GET"),
         (f"{API_PREFIX}/runs", api.list_runs, "GET"),
-        (f"{API_PREFIX}/runs/compare", api.compare, "GET"),
-        (f"{API_PREFIX}/runs/compare/paired", api.compare_paired, "GET"),
-        (f"{API_PREFIX}/runs/stats", api.stats, "GET"),
+        (f"{API_PREFIX}/runs/compare", _or_run_of_that_id(api, "compare", api.compare), "GET"),
+        (
+            f"{API_PREFIX}/runs/compare/paired",
+            _or_run_of_that_id(api, "compare/paired", api.compare_paired),
+            "GET",
+        ),
+        (f"{API_PREFIX}/runs/stats", _or_run_of_that_id(api, "stats", api.stats), "GET"),
         (f"{run}/children", api.children, "GET"),
         (f"{run}/metrics", api.metric_history, "GET"),
         (f"{run}/spans", api.spans, "GET"),
         (f"{run}/tree", api.tree, "GET"),
         (f"{run}/graph", api.graph, "GET"),
+        (f"{run}/artifacts/content", api.artifact_content, "GET"),
+        (f"{run}/artifacts", api.artifacts, "GET"),
         (run, api.get_run, "GET"),
         (run, api.delete, "DELETE"),
     ]

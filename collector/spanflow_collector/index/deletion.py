@@ -1,8 +1,9 @@
 """Deleting runs: a run goes with its subruns, spans, links, metric points, blobs nobody else
-uses, and run records, in one transaction."""
+uses, artifact content no other run logged, and run records, in one transaction."""
 
 from __future__ import annotations
 
+from spanflow_collector.index.artifacts import delete_artifact_rows
 from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.record_rows import RECORD_TABLES
 
@@ -49,6 +50,7 @@ def delete_with_subruns(executor: Executor, run_ids: list[str]) -> int:
                 "EXISTS (SELECT 1 FROM span_blobs b WHERE b.hash = blobs.hash)",
                 hashes,
             )
+        delete_artifact_rows(executor, batch)
         executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
         executor.execute(f"DELETE FROM run_tags WHERE run_id IN ({in_list})", batch)
         for table in RECORD_TABLES:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow_collector.index.artifacts import write_artifact_rows
 from spanflow_collector.index.derive import RecordState, SegmentStart
 from spanflow_collector.index.executor import Executor
 from spanflow_collector.records import AttributeValue, RunRecord
@@ -32,6 +33,7 @@ _ARTIFACT_FIELDS = {
     attr.ARTIFACT_SIZE: "size",
     attr.ARTIFACT_SHA256: "sha256",
     attr.ARTIFACT_MEDIA_TYPE: "media_type",
+    attr.ARTIFACT_STORED: "stored",
 }
 UPSERT_NEWEST = (
     "INSERT INTO run_record_values (run_id, kind, key, value, time_ns) VALUES (?, ?, ?, ?, ?) "
@@ -79,6 +81,8 @@ class RecordRows:
     liveness: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     run_ids: set[str] = field(default_factory=set)
     start_trace_ids: set[str] = field(default_factory=set)
+    artifact_contents: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content
+    artifact_refs: set[tuple[str, str]] = field(default_factory=set)  # (run id, sha256)
 
     def keep_newest(self, key: tuple[str, str, str], value: str, time_ns: int) -> None:
         """Remember ``value`` for ``key`` unless the batch already has a newer one."""
@@ -179,6 +183,12 @@ def _add_artifact(rows: RecordRows, record: RunRecord) -> None:
     facts = {
         short: record.fields[key] for key, short in _ARTIFACT_FIELDS.items() if key in record.fields
     }
+    # "stored" says what the index holds, not what the sender meant to send.
+    facts["stored"] = record.content is not None
+    if record.content is not None:
+        sha256 = str(record.fields[attr.ARTIFACT_SHA256])
+        rows.artifact_contents[sha256] = record.content
+        rows.artifact_refs.add((record.run_id, sha256))
     rows.keep_newest((record.run_id, "artifact", name), encode_value(facts), record.time_unix_nano)
 
 
@@ -203,6 +213,7 @@ def write_record_rows(executor: Executor, rows: RecordRows) -> None:
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         rows.points,
     )
+    write_artifact_rows(executor, rows.artifact_contents, rows.artifact_refs)
     executor.executemany(
         UPSERT_LIVENESS,
         [(run_id, *times) for run_id, times in sorted(rows.liveness.items())],

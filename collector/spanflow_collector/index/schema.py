@@ -192,12 +192,30 @@ _RUN_RECORDS = (
     "ALTER TABLE runs ADD COLUMN truncated TEXT NOT NULL DEFAULT '[]'",
 )
 
+_ARTIFACTS = (
+    # Artifact content, once per distinct sha256 however many runs logged it. BYTEA is
+    # PostgreSQL's binary type; SQLite keeps a bytes value as a BLOB under any declared type.
+    """CREATE TABLE artifact_contents (
+        sha256 TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        content BYTEA NOT NULL
+    )""",
+    # Which run logged which content, so deleting runs reclaims content nobody logged since.
+    """CREATE TABLE run_artifact_contents (
+        run_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (run_id, sha256)
+    )""",
+    "CREATE INDEX run_artifact_contents_by_hash ON run_artifact_contents (sha256)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
     Migration(
         3, "free run attributes filterable", (), backfill=attribute_values.backfill_attribute_values
     ),
+    Migration(4, "artifact content, content-addressed by sha256", _ARTIFACTS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from spanflow import attributes as attr
+from spanflow_collector.index.artifacts import read_artifact_content
 from spanflow_collector.index.attribute_values import ATTRIBUTE_KIND, comparable
 from spanflow_collector.index.content import plain_attributes, plain_json
 from spanflow_collector.index.deletion import delete_with_subruns
@@ -479,6 +480,10 @@ class SqlRunIndexStore:
             SpanLinkEdge(row[0], row[1], row[2], row[3], row[4], plain_attributes(row[5]))
             for row in rows
         ]
+
+    def get_artifact_content(self, run_id: str, sha256: str) -> bytes | None:
+        """The content the run logged under ``sha256``, or None when the index holds none."""
+        return self._read(lambda executor: read_artifact_content(executor, run_id, sha256))
 
     # --- deletion and retention ----------------------------------------------------------------
     def delete_runs(self, run_ids: Sequence[str]) -> int:

@@ -9,6 +9,7 @@ records are rejected one by one, counted for ``partial_success`` like invalid sp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -170,7 +171,10 @@ def run_record(
     values: dict[str, AttributeValue] = {}
     tags: tuple[str, ...] = ()
     points: tuple[MetricPointValue, ...] = ()
-    if kind == _KIND.METRICS:
+    content: bytes | None = None
+    if kind == _KIND.ARTIFACT:
+        content = _artifact_content(fields, body)
+    elif kind == _KIND.METRICS:
         points = _points(body)
     elif kind == _KIND.TAGS:
         if not isinstance(body, list):
@@ -200,4 +204,28 @@ def run_record(
         values=values,
         tags=tags,
         points=points,
+        content=content,
     )
+
+
+def _artifact_content(fields: Mapping[str, Any], body: Any) -> bytes | None:
+    """An artifact record's content (its bytes body; the decoders hand bytes over as hex).
+
+    Content that does not hash to the record's sha256 or differs from its size is refused, so
+    what the index serves under a hash is always that hash's bytes.
+    """
+    if body is None or body == "":
+        if fields.get(attr.ARTIFACT_STORED) is True and fields.get(attr.ARTIFACT_SIZE) != 0:
+            raise InvalidRunRecordError("an artifact record marked stored carries no content")
+        return b"" if fields.get(attr.ARTIFACT_STORED) is True else None
+    if not isinstance(body, str):
+        raise InvalidRunRecordError("an artifact record's body must be bytes")
+    try:
+        content = bytes.fromhex(body)
+    except ValueError:
+        raise InvalidRunRecordError("an artifact record's body must be bytes") from None
+    if hashlib.sha256(content).hexdigest() != fields.get(attr.ARTIFACT_SHA256):
+        raise InvalidRunRecordError("artifact content does not match its spanflow.artifact.sha256")
+    if fields.get(attr.ARTIFACT_SIZE) != len(content):
+        raise InvalidRunRecordError("artifact content does not match its spanflow.artifact.size")
+    return content

@@ -44,6 +44,9 @@ class Backend(Protocol):
     def compare(self, run_ids: Sequence[str]) -> RunComparison:
         """Params, metrics and outputs of the runs side by side."""
 
+    def artifact_content(self, run_id: str, name: str) -> bytes:
+        """The stored content of the run's artifact ``name`` (``ArtifactNotFoundError``)."""
+
     def delete(self, run_id: str) -> int:
         """Delete the run and its subruns; how many runs went."""
 

@@ -15,6 +15,7 @@ from spanflow._client.source import Source, resolve_source
 from spanflow.dataflow import DataflowGraph
 from spanflow_collector.analysis.history import MetricStats
 from spanflow_collector.analysis.paired import PairedComparison
+from spanflow_collector.api.artifacts import ArtifactInfo, artifact_infos
 from spanflow_collector.api.params import MAX_LIMIT
 from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
 from spanflow_collector.records import SpanRecord
@@ -189,6 +190,19 @@ class Client:
     def spans(self, run_id: str) -> list[SpanRecord]:
         """Every span of the run (all segments, liveness markers included), by start time."""
         return self._backend.spans(run_id)
+
+    def artifacts(self, run_id: str) -> list[ArtifactInfo]:
+        """The run's artifacts by name: size, sha256, media type, path, and ``stored`` (False
+        for a reference only, whose content was above the size limit when logged)."""
+        return list(artifact_infos(self._backend.run(run_id)))
+
+    def artifact_bytes(self, run_id: str, name: str) -> bytes:
+        """The content of the run's artifact ``name``.
+
+        Raises:
+            ArtifactNotFoundError: no artifact of that name, or only a reference is stored.
+        """
+        return self._backend.artifact_content(run_id, name)
 
     def tree(self, run_id: str, *, include_markers: bool = False) -> tuple[SpanNode, ...]:
         """The run's spans nested under their parents: one root per segment."""

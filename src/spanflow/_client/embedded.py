@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from spanflow._client.errors import (
+    ArtifactNotFoundError,
     IndexNotFoundError,
     IndexUnreadableError,
     InvalidQueryError,
     RunNotFoundError,
 )
 from spanflow.dataflow import DataflowGraph
+from spanflow_collector.api.artifacts import ArtifactNotFound, artifact_content
 from spanflow_collector.api.params import QueryParameterError, parse_run_query
 from spanflow_collector.api.views import (
     RunComparison,
@@ -173,6 +175,13 @@ class StoreBackend:
         return compare_runs([self._run(run_id) for run_id in run_ids])
 
     @_translated
+    @_translated
+    def artifact_content(self, run_id: str, name: str) -> bytes:
+        try:
+            return artifact_content(self._store, self._run(run_id), name)[1]
+        except ArtifactNotFound as exc:
+            raise ArtifactNotFoundError(exc.run_id, exc.name, str(exc)) from exc
+
     def delete(self, run_id: str) -> int:
         from spanflow_collector.index import open_store
 

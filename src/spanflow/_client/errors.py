@@ -4,6 +4,7 @@
 
     ClientError
      ├── RunNotFoundError        (also a LookupError) no run with that id
+     ├── ArtifactNotFoundError   (also a LookupError) no such artifact, or only a reference
      ├── InvalidQueryError       (also a ValueError) a filter the index cannot understand
      ├── IndexNotFoundError      (also a FileNotFoundError) no index file at the given path
      ├── IndexUnreadableError    the index cannot be read: not a run index, another schema, ...
@@ -25,6 +26,16 @@ class RunNotFoundError(ClientError, LookupError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run with id {run_id!r}")
         self.run_id = run_id
+
+
+class ArtifactNotFoundError(ClientError, LookupError):
+    """The run has no artifact of that name, or the index holds only a reference to it (its
+    content was above the size limit when logged); the message says which."""
+
+    def __init__(self, run_id: str, name: str, message: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.name = name
 
 
 class InvalidQueryError(ClientError, ValueError):

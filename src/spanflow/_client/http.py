@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from spanflow._client.errors import (
+    ArtifactNotFoundError,
     AuthenticationError,
     ClientError,
     CollectorError,
@@ -126,6 +127,10 @@ class HttpBackend:
         body = self._request("GET", "/runs/compare", [("ids", ",".join(run_ids))])
         return codec.decode_comparison(body)
 
+    def artifact_content(self, run_id: str, name: str) -> bytes:
+        path = _run_path(run_id, "artifacts/content")
+        return self._fetch("GET", path, [("name", name)], accept="application/octet-stream")
+
     @_decoded
     def delete(self, run_id: str) -> int:
         deleted: int = self._request("DELETE", _run_path(run_id))["deleted"]
@@ -175,16 +180,36 @@ class HttpBackend:
     def _request(
         self, method: str, path: str, pairs: Sequence[tuple[str, str]] = ()
     ) -> dict[str, Any]:
+        raw = self._fetch(method, path, pairs)
+        try:
+            body: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            raise CollectorError(
+                200,
+                f"{self._base_url}{API_PREFIX}{path} did not answer JSON; "
+                "is it a spanflow collector?",
+            ) from None
+        return body
+
+    def _fetch(
+        self,
+        method: str,
+        path: str,
+        pairs: Sequence[tuple[str, str]] = (),
+        *,
+        accept: str = "application/json",
+    ) -> bytes:
+        """The raw answer of one API request; error statuses become ``ClientError``s."""
         url = f"{self._base_url}{API_PREFIX}{path}"
         if pairs:
             url += "?" + urllib.parse.urlencode(list(pairs))
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         request = urllib.request.Request(url, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                raw = response.read()
+                raw: bytes = response.read()
         except urllib.error.HTTPError as exc:
             with exc:
                 raise _error_for(exc.code, exc.read()) from None
@@ -193,13 +218,7 @@ class HttpBackend:
             raise CollectorUnavailableError(
                 f"cannot reach the collector at {self._base_url}: {reason}"
             ) from exc
-        try:
-            body: dict[str, Any] = json.loads(raw)
-        except ValueError:
-            raise CollectorError(
-                200, f"{url} did not answer JSON; is it a spanflow collector?"
-            ) from None
-        return body
+        return raw
 
 
 def _run_path(run_id: str, leaf: str | None = None) -> str:
@@ -215,6 +234,8 @@ def _error_for(status_code: int, raw_body: bytes) -> Exception:
     if not isinstance(body, dict):
         body = {"message": raw_body.decode("utf-8", "replace").strip() or "no details"}
     message = str(body.get("message") or body.get("error") or "no details")
+    if status_code == 404 and body.get("artifact") is not None and body.get("run_id"):
+        return ArtifactNotFoundError(str(body["run_id"]), str(body["artifact"]), message)
     if status_code == 404 and body.get("run_id"):
         return RunNotFoundError(str(body["run_id"]))
     if status_code == 400:

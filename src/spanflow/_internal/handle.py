@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from opentelemetry.trace import Span, SpanContext
 
 from spanflow import attributes
 from spanflow._internal import clock, values
+from spanflow._internal.artifacts import (
+    ArtifactReadError,
+    ArtifactSource,
+    clean_name,
+    read_artifact,
+)
 from spanflow._internal.run_limits import RunLimits
 from spanflow._internal.run_records import AttributeScalar, FieldValue, MetricPointData, RunRecord
 from spanflow._internal.warn import log_internal_error_once, warn, warn_once
 
-_HASH_CHUNK_BYTES = 1 << 20
 FINISH_STATUSES = (
     attributes.RunStatus.COMPLETED,
     attributes.RunStatus.FAILED,
@@ -175,6 +177,7 @@ class RunHandle:
         record_values: Mapping[str, AttributeScalar] | None = None,
         tags: tuple[str, ...] = (),
         points: tuple[MetricPointData, ...] = (),
+        content: bytes | None = None,
     ) -> None:
         """Hand one run record to the export routes (nowhere when tracing is off)."""
         emit = self._emit
@@ -193,6 +196,7 @@ class RunHandle:
             values=record_values or {},
             tags=tags,
             points=points,
+            content=content,
         )
         emit(record, urgent)
 
@@ -253,9 +257,12 @@ class RunHandle:
         """Record a param (a run record; see docs/attributes.md)."""
         self._log_params({key: value})
 
-    def log_params(self, **params: Any) -> None:
-        """Record several params at once."""
-        self._log_params(params)
+    def log_params(self, params: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+        """Record several params at once: as keywords (``log_params(lr=0.1)``), as a mapping
+        (``log_params({"lr": 0.1})``, for keys that are not identifiers), or both."""
+        merged = _merged("log_params", params, named)
+        if merged is not None:
+            self._log_params(merged)
 
     def _log_params(self, params: Mapping[Any, Any]) -> None:
         if not self._writable("log_param"):
@@ -287,9 +294,12 @@ class RunHandle:
         """
         if not self._writable("log_metric"):
             return
+        merged = _merged("log_metrics", metrics, named)
+        if merged is None:
+            return
         timestamp = clock.time_ns()
         points: list[MetricPointData] = []
-        for key, raw in {**(metrics or {}), **named}.items():
+        for key, raw in merged.items():
             name = values.valid_key("metric", key)
             if name is None:
                 continue
@@ -335,39 +345,47 @@ class RunHandle:
             return
         self._log_values(kind, record_kind, items)
 
-    def log_artifact(self, path: str | os.PathLike[str], *, name: str | None = None) -> None:
-        """Record a file as an artifact: path, size, sha256 and media type (not copied)."""
+    def log_artifact(
+        self,
+        path_or_bytes: ArtifactSource,
+        *,
+        name: str | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        """Record a file or bytes as an artifact of the run (see docs/artifacts.md).
+
+        Content up to ``SPANFLOW_MAX_ARTIFACT_BYTES`` (1 MiB by default) is stored in the
+        index, once per distinct content; larger content is recorded as a reference (name,
+        size, sha256, media type, path). A name logged again in the same run replaces the
+        earlier artifact of that name. A missing or unreadable file is a warning; the run
+        goes on.
+        """
         if not self._writable("log_artifact"):
             return
-        file_path = Path(path).expanduser().resolve()
-        shown = values.clean_text(str(path))  # warnings reach stderr and logs
-        if not file_path.is_file():
-            warn(f"spanflow: artifact {shown!r} is not a readable file; dropped")
-            return
-        digest = hashlib.sha256()
-        size = 0
         try:
-            with file_path.open("rb") as stream:
-                while chunk := stream.read(_HASH_CHUNK_BYTES):
-                    digest.update(chunk)
-                    size += len(chunk)
-        except OSError as exc:
-            message = values.clean_text(str(exc))
-            warn(f"spanflow: artifact {shown!r} could not be read ({message}); dropped")
+            data = read_artifact(
+                path_or_bytes,
+                name=name,
+                media_type=media_type,
+                max_stored_bytes=self._limits.max_artifact_bytes,
+            )
+        except ArtifactReadError as exc:
+            # Warnings reach stderr and logs: a key pasted into a path must not.
+            warn(f"spanflow: {values.clean_text(str(exc))}; nothing was logged", stacklevel=4)
             return
-        media_type = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
         # Name and path are user text like a tag: a key pasted into either must not leave.
         redact = attributes.REDACTION_OFF not in self._record_flags
-        self._emit_record(
-            attributes.RecordKindValue.ARTIFACT,
-            fields={
-                attributes.ARTIFACT_NAME: values.clean_text(name or file_path.name, redact=redact),
-                attributes.ARTIFACT_PATH: values.clean_text(str(file_path), redact=redact),
-                attributes.ARTIFACT_SIZE: size,
-                attributes.ARTIFACT_SHA256: digest.hexdigest(),
-                attributes.ARTIFACT_MEDIA_TYPE: media_type,
-            },
-        )
+        fields: dict[str, FieldValue] = {
+            attributes.ARTIFACT_NAME: clean_name(values.clean_text(data.name, redact=redact))
+            or f"artifact-{data.sha256[:12]}",
+            attributes.ARTIFACT_SIZE: data.size,
+            attributes.ARTIFACT_SHA256: data.sha256,
+            attributes.ARTIFACT_MEDIA_TYPE: data.media_type,
+            attributes.ARTIFACT_STORED: data.content is not None,
+        }
+        if data.path is not None:
+            fields[attributes.ARTIFACT_PATH] = values.clean_text(data.path, redact=redact)
+        self._emit_record(attributes.RecordKindValue.ARTIFACT, fields=fields, content=data.content)
 
     def tag(self, *tags: str) -> None:
         """Add tags (duplicates are kept once)."""
@@ -438,6 +456,21 @@ class RunHandle:
 
     def _owned_by_this_process(self) -> bool:
         return not self._is_remote and self._owner_pid == os.getpid()
+
+
+def _merged(operation: str, given: object, named: Mapping[str, Any]) -> dict[Any, Any] | None:
+    """A positional mapping and keywords as one dict (keywords win); None, after a warning,
+    when the positional argument is not a mapping."""
+    if given is None:
+        return dict(named)
+    if not isinstance(given, Mapping):
+        warn(
+            f"spanflow: {operation}() takes a mapping or keywords, not {type(given).__name__}; "
+            "nothing was logged",
+            stacklevel=5,
+        )
+        return None
+    return {**given, **named}
 
 
 def safe_call(operation: str, func: Any, *args: Any, **kwargs: Any) -> None:

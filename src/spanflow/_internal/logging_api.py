@@ -7,10 +7,10 @@ key. None of them raises into user code for a failure inside spanflow.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
+from spanflow._internal.artifacts import ArtifactSource
 from spanflow._internal.handle import RunHandle, safe_call
 from spanflow._internal.membership import current_run
 from spanflow._internal.warn import warn_once
@@ -37,10 +37,11 @@ def log_param(key: str, value: Any) -> None:
         safe_call("log_param", target.log_param, key, value)
 
 
-def log_params(**params: Any) -> None:
-    """Record several params of the current run."""
+def log_params(params: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+    """Record several params of the current run: ``log_params(lr=0.1)`` or
+    ``log_params({"lr": 0.1})`` (or both; a keyword wins over the same key in the mapping)."""
     if (target := _target("log_params")) is not None:
-        safe_call("log_params", target.log_params, **params)
+        safe_call("log_params", target.log_params, params, **named)
 
 
 def log_metric(name: str, value: float, *, step: int | None = None) -> None:
@@ -85,10 +86,18 @@ def log_inputs(**inputs: Any) -> None:
         safe_call("log_inputs", target.log_inputs, **inputs)
 
 
-def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> None:
-    """Record a file's path, size, sha256 and media type; the file is not copied."""
+def log_artifact(
+    path_or_bytes: ArtifactSource, *, name: str | None = None, media_type: str | None = None
+) -> None:
+    """Record a file or bytes as an artifact of the current run (docs/artifacts.md).
+
+    Content up to ``SPANFLOW_MAX_ARTIFACT_BYTES`` (1 MiB) is stored in the index; larger
+    content is recorded as a reference (name, size, sha256, media type, path).
+    """
     if (target := _target("log_artifact")) is not None:
-        safe_call("log_artifact", target.log_artifact, path, name=name)
+        safe_call(
+            "log_artifact", target.log_artifact, path_or_bytes, name=name, media_type=media_type
+        )
 
 
 def tag(*tags: str) -> None:

@@ -83,6 +83,8 @@ def _fill_log(log: LogRecord, record: RunRecord) -> None:
         _set_any(log.body, _points_body(record.points))
     elif record.kind == _KIND.TAGS:
         _set_any(log.body, record.tags)
+    elif record.content is not None:
+        log.body.bytes_value = record.content
     elif record.values:
         _set_any(log.body, record.values)
 
@@ -125,6 +127,7 @@ def _record_from_log(log: LogRecord) -> RunRecord | None:
     points: tuple[MetricPointData, ...] = ()
     tags: tuple[str, ...] = ()
     values: dict[str, Any] = {}
+    content = body if kind == _KIND.ARTIFACT and isinstance(body, bytes) else None
     if kind == _KIND.METRICS and isinstance(body, dict):
         columns = [body.get(key) or [] for key in ("name", "value", "step", "time_unix_nano")]
         points = tuple(MetricPointData(*row) for row in zip(*columns, strict=True))
@@ -144,6 +147,7 @@ def _record_from_log(log: LogRecord) -> RunRecord | None:
         values=values,
         tags=tags,
         points=points,
+        content=content,
     )
 
 

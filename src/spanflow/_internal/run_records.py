@@ -23,6 +23,7 @@ FieldValue = AttributeScalar | tuple[str, ...]
 RecordKind = attributes.RecordKindValue
 MAX_POINTS_PER_RECORD = 10_000
 MAX_VALUES_PER_RECORD = 10_000
+CONTENT_BYTES_PER_ITEM = 256
 _MERGEABLE = frozenset(
     {
         RecordKind.PARAMS,
@@ -74,8 +75,8 @@ class RunRecord:
 
     ``fields`` are record attributes (a start's name/project/tags, an artifact's facts);
     ``values`` the keyed payload of params/outputs/inputs/attributes records; ``tags`` and
-    ``points`` the payload of tags and metrics records. Ids are lowercase hex, "" without a
-    valid root span.
+    ``points`` the payload of tags and metrics records; ``content`` an artifact's bytes when
+    they travel with it. Ids are lowercase hex, "" without a valid root span.
     """
 
     kind: str
@@ -89,11 +90,19 @@ class RunRecord:
     values: Mapping[str, AttributeScalar] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     points: tuple[MetricPointData, ...] = ()
+    content: bytes | None = None
 
     @property
     def weight(self) -> int:
-        """How many items this record carries (queue accounting)."""
-        return max(1, len(self.values) + len(self.points) + len(self.tags))
+        """How many items this record carries (queue accounting and request size).
+
+        Artifact content counts one item per ``CONTENT_BYTES_PER_ITEM``, so the queue bounds
+        the bytes it holds and one export request carries a few MiB of content at most.
+        """
+        carried = len(self.values) + len(self.points) + len(self.tags)
+        if self.content:
+            carried += len(self.content) // CONTENT_BYTES_PER_ITEM
+        return max(1, carried)
 
 
 @dataclass

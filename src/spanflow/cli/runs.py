@@ -1,4 +1,5 @@
-"""``spanflow runs``: list, show, tree, graph, compare, stats, rm, prune, export, import."""
+"""``spanflow runs``: list, show, tree, graph, compare, stats, rm, prune, export, import,
+artifacts, download."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from spanflow import environment as env
 from spanflow._internal.terminal_text import printable, printable_json
-from spanflow.cli import runs_bundle
+from spanflow.cli import runs_artifacts, runs_bundle
 from spanflow.cli import runs_render as render
 from spanflow.cli import runs_stats_render as stats_render
 from spanflow.client import (
@@ -133,6 +134,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     prune.set_defaults(func=_command(_prune))
 
     runs_bundle.register(commands, source, wrap=_command, time_bound=_time_bound)
+    runs_artifacts.register(commands, source, as_json, wrap=_command)
 
 
 def _collector_url(text: str) -> str:

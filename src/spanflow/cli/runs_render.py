@@ -249,10 +249,12 @@ def _artifacts_section(artifacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
             format_value(name),
             format_value(artifacts[name].get("path")),
             format_value(artifacts[name].get("size")),
+            "stored" if artifacts[name].get("stored") is True else "reference",
         ]
         for name in sorted(artifacts)
     ]
-    return ["artifacts\n" + _indent(render_table(["NAME", "PATH", "BYTES"], rows).splitlines()[1:])]
+    table = render_table(["NAME", "PATH", "BYTES", "CONTENT"], rows)
+    return ["artifacts\n" + _indent(table.splitlines()[1:])]
 
 
 def _metrics_section(detail: RunDetail) -> list[str]:
