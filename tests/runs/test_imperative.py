@@ -124,3 +124,39 @@ def test_reusing_an_id_in_the_same_process_follows_if_exists(
     )
     with pytest.raises(ValueError, match="if_exists='sometimes'"):
         spanflow.run(id="x", if_exists="sometimes")  # type: ignore[arg-type]
+
+
+def test_a_run_finished_by_another_thread_stops_being_current_where_it_started(
+    spanflow_capture: SpanCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The main thread starts a run, a worker finishes it: no context error is logged, and the
+    main thread is back outside any run, so a run opened next is top-level, not a subrun."""
+    outer = spanflow.start_run("outer-imperative")
+    inner = spanflow.start_run("finished-elsewhere")
+    finisher = threading.Thread(target=inner.finish)
+    finisher.start()
+    finisher.join()
+    assert inner.status == "completed"
+    assert spanflow.current_run() is outer
+    outer.finish()
+    assert spanflow.current_run() is None
+    with spanflow.run("next") as following:
+        assert following.parent_id is None
+    assert "Failed to detach context" not in caplog.text
+    assert spanflow_capture.run("finished-elsewhere").status == "completed"
+    assert spanflow_capture.run("finished-elsewhere").parent_id == outer.id
+
+
+def test_log_params_takes_a_mapping_like_log_metrics(spanflow_capture: SpanCapture) -> None:
+    """`log_params({...})` records keys that are not identifiers, keywords too; anything else
+    positional is a warning and logs nothing."""
+    with spanflow.run("mapped-params") as handle:
+        spanflow.log_params({"model name": "m1", "lr": 0.1}, lr=0.2)
+        handle.log_params({"batch-size": 8})
+        with pytest.warns(spanflow.SpanflowWarning, match=r"log_params\(\) takes a mapping"):
+            spanflow.log_params([("a", 1)])  # type: ignore[arg-type]
+    assert spanflow_capture.run("mapped-params").params == {
+        "model name": "m1",
+        "lr": 0.2,
+        "batch-size": 8,
+    }

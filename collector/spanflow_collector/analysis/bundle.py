@@ -5,7 +5,9 @@ A bundle is JSON Lines, gzip-compressed when its name ends in ``.gz``. Line 1 is
 ``{"type": "run", "run": Run, "metric_history": [MetricPoint...], "spans": [Span...]}`` line per
 run, parents before their subruns, in the query API's JSON shapes (docs/query.md). Spans carry
 their events, links and captured content; a run's params, outputs, inputs, attributes, tags,
-artifacts and metric points come from its ``Run`` and ``metric_history``.
+artifacts and metric points come from its ``Run`` and ``metric_history``. Stored artifact
+content is in ``"artifact_contents": {sha256: base64}`` (absent when the run has none; a
+reader that predates it ignores it).
 
 Importing replays a run as the SDK sends it: its spans, plus run records rebuilt from the
 ``Run`` with ids derived from the run id, so a second import of the same bundle stores nothing
@@ -14,12 +16,14 @@ new.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -54,6 +58,7 @@ class BundledRun:
     run: RunSummary
     metric_history: tuple[MetricPoint, ...]
     spans: tuple[SpanRecord, ...]
+    artifact_contents: Mapping[str, bytes] = field(default_factory=dict)  # by sha256
 
 
 def open_text(path: str | os.PathLike[str], *, write: bool = False) -> IO[str]:
@@ -84,6 +89,11 @@ def write_run(stream: IO[str], bundled: BundledRun) -> None:
         "metric_history": [codec.encode_metric_point(p) for p in bundled.metric_history],
         "spans": [codec.encode_span(span) for span in bundled.spans],
     }
+    if bundled.artifact_contents:
+        line["artifact_contents"] = {
+            sha256: base64.b64encode(content).decode("ascii")
+            for sha256, content in sorted(bundled.artifact_contents.items())
+        }
     stream.write(codec.dumps(line) + "\n")
 
 
@@ -123,9 +133,21 @@ def _runs(stream: IO[str], name: str) -> Iterator[BundledRun]:
                     codec.decode_metric_point(p) for p in item.get("metric_history", ())
                 ),
                 spans=tuple(codec.decode_span(span) for span in item.get("spans", ())),
+                artifact_contents=_contents(item.get("artifact_contents") or {}),
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
             raise BundleError(f"{name}, line {number}: not a bundle run ({exc!r})") from None
+
+
+def _contents(encoded: Mapping[str, str]) -> dict[str, bytes]:
+    """Artifact contents by sha256, each checked against its hash."""
+    contents: dict[str, bytes] = {}
+    for sha256, text in encoded.items():
+        content = base64.b64decode(text, validate=True)
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise ValueError(f"artifact content does not match its sha256 {sha256!r}")
+        contents[sha256] = content
+    return contents
 
 
 def _record_id(run_id: str, kind: str, index: int = 0) -> str:
@@ -197,7 +219,12 @@ def run_records(bundled: BundledRun) -> list[RunRecord]:
             value = facts.get(short)
             if isinstance(value, str | int | float):
                 fields[key] = value
-        records.append(record(_KIND.ARTIFACT, index, fields=fields))
+        content = bundled.artifact_contents.get(str(facts.get("sha256")))
+        stored = facts.get("stored") is True and content is not None
+        fields[attr.ARTIFACT_STORED] = stored
+        records.append(
+            record(_KIND.ARTIFACT, index, fields=fields, content=content if stored else None)
+        )
     if run.truncated:
         records.append(record(_KIND.TRUNCATED, fields={attr.RUN_TRUNCATED: tuple(run.truncated)}))
     return records

@@ -7,6 +7,7 @@ the SDK's exports.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,8 @@ def any_value(value: Any) -> JsonObject:
         return {"doubleValue": value}
     if isinstance(value, str):
         return {"stringValue": value}
+    if isinstance(value, bytes):
+        return {"bytesValue": base64.b64encode(value).decode("ascii")}
     if isinstance(value, Mapping):
         return {"kvlistValue": {"values": key_values(value)}}
     return {"arrayValue": {"values": [any_value(item) for item in value]}}
@@ -114,6 +117,8 @@ def _body(record: RunRecord) -> JsonObject:
             attr.METRICS_BODY_TIME: [p.time_unix_nano for p in record.points],
         }
         return any_value(columns)
+    if record.content is not None:
+        return any_value(record.content)
     return {}
 
 

@@ -92,6 +92,7 @@ def export_bundle(
                     run=detail.run,
                     metric_history=detail.metric_history,
                     spans=tuple(client.spans(run_id)),
+                    artifact_contents=_stored_contents(client, run_id),
                 )
                 write_run(stream, bundled)
                 if progress is not None:
@@ -99,6 +100,15 @@ def export_bundle(
     except OSError as exc:
         raise BundleFileError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
     return BundleResult(tuple(chosen), os.fspath(path))
+
+
+def _stored_contents(client: Client, run_id: str) -> dict[str, bytes]:
+    """The content of each of the run's artifacts the index holds, by sha256."""
+    contents: dict[str, bytes] = {}
+    for artifact in client.artifacts(run_id):
+        if artifact.stored and artifact.sha256 and artifact.sha256 not in contents:
+            contents[artifact.sha256] = client.artifact_bytes(run_id, artifact.name)
+    return contents
 
 
 def import_bundle(
@@ -112,10 +122,16 @@ def import_bundle(
             total, runs = read_bundle(stream, name=name)
             for bundled in runs:
                 spans = bundled.spans
+                records = run_records(bundled)
+                # Each artifact with content in a write of its own: one OTLP request stays
+                # well under a collector's body limit however many artifacts the run holds.
+                small = [record for record in records if record.content is None]
                 for start in range(0, max(len(spans), 1), _SPANS_PER_WRITE):
                     batch = spans[start : start + _SPANS_PER_WRITE]
-                    records = run_records(bundled) if start == 0 else []
-                    backend.write(batch, records)
+                    backend.write(batch, small if start == 0 else [])
+                for record in records:
+                    if record.content is not None:
+                        backend.write([], [record])
                 imported.append(bundled.run.id)
                 if progress is not None:
                     progress(len(imported), max(total, len(imported)))

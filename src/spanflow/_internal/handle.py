@@ -72,6 +72,10 @@ class RunHandle:
         self._lock = threading.RLock()
         self._emit = emit
         self._finisher: Callable[[str, BaseException | None], None] | None = None
+        # A ``start_run`` run finished where its context could not be left (another thread):
+        # contexts that still hold it read as ``_outer``, the run current when it started.
+        self._outer: RunHandle | None = None
+        self._left_in_context = False
         self._limits = limits or RunLimits()
         # A run that turned redaction off says so on every record, so the collector keeps them.
         self._record_flags: dict[str, FieldValue] = (

@@ -23,8 +23,12 @@ RUN_CONTEXT_KEY = otel_context.create_key("spanflow-run")
 
 def run_in_context(context: Context | None = None) -> RunHandle | None:
     """The run stored in ``context`` (default: the current context), without fallbacks."""
-    value = otel_context.get_value(RUN_CONTEXT_KEY, context)
-    return value if value is not None else None  # type: ignore[return-value]
+    found: RunHandle | None = otel_context.get_value(RUN_CONTEXT_KEY, context)  # type: ignore[assignment]
+    # A run finished from another thread is still in its opener's context: skip to the run
+    # that was current before it (see ``run._finish_started``).
+    while found is not None and found._left_in_context:
+        found = found._outer
+    return found
 
 
 def current_run() -> RunHandle | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -205,22 +206,31 @@ def start_run(
         redact=redact,
         **attributes,
     )._spec
+    outer = membership.current_run()
     handle, token = lifecycle.open_run(spec)
-    handle._set_finisher(functools.partial(_finish_started, handle, token))
+    handle._outer = outer
+    opener = threading.get_ident()
+    handle._set_finisher(functools.partial(_finish_started, handle, token, opener))
     return handle
 
 
 def _finish_started(
-    handle: RunHandle, token: object, status: str, error: BaseException | None
+    handle: RunHandle, token: object, opener: int, status: str, error: BaseException | None
 ) -> None:
-    """End a run from ``start_run``; leave its context if this thread is still in it."""
+    """End a run from ``start_run``; leave its context if this is the thread that opened it.
+
+    Finished from another thread (a callback, a watchdog), or while a run opened later is still
+    current, the context cannot be left from here: resetting another thread's context fails,
+    and leaving it out of order would break the later run's. The run is marked instead, and
+    the opening thread's context reads as the run that was current before ``start_run``.
+    """
     lifecycle.finish_run(handle, status, error)
     if handle.parent_id is None:
         forget_run_tree(handle.id)
-    # Another thread, or a run opened later and still current, owns the context now: leaving
-    # it from here would break theirs, so the context stays (the run itself has ended).
-    if membership.current_run() is handle:
+    if threading.get_ident() == opener and membership.run_in_context() is handle:
         otel_context.detach(token)  # type: ignore[arg-type]
+    else:
+        handle._left_in_context = True
 
 
 def current_run() -> RunHandle | None:
