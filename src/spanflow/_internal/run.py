@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-import threading
 import inspect
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
