@@ -28,6 +28,16 @@ export interface Run {
   output_tokens: number;
   segment_count: number;
   trace_ids: string[];
+  artifacts?: Record<string, ArtifactFacts>;
+}
+
+/** One artifact of a run, as the run JSON holds it (`stored`: the index has its content). */
+export interface ArtifactFacts {
+  size?: number;
+  sha256?: string;
+  media_type?: string;
+  path?: string;
+  stored?: boolean;
 }
 
 export interface RunPage {
@@ -184,6 +194,21 @@ async function allPages<T>(path: string, key: string, query = new URLSearchParam
   throw new ApiError(0, `more than ${MAX_PAGES} pages from ${path}`);
 }
 
+/** A binary answer (an artifact's bytes) as a Blob; errors as `getJson` reports them. */
+async function getBlob(path: string, query: URLSearchParams): Promise<Blob> {
+  const headers: Record<string, string> = { accept: "application/octet-stream" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`api/${path}?${query.toString()}`, { headers, credentials: "same-origin" });
+  if (response.status === 401) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    const message = body && typeof body.message === "string" ? body.message : `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, message);
+  }
+  return response.blob();
+}
+
 const run = (id: string) => `v1/runs/${encodeURIComponent(id)}`;
 
 /** A graph with the fields an older collector leaves out filled in (no groups, no marks). */
@@ -216,6 +241,8 @@ export const api = {
       throw error;
     },
   ),
+  artifactContent: (id: string, name: string) =>
+    getBlob(`${run(id)}/artifacts/content`, new URLSearchParams({ name })),
   compare: (ids: string[]) =>
     getJson<Comparison>("v1/runs/compare", new URLSearchParams({ ids: ids.join(",") })),
 };

@@ -1,6 +1,7 @@
 // The run page: header, subrun tree, and the Graph / Trace / Metrics tabs with the inspector.
 
 import { api, type Graph, type Run, type RunDetail, type Span } from "./api";
+import { artifactsPanel } from "./artifacts";
 import { type Child, h, replace } from "./dom";
 import { formatCount, formatDuration, formatTime, nanosToSeconds, preview, printable } from "./format";
 import { graphView, type GraphView, newGraphState } from "./graph";
@@ -186,6 +187,7 @@ function runHeader(detail: RunDetail, spans: Span[]): Child[] {
       h("div", null, h("h2", null, "Final metrics"), kvTable(finals, "no metrics")),
       h("div", null, h("h2", null, "Outputs"), kvTable(Object.entries(run.outputs), "no outputs")),
     ),
+    artifactsPanel(run),
     segments(run, spans),
   ];
 }
