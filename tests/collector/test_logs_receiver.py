@@ -226,7 +226,7 @@ def test_inputs_artifacts_and_truncation_are_served_by_the_rest_api(
         run = client.get_run(RUN_ID)
         history = client.metric_history(RUN_ID)
     assert dict(run.inputs) == {"question": "why?"}
-    assert run.artifacts == {"out.csv": {"size": 7}}
+    assert run.artifacts == {"out.csv": {"size": 7, "stored": False}}  # no content sent
     assert run.truncated == ("metric_points",)
     assert [point.step for point in history] == [1, 2, 3]
 

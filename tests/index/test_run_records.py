@@ -153,7 +153,7 @@ def test_keyed_values_keep_the_newest_and_points_are_stored_once(store: SqlRunIn
     assert dict(run.inputs) == {"question": "why?"}
     assert dict(run.attributes) == {"owner": "me"}
     assert set(run.tags) == {"a", "b"}
-    assert run.artifacts == {"report.json": {"size": 12}}
+    assert run.artifacts == {"report.json": {"size": 12, "stored": False}}  # no content sent
     history = store.get_metric_history(RUN)
     assert [(p.value, p.step) for p in history] == [(float(i), i) for i in range(300)]
 

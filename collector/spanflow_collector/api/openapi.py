@@ -118,6 +118,17 @@ _NEXT_CURSOR: JsonObject = {
 }
 
 _SCHEMAS: JsonObject = {
+    "Artifact": {
+        "type": "object",
+        "properties": {
+            "name": _STRING,
+            "size": {"type": ["integer", "null"], "description": "bytes"},
+            "sha256": {"type": ["string", "null"]},
+            "media_type": {"type": ["string", "null"]},
+            "path": {"type": ["string", "null"], "description": "where a file was logged from"},
+            "stored": {"type": "boolean", "description": "the index holds the content"},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error", "message"],
@@ -161,7 +172,8 @@ _SCHEMAS: JsonObject = {
             "inputs": {"type": "object", "additionalProperties": _VALUE},
             "artifacts": {
                 "type": "object",
-                "description": "by name: path, size (bytes), sha256, media_type",
+                "description": "by name: path, size (bytes), sha256, media_type, stored "
+                "(false: a reference only, its content was above the size limit)",
                 "additionalProperties": {"type": "object"},
             },
             "truncated": {
@@ -466,6 +478,32 @@ def openapi_document() -> JsonObject:
                         {"type": "boolean", "default": False},
                     ),
                 ],
+            )
+        },
+        "/api/v1/runs/{run_id}/artifacts": {
+            "get": _get(
+                "The run's artifacts by name (docs/artifacts.md)",
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "artifacts": {"type": "array", "items": _ref("Artifact")},
+                        },
+                    },
+                    "the artifacts, sorted by name",
+                ),
+                [],
+            )
+        },
+        "/api/v1/runs/{run_id}/artifacts/content": {
+            "get": _get(
+                "One artifact's stored bytes, always as an attachment (application/octet-stream, "
+                "X-Content-Type-Options: nosniff); 404 for a reference-only artifact",
+                {
+                    "description": "the content",
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+                [_query("name", "the artifact's name", _STRING)],
             )
         },
     }
