@@ -180,3 +180,44 @@ def test_a_run_whose_id_is_an_api_word_is_reachable(tmp_path: Path) -> None:
     assert statistics.status_code == 200
     assert "run" not in statistics.json()
     assert json.dumps(statistics.json()).count("0.5") >= 1
+
+
+LARGE_SCRIPT = """
+import hashlib, os, spanflow
+blobs = {"full.bin": os.urandom(8 << 20), **{n: os.urandom(3 << 20) for n in ("a.bin", "b.bin")}}
+with spanflow.run("near-the-cap") as run:
+    for name, content in blobs.items():
+        spanflow.log_artifact(content, name=name)
+assert spanflow.force_flush(120), "not delivered"  # 14 MiB can outlast the 2 s exit wait
+print(run.id, *(f"{name}={hashlib.sha256(c).hexdigest()}" for name, c in blobs.items()))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["http/json", "grpc"])
+def test_artifacts_at_the_size_cap_fit_the_collectors_request_limits(
+    tmp_path: Path, protocol: str
+) -> None:
+    """With the limit at its 8 MiB cap, an 8 MiB artifact and two of 3 MiB reach a collector
+    (20 MiB request limit) even as base64 OTLP/JSON: each is stored whole."""
+    with collector_process(str(tmp_path / "index.db")) as collector:
+        endpoint = f"http://{collector.grpc_address}" if protocol == "grpc" else collector.http_url
+        done = subprocess.run(
+            [sys.executable, "-c", LARGE_SCRIPT],
+            cwd=tmp_path,
+            env=child_environment(
+                SPANFLOW_ENDPOINT=endpoint,
+                OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+                SPANFLOW_MAX_ARTIFACT_BYTES=str(8 * 1024 * 1024),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        assert done.returncode == 0, done.stderr
+        run_id, *hashes = done.stdout.split()
+        with Client(collector.http_url) as client:
+            for pair in hashes:
+                name, sha256 = pair.split("=")
+                content = client.artifact_bytes(run_id, name)
+                assert hashlib.sha256(content).hexdigest() == sha256
