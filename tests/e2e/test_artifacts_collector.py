@@ -221,3 +221,26 @@ def test_artifacts_at_the_size_cap_fit_the_collectors_request_limits(
                 name, sha256 = pair.split("=")
                 content = client.artifact_bytes(run_id, name)
                 assert hashlib.sha256(content).hexdigest() == sha256
+
+
+def test_spanflow_ui_url_relays_downloads_as_attachments(tmp_path: Path) -> None:
+    """`spanflow ui --url COLLECTOR` proxies an artifact download with its bytes and the
+    attachment, nosniff and sandbox headers intact."""
+    from tests.ui.conftest import ready_process
+
+    with collector_process(str(tmp_path / "index.db")) as collector:
+        run_id = _log_run(tmp_path, SPANFLOW_ENDPOINT=collector.http_url)
+        command = [sys.executable, "-m", "spanflow.cli", "ui", "--url", collector.http_url]
+        command += ["--port", "0"]
+        environment = child_environment(PYTHONUNBUFFERED="1")
+        with ready_process(command, environment, "spanflow ui ready:") as (line, _):
+            ui_url = line.split("ready: ", 1)[1].split()[0].rstrip("/")
+            answer = requests.get(
+                f"{ui_url}/api/v1/runs/{urllib.parse.quote(run_id, safe='')}/artifacts/content",
+                params={"name": "small.bin"},
+                timeout=TIMEOUT_S,
+            )
+    assert answer.status_code == 200 and answer.content == SMALL
+    assert answer.headers["content-disposition"].startswith('attachment; filename="small.bin"')
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in answer.headers["content-security-policy"]

@@ -21,7 +21,14 @@ from spanflow_collector.server import check_binding, is_loopback, open_index
 from spanflow_collector.ui.static import STATIC_DIR, UiAssetsMissing, ui_middleware
 
 PROXY_TIMEOUT_S = 30.0
-_FORWARDED_HEADERS = ("content-type", "cache-control")
+_FORWARDED_HEADERS = (
+    "content-type",
+    "cache-control",
+    # artifact downloads: saved as a file under a safe name, never sniffed or rendered
+    "content-disposition",
+    "x-content-type-options",
+    "content-security-policy",
+)
 
 
 def index_app(db: str, *, host: str, token: str | None = None) -> Starlette:
