@@ -149,8 +149,8 @@ def test_artifacts_wait_in_the_spool_through_an_outage(tmp_path: Path) -> None:
 
 
 def test_a_run_whose_id_is_an_api_word_is_reachable(tmp_path: Path) -> None:
-    """Runs with the ids "stats" and "compare" answer at /api/v1/runs/{id} (and their
-    artifacts too) while /runs/stats?metric=... is still the statistics."""
+    """Runs with the ids "stats" and "compare" answer at /api/v1/runs/{id} (their artifacts
+    and DELETE too) while /runs/stats?metric=... is still the statistics."""
     script = (
         "import spanflow\n"
         "for run_id in ('stats', 'compare'):\n"
@@ -175,6 +175,8 @@ def test_a_run_whose_id_is_an_api_word_is_reachable(tmp_path: Path) -> None:
         with Client(collector.http_url) as client:
             assert client.get_run("stats").name == "stats"
             assert client.artifact_bytes("compare", "a.txt") == b"ok"
+            assert client.delete("compare") == 1
+            assert [run.id for run in client.iter_runs()] == ["stats"]
     assert stats_run.status_code == 200 and stats_run.json()["run"]["id"] == "stats"
     assert compare_run.status_code == 200 and compare_run.json()["run"]["id"] == "compare"
     assert statistics.status_code == 200
