@@ -160,3 +160,23 @@ def test_log_params_takes_a_mapping_like_log_metrics(spanflow_capture: SpanCaptu
         "lr": 0.2,
         "batch-size": 8,
     }
+
+
+def test_a_run_finished_by_another_task_stops_being_current_in_the_starting_task(
+    spanflow_capture: SpanCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A coroutine starts a run and a task created afterwards finishes it: no context error,
+    and the starting coroutine is outside any run again."""
+    import asyncio
+
+    async def finish_later(handle: spanflow.RunHandle) -> None:
+        handle.finish()
+
+    async def main() -> spanflow.RunHandle | None:
+        handle = spanflow.start_run("finished-by-task")
+        await asyncio.create_task(finish_later(handle))
+        return spanflow.current_run()
+
+    assert asyncio.run(main()) is None
+    assert "Failed to detach context" not in caplog.text
+    assert spanflow_capture.run("finished-by-task").status == "completed"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import re
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
-
-from opentelemetry import context as otel_context
 
 from spanflow._internal import existing_run, lifecycle, membership
 from spanflow._internal.handle import RunHandle
@@ -209,28 +207,42 @@ def start_run(
     outer = membership.current_run()
     handle, token = lifecycle.open_run(spec)
     handle._outer = outer
-    opener = threading.get_ident()
-    handle._set_finisher(functools.partial(_finish_started, handle, token, opener))
+    handle._set_finisher(functools.partial(_finish_started, handle, token))
     return handle
 
 
 def _finish_started(
-    handle: RunHandle, token: object, opener: int, status: str, error: BaseException | None
+    handle: RunHandle, token: object, status: str, error: BaseException | None
 ) -> None:
-    """End a run from ``start_run``; leave its context if this is the thread that opened it.
+    """End a run from ``start_run``; leave its context if this is the context that entered it.
 
-    Finished from another thread (a callback, a watchdog), or while a run opened later is still
-    current, the context cannot be left from here: resetting another thread's context fails,
-    and leaving it out of order would break the later run's. The run is marked instead, and
-    the opening thread's context reads as the run that was current before ``start_run``.
+    Finished from another thread or task (a callback, a watchdog), or while a run opened later
+    is still current, the context cannot be left from here: a context variable resets only in
+    the context that set it, and leaving out of order would drop the later run's. The run is
+    marked instead, and contexts still holding it read as the run current before ``start_run``.
     """
     lifecycle.finish_run(handle, status, error)
     if handle.parent_id is None:
         forget_run_tree(handle.id)
-    if threading.get_ident() == opener and membership.run_in_context() is handle:
-        otel_context.detach(token)  # type: ignore[arg-type]
-    else:
+    if membership.run_in_context() is not handle or not _reset_here(token):
         handle._left_in_context = True
+
+
+def _reset_here(token: object) -> bool:
+    """Leave the context ``token`` entered, if this is the context that entered it.
+
+    OpenTelemetry's runtime context is a ``contextvars.ContextVar`` and its attach token that
+    variable's ``Token``; resetting it elsewhere raises instead of (as ``otel_context.detach``
+    does) logging an error for what is, here, an expected case.
+    """
+    variable = getattr(token, "var", None)
+    if not isinstance(token, contextvars.Token) or not isinstance(variable, contextvars.ContextVar):
+        return False
+    try:
+        variable.reset(token)
+    except (ValueError, RuntimeError):
+        return False
+    return True
 
 
 def current_run() -> RunHandle | None:
