@@ -177,6 +177,11 @@ def test_a_run_finished_by_another_task_stops_being_current_in_the_starting_task
         await asyncio.create_task(finish_later(handle))
         return spanflow.current_run()
 
-    assert asyncio.run(main()) is None
+    # A loop of its own in a fresh thread: a browser test's driver may hold this thread's loop.
+    outcome: list[spanflow.RunHandle | None] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(main())))
+    runner.start()
+    runner.join()
+    assert outcome == [None]
     assert "Failed to detach context" not in caplog.text
     assert spanflow_capture.run("finished-by-task").status == "completed"
