@@ -214,3 +214,20 @@ def test_a_missing_file_warns_and_the_run_goes_on(embedded_db: Path, tmp_path: P
         found = client.get_run(run.id)
         assert found.status == "completed"
         assert [artifact.name for artifact in client.artifacts(run.id)] == ["after.txt"]
+
+
+def test_names_are_redacted_and_content_is_stored_exactly(embedded_db: Path) -> None:
+    """A key pasted into an artifact's name is redacted; the content is user data, not scanned:
+    it is stored byte for byte (docs/artifacts.md, "what is and is not scanned")."""
+    from tests.planted_secrets import PLANTED
+
+    secret = PLANTED[0]
+    content = f"config with {secret.text}\n".encode()
+    with spanflow.run("redacted-name") as run:
+        spanflow.log_artifact(content, name=f"notes for {secret.text}.txt")
+    spanflow.force_flush()
+    with Client(embedded_db) as client:
+        (artifact,) = client.artifacts(run.id)
+        assert secret.needle not in artifact.name
+        assert f"[REDACTED:{secret.kind}]" in artifact.name
+        assert client.artifact_bytes(run.id, artifact.name) == content
