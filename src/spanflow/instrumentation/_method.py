@@ -9,7 +9,7 @@ OpenAI/Anthropic request wrappers.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,7 +74,7 @@ def sync_call_wrapper(tracer: trace.Tracer, locate: Locate) -> Wrapper:
         except BaseException as error:
             call.fail(error)
             raise
-        return complete_call(call, result, wrap_sync_stream)
+        return complete_call(call, _sent_inside_span(call, result), wrap_sync_stream)
 
     return wrapper
 
@@ -99,7 +99,7 @@ def async_call_wrapper(tracer: trace.Tracer, locate: Locate) -> Wrapper:
         except BaseException as error:
             call.fail(error)
             raise
-        return complete_call(call, result, wrap_async_stream)
+        return complete_call(call, _sent_inside_span(call, result), wrap_async_stream)
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if inspect.iscoroutinefunction(wrapped):
@@ -113,9 +113,54 @@ def async_call_wrapper(tracer: trace.Tracer, locate: Locate) -> Wrapper:
         except BaseException as error:
             call.fail(error)
             raise
-        return complete_call(call, result, wrap_async_stream)
+        return complete_call(call, _sent_inside_span(call, result), wrap_async_stream)
 
     return wrapper
+
+
+def _sent_inside_span(call: LLMCall, result: Any) -> Any:
+    """``result``, or when it is a generator that has not started, one run inside the span.
+
+    A generator (Ollama's and Cohere's streams, Google Gen AI's ``request_streamed``; Ollama's
+    async client returns one from a coroutine) sends its HTTP request on the first ``next()``,
+    after the method returned: the span must be current then too, so the request nests under it
+    and replay can record and answer it.
+    """
+    if not call.streamed:
+        return result
+    if inspect.isgenerator(result) and inspect.getgeneratorstate(result) == "GEN_CREATED":
+        return _sync_inside(call, result)
+    if inspect.isasyncgen(result) and result.ag_frame is not None:
+        return _async_inside(call, result)
+    return result
+
+
+def _sync_inside(call: LLMCall, generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    try:
+        while True:
+            with call.current():
+                try:
+                    item = next(generator)
+                except StopIteration:
+                    return
+            yield item
+    finally:
+        generator.close()
+
+
+async def _async_inside(
+    call: LLMCall, generator: AsyncGenerator[Any, Any]
+) -> AsyncGenerator[Any, Any]:
+    try:
+        while True:
+            with call.current():
+                try:
+                    item = await generator.__anext__()
+                except StopAsyncIteration:
+                    return
+            yield item
+    finally:
+        await generator.aclose()
 
 
 def url_server(url: Any) -> tuple[str | None, int | None]:
