@@ -158,6 +158,8 @@ REPLAY_REQUEST: Final = "spanflow.replay.request"  # LLM span: hash of the canon
 REPLAY_EXCHANGE: Final = "spanflow.replay.exchange"  # LLM span: zlib+base64 recorded responses
 REPLAY_SOURCE: Final = "spanflow.replay.source"  # LLM span in a replay: ReplaySourceValue
 REPLAY_ORIGINAL_SPAN: Final = "spanflow.replay.original_span"  # span id the answer came from
+REPLAY_MISS_REASON: Final = "spanflow.replay.miss_reason"  # LLM span in a replay, when live
+REPLAY_UNSUPPORTED: Final = "spanflow.replay.unsupported"  # LLM span: why it has no recording
 REPLAY_OF_RUN_ATTRIBUTE: Final = "replay_of"  # run attribute (spanflow.run.attr.replay_of)
 LAUNCH_RUN_ATTRIBUTE: Final = "launch"  # run attribute: JSON of how to start the run again
 

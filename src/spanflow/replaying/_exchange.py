@@ -22,7 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from spanflow.redaction import MARKER_PREFIX
+
 FORMAT_VERSION = 1
+REDACTION_MARKER = MARKER_PREFIX.encode("ascii")
 
 # Body fields that do not change what the model answers but may differ between two runs of
 # the same program (end-user ids, cache routing keys, free metadata).
@@ -55,6 +58,8 @@ class Exchange:
     error_message: str = ""
     complete: bool = True
     """False when the client stopped reading a streamed body before its end."""
+    redacted: bool = False
+    """True when secret redaction changed the body: it is not what the provider sent."""
 
     @property
     def body(self) -> bytes:
@@ -144,6 +149,8 @@ def _exchange_json(exchange: Exchange) -> Mapping[str, Any]:
     item["sizes"] = [len(chunk) for chunk in exchange.chunks]
     if not exchange.complete:
         item["complete"] = False
+    if exchange.redacted:
+        item["redacted"] = True
     return item
 
 
@@ -151,11 +158,15 @@ def _exchange_from_json(item: Mapping[str, Any]) -> Exchange:
     error = item.get("error")
     if error is not None:
         return Exchange(error_type=str(error[0]), error_message=str(error[1]))
+    body = str(item["body"]).encode("latin-1")
+    # Recordings from before the flag existed: a redaction marker in the body means the same.
+    redacted = item.get("redacted", REDACTION_MARKER in body)
     return Exchange(
         status=int(item["status"]),
         headers=tuple((str(name), str(value)) for name, value in item["headers"]),
-        chunks=_split(str(item["body"]).encode("latin-1"), [int(size) for size in item["sizes"]]),
+        chunks=_split(body, [int(size) for size in item["sizes"]]),
         complete=bool(item.get("complete", True)),
+        redacted=bool(redacted),
     )
 
 

@@ -30,6 +30,8 @@ class RecordedCall:
     input_tokens: int
     output_tokens: int
     output_messages: str | None
+    unservable: str | None = None
+    """Why the recording cannot answer this call as the provider did (then it is a miss)."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,14 @@ def load_run(run_id: str, source: str | os.PathLike[str] | None = None) -> Recor
     )
     calls = tuple(_recorded_call(index + 1, owner, span) for index, (owner, span) in enumerate(llm))
     if calls and all(call.recording is None for call in calls):
+        reasons = sorted(
+            {c.unservable for c in calls if c.request_key is not None and c.unservable is not None}
+        )
+        found = f"; for its calls: {'; '.join(reasons)}" if reasons else ""
         raise ReplayError(
             f"run {run_id} has {len(calls)} LLM call(s) but no recorded responses: it was "
             "recorded by a spanflow without replay support, or with SPANFLOW_RECORD_RESPONSES=off "
-            "(or its recordings were cut by an attribute value length limit)"
+            f"(or its recordings were cut by an attribute value length limit){found}"
         )
     launch = summary.attributes.get(attributes.LAUNCH_RUN_ATTRIBUTE)
     if launch is None:  # a long record is kept whole on the root span only
@@ -136,12 +142,22 @@ def _recorded_call(position: int, run_id: str, span: Any) -> RecordedCall:
     found = span.attributes
     packed = found.get(attributes.REPLAY_EXCHANGE)
     recording: Recording | None = None
+    unservable: str | None = None
     if isinstance(packed, str):
         try:
             recording = unpack(packed)
-        except RecordingFormatError:
+        except RecordingFormatError as exc:
             # Cut by an attribute length limit, or from a newer spanflow: this call is a miss.
-            recording = None
+            unservable = f"its recording is unreadable ({exc})"
+        else:
+            if any(exchange.redacted for exchange in recording.exchanges):
+                unservable = (
+                    "its recorded response contained a secret, redacted before it was stored, "
+                    "so the recording is not what the provider answered"
+                )
+    else:
+        unsupported = found.get(attributes.REPLAY_UNSUPPORTED)
+        unservable = str(unsupported) if unsupported else "no response was recorded for it"
     key = found.get(attributes.REPLAY_REQUEST)
     output = found.get(attributes.GEN_AI_OUTPUT_MESSAGES)
     return RecordedCall(
@@ -155,6 +171,7 @@ def _recorded_call(position: int, run_id: str, span: Any) -> RecordedCall:
         input_tokens=_int(found.get(attributes.GEN_AI_USAGE_INPUT_TOKENS)),
         output_tokens=_int(found.get(attributes.GEN_AI_USAGE_OUTPUT_TOKENS)),
         output_messages=output if isinstance(output, str) else None,
+        unservable=unservable,
     )
 
 

@@ -128,4 +128,5 @@ def _redacted(exchange: Exchange) -> Exchange:
         headers=exchange.headers,
         chunks=(clean.encode("utf-8"),),
         complete=exchange.complete,
+        redacted=True,
     )

@@ -21,7 +21,7 @@ from spanflow.replaying._exchange import Exchange
 from spanflow.replaying._index import RecordedCall, RecordedRun, ReplayError
 
 if TYPE_CHECKING:
-    from spanflow.replaying._transport import CallSite
+    from spanflow.replaying._call_site import CallSite
 
 MissPolicy = Literal["live", "error"]
 Source = attributes.ReplaySourceValue
@@ -61,17 +61,17 @@ class ReplaySummary:
 
 
 class _Answer:
-    """The recorded call answering one live call (None: it went to the provider)."""
+    """The recorded exchanges answering one call, or why it goes to the provider."""
 
-    __slots__ = ("exchanges", "recorded", "sent")
+    __slots__ = ("exchanges", "miss_reason", "sent")
 
-    def __init__(self, recorded: RecordedCall | None, exchanges: tuple[Exchange, ...]) -> None:
-        self.recorded = recorded
+    def __init__(self, exchanges: tuple[Exchange, ...], miss_reason: str | None = None) -> None:
         self.exchanges = exchanges
+        self.miss_reason = miss_reason
         self.sent = 0
 
     def next_exchange(self) -> Exchange | None:
-        if self.recorded is None or not self.exchanges:
+        if self.miss_reason is not None or not self.exchanges:
             return None
         exchange = self.exchanges[min(self.sent, len(self.exchanges) - 1)]
         self.sent += 1
@@ -102,7 +102,9 @@ class ReplaySession:
         self._edited = self._resolve_edits(edits or {})
         self._pool: dict[str, deque[RecordedCall]] = {}
         for call in recorded.calls:
-            if call.request_key is not None and call.recording is not None:
+            # Calls whose recording cannot be served stay in the pool: matching them keeps the
+            # order of identical requests, and the miss can say why it was not answered.
+            if call.request_key is not None:
                 self._pool.setdefault(call.request_key, deque()).append(call)
         self._answers: weakref.WeakKeyDictionary[Any, _Answer] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -125,39 +127,60 @@ class ReplaySession:
             resolved[call.span_id] = (edited,)
         return resolved
 
-    def answer(self, call: CallSite, key: str) -> Exchange | None:
+    def answer(
+        self, call: CallSite, key: str, *, unanswerable: str | None = None
+    ) -> Exchange | None:
         """The exchange answering this request, or None to send it to the provider.
 
+        Args:
+            call: The LLM call sending the request.
+            key: Its canonical request hash.
+            unanswerable: Why this request cannot be given a recorded response at all (its
+                transport is not one replay answers); it then goes to the provider.
+
         Raises:
-            ReplayMiss: no recorded call matches and the miss policy is ``error``.
+            ReplayMiss: the request cannot be answered and the miss policy is ``error``.
         """
         with self._lock:
             answer = self._answers.get(call.span)
             if answer is None:
-                answer = self._assign(call, key)
+                answer = self._assign(call, key, unanswerable)
                 self._answers[call.span] = answer
             exchange = answer.next_exchange()
-        if answer.recorded is None and self.miss == "error":
+        if answer.miss_reason is not None and self.miss == "error":
             raise ReplayMiss(
                 f"replay of {self.recorded.run_id}: this {call.provider} {call.operation} "
-                "request was never recorded (its input differs from every recorded call); "
-                "use miss='live' (spanflow replay --miss live) to send it to the provider"
+                f"request {answer.miss_reason}; use miss='live' (spanflow replay --miss live) "
+                "to send it to the provider"
             )
         return exchange
 
-    def _assign(self, call: CallSite, key: str) -> _Answer:
+    def _assign(self, call: CallSite, key: str, unanswerable: str | None) -> _Answer:
         pool = self._pool.get(key)
         recorded = pool.popleft() if pool else None
-        if recorded is None or recorded.recording is None:
+        edited = self._edited.get(recorded.span_id) if recorded is not None else None
+        if recorded is not None:
+            call.span.set_attribute(attributes.REPLAY_ORIGINAL_SPAN, recorded.span_id)
+        miss_reason: str | None = None
+        if unanswerable is not None:
+            miss_reason = f"cannot be answered from a recording: {unanswerable}"
+        elif recorded is None:
+            miss_reason = "was never recorded (its input differs from every recorded call)"
+        elif edited is None and (recorded.unservable or recorded.recording is None):
+            miss_reason = (
+                f"matches call {recorded.position} of the recorded run, but "
+                f"{recorded.unservable or 'no response was recorded for it'}"
+            )
+        if miss_reason is not None:
             source = Source.LIVE
-            answer = _Answer(None, ())
+            answer = _Answer((), miss_reason)
+            call.span.set_attribute(attributes.REPLAY_MISS_REASON, miss_reason)
         else:
-            edited = self._edited.get(recorded.span_id)
+            assert recorded is not None and recorded.recording is not None  # no miss reason
             source = Source.EDITED if edited is not None else Source.SERVED
-            answer = _Answer(recorded, edited or recorded.recording.exchanges)
+            answer = _Answer(edited or recorded.recording.exchanges)
             self._saved[0] += recorded.input_tokens
             self._saved[1] += recorded.output_tokens
-            call.span.set_attribute(attributes.REPLAY_ORIGINAL_SPAN, recorded.span_id)
         self._counts[source] += 1
         call.span.set_attribute(attributes.REPLAY_SOURCE, source)
         return answer

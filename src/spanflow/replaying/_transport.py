@@ -15,12 +15,11 @@ import importlib
 import threading
 from typing import Any
 
-from opentelemetry import trace
 from wrapt import wrap_function_wrapper
 
-from spanflow import attributes
 from spanflow.instrumentation._guard import report_internal_error
-from spanflow.replaying import _state
+from spanflow.replaying import _aiohttp, _state
+from spanflow.replaying._call_site import CallSite, current_call
 from spanflow.replaying._exchange import Exchange, canonical_request_hash
 from spanflow.replaying._recorder import CallRecorder, recorder_for
 from spanflow.replaying._streams import stream_classes
@@ -30,22 +29,6 @@ _TRANSPORT_MODULES = ("httpx2", "httpx")
 # restore sys.modules do that) has a new, unwrapped class and is wrapped again.
 _installed: dict[str, type[Any]] = {}
 _install_lock = threading.Lock()
-
-
-class CallSite:
-    """The instrumented LLM call whose span is current while a request is sent."""
-
-    __slots__ = ("operation", "provider", "span")
-
-    def __init__(self, span: trace.Span, provider: str, operation: str) -> None:
-        self.span = span
-        self.provider = provider
-        self.operation = operation
-
-    @property
-    def span_id(self) -> str:
-        """The span id as 16 hex chars."""
-        return format(self.span.get_span_context().span_id, "016x")
 
 
 def install() -> None:
@@ -61,20 +44,7 @@ def install() -> None:
             wrap_function_wrapper(module, "Client.send", _sync_send_wrapper(module))
             wrap_function_wrapper(module, "AsyncClient.send", _async_send_wrapper(module))
             _installed[name] = module.Client
-
-
-def current_call() -> CallSite | None:
-    """The instrumented LLM call being sent in this context, if any."""
-    span = trace.get_current_span()
-    span_attributes = getattr(span, "attributes", None)
-    if (
-        not span_attributes
-        or span_attributes.get(attributes.SPAN_KIND) != attributes.SpanKindValue.LLM
-    ):
-        return None
-    provider = span_attributes.get(attributes.GEN_AI_PROVIDER_NAME)
-    operation = span_attributes.get(attributes.GEN_AI_OPERATION_NAME)
-    return CallSite(span, str(provider or ""), str(operation or ""))
+    _aiohttp.register()
 
 
 def _request_key(call: CallSite, request: Any) -> str:
@@ -138,13 +108,18 @@ def _async_send_wrapper(module: Any) -> Any:
                 await served.aread()
             return served
         recorder = _recorder(call, key)
-        if recorder is None:
-            return await wrapped(*args, **kwargs)
+        # Handled here: an aiohttp transport under this client (LiteLLM's) is not a second call.
+        token = _aiohttp.inside_httpx_send.set(True)
         try:
-            response = await wrapped(*args, **kwargs)
-        except Exception as error:
-            recorder.add_error(error)
-            raise
+            if recorder is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                response = await wrapped(*args, **kwargs)
+            except Exception as error:
+                recorder.add_error(error)
+                raise
+        finally:
+            _aiohttp.inside_httpx_send.reset(token)
         _observe(module, recorder, response, streamed, is_async=True)
         return response
 
