@@ -129,7 +129,9 @@ def unpack(text: str) -> Recording:
     try:
         document = json.loads(zlib.decompress(base64.b64decode(text, validate=True)))
     except (binascii.Error, zlib.error, ValueError) as exc:
-        raise RecordingFormatError(f"recorded response is damaged: {exc}") from exc
+        raise RecordingFormatError(
+            f"recorded response is damaged, as when an attribute value length limit cut it: {exc}"
+        ) from exc
     if not isinstance(document, dict) or document.get("v") != FORMAT_VERSION:
         raise RecordingFormatError(
             "recorded response has an unknown format version (recorded by a newer spanflow?)"
