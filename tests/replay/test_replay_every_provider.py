@@ -77,3 +77,33 @@ def test_a_recorded_run_replays_offline_and_a_changed_input_reruns_only_its_depe
     sources = _sources(index, _run_id(index, f"{provider.name}-changed"))
     assert [source for source, _ in sources] == ["served", "live", "served", "live"]
     assert "never recorded" in str(sources[1][1])
+
+
+EDITABLE = [provider for provider in PROVIDERS if provider.name in ("anthropic", "litellm")]
+
+
+@pytest.mark.parametrize("provider", EDITABLE, ids=lambda provider: provider.name)
+def test_an_edited_streamed_answer_reruns_only_the_call_that_reads_it(
+    index: Path, provider: Provider
+) -> None:
+    """Editing call 2 (streamed) serves the new text as a stream; only call 4 goes live."""
+    with FakeLLMServer(default=_echo) as llm:
+        recorded = four_calls(provider, llm.url, run=f"{provider.name}-original")
+    run_id = _run_id(index, f"{provider.name}-original")
+
+    with FakeLLMServer(default=_echo) as llm:
+        with spanflow.replay(run_id, edits={2: "Take the night train."}) as session:
+            edited = four_calls(provider, llm.url, run=f"{provider.name}-edited")
+        live_prompts = [request.last_user_text for request in llm.requests]
+
+    assert edited == [
+        recorded[0],
+        "Take the night train.",
+        recorded[2],
+        "re: Summarise: Take the night train.",
+    ]
+    assert live_prompts == ["Summarise: Take the night train."]
+    summary = session.summary()
+    assert (summary.served, summary.edited, summary.live) == (2, 1, 1)
+    sources = _sources(index, _run_id(index, f"{provider.name}-edited"))
+    assert [source for source, _ in sources] == ["served", "edited", "served", "live"]
