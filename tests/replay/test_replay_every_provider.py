@@ -79,10 +79,7 @@ def test_a_recorded_run_replays_offline_and_a_changed_input_reruns_only_its_depe
     assert "never recorded" in str(sources[1][1])
 
 
-EDITABLE = [provider for provider in PROVIDERS if provider.name in ("anthropic", "litellm")]
-
-
-@pytest.mark.parametrize("provider", EDITABLE, ids=lambda provider: provider.name)
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda provider: provider.name)
 def test_an_edited_streamed_answer_reruns_only_the_call_that_reads_it(
     index: Path, provider: Provider
 ) -> None:
@@ -107,3 +104,28 @@ def test_an_edited_streamed_answer_reruns_only_the_call_that_reads_it(
     assert (summary.served, summary.edited, summary.live) == (2, 1, 1)
     sources = _sources(index, _run_id(index, f"{provider.name}-edited"))
     assert [source for source, _ in sources] == ["served", "edited", "served", "live"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda provider: provider.name)
+def test_an_edited_plain_answer_reruns_every_call_downstream(
+    index: Path, provider: Provider
+) -> None:
+    """Editing call 1 (plain) sends calls 2 and 3, which read it, and call 4 live."""
+    with FakeLLMServer(default=_echo) as llm:
+        four_calls(provider, llm.url, run=f"{provider.name}-plain")
+    run_id = _run_id(index, f"{provider.name}-plain")
+
+    with (
+        FakeLLMServer(default=_echo) as llm,
+        spanflow.replay(run_id, edits={1: "Go to Bergen."}) as session,
+    ):
+        edited = four_calls(provider, llm.url, run=f"{provider.name}-plain-edited")
+
+    assert edited == [
+        "Go to Bergen.",
+        "re: Answer: Go to Bergen.",
+        "re: Check: Go to Bergen.",
+        "re: Summarise: re: Answer: Go to Bergen.",
+    ]
+    summary = session.summary()
+    assert (summary.served, summary.edited, summary.live) == (0, 1, 3)

@@ -1,9 +1,11 @@
 """Synthesising a provider's response with an edited output text (``--edit CALL=TEXT``).
 
 Supported (docs/replay.md): OpenAI chat completions and Anthropic messages, plain and streamed;
-OpenAI responses, plain. The edited answer is one text message: tool calls of the recorded answer
-are dropped and its finish reason becomes a normal stop, so the program continues as if the model
-had answered with that text. Everything else (ids, model, usage) stays as recorded.
+OpenAI responses, plain; Mistral chat (OpenAI's shape) and the native APIs of Ollama, Cohere and
+Gemini (``_edit_native.py``), plain and streamed. The edited answer is one text message: tool
+calls of the recorded answer are dropped and its finish reason becomes a normal stop, so the
+program continues as if the model had answered with that text. Everything else (ids, model,
+usage) stays as recorded.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from spanflow.replaying import _edit_native as native
 from spanflow.replaying._exchange import Exchange
+from spanflow.replaying._sse import sse, sse_events
 
 
 class EditNotSupported(ValueError):
@@ -39,6 +43,14 @@ def edit_exchange(exchange: Exchange, provider: str, operation: str, text: str) 
         new_body = _openai_responses(body, text)
     elif provider == "anthropic" and operation == "chat":
         new_body = _anthropic_stream(body, text) if streamed else _anthropic(body, text)
+    elif provider == "mistral_ai" and operation == "chat" and b'"choices"' in body:
+        new_body = _openai_chat_stream(body, text) if streamed else _openai_chat(body, text)
+    elif provider == "ollama" and operation in ("chat", "text_completion"):
+        new_body = native.ollama(body, text, operation=operation)
+    elif provider == "cohere" and operation == "chat":
+        new_body = native.cohere(body, text, streamed=streamed)
+    elif provider in ("gcp.gemini", "gcp.vertex_ai") and operation == "chat":
+        new_body = native.gemini(body, text, streamed=streamed)
     else:
         kind = "streamed " if streamed else ""
         raise EditNotSupported(
@@ -85,32 +97,8 @@ def _anthropic(body: bytes, text: str) -> bytes:
     return json.dumps(document).encode()
 
 
-def _sse_events(body: bytes) -> list[tuple[str | None, str]]:
-    """(event name, data) of each server-sent event in ``body``."""
-    events: list[tuple[str | None, str]] = []
-    for block in body.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
-        name: str | None = None
-        data: list[str] = []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip())
-        if data:
-            events.append((name, "\n".join(data)))
-    return events
-
-
-def _sse(events: list[tuple[str | None, Any]]) -> bytes:
-    out: list[str] = []
-    for name, data in events:
-        payload = data if isinstance(data, str) else json.dumps(data)
-        out.append((f"event: {name}\n" if name else "") + f"data: {payload}\n\n")
-    return "".join(out).encode()
-
-
 def _openai_chat_stream(body: bytes, text: str) -> bytes:
-    chunks = [json.loads(data) for _, data in _sse_events(body) if data != "[DONE]"]
+    chunks = [json.loads(data) for _, data in sse_events(body) if data != "[DONE]"]
     with_choices = [chunk for chunk in chunks if chunk.get("choices")]
     if not with_choices:
         raise EditNotSupported("the recorded stream has no answer to edit")
@@ -121,7 +109,7 @@ def _openai_chat_stream(body: bytes, text: str) -> bytes:
     events: list[tuple[str | None, Any]] = [(None, content), (None, finish)]
     events += [(None, chunk) for chunk in usage_only]
     events.append((None, "[DONE]"))
-    return _sse(events)
+    return sse(events)
 
 
 def _delta(index: int, delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
@@ -129,7 +117,7 @@ def _delta(index: int, delta: dict[str, Any], finish_reason: str | None) -> dict
 
 
 def _anthropic_stream(body: bytes, text: str) -> bytes:
-    events = [(name, json.loads(data)) for name, data in _sse_events(body)]
+    events = [(name, json.loads(data)) for name, data in sse_events(body)]
     by_name = {name: data for name, data in events}
     if "message_start" not in by_name:
         raise EditNotSupported("the recorded stream has no message_start event")
@@ -154,4 +142,4 @@ def _anthropic_stream(body: bytes, text: str) -> bytes:
         ("message_delta", message_delta),
         ("message_stop", {"type": "message_stop"}),
     ]
-    return _sse(out)
+    return sse(out)
