@@ -145,3 +145,59 @@ def test_compare_and_graph_show_what_an_edited_replay_changed(index: Path, tmp_p
     assert graph.returncode == 0, graph.stderr
     assert "classDef edited" in graph.stdout and "classDef changed" in graph.stdout
     assert graph.stdout.count("class n") == 2
+
+
+FAMILY = textwrap.dedent(
+    """
+    import multiprocessing, os, subprocess, sys
+    sys.path.insert(0, os.environ["REPO_ROOT"])
+    import spanflow
+    from openai import OpenAI
+
+    spanflow.instrument()  # the spawned child is not started by `spanflow record`
+
+
+    def ask(question):
+        with spanflow.run(question), OpenAI(
+            base_url=os.environ["LLM_URL"], api_key="k", max_retries=0
+        ) as client:
+            reply = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": question}]
+            )
+            print("ANSWER", reply.choices[0].message.content, flush=True)
+
+    if __name__ == "__main__":
+        if sys.argv[1:] == ["child"]:
+            ask("from a spawned child")
+            sys.exit(0)
+        ask("from the program")
+        subprocess.run([sys.executable, __file__, "child"], check=True)
+        worker = multiprocessing.get_context("fork").Process(target=ask, args=("from a fork",))
+        worker.start()
+        worker.join()
+    """
+)
+
+
+def test_the_tally_counts_the_calls_of_every_process_of_the_program(tmp_path: Path) -> None:
+    """Calls made by a spawned child and a forked worker are counted with the program's own."""
+    script = tmp_path / "family.py"
+    script.write_text(FAMILY)
+    repo_root = str(Path(__file__).resolve().parents[2])
+    with FakeLLMServer(default=lambda request: Reply(text=f"re: {request.last_user_text}")) as llm:
+        env = child_environment(
+            SPANFLOW_DB=str(tmp_path / "index.db"), REPO_ROOT=repo_root, LLM_URL=llm.openai_base_url
+        )
+        recorded = _spanflow("record", str(script), env=env, cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    assert recorded.stdout.count("ANSWER re: from") == 3
+    with spanflow.Client(tmp_path / "index.db") as client:
+        original = next(run for run in client.list_runs().runs if run.parent_id is None)
+
+    replayed = _spanflow("replay", original.id, "--miss", "error", env=env, cwd=tmp_path)
+
+    assert replayed.returncode == 0, replayed.stderr
+    assert sorted(replayed.stdout.splitlines()[:3]) == sorted(
+        line for line in recorded.stdout.splitlines() if line.startswith("ANSWER")
+    )
+    assert f"replay of {original.id}: 3 served, 0 edited, 0 live" in replayed.stdout

@@ -70,23 +70,25 @@ def _replay(args: argparse.Namespace) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="spanflow-replay-") as scratch:
         plan_path = Path(scratch, "plan.json")
-        summary_path = Path(scratch, "summary.json")
+        summary_dir = Path(scratch, "tallies")
+        summary_dir.mkdir()
         plan = {
             "run_id": args.run_id,
             "source": args.db,
             "edits": edits,
             "params": params,
             "miss": args.miss,
-            "summary_path": str(summary_path),
+            "summary_dir": str(summary_dir),
         }
         plan_path.write_text(json.dumps(plan), encoding="utf-8")
         child_env = {**os.environ, environment.SPANFLOW_REPLAY: str(plan_path)}
         try:
-            code = subprocess.call(command, env=child_env, cwd=cwd)
+            with subprocess.Popen(command, env=child_env, cwd=cwd) as program:
+                code = program.wait()
         except OSError as exc:
             print(f"spanflow replay: cannot start {command[0]!r}: {exc}", file=sys.stderr)
             return 1
-        _print_summary(summary_path)
+        _print_summary(summary_dir, program.pid)
     return code
 
 
@@ -110,17 +112,30 @@ def _param(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def _print_summary(path: Path) -> None:
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def _print_summary(summary_dir: Path, program_pid: int) -> None:
+    """Add up the tallies every process of the replayed program wrote, and print them."""
+    summaries: list[dict[str, Any]] = []
+    # The program's own tally first, so its replay runs are listed before its children's.
+    for path in sorted(
+        summary_dir.glob("summary-*.json"), key=lambda p: p.stem != f"summary-{program_pid}"
+    ):
+        try:
+            summaries.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    if not summaries:
         print("spanflow replay: the program made no replayed run (no tally)", file=sys.stderr)
         return
-    saved = summary["saved_input_tokens"] + summary["saved_output_tokens"]
+    counts = {
+        key: sum(int(summary[key]) for summary in summaries)
+        for key in ("served", "edited", "live", "saved_input_tokens", "saved_output_tokens")
+    }
+    saved = counts["saved_input_tokens"] + counts["saved_output_tokens"]
     print(
-        f"replay of {summary['original_run_id']}: {summary['served']} served, "
-        f"{summary['edited']} edited, {summary['live']} live; saved {saved} tokens "
-        f"({summary['saved_input_tokens']} in, {summary['saved_output_tokens']} out)"
+        f"replay of {summaries[0]['original_run_id']}: {counts['served']} served, "
+        f"{counts['edited']} edited, {counts['live']} live; saved {saved} tokens "
+        f"({counts['saved_input_tokens']} in, {counts['saved_output_tokens']} out)"
     )
-    for run_id in summary.get("replay_run_ids", ()):
-        print(f"replay run: {run_id}")
+    for summary in summaries:
+        for run_id in summary.get("replay_run_ids", ()):
+            print(f"replay run: {run_id}")

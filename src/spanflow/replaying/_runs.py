@@ -4,7 +4,8 @@ A top-level run opened while a replay is active gets the overridden params (so `
 shows them) and the run attribute ``replay_of``; a subrun gets the overrides of the params it
 declares. ``spanflow replay`` starts the program with
 ``SPANFLOW_REPLAY`` naming a plan file; the program's first run (or ``instrument()``) activates
-that replay, and at exit the tally is written where the plan says, for the command to print.
+that replay, and at exit each process of the program writes its tally into the folder the plan
+names, for the command to add up and print.
 """
 
 from __future__ import annotations
@@ -94,12 +95,43 @@ def activate_from_environment() -> None:
         )
         _state.activate(session)
         _transport.install()
-        summary_path = plan.get("summary_path")
-        if summary_path:
-            atexit.register(_write_summary, session, summary_path)
+        summary_dir = plan.get("summary_dir")
+        if summary_dir:
+            _write_tallies(session, summary_dir)
 
 
-def _write_summary(session: ReplaySession, path: str) -> None:
+def _write_tallies(session: ReplaySession, summary_dir: str) -> None:
+    """Write this process's tally at exit, and make forked children write their own.
+
+    A forked child counts only its own calls. A ``multiprocessing`` child leaves through
+    ``os._exit()``, past ``atexit``, and drops the finalizers it inherited; one registered
+    after it started still runs.
+    """
+    import multiprocessing.util  # imported here: only a replayed program needs it
+
+    def forked() -> None:
+        session.restart_tally()
+        _replay_run_ids.clear()
+
+    def worker_started(session: ReplaySession) -> None:
+        multiprocessing.util.Finalize(
+            None, _write_summary, args=(session, summary_dir), exitpriority=10
+        )
+
+    atexit.register(_write_summary, session, summary_dir)
+    os.register_at_fork(after_in_child=forked)
+    multiprocessing.util.register_after_fork(session, worker_started)
+
+
+def _write_summary(session: ReplaySession, summary_dir: str) -> None:
+    """Write this process's tally as ``summary-<pid>.json``; the command adds them up.
+
+    Each process of the replayed program (children started with ``subprocess`` or
+    ``multiprocessing`` replay too) writes its own file, so none overwrites another's.
+    """
+    path = os.path.join(summary_dir, f"summary-{os.getpid()}.json")
+    if os.path.exists(path):
+        return  # written already (a forked child's finalizer, then its inherited atexit hook)
     summary = dataclasses.asdict(session.summary())
     summary["replay_run_ids"] = list(_replay_run_ids)
     try:

@@ -185,6 +185,12 @@ class ReplaySession:
         call.span.set_attribute(attributes.REPLAY_SOURCE, source)
         return answer
 
+    def restart_tally(self) -> None:
+        """Count from zero (a forked child counts only its own calls)."""
+        with self._lock:
+            self._counts = dict.fromkeys(self._counts, 0)
+            self._saved = [0, 0]
+
     def summary(self) -> ReplaySummary:
         """The tally so far."""
         with self._lock:
