@@ -201,3 +201,53 @@ def test_the_tally_counts_the_calls_of_every_process_of_the_program(tmp_path: Pa
         line for line in recorded.stdout.splitlines() if line.startswith("ANSWER")
     )
     assert f"replay of {original.id}: 3 served, 0 edited, 0 live" in replayed.stdout
+
+
+def test_replay_sets_the_recorded_variables_the_caller_does_not_set(tmp_path: Path) -> None:
+    """A recorded allow-listed variable reaches the replayed program; the caller's own wins."""
+    script = tmp_path / "seed.py"
+    script.write_text('import os\nprint("SEED", os.environ.get("PYTHONHASHSEED"))\n')
+    env = child_environment(SPANFLOW_DB=str(tmp_path / "index.db"))
+    recorded = _spanflow("record", str(script), env={**env, "PYTHONHASHSEED": "7"}, cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    with spanflow.Client(tmp_path / "index.db") as client:
+        original = next(run for run in client.list_runs().runs if run.parent_id is None)
+
+    plain = _spanflow("replay", original.id, env=env, cwd=tmp_path)
+    overridden = _spanflow("replay", original.id, env={**env, "PYTHONHASHSEED": "9"}, cwd=tmp_path)
+
+    assert "SEED 7" in recorded.stdout
+    assert plain.returncode == 0, plain.stderr
+    assert "SEED 7" in plain.stdout
+    assert "SEED 9" in overridden.stdout
+
+
+def test_replay_notes_when_the_code_moved_since_the_recording(tmp_path: Path) -> None:
+    """Replaying in a git tree whose HEAD moved since the recording says so on stderr."""
+    script = tmp_path / "hello.py"
+    script.write_text('print("hello")\n')
+
+    def git(*arguments: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *arguments],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
+    git("init", "-q")
+    git("add", "hello.py")
+    git("commit", "-q", "-m", "first")
+    env = child_environment(SPANFLOW_DB=str(tmp_path / "index.db"))
+    assert _spanflow("record", str(script), env=env, cwd=tmp_path).returncode == 0
+    with spanflow.Client(tmp_path / "index.db") as client:
+        original = next(run for run in client.list_runs().runs if run.parent_id is None)
+    same = _spanflow("replay", original.id, env=env, cwd=tmp_path)
+    git("commit", "-q", "--allow-empty", "-m", "second")
+
+    moved = _spanflow("replay", original.id, env=env, cwd=tmp_path)
+
+    assert "note:" not in same.stderr
+    assert moved.returncode == 0, moved.stderr
+    assert "note: recorded at commit" in moved.stderr and "the code may differ" in moved.stderr

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     from spanflow.replaying import ReplayError, ReplaySession, load_run
-    from spanflow.replaying._launch import parse_launch
+    from spanflow.replaying._launch import parse_launch, recorded_environment
 
     try:
         edits: dict[str | int, str] = dict(_edit(text) for text in args.edit)
@@ -81,7 +81,12 @@ def _replay(args: argparse.Namespace) -> int:
             "summary_dir": str(summary_dir),
         }
         plan_path.write_text(json.dumps(plan), encoding="utf-8")
-        child_env = {**os.environ, environment.SPANFLOW_REPLAY: str(plan_path)}
+        child_env = {
+            **recorded_environment(launch),
+            **os.environ,
+            environment.SPANFLOW_REPLAY: str(plan_path),
+        }
+        _note_git_change(launch, cwd)
         try:
             with subprocess.Popen(command, env=child_env, cwd=cwd) as program:
                 code = program.wait()
@@ -90,6 +95,23 @@ def _replay(args: argparse.Namespace) -> int:
             return 1
         _print_summary(summary_dir, program.pid)
     return code
+
+
+def _note_git_change(launch: dict[str, Any] | None, cwd: str | None) -> None:
+    """Say on stderr when the code may differ from the recorded run's (another commit, dirty)."""
+    from spanflow.replaying._launch import git_state
+
+    if launch is None or not isinstance(launch.get("git_commit"), str):
+        return
+    commit, dirty = git_state(cwd or os.getcwd())
+    recorded = launch["git_commit"]
+    if commit is not None and (commit != recorded or dirty or launch.get("git_dirty")):
+        print(
+            f"spanflow replay: note: recorded at commit {recorded[:12]}"
+            f"{' (uncommitted changes)' if launch.get('git_dirty') else ''}, now at "
+            f"{commit[:12]}{' (uncommitted changes)' if dirty else ''}: the code may differ",
+            file=sys.stderr,
+        )
 
 
 def _edit(text: str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from spanflow import environment
 from spanflow._internal import redact as redaction
+from spanflow.redaction import MARKER_PREFIX
 
 LAUNCH_ENVIRONMENT = (
     environment.SPANFLOW_PROJECT,
@@ -57,14 +58,14 @@ def launch_record(argv: Sequence[str] | None = None) -> str:
             if name in os.environ
         },
     }
-    commit, dirty = _git_state(cwd)
+    commit, dirty = git_state(cwd)
     if commit is not None:
         record["git_commit"] = commit
         record["git_dirty"] = dirty
     return json.dumps(record, sort_keys=True)
 
 
-def _git_state(cwd: str) -> tuple[str | None, bool]:
+def git_state(cwd: str) -> tuple[str | None, bool]:
     """(HEAD commit, whether tracked files differ from it); (None, False) outside a git tree."""
     try:
         head = subprocess.run(
@@ -101,3 +102,19 @@ def parse_launch(text: Any) -> dict[str, Any] | None:
     if not isinstance(record, dict) or not isinstance(record.get("argv"), list):
         return None
     return record
+
+
+def recorded_environment(launch: dict[str, Any] | None) -> dict[str, str]:
+    """The allow-listed variables a launch record kept, minus any a redaction marker replaced.
+
+    ``spanflow replay`` starts the program with these under the caller's own environment, so a
+    variable the caller sets wins and a redacted value is never passed on as if it were real.
+    """
+    recorded = launch.get("env") if launch is not None else None
+    if not isinstance(recorded, dict):
+        return {}
+    return {
+        name: value
+        for name, value in recorded.items()
+        if name in LAUNCH_ENVIRONMENT and isinstance(value, str) and MARKER_PREFIX not in value
+    }
