@@ -203,3 +203,43 @@ def test_google_genai_async_over_aiohttp_is_a_miss_that_names_the_cause(index: P
         "live",
     )
     assert "httpx_async_client" in live.attributes[attributes.REPLAY_MISS_REASON]
+
+
+def _first_words(base: str, run: str, *, words: int | None) -> str:
+    """Stream an answer and read ``words`` content chunks of it (None: all of it)."""
+    from openai import OpenAI
+
+    with spanflow.run(run), OpenAI(base_url=f"{base}/v1", api_key="k", max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "count"}], stream=True
+        )
+        pieces: list[str] = []
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                pieces.append(chunk.choices[0].delta.content)
+            if words is not None and len(pieces) == words:
+                stream.close()
+                break
+        return "".join(pieces)
+
+
+def test_a_stream_read_only_in_part_replays_that_part_and_no_invented_end(index: Path) -> None:
+    """A stream the program stopped reading replays as far as it was read, then fails."""
+    from openai import APIConnectionError
+
+    text = " ".join(f"word{n}" for n in range(400))
+    with FakeLLMServer([Reply(text=text)]) as llm:
+        recorded = _first_words(llm.url, "partial", words=2)
+    run_id = _run_id(index, "partial")
+
+    with spanflow.replay(run_id, miss="error"):
+        again = _first_words(OFFLINE, "partial-again", words=2)
+    with (
+        pytest.raises(APIConnectionError) as cut_off,  # as the connection had dropped there
+        spanflow.replay(run_id, miss="error"),
+    ):
+        _first_words(OFFLINE, "partial-further", words=None)
+
+    assert "recording of this stream ends here" in str(cut_off.value.__cause__)
+    assert again == recorded
+    assert recorded.startswith("word0")

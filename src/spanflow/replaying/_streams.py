@@ -18,20 +18,35 @@ Finish = Callable[[list[bytes], bool], None]
 def stream_classes(module: Any) -> tuple[type[Any], type[Any]]:
     """(sync, async) stream classes over recorded chunks, for ``module`` (httpx or httpx2)."""
 
+    def cut_off() -> Exception:
+        # The recorded program stopped reading here: what came next was never seen, so a
+        # replay that reads further fails like a dropped connection rather than see an end.
+        error: Exception = module.RemoteProtocolError(
+            "spanflow replay: the recording of this stream ends here, where the recorded "
+            "program stopped reading it"
+        )
+        return error
+
     class ReplayedSyncStream(module.SyncByteStream):  # type: ignore[misc]
-        def __init__(self, chunks: Sequence[bytes]) -> None:
+        def __init__(self, chunks: Sequence[bytes], *, complete: bool = True) -> None:
             self._chunks = tuple(chunks)
+            self._complete = complete
 
         def __iter__(self) -> Iterator[bytes]:
             yield from self._chunks
+            if not self._complete:
+                raise cut_off()
 
     class ReplayedAsyncStream(module.AsyncByteStream):  # type: ignore[misc]
-        def __init__(self, chunks: Sequence[bytes]) -> None:
+        def __init__(self, chunks: Sequence[bytes], *, complete: bool = True) -> None:
             self._chunks = tuple(chunks)
+            self._complete = complete
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             for chunk in self._chunks:
                 yield chunk
+            if not self._complete:
+                raise cut_off()
 
     return ReplayedSyncStream, ReplayedAsyncStream
 

@@ -160,7 +160,8 @@ def _serve(
 
 def _response(module: Any, request: Any, exchange: Exchange, *, is_async: bool) -> Any:
     sync_class, async_class = stream_classes(module)
-    stream = async_class(exchange.chunks) if is_async else sync_class(exchange.chunks)
+    stream_class = async_class if is_async else sync_class
+    stream = stream_class(exchange.chunks, complete=exchange.complete)
     response = module.Response(
         exchange.status, headers=list(exchange.headers), stream=stream, request=request
     )
