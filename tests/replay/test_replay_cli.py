@@ -11,6 +11,7 @@ import spanflow
 from spanflow import attributes
 from spanflow.testing.fake_llm import FakeLLMServer, Reply, ToolCall
 from tests.environments import child_environment
+from tests.planted_secrets import PLANTED
 from tests.replay.agents import openai_agent
 
 AGENT = textwrap.dedent(
@@ -251,3 +252,44 @@ def test_replay_notes_when_the_code_moved_since_the_recording(tmp_path: Path) ->
     assert "note:" not in same.stderr
     assert moved.returncode == 0, moved.stderr
     assert "note: recorded at commit" in moved.stderr and "the code may differ" in moved.stderr
+
+
+def test_replay_names_the_recorded_calls_it_cannot_serve_before_it_starts(tmp_path: Path) -> None:
+    """A call whose answer was redacted is named on stderr before the program runs."""
+    db = tmp_path / "index.db"
+    spanflow.configure(exporters=["embedded"], db_path=db)
+    spanflow.instrument()
+    try:
+        from openai import OpenAI
+
+        answers = [Reply(text="fine"), Reply(text=f"The key is {PLANTED[0].text}.")]
+        with (
+            FakeLLMServer(answers) as llm,
+            spanflow.run("two-calls") as run,
+            OpenAI(base_url=llm.openai_base_url, api_key="k", max_retries=0) as client,
+        ):
+            for prompt in ("a", "b"):
+                client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": prompt}]
+                )
+        spanflow.force_flush()
+    finally:
+        spanflow.uninstrument()
+        spanflow.configure(exporters=["none"])
+
+    done = _spanflow(
+        "replay",
+        run.id,
+        "--db",
+        str(db),
+        "--",
+        sys.executable,
+        "-c",
+        "pass",
+        env=child_environment(),
+        cwd=tmp_path,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "note: call 2 (openai chat) cannot be answered from its recording" in done.stderr
+    assert "redacted" in done.stderr and "call 1" not in done.stderr

@@ -36,6 +36,30 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--db", help="run index or collector URL (default: where the SDK writes)")
     parser.add_argument("command", nargs="*", help="-- COMMAND to run instead")
     parser.set_defaults(func=_replay)
+    _parse_intermixed(parser)
+
+
+def _parse_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let ``-- COMMAND`` follow options that follow RUN_ID (``RUN --db X -- python app.py``).
+
+    argparse fills all positionals from the first run of them (RUN_ID, and COMMAND as empty),
+    so a later ``-- COMMAND`` would be an error; intermixed parsing collects it. The subcommand
+    dispatcher calls ``parse_known_args``, hence the override on this parser only.
+    """
+    plain = parser.parse_known_args
+    inside = False
+
+    def parse_known_args(args: Any = None, namespace: Any = None) -> Any:
+        nonlocal inside
+        if inside:  # intermixed parsing calls parse_known_args itself (Python < 3.12)
+            return plain(args, namespace)
+        inside = True
+        try:
+            return parser.parse_known_intermixed_args(args, namespace)
+        finally:
+            inside = False
+
+    setattr(parser, "parse_known_args", parse_known_args)  # noqa: B010 (a method override)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -51,6 +75,13 @@ def _replay(args: argparse.Namespace) -> int:
     except (ReplayError, ValueError, OSError) as exc:
         print(f"spanflow replay: {exc}", file=sys.stderr)
         return 1
+    for call in recorded.calls:
+        if call.request_key is not None and call.unservable is not None:
+            print(
+                f"spanflow replay: note: call {call.position} ({call.provider} {call.operation}) "
+                f"cannot be answered from its recording: {call.unservable}",
+                file=sys.stderr,
+            )
     command = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
