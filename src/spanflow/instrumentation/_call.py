@@ -117,6 +117,14 @@ class LLMCall:
         finally:
             otel_context.detach(token)
 
+    def sending_context(self) -> otel_context.Context:
+        """The context :meth:`current` makes current, built once.
+
+        A generator stream attaches it around each ``next()`` (``_method._sent_inside_span``);
+        ``current()`` would rebuild it and run a context manager per chunk.
+        """
+        return trace.set_span_in_context(self.span, otel_context.set_value(_IN_LLM_CALL, True))
+
     def first_chunk(self) -> None:
         """Record the time to the first streamed chunk, once."""
         if self._first_chunk_seen:

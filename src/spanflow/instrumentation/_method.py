@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from spanflow.instrumentation._call import LLMCall, inside_llm_call
@@ -136,13 +137,16 @@ def _sent_inside_span(call: LLMCall, result: Any) -> Any:
 
 
 def _sync_inside(call: LLMCall, generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    sending = call.sending_context()
     try:
         while True:
-            with call.current():
-                try:
-                    item = next(generator)
-                except StopIteration:
-                    return
+            token = otel_context.attach(sending)
+            try:
+                item = next(generator)
+            except StopIteration:
+                return
+            finally:
+                otel_context.detach(token)
             yield item
     finally:
         generator.close()
@@ -151,13 +155,16 @@ def _sync_inside(call: LLMCall, generator: Generator[Any, Any, Any]) -> Generato
 async def _async_inside(
     call: LLMCall, generator: AsyncGenerator[Any, Any]
 ) -> AsyncGenerator[Any, Any]:
+    sending = call.sending_context()
     try:
         while True:
-            with call.current():
-                try:
-                    item = await generator.__anext__()
-                except StopAsyncIteration:
-                    return
+            token = otel_context.attach(sending)
+            try:
+                item = await generator.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                otel_context.detach(token)
             yield item
     finally:
         await generator.aclose()
