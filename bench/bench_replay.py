@@ -67,6 +67,34 @@ def recording_cpu_s(stored: list[str], rounds: int = 20) -> float:
     return (time.perf_counter() - started) / (rounds * len(recordings))
 
 
+def generator_stream_us_per_chunk(chunks: int = 100_000, rounds: int = 5) -> float:
+    """Microseconds a generator stream (Ollama, Cohere, Google Gen AI) adds per chunk.
+
+    Such a stream sends its request on the first ``next()``, so the call's span is made current
+    around every ``next()`` (``_method._sent_inside_span``); this times that against the bare
+    generator, best of ``rounds``.
+    """
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from spanflow.instrumentation._call import LLMCall
+    from spanflow.instrumentation._method import _sent_inside_span
+    from spanflow.instrumentation.ollama._adapters import ChatAdapter
+
+    tracer = TracerProvider().get_tracer("bench")
+
+    def drain(wrap: bool) -> float:
+        call = LLMCall(tracer, ChatAdapter(), {"model": "bench", "messages": []}, stream=True)
+        stream = (n for n in range(chunks))
+        started = time.perf_counter()
+        for _ in _sent_inside_span(call, stream) if wrap else stream:
+            pass
+        return time.perf_counter() - started
+
+    bare = min(drain(False) for _ in range(rounds))
+    inside = min(drain(True) for _ in range(rounds))
+    return (inside - bare) / chunks * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=100)
@@ -113,6 +141,8 @@ def main() -> None:
           f"= {median_replay / median_on:.2f}x the original")  # fmt: skip
     print(f"  recording size per call : {statistics.mean(packed):7.0f} chars "
           f"(zlib+base64; response body {len(ANSWER)} chars of text)")  # fmt: skip
+    print(f"  generator stream, span current per chunk: "
+          f"{generator_stream_us_per_chunk():.2f} us added per chunk")  # fmt: skip
 
 
 if __name__ == "__main__":
