@@ -119,7 +119,8 @@ def _write_tallies(session: ReplaySession, summary_dir: str) -> None:
         )
 
     atexit.register(_write_summary, session, summary_dir)
-    os.register_at_fork(after_in_child=forked)
+    if hasattr(os, "register_at_fork"):  # POSIX only; elsewhere children are spawned
+        os.register_at_fork(after_in_child=forked)
     multiprocessing.util.register_after_fork(session, worker_started)
 
 
