@@ -14,22 +14,28 @@ See bench/README.md for setting up the Phoenix environment.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+sys.path.insert(0, str(Path(__file__).parent))
+from local_postgres import postgres_server, server_binaries
 
 BATCH_SIZE = 512
 CLIENT_THREADS = 4
@@ -174,13 +180,38 @@ def _count_rows(db_path: Path, table: str) -> int:
         return 0
 
 
-def bench_spanflow(workdir: Path, spans: int) -> float:
-    """Spans/s into ``spanflow collector`` with a fresh SQLite index."""
-    bodies = build_requests(spans, run_tag=1)
-    db_path = workdir / "spanflow" / "index.db"
-    db_path.parent.mkdir(parents=True)
+def _process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
+    total = 0.0
+    pending = [pid]
+    ticks = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+    return total
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured round: spans/s end to end, and server CPU per 1,000 spans."""
+
+    spans_per_s: float
+    cpu_ms_per_1k: float | None
+
+
+def bench_spanflow(workdir: Path, spans: int, *, db: str | None, options: list[str]) -> Figure:
+    """Spans/s into ``spanflow collector`` with a fresh index (SQLite unless ``db``)."""
+    bodies = build_requests(spans, run_tag=int(time.time() * 1000) % 9999 + 1)
+    db_path = Path(tempfile.mkdtemp(dir=workdir)) / "index.db"
+    location = db or str(db_path)
     process = subprocess.Popen(
-        [*SPANFLOW_COLLECTOR, "--port", "0", "--no-grpc", "--db", str(db_path)],
+        [*SPANFLOW_COLLECTOR, "--port", "0", "--no-grpc", "--db", location, *options],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -190,21 +221,34 @@ def bench_spanflow(workdir: Path, spans: int) -> float:
         if "ready" not in ready:
             raise RuntimeError(f"spanflow collector did not start: {ready!r}")
         port = int(ready.split("http=http://127.0.0.1:", 1)[1].split()[0])
-        started, finished = send_all(port, "/v1/traces", bodies)
-        stored = _count_rows(db_path, "spans")
+        send_all(port, "/v1/traces", bodies[:2])  # starts decode workers; not timed
+        cpu_before = _process_tree_cpu_s(process.pid)
+        started, finished = send_all(port, "/v1/traces", bodies[2:])
+        cpu_s = _process_tree_cpu_s(process.pid) - cpu_before
+        stored = _count_spans(db, db_path)
         if stored != spans:
             raise RuntimeError(f"spanflow index holds {stored} spans, expected {spans}")
-        return spans / (finished - started)
+        timed = spans - 2 * BATCH_SIZE
+        return Figure(timed / (finished - started), 1000 * cpu_s / timed * 1000)
     finally:
         process.terminate()
         process.wait(60)
 
 
-def bench_phoenix(workdir: Path, spans: int, phoenix_python: str) -> float:
+def _count_spans(db: str | None, db_path: Path) -> int:
+    if db is None:
+        return _count_rows(db_path, "spans")
+    import psycopg  # only for the PostgreSQL variant
+
+    with psycopg.connect(db) as connection:
+        row = connection.execute("SELECT count(*) FROM spans").fetchone()
+        return int(row[0]) if row else 0
+
+
+def bench_phoenix(workdir: Path, spans: int, phoenix_python: str) -> Figure:
     """Spans/s into ``phoenix serve`` with a fresh SQLite database, counted once stored."""
     bodies = build_requests(spans, run_tag=2)
-    phoenix_dir = workdir / "phoenix"
-    phoenix_dir.mkdir()
+    phoenix_dir = Path(tempfile.mkdtemp(dir=workdir))
     port = _free_port()
     env = {
         **os.environ,
@@ -227,7 +271,7 @@ def bench_phoenix(workdir: Path, spans: int, phoenix_python: str) -> float:
         _wait_for(
             lambda: _count_rows(db_path, "spans") >= spans, STORE_TIMEOUT_S, "Phoenix to store"
         )
-        return spans / (time.perf_counter() - started)
+        return Figure(spans / (time.perf_counter() - started), None)
     finally:
         process.terminate()
         process.wait(60)
@@ -243,10 +287,12 @@ def _answers(port: int, path: str) -> bool:
 
 
 def main() -> int:
-    """Run both benches and print spans/s and the ratio."""
+    """Run every variant ``--rounds`` times, interleaved; print medians and ranges."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=100 * BATCH_SIZE)
-    parser.add_argument("--phoenix-spans", type=int, default=10 * BATCH_SIZE)
+    parser.add_argument("--phoenix-spans", type=int, default=4 * BATCH_SIZE)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL variant")
     parser.add_argument(
         "--phoenix-python",
         default=os.environ.get(
@@ -255,22 +301,69 @@ def main() -> int:
         help="python of a virtualenv with arize-phoenix installed (see bench/README.md)",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="spanflow-bench-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="spanflow-bench-")))
         span_kb = len(build_requests(BATCH_SIZE, run_tag=0)[0]) / BATCH_SIZE / 1024
         print(
             f"spans of {span_kb:.2f} KB (protobuf), batches of {BATCH_SIZE}, "
-            f"{CLIENT_THREADS} client threads, OTLP/HTTP protobuf, SQLite"
+            f"{CLIENT_THREADS} client threads, OTLP/HTTP protobuf; {args.rounds} rounds, "
+            "interleaved"
         )
-        spanflow_rate = bench_spanflow(workdir, args.spans)
-        print(f"spanflow collector: {spanflow_rate:10,.0f} spans/s  ({args.spans} spans)")
-        if not Path(args.phoenix_python).exists():
+        variants: dict[str, Callable[[], Figure]] = {
+            "spanflow, SQLite, decode in threads": lambda: bench_spanflow(
+                workdir, args.spans, db=None, options=["--decode-processes", "0"]
+            ),
+            "spanflow, SQLite (default)": lambda: bench_spanflow(
+                workdir, args.spans, db=None, options=[]
+            ),
+        }
+        if not args.no_postgres and server_binaries() is not None:
+            url = stack.enter_context(postgres_server())
+            variants["spanflow, PostgreSQL (fsync on)"] = lambda: bench_spanflow(
+                workdir, args.spans, db=_fresh_database(url), options=[]
+            )
+        if Path(args.phoenix_python).exists():
+            variants["Arize Phoenix, SQLite"] = lambda: bench_phoenix(
+                workdir, args.phoenix_spans, args.phoenix_python
+            )
+        else:
             print(f"Phoenix skipped: no python at {args.phoenix_python} (see bench/README.md)")
-            return 0
-        phoenix_rate = bench_phoenix(workdir, args.phoenix_spans, args.phoenix_python)
-        print(f"Arize Phoenix:      {phoenix_rate:10,.0f} spans/s  ({args.phoenix_spans} spans)")
-        print(f"ratio spanflow / Phoenix: {spanflow_rate / phoenix_rate:,.1f}x")
+        figures: dict[str, list[Figure]] = {name: [] for name in variants}
+        for _ in range(args.rounds):
+            for name, measure in variants.items():
+                figures[name].append(measure())
+        _print_table(figures)
     return 0
+
+
+def _fresh_database(url: str) -> str:
+    import psycopg
+
+    name = f"bench_{int(time.time() * 1000)}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _print_table(figures: dict[str, list[Figure]]) -> None:
+    print()
+    print("| variant | spans/s (median) | min-max | server CPU per 1k spans (median) |")
+    print("|---|---:|---:|---:|")
+    phoenix = figures.get("Arize Phoenix, SQLite")
+    for name, rounds in figures.items():
+        rates = [figure.spans_per_s for figure in rounds]
+        cpu = [figure.cpu_ms_per_1k for figure in rounds if figure.cpu_ms_per_1k is not None]
+        cpu_text = f"{statistics.median(cpu):,.0f} ms" if cpu else "—"
+        print(
+            f"| {name} | {statistics.median(rates):,.0f} | "
+            f"{min(rates):,.0f}-{max(rates):,.0f} | {cpu_text} |"
+        )
+    if phoenix:
+        base = statistics.median(figure.spans_per_s for figure in phoenix)
+        for name, rounds in figures.items():
+            if rounds is not phoenix:
+                ratio = statistics.median(figure.spans_per_s for figure in rounds) / base
+                print(f"{name}: {ratio:,.0f}x Phoenix")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from spanflow_collector.http import OtlpHttpReceiver
 from spanflow_collector.http_logs import OtlpHttpLogsReceiver
 from spanflow_collector.ingest import IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
+from spanflow_collector.prepare import PrepareWorkers
 from spanflow_collector.store import RunIndexStore
 from spanflow_collector.ui import ui_middleware
 
@@ -32,6 +33,7 @@ def build_app(
     hosts: HostPolicy,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: ReceiverLimits | None = None,
+    workers: PrepareWorkers | None = None,
 ) -> Starlette:
     """The collector's ASGI app.
 
@@ -42,11 +44,18 @@ def build_app(
         tokens: Bearer tokens and their scopes; none configured means no token is asked for.
         hosts: Which ``Host`` and ``Origin`` values are answered.
         max_body_bytes: OTLP/HTTP body limit, compressed and decompressed.
-        limits: The body deadline; the defaults when None.
+        limits: The body deadline and the decode workers' threshold; the defaults when None.
+        workers: Worker processes for large trace bodies, or None to decode all in threads.
     """
     limits = limits or ReceiverLimits()
     routes: list[BaseRoute] = [
-        *OtlpHttpReceiver(pipeline, gate, max_body_bytes=max_body_bytes).routes(),
+        *OtlpHttpReceiver(
+            pipeline,
+            gate,
+            max_body_bytes=max_body_bytes,
+            workers=workers,
+            process_decode_min_bytes=limits.process_decode_min_bytes,
+        ).routes(),
         *OtlpHttpLogsReceiver(pipeline, gate, max_body_bytes=max_body_bytes).routes(),
         *_api_routes(store),
     ]

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import zlib
-from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Final
 
 import anyio
@@ -26,36 +25,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spanflow_collector.admission import IngestGate, RequestTooLargeError, client_key
-from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
-from spanflow_collector.limits import DECODE_THREADS, DEFAULT_MAX_BODY_BYTES
-from spanflow_collector.otlp import (
-    DecodedSpans,
-    OtlpDecodeError,
-    parse_json_request,
-    parse_protobuf_request,
+from spanflow_collector.bodies import (
+    JSON,
+    PROTOBUF,
+    WBITS,
+    BodyDecodeError,
+    BodyTooLargeError,
+    decode_traces,
 )
+from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError, Payload
+from spanflow_collector.limits import DECODE_THREADS, DEFAULT_MAX_BODY_BYTES
+from spanflow_collector.otlp import DecodedSpans, OtlpDecodeError
+from spanflow_collector.prepare import PrepareWorkers
 
 TRACES_PATH: Final = "/v1/traces"
 RETRY_AFTER_S: Final = 1
 STORE_UNAVAILABLE: Final = "store unavailable, retry later"
 
-PROTOBUF: Final = "application/x-protobuf"
-JSON: Final = "application/json"
 _MEDIA_TYPES: Final = {PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF, JSON: JSON}
-_PARSERS: Final[dict[str, Callable[[bytes], DecodedSpans]]] = {
-    PROTOBUF: parse_protobuf_request,
-    JSON: parse_json_request,
-}
-# zlib wbits: gzip framing; zlib framing (HTTP "deflate"); raw deflate, which some clients send.
-_WBITS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": None}
-
-
-class _BodyTooLargeError(Exception):
-    pass
-
-
-class _BodyDecodeError(Exception):
-    pass
 
 
 class OtlpHttpReceiver:
@@ -69,6 +56,9 @@ class OtlpHttpReceiver:
         pipeline: Where decoded spans go.
         gate: Admission to the ingest queue (span cap, per-client share).
         max_body_bytes: Limit on the body, checked on the wire and again after decompression.
+        workers: Worker processes that decode bodies of at least ``process_decode_min_bytes``
+            into rows (``prepare.py``), or None to decode every body in a thread.
+        process_decode_min_bytes: Smallest body (as received) sent to ``workers``.
     """
 
     def __init__(
@@ -77,10 +67,14 @@ class OtlpHttpReceiver:
         gate: IngestGate,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        workers: PrepareWorkers | None = None,
+        process_decode_min_bytes: int = 0,
     ) -> None:
         self._pipeline = pipeline
         self._gate = gate
         self._max_body_bytes = max_body_bytes
+        self._workers = workers if pipeline.accepts_prepared else None
+        self._process_decode_min_bytes = process_decode_min_bytes
         self._decoders: anyio.CapacityLimiter | None = None
 
     def routes(self) -> list[Route]:
@@ -101,7 +95,7 @@ class OtlpHttpReceiver:
                 f"send {PROTOBUF} or {JSON}",
             )
         encoding = request.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in _WBITS and encoding not in ("identity", ""):
+        if encoding not in WBITS and encoding not in ("identity", ""):
             return _status_response(
                 415,
                 media_type,
@@ -116,23 +110,25 @@ class OtlpHttpReceiver:
             return _unavailable(media_type, str(exc))
         try:
             body = await self._read_body(request)
-            decoded = await self._decode_in_thread(body, encoding, media_type)
-        except _BodyTooLargeError:
+            decoded, payload = await self._decode(body, encoding, media_type)
+        except BrokenProcessPool:
+            return _unavailable(media_type, "the decoder restarted, retry")
+        except BodyTooLargeError:
             return _status_response(
                 413,
                 media_type,
                 code_pb2.RESOURCE_EXHAUSTED,
                 f"request body exceeds {self._max_body_bytes} bytes",
             )
-        except (_BodyDecodeError, OtlpDecodeError) as exc:
+        except (BodyDecodeError, OtlpDecodeError) as exc:
             return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
         try:
-            self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
+            self._gate.check_size(len(payload) + decoded.rejected_spans)
         except RequestTooLargeError as exc:
             return _status_response(413, media_type, code_pb2.RESOURCE_EXHAUSTED, str(exc))
         try:
             committed = self._gate.submit(
-                sender, len(decoded.records), lambda: self._pipeline.submit(decoded.records)
+                sender, len(payload), lambda: self._pipeline.submit(payload)
             )
             rejections = await asyncio.wrap_future(committed)
         except IngestUnavailableError as exc:
@@ -150,61 +146,38 @@ class OtlpHttpReceiver:
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_body_bytes:
-            raise _BodyTooLargeError
+            raise BodyTooLargeError
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > self._max_body_bytes:
-                raise _BodyTooLargeError
+                raise BodyTooLargeError
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def _decode(
+        self, body: bytes, encoding: str, media_type: str
+    ) -> tuple[DecodedSpans, Payload]:
+        """The request's answer counts and what to queue: rows from a worker, or records."""
+        if self._workers is None or len(body) < self._process_decode_min_bytes:
+            decoded = await self._decode_in_thread(body, encoding, media_type)
+            return decoded, decoded.records
+        future = self._workers.submit(body, encoding, media_type, self._max_body_bytes)
+        try:
+            prepared = await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            self._workers.forget_broken(exc)
+            raise
+        return prepared.decoded, prepared.spans
 
     async def _decode_in_thread(self, body: bytes, encoding: str, media_type: str) -> DecodedSpans:
         """Inflate and decode off the event loop, so a 20 MiB body does not stall other requests."""
         if self._decoders is None:  # created on first use: it belongs to the running loop
             self._decoders = anyio.CapacityLimiter(DECODE_THREADS)
         return await anyio.to_thread.run_sync(
-            _decode, body, encoding, media_type, self._max_body_bytes, limiter=self._decoders
+            decode_traces, body, encoding, media_type, self._max_body_bytes, limiter=self._decoders
         )
-
-
-def _decode(body: bytes, encoding: str, media_type: str, max_bytes: int) -> DecodedSpans:
-    if encoding in _WBITS:
-        body = _decompress(body, encoding, max_bytes)
-    return _PARSERS[media_type](body)
-
-
-def _decompress(body: bytes, encoding: str, max_bytes: int) -> bytes:
-    """Inflate incrementally, stopping as soon as the output passes ``max_bytes`` (zip bombs)."""
-    wbits = _WBITS[encoding]
-    if wbits is None:  # "deflate" means zlib framing, but raw deflate is common in the wild
-        has_zlib_header = (
-            len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
-        )
-        wbits = zlib.MAX_WBITS if has_zlib_header else -zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
-    out = bytearray()
-    data = body
-    try:
-        while data:
-            out += inflater.decompress(data, max_bytes + 1 - len(out))
-            if len(out) > max_bytes:
-                raise _BodyTooLargeError
-            data = inflater.unconsumed_tail
-            rest = inflater.unused_data
-            if not data and inflater.eof and wbits > 16 and rest.strip(b"\x00"):
-                # A gzip body may hold several members (RFC 1952 §2.2, as `cat a.gz b.gz`
-                # makes): their contents concatenated are the body. Dropping all but the
-                # first would acknowledge spans that were never read. (Zero padding after
-                # the last member is ignored, as gzip(1) does.)
-                data = rest
-                inflater = zlib.decompressobj(wbits)
-    except zlib.error as exc:
-        raise _BodyDecodeError(f"invalid {encoding} body: {exc}") from exc
-    if not inflater.eof:
-        raise _BodyDecodeError(f"truncated {encoding} body")
-    return bytes(out)
 
 
 def _export_response(media_type: str, decoded: DecodedSpans) -> Response:

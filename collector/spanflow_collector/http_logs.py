@@ -22,16 +22,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spanflow_collector.admission import RequestTooLargeError, client_key
-from spanflow_collector.http import (
-    _MEDIA_TYPES,
-    _WBITS,
+from spanflow_collector.bodies import (
     JSON,
     PROTOBUF,
+    WBITS,
+    BodyDecodeError,
+    BodyTooLargeError,
+    decompress,
+)
+from spanflow_collector.http import (
+    _MEDIA_TYPES,
     STORE_UNAVAILABLE,
     OtlpHttpReceiver,
-    _BodyDecodeError,
-    _BodyTooLargeError,
-    _decompress,
     _status_response,
     _unavailable,
 )
@@ -72,7 +74,7 @@ class OtlpHttpLogsReceiver(OtlpHttpReceiver):
                 f"unsupported content type {content_type!r}; send {PROTOBUF} or {JSON}",
             )
         encoding = request.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in _WBITS and encoding not in ("identity", ""):
+        if encoding not in WBITS and encoding not in ("identity", ""):
             return _status_response(
                 415,
                 media_type,
@@ -88,14 +90,14 @@ class OtlpHttpLogsReceiver(OtlpHttpReceiver):
         try:
             body = await self._read_body(request)
             decoded = await self._decode_logs_in_thread(body, encoding, media_type)
-        except _BodyTooLargeError:
+        except BodyTooLargeError:
             return _status_response(
                 413,
                 media_type,
                 code_pb2.RESOURCE_EXHAUSTED,
                 f"request body exceeds {self._max_body_bytes} bytes",
             )
-        except (_BodyDecodeError, OtlpDecodeError) as exc:
+        except (BodyDecodeError, OtlpDecodeError) as exc:
             return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
         try:
             self._gate.check_size(len(decoded.records) + decoded.rejected_log_records)
@@ -132,8 +134,8 @@ class OtlpHttpLogsReceiver(OtlpHttpReceiver):
 
 
 def _decode_logs(body: bytes, encoding: str, media_type: str, max_bytes: int) -> DecodedRunRecords:
-    if encoding in _WBITS:
-        body = _decompress(body, encoding, max_bytes)
+    if encoding in WBITS:
+        body = decompress(body, encoding, max_bytes)
     return _PARSERS[media_type](body)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from spanflow_collector.index.prepared import PreparedSpans
 from spanflow_collector.records import RunRecord, SpanRecord
 from spanflow_collector.store import RunIndexStore
 from spanflow_collector.store_errors import is_data_error
@@ -50,11 +51,13 @@ class IngestClosedError(IngestUnavailableError):
 
 
 Record = SpanRecord | RunRecord
+Payload = Sequence[Record] | PreparedSpans
+"""One request's content: decoded records, or span rows a decode worker built already."""
 
 
 @dataclass
 class _Submission:
-    records: Sequence[Record]
+    records: Payload
     done: Future[Rejections]
 
 
@@ -87,12 +90,19 @@ class IngestPipeline:
         self._writer.start()
 
     @property
+    def accepts_prepared(self) -> bool:
+        """Whether the store takes ``PreparedSpans`` (rows built outside the writer)."""
+        return callable(getattr(self._store, "write_prepared", None))
+
+    @property
     def queued_spans(self) -> int:
         """Spans accepted and not yet committed."""
         return self._queued_spans
 
-    def submit(self, records: Sequence[Record]) -> Future[Rejections]:
+    def submit(self, records: Payload) -> Future[Rejections]:
         """Queue one request's spans (or run records); the future resolves once committed.
+
+        ``PreparedSpans`` are accepted only when ``accepts_prepared``.
 
         Its result lists the spans the store refused for their data (the others are committed);
         it carries the store's exception instead if the commit failed for a transient reason
@@ -149,21 +159,28 @@ class IngestPipeline:
             size += len(item.records)
         return batch
 
-    def _write(self, records: Sequence[Record]) -> None:
-        """One transaction: spans through ``write_spans``, with run records ``write_batch``."""
+    def _write(self, payloads: Sequence[Payload]) -> None:
+        """One transaction: spans through ``write_spans``, with run records ``write_batch``,
+        with prepared rows ``write_prepared``."""
+        prepared = [payload for payload in payloads if isinstance(payload, PreparedSpans)]
+        records = [
+            record
+            for payload in payloads
+            if not isinstance(payload, PreparedSpans)
+            for record in payload
+        ]
         spans = [record for record in records if isinstance(record, SpanRecord)]
         run_records = [record for record in records if isinstance(record, RunRecord)]
-        if run_records:
+        if prepared:
+            self._store.write_prepared(prepared, spans, run_records)
+        elif run_records:
             self._store.write_batch(spans, run_records)
         else:
             self._store.write_spans(spans)
 
     def _commit(self, batch: list[_Submission]) -> None:
-        records: list[Record] = []
-        for item in batch:
-            records.extend(item.records)
         try:
-            self._write(records)
+            self._write([item.records for item in batch])
         except Exception as exc:
             if len(batch) > 1:
                 # One request's spans may be what the store refuses: retry each on its own so
@@ -194,19 +211,19 @@ class IngestPipeline:
         )
         item.done.set_result(rejections)
 
-    def _isolate(self, records: Sequence[Record], error: Exception) -> Rejections:
+    def _isolate(self, records: Payload, error: Exception) -> Rejections:
         """Commit what the store takes of ``records`` (which failed with ``error``) by bisection.
 
         Raises:
             Exception: a transient store error on the way (the request is then retried whole).
         """
         if len(records) == 1:
-            record = records[0]
-            what = (
-                f"span {record.span_id}"
-                if isinstance(record, SpanRecord)
-                else f"run record {record.record_id}"
-            )
+            if isinstance(records, PreparedSpans):
+                what = f"span {records.first_span_id()}"
+            elif isinstance(record := records[0], SpanRecord):
+                what = f"span {record.span_id}"
+            else:
+                what = f"run record {record.record_id}"
             # The client learns which item and the kind of error; the store's own message
             # (which can name tables, hosts or users) goes to the log only.
             logger.warning("the run index refused %s: %s", what, error)
@@ -215,7 +232,7 @@ class IngestPipeline:
         rejections: Rejections = ()
         for half in (records[:middle], records[middle:]):
             try:
-                self._write(half)
+                self._write([half])
             except Exception as exc:
                 if not is_data_error(exc):
                     raise

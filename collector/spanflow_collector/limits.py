@@ -44,6 +44,11 @@ class ReceiverLimits:
         body_timeout_s: Time for a whole request body to arrive once its headers did; then the
             request is answered 408 and the connection closed.
         keep_alive_timeout_s: An idle keep-alive connection is closed after this long.
+        decode_processes: Worker processes that decode, redact and encode large OTLP/HTTP
+            trace bodies (``prepare.py``), off the process that serves requests and writes
+            the index; 0 decodes every body in a thread of the collector's own process.
+        process_decode_min_bytes: Smallest trace body (as received) given to those workers;
+            smaller ones cost less to decode in a thread than to send to another process.
     """
 
     max_spans_per_request: int = 20_000
@@ -52,6 +57,8 @@ class ReceiverLimits:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 60.0
     keep_alive_timeout_s: int = 5
+    decode_processes: int = 2
+    process_decode_min_bytes: int = 128 * 1024
 
     def __post_init__(self) -> None:
         if self.max_spans_per_request < 1:
@@ -60,5 +67,7 @@ class ReceiverLimits:
             raise ValueError("client_queue_share must be in (0, 1]")
         if self.max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        if self.decode_processes < 0 or self.process_decode_min_bytes < 0:
+            raise ValueError("decode_processes and process_decode_min_bytes must be 0 or more")
         if min(self.header_timeout_s, self.body_timeout_s, self.keep_alive_timeout_s) <= 0:
             raise ValueError("timeouts must be positive")

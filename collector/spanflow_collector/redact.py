@@ -41,6 +41,11 @@ def set_extra_patterns(patterns: Iterable[str | re.Pattern[str]]) -> None:
     _redactor = Redactor(patterns) if patterns else DEFAULT_REDACTOR
 
 
+def extra_patterns() -> tuple[re.Pattern[str], ...]:
+    """The patterns ``set_extra_patterns`` added (handed to decode worker processes)."""
+    return _redactor.extra_patterns
+
+
 def redact_attributes(attributes: Mapping[str, AttributeValue]) -> Mapping[str, AttributeValue]:
     """An attribute mapping with its secrets replaced; the same object when it held none."""
     return _redactor.attributes(attributes)

@@ -29,6 +29,7 @@ from spanflow_collector.grpc import start_grpc_server
 from spanflow_collector.ingest import DEFAULT_MAX_QUEUED_SPANS, IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.logmask import SecretMaskingFilter, configure_process_logging, dsn_secrets
+from spanflow_collector.prepare import PrepareWorkers
 from spanflow_collector.store import RunIndexStore
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,11 @@ class Collector:
             max_spans_per_request=self._limits.max_spans_per_request,
             client_queue_share=self._limits.client_queue_share,
         )
+        self._workers = (
+            PrepareWorkers(self._limits.decode_processes)
+            if self._limits.decode_processes and self.pipeline.accepts_prepared
+            else None
+        )
         self._http_server: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._grpc_server: Any = None
@@ -165,6 +171,7 @@ class Collector:
                 hosts=self._hosts,
                 max_body_bytes=self._max_body_bytes,
                 limits=self._limits,
+                workers=self._workers,
             )
             config = uvicorn.Config(
                 app,
@@ -206,6 +213,8 @@ class Collector:
             self._grpc_server.stop(grace_s).wait()
         if self._http_thread is not None:
             self._http_thread.join(grace_s + 5.0)
+        if self._workers is not None:
+            self._workers.shutdown()
         self.pipeline.close()
         self._store.close()
 

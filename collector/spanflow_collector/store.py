@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from spanflow_collector.records import AttributeValue, RunRecord, SpanRecord
+
+if TYPE_CHECKING:  # the store seam names the prepared rows only in a signature
+    from spanflow_collector.index.prepared import PreparedSpans
 
 ComparisonOp = Literal["=", "!=", "<", "<=", ">", ">="]
 
@@ -130,6 +133,14 @@ class RunIndexStore(Protocol):
 
     def write_batch(self, spans: Sequence[SpanRecord], run_records: Sequence[RunRecord]) -> None:
         """Store spans and run records in one transaction; resent ones are not duplicated."""
+
+    def write_prepared(
+        self,
+        prepared: Sequence[PreparedSpans],
+        spans: Sequence[SpanRecord],
+        run_records: Sequence[RunRecord],
+    ) -> None:
+        """``write_batch`` plus spans whose rows a decode worker built (one transaction)."""
 
     def list_runs(self, query: RunQuery) -> RunPage:
         """Runs matching ``query``, newest first, one page."""

@@ -26,6 +26,7 @@ from spanflow_collector.index.content import plain_attributes, plain_json
 from spanflow_collector.index.deletion import delete_with_subruns
 from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
 from spanflow_collector.index.executor import Executor, chunks, placeholders
+from spanflow_collector.index.prepared import PreparedSpans, merge_rows
 from spanflow_collector.index.queries import (
     MAX_SPAN_PAGE_SIZE,
     RUN_COLUMNS,
@@ -133,6 +134,20 @@ class SqlRunIndexStore:
             return
         # The one place secrets are removed at ingest, for spans and run records alike.
         rows = build_rows(redact_spans(spans))
+        record_rows = build_record_rows(redact_run_records(run_records), self._clock())
+        self._write(lambda executor: self._ingest(executor, rows, record_rows))
+
+    def write_prepared(
+        self,
+        prepared: Sequence[PreparedSpans],
+        spans: Sequence[SpanRecord],
+        run_records: Sequence[RunRecord],
+    ) -> None:
+        """``write_batch`` plus spans whose rows were built already (``index/prepared.py``)."""
+        parts = [part.rows for part in prepared]
+        if spans:
+            parts.append(build_rows(redact_spans(spans)))
+        rows = merge_rows(parts)
         record_rows = build_record_rows(redact_run_records(run_records), self._clock())
         self._write(lambda executor: self._ingest(executor, rows, record_rows))
 

@@ -85,6 +85,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--header-timeout-s", default="10", help="time to send request headers (10)"
     )
     limits.add_argument("--body-timeout-s", default="60", help="time to send a request body (60)")
+    limits.add_argument(
+        "--decode-processes",
+        default="2",
+        help="worker processes decoding large OTLP/HTTP trace bodies; 0: threads only (2)",
+    )
     retention = parser.add_argument_group(
         "retention (prune old runs at start and on a schedule; see docs/query.md)"
     )
@@ -147,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
             max_connections=_integer(args.max_connections, "--max-connections", 1, 1_000_000),
             header_timeout_s=_seconds(args.header_timeout_s, "--header-timeout-s"),
             body_timeout_s=_seconds(args.body_timeout_s, "--body-timeout-s"),
+            decode_processes=_integer(args.decode_processes, "--decode-processes", 0, 64),
         )
         tokens = _read_tokens(args)
         retention = _retention_policy(args)
