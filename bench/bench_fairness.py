@@ -7,12 +7,16 @@ small-export latency of both phases and how many small exports completed. Decodi
 event loop made every small export wait for the whole large decode; the large export's own
 commit (one transaction) still delays the small exports queued behind it.
 
+Each variant runs in its own collector: decoding in a thread of the collector's process (as
+before worker processes) and in decode worker processes (the default).
+
     python bench/bench_fairness.py [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import statistics
@@ -21,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -109,40 +114,64 @@ def measure(port: int, big: bytes, first: int) -> tuple[list[float], list[float]
     return alone, during
 
 
+VARIANTS = {
+    "decode in a thread (--decode-processes 0)": ["--decode-processes", "0"],
+    "decode in worker processes (default)": [],
+}
+
+
 def main() -> None:
-    """Run the collector, measure, print."""
+    """Run a collector per variant, measure its rounds (variants interleaved), print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     big = large_json_export()
-    with tempfile.TemporaryDirectory() as workdir:
-        command = [sys.executable, "-m", "spanflow.cli", "collector", "--port", "0", "--no-grpc"]
-        command += ["--db", str(Path(workdir) / "index.db")]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        try:
-            assert process.stdout is not None
-            ready = process.stdout.readline()
-            port = int(ready.split("http=", 1)[1].split()[0].rsplit(":", 1)[1])
-            alone: list[float] = []
-            during: list[float] = []
-            for round_ in range(args.rounds):
-                a, d = measure(port, big, first=round_ * 100_000)
-                alone += a
-                during += d
-        finally:
-            process.terminate()
-            process.wait(60)
+    results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in VARIANTS}
+    with tempfile.TemporaryDirectory() as workdir, contextlib.ExitStack() as stack:
+        ports = {
+            name: stack.enter_context(_collector(Path(workdir) / f"{index}.db", options))
+            for index, (name, options) in enumerate(VARIANTS.items())
+        }
+        for port in ports.values():  # warm-up: starts decode workers, not measured
+            measure(port, large_json_export(200), first=900_000)
+        for round_ in range(args.rounds):
+            for name, port in ports.items():
+                alone, during = measure(port, big, first=round_ * 100_000)
+                results[name][0].extend(alone)
+                results[name][1].extend(during)
     print(f"large export: {len(big) / 2**20:.1f} MiB OTLP/JSON, {args.rounds} rounds")
-    for name, values in (("alone", alone), ("during", during)):
-        deciles = statistics.quantiles(values, n=10, method="inclusive") if len(values) > 1 else []
-        p90 = deciles[-1] if deciles else values[0]
+    print()
+    print(
+        "| variant | small export alone: median / worst | during the large one: median / p90 "
+        "/ worst | answered during |"
+    )
+    print("|---|---:|---:|---:|")
+    for name, (alone, during) in results.items():
+        deciles = statistics.quantiles(during, n=10, method="inclusive") if len(during) > 1 else []
+        p90 = deciles[-1] if deciles else during[0]
         print(
-            f"small export {name:>6}: median {statistics.median(values) * 1000:8.1f} ms   "
-            f"p90 {p90 * 1000:8.1f} ms   worst {max(values) * 1000:8.1f} ms   "
-            f"({len(values)} exports)"
+            f"| {name} | {_ms(statistics.median(alone))} / {_ms(max(alone))} | "
+            f"{_ms(statistics.median(during))} / {_ms(p90)} / {_ms(max(during))} | "
+            f"{len(during)} |"
         )
-    ratio = statistics.median(during) / statistics.median(alone)
-    print(f"median ratio during/alone: {ratio:.1f}x")
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+@contextlib.contextmanager
+def _collector(db: Path, options: list[str]) -> Iterator[int]:
+    command = [sys.executable, "-m", "spanflow.cli", "collector", "--port", "0", "--no-grpc"]
+    command += ["--db", str(db), *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        yield int(ready.split("http=", 1)[1].split()[0].rsplit(":", 1)[1])
+    finally:
+        process.terminate()
+        process.wait(60)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 Receivers call ``IngestPipeline.submit`` with a request's decoded spans and get a future that
 resolves only after the store has committed them, so an acknowledgement (HTTP 200, gRPC OK)
 always means "on disk". Many concurrent requests are folded into one ``write_spans`` call (one
-transaction), which is where the throughput comes from. When the queue is full, ``submit``
-raises ``IngestQueueFullError`` at once and the receiver answers 503 / UNAVAILABLE, which OTLP
-clients retry with backoff. The SDK's embedded exporter writes through the same
-``RunIndexStore.write_spans``.
+transaction), which is where the throughput comes from; a request larger than a batch is
+committed in parts that take turns with the requests behind it, and acknowledged after its last.
+When the queue is full, ``submit`` raises ``IngestQueueFullError`` at once and the receiver
+answers 503 / UNAVAILABLE, which OTLP clients retry with backoff. The SDK's embedded exporter
+writes through the same ``RunIndexStore.write_spans``.
 
 When the store refuses a batch, each request is retried on its own; a request the store still
 refuses for a reason in its data (``store_errors.is_data_error``) is split in halves until the
@@ -31,7 +32,7 @@ from spanflow_collector.store_errors import is_data_error
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUED_SPANS = 100_000
-DEFAULT_MAX_BATCH_SPANS = 10_000
+DEFAULT_MAX_BATCH_SPANS = 1_024
 
 Rejections = tuple[str, ...]
 """One reason per span the store refused for its data (empty when everything was stored)."""
@@ -67,7 +68,10 @@ class IngestPipeline:
     Args:
         store: The run index to write into; only the writer thread calls ``write_spans``.
         max_queued_spans: Spans accepted but not yet committed before ``submit`` refuses more.
-        max_batch_spans: Upper bound of spans per ``write_spans`` call (one transaction).
+        max_batch_spans: Upper bound of spans per ``write_spans`` call (one transaction). A
+            larger request is committed in parts of this size, taking turns with the requests
+            queued behind it, so a 10,000-span export does not hold up small ones for its
+            whole write; it is acknowledged when its last part is committed.
     """
 
     def __init__(
@@ -151,7 +155,14 @@ class IngestPipeline:
                 self._queued_spans -= sum(len(item.records) for item in batch)
 
     def _take_batch(self) -> list[_Submission]:
-        batch = [self._pending.popleft()]
+        head = self._pending.popleft()
+        if len(head.records) > self._max_batch_spans:
+            part = _Submission(head.records[: self._max_batch_spans], Future())
+            rest = _Submission(head.records[self._max_batch_spans :], Future())
+            _settle_together(head.done, (part.done, rest.done))
+            self._pending.append(rest)  # behind the requests that arrived meanwhile
+            return [part]
+        batch = [head]
         size = len(batch[0].records)
         while self._pending and size + len(self._pending[0].records) <= self._max_batch_spans:
             item = self._pending.popleft()
@@ -238,3 +249,23 @@ class IngestPipeline:
                     raise
                 rejections += self._isolate(half, exc)
         return rejections
+
+
+def _settle_together(whole: Future[Rejections], parts: Sequence[Future[Rejections]]) -> None:
+    """Settle ``whole`` once every part is: their rejections together, or the first error."""
+    remaining = [len(parts)]
+    lock = threading.Lock()
+
+    def part_done(_: Future[Rejections]) -> None:
+        with lock:
+            remaining[0] -= 1
+            if remaining[0]:
+                return
+        errors = [error for part in parts if (error := part.exception()) is not None]
+        if errors:
+            whole.set_exception(errors[0])
+        else:
+            whole.set_result(tuple(reason for part in parts for reason in part.result()))
+
+    for part in parts:
+        part.add_done_callback(part_done)

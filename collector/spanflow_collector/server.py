@@ -8,6 +8,7 @@ closed.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import ipaddress
 import logging
@@ -306,6 +307,10 @@ def run_collector(
         limits=limits,
     )
     collector.start()
+    # Everything loaded so far lives as long as the process: keep it out of the collector's
+    # full collections, which otherwise walk it each time ingest allocates enough (a full
+    # collection pauses every thread, the event loop included).
+    gc.freeze()
     pruning = RetentionWorker(store, retention) if retention is not None else None
     if pruning is not None:
         pruning.start()

@@ -109,3 +109,37 @@ def test_an_empty_submission_is_acknowledged_without_a_write(memory_store: Memor
     assert pipeline.submit([]).done()
     pipeline.close()
     assert memory_store.write_calls == []
+
+
+def test_a_large_request_is_committed_in_parts_taking_turns_with_smaller_ones(
+    memory_store: MemoryStore,
+) -> None:
+    """A request over the batch size is written in parts, a small request queued behind it goes
+    between them, and the large one is acknowledged once its last part is committed."""
+    pipeline = IngestPipeline(memory_store, max_batch_spans=10)  # type: ignore[arg-type]
+    memory_store.hold_writes()
+    large = pipeline.submit(_records(0, 35))
+    assert memory_store.write_started.wait(WAIT_S)
+    small = pipeline.submit(_records(100, 2))
+    memory_store.release_writes()
+    assert small.result(WAIT_S) == ()
+    assert large.result(WAIT_S) == ()
+    assert memory_store.write_calls == [10, 10, 2, 10, 5]
+    assert len(memory_store.spans) == 37
+    pipeline.close()
+
+
+def test_a_failed_part_fails_the_whole_large_request(memory_store: MemoryStore) -> None:
+    """When one part of a large request cannot be stored, its sender is told, not acknowledged."""
+
+    class RefusesSpan23(MemoryStore):
+        def write_spans(self, spans: object) -> None:
+            if any(s.span_id.endswith("17") for s in spans):  # type: ignore[attr-defined]
+                raise RuntimeError("disk full")
+            super().write_spans(spans)  # type: ignore[arg-type]
+
+    store = RefusesSpan23()
+    pipeline = IngestPipeline(store, max_batch_spans=10)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="disk full"):
+        pipeline.submit(_records(0, 35)).result(WAIT_S)
+    pipeline.close()
