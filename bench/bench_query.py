@@ -4,7 +4,9 @@ Generates realistic runs (~50 spans each: a start marker, a root with params and
 calls of ~1.5 KB with GenAI usage and message contents, tool steps, dataflow links), writes
 them through ``write_spans`` in batches of 512 as the collector does, then times the queries
 the API serves most: the first page of runs, a filtered page, a deep page through the cursor,
-and one run's spans + links (the run graph). Prints figures and the 1M/100k ratios.
+one run's spans + links (the run graph), and the UI's other reads: the run page (run, metric
+series, subruns), span tree pages, one run's metric series, and comparing two runs. Prints
+figures and the 1M/100k ratios.
 
     python bench/bench_query.py                       # SQLite, 100k and 1M spans
     python bench/bench_query.py --sizes 100000        # quicker
@@ -25,12 +27,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from spanflow import attributes as attr
+from spanflow_collector.api.views import child_run_ids, compare_runs
 from spanflow_collector.index import SqlRunIndexStore, open_store
-from spanflow_collector.records import AttributeValue, LinkRecord, SpanRecord
+from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 from spanflow_collector.store import RunQuery, ValueFilter
 
 SPANS_PER_RUN = 50
 LLM_CALLS_PER_RUN = 30
+METRIC_POINTS_PER_STEP = 5
 BATCH_SIZE = 512
 RESOURCE: dict[str, AttributeValue] = {"service.name": "bench-agent", "host.name": "bench"}
 _WORDS = [
@@ -156,6 +160,19 @@ def generate_run(index: int, rng: random.Random, start_ns: int) -> list[SpanReco
                         attr.SPAN_KIND: attr.SpanKindValue.STEP,
                         attr.STEP_NAME: "lookup",
                     },
+                    # log_metric inside a step: the UI's metric series read these back.
+                    events=tuple(
+                        EventRecord(
+                            attr.EVENT_METRIC,
+                            start + point,
+                            {
+                                attr.EVENT_METRIC_NAME: "loss",
+                                attr.EVENT_METRIC_VALUE: rng.random(),
+                                attr.EVENT_METRIC_STEP: position * 5 + point,
+                            },
+                        )
+                        for point in range(METRIC_POINTS_PER_STEP)
+                    ),
                     resource_attributes=RESOURCE,
                 )
             )
@@ -230,11 +247,22 @@ def measure(store: SqlRunIndexStore, span_count: int) -> dict[str, float]:
         page = store.list_runs(RunQuery(limit=50, cursor=deep_cursor))
         deep_cursor = page.next_cursor
     middle_run = f"01BENCH{run_count // 2:019d}"
+    other_run = f"01BENCH{run_count // 3:019d}"
+    second_page = store.get_span_page(middle_run, limit=20, include_markers=False).next_cursor
 
     def run_graph() -> None:
         store.get_run(middle_run)
         store.get_spans(middle_run)
         store.get_links(middle_run)
+
+    def run_page() -> None:  # GET /api/v1/runs/{id}: the run, its metric series, its subruns
+        store.get_run(middle_run)
+        store.get_metric_history(middle_run)
+        child_run_ids(store, middle_run)
+
+    def compare() -> None:  # GET /api/v1/compare?ids=a,b
+        runs = [store.get_run(run_id) for run_id in (middle_run, other_run)]
+        compare_runs([run for run in runs if run is not None])
 
     return {
         "list_runs first page (50)": median_ms(lambda: store.list_runs(RunQuery(limit=50))),
@@ -253,6 +281,17 @@ def measure(store: SqlRunIndexStore, span_count: int) -> dict[str, float]:
             repeats=10,
         ),
         "run graph (run+spans+links)": median_ms(run_graph),
+        "run page (run+metrics+subruns)": median_ms(run_page),
+        "span tree page 1 (20 spans)": median_ms(
+            lambda: store.get_span_page(middle_run, limit=20, include_markers=False)
+        ),
+        "span tree page 2 (cursor)": median_ms(
+            lambda: store.get_span_page(
+                middle_run, limit=20, cursor=second_page, include_markers=False
+            )
+        ),
+        "metric series (one run)": median_ms(lambda: store.get_metric_history(middle_run)),
+        "compare two runs": median_ms(compare),
     }
 
 
