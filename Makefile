@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all ui demo test lint typecheck unit bench clean fuzz
+.PHONY: all ui demo test lint typecheck unit bench clean fuzz bench-collector
 
 ## all (default): the virtualenv and the web UI's built assets
 all: $(STAMP) ui
@@ -55,6 +55,17 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	. scripts/postgres-env.sh && SPANFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
 		--timeout=0 tests/collector/test_fuzz_otlp.py tests/api/test_fuzz_query.py
+
+## bench: the benches (timings, never part of `make test`; they take minutes)
+bench: bench-collector
+
+## bench-collector: ingest beside Phoenix (see bench/README.md for its venv), a large export's
+## effect on small ones, queries at 100k and 1M spans, and 3 collector replicas on PostgreSQL
+bench-collector: $(STAMP)
+	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_fairness.py
+	$(PY) bench/bench_query.py
+	$(PY) bench/bench_replicas.py
 
 clean:
 	rm -rf $(VENV) .spanflow .pytest_cache .mypy_cache .ruff_cache web/node_modules \
