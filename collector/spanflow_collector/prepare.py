@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import re
+import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -50,6 +51,9 @@ def prepare_traces(body: bytes, encoding: str, media_type: str, max_bytes: int) 
 
 
 def _start_worker(patterns: tuple[re.Pattern[str], ...]) -> None:
+    # Ctrl-C reaches the whole process group: the collector shuts its workers down in order
+    # (after the bodies they hold); a worker dying on its own would fail those requests.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if patterns:
         redact.set_extra_patterns(patterns)
 
