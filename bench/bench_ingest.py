@@ -40,7 +40,7 @@ from local_postgres import postgres_server, server_binaries
 BATCH_SIZE = 512
 CLIENT_THREADS = 4
 SPANFLOW_COLLECTOR = [sys.executable, "-m", "spanflow.cli", "collector"]
-STARTUP_TIMEOUT_S = 120.0
+STARTUP_TIMEOUT_S = 600.0
 STORE_TIMEOUT_S = 900.0
 _PROMPT = (
     "You are a careful assistant. Summarise the following support ticket, list the customer's "
@@ -329,9 +329,11 @@ def main() -> int:
         else:
             print(f"Phoenix skipped: no python at {args.phoenix_python} (see bench/README.md)")
         figures: dict[str, list[Figure]] = {name: [] for name in variants}
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             for name, measure in variants.items():
-                figures[name].append(measure())
+                figure = measure()
+                figures[name].append(figure)
+                print(f"round {round_ + 1}: {name}: {figure.spans_per_s:,.0f} spans/s", flush=True)
         _print_table(figures)
     return 0
 
