@@ -9,8 +9,11 @@ the same bodies decoded in a thread of the collector's own process.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -90,7 +93,7 @@ def _ingest(db: Path, limits: ReceiverLimits, body: bytes, content_type: str) ->
         collector.stop()
 
 
-def _index_contents(db: Path) -> list[object]:
+def _index_contents(db: Path) -> list[tuple[Any, ...]]:
     store = SqliteRunIndexStore(db, read_only=True)
     try:
         runs = store.list_runs(RunQuery(limit=100)).runs
@@ -131,5 +134,47 @@ def test_worker_processes_apply_the_collectors_extra_redaction_patterns(tmp_path
     answer = _ingest(tmp_path / "index.db", IN_WORKERS, body, "application/x-protobuf")
     assert answer.status_code == 200
     ((_, spans, _, _),) = _index_contents(tmp_path / "index.db")
-    assert spans[0].attributes["note"] == f"key {marker(CUSTOM_KIND)} here"  # type: ignore[index]
+    assert spans[0].attributes["note"] == f"key {marker(CUSTOM_KIND)} here"
     assert CUSTOM_SECRET.encode() not in (tmp_path / "index.db").read_bytes()
+
+
+def _decode_worker_pids() -> list[int]:
+    """This process's children that are multiprocessing spawn workers (from /proc)."""
+    children = [
+        int(pid)
+        for task in Path("/proc/self/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    return [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_a_killed_decode_worker_costs_one_retryable_answer_and_the_pool_starts_again(
+    tmp_path: Path,
+) -> None:
+    """A worker killed (as the OOM killer would) turns the next export into a 503 the client
+    retries; the export after it is decoded by a fresh worker and stored."""
+    db = tmp_path / "index.db"
+    collector = Collector(SqliteRunIndexStore(db), http_port=0, grpc_port=None, limits=IN_WORKERS)
+    collector.start()
+
+    def export(n: int) -> int:
+        body = export_request([make_span(n, attributes={attr.RUN_ID: f"run-{n}"})])
+        response = requests.post(
+            f"{collector.http_url}/v1/traces",
+            data=body.SerializeToString(),
+            headers={"Content-Type": "application/x-protobuf"},
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        return response.status_code
+
+    try:
+        assert export(1) == 200  # starts the pool
+        workers = _decode_worker_pids()
+        assert len(workers) == 1
+        os.kill(workers[0], signal.SIGKILL)
+        assert export(2) == 503
+        assert export(3) == 200
+    finally:
+        collector.stop()
+    stored = {run.id for run, _, _, _ in _index_contents(db)}
+    assert stored == {"run-1", "run-3"}
