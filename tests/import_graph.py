@@ -20,7 +20,7 @@ PACKAGES = ("spanflow", "spanflow_collector")
 
 @dataclass(frozen=True)
 class ImportEdge:
-    """``importer`` imports ``imported`` at ``line``; ``in_function`` when the import is deferred."""
+    """``importer`` imports ``imported`` at ``line``; ``in_function``: the import is deferred."""
 
     importer: str
     imported: str
@@ -59,7 +59,9 @@ def _runtime_imports(
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node, in_function
             continue
-        nested = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        nested = in_function or isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+        )
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.stmt):
                 yield from _runtime_imports([child], nested)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import pytest
+
 import spanflow
 
 # Add a name here when adding it to spanflow.__all__ (kept sorted there).
@@ -48,3 +53,28 @@ def test_all_is_sorted_and_every_name_exists() -> None:
     assert spanflow.__all__ == sorted(spanflow.__all__)
     for name in spanflow.__all__:
         assert hasattr(spanflow, name), name
+
+
+def test_lazy_names_match_the_type_checking_imports() -> None:
+    """The names loaded on first use are the ones type checkers see, each from the same home."""
+    tree = ast.parse(Path(spanflow.__file__).read_text(encoding="utf-8"))
+    type_checking_homes: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom)
+                for alias in statement.names:
+                    type_checking_homes[alias.name] = str(statement.module)
+    assert type_checking_homes == spanflow._PUBLIC_HOMES
+    assert set(type_checking_homes) == EXPECTED_PUBLIC_NAMES
+
+
+def test_dir_lists_public_names_before_they_are_loaded() -> None:
+    """``dir(spanflow)`` offers every public name, so completion works on the lazy package."""
+    assert set(dir(spanflow)) >= EXPECTED_PUBLIC_NAMES
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    """A misspelt name fails like on any module, naming the attribute."""
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = spanflow.no_such_name  # type: ignore[attr-defined]
