@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from spanflow import attributes as attr
-from spanflow_collector.api.views import child_run_ids, compare_runs
+from spanflow.query.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
+from spanflow.query.store import RunQuery, ValueFilter
+from spanflow.query.views import child_run_ids, compare_runs
 from spanflow_collector.index import SqlRunIndexStore, open_store
-from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
-from spanflow_collector.store import RunQuery, ValueFilter
 
 SPANS_PER_RUN = 50
 LLM_CALLS_PER_RUN = 30

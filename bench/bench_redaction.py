@@ -31,10 +31,10 @@ from spanflow import attributes as attr
 from spanflow._internal import redact
 from spanflow.instrumentation import content
 from spanflow.instrumentation._messages import set_json_array
+from spanflow.query.records import SpanRecord
 from spanflow.redaction import DEFAULT_REDACTOR
 from spanflow_collector.index import sqlstore
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
-from spanflow_collector.records import SpanRecord
 from spanflow_collector.redact import redact_spans
 
 INGEST_BATCH_SPANS = 256

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import spanflow
 from spanflow import attributes as attr
+from spanflow.query.records import MetricPointValue, RunRecord
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
-from spanflow_collector.records import MetricPointValue, RunRecord
 
 T0 = 1_800_000_000_000_000_000
 

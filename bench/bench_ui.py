@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_api import build_index, serve_app  # bench/query_api.py
 
 from spanflow import attributes as attr
+from spanflow.query.records import LinkRecord, SpanRecord
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.index import open_store
-from spanflow_collector.records import LinkRecord, SpanRecord
-from spanflow_collector.store import RunIndexStore
 from spanflow_collector.ui.serve import index_app
 
 CHROMIUM_PATH = "/usr/bin/chromium"

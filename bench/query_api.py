@@ -22,10 +22,10 @@ from starlette.applications import Starlette
 
 from spanflow import Client
 from spanflow import attributes as attr
+from spanflow.query.records import EventRecord, SpanRecord, StatusCode
+from spanflow.query.store import RunIndexStore, RunQuery, ValueFilter
 from spanflow_collector.api import build_routes
 from spanflow_collector.index import open_store
-from spanflow_collector.records import EventRecord, SpanRecord, StatusCode
-from spanflow_collector.store import RunIndexStore, RunQuery, ValueFilter
 
 
 def build_index(store: RunIndexStore, runs: int) -> list[str]:

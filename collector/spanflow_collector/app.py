@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.access import AccessMiddleware, AccessTokens, HostPolicy
 from spanflow_collector.admission import IngestGate
 from spanflow_collector.connections import RequestLimitsMiddleware
@@ -18,7 +19,6 @@ from spanflow_collector.http_logs import OtlpHttpLogsReceiver
 from spanflow_collector.ingest import IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.prepare import PrepareWorkers
-from spanflow_collector.store import RunIndexStore
 from spanflow_collector.ui import ui_middleware
 
 _API_MODULE = "spanflow_collector.api"

@@ -15,16 +15,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from spanflow import environment
-from spanflow._internal.run_records import RunRecord as SdkRunRecord
-from spanflow_collector.index import DEFAULT_INDEX_PATH
-from spanflow_collector.index.sqlite import SqliteRunIndexStore
-from spanflow_collector.records import (
+from spanflow.query.records import (
     AttributeValue,
     EventRecord,
     LinkRecord,
@@ -33,6 +30,12 @@ from spanflow_collector.records import (
     SpanRecord,
     StatusCode,
 )
+from spanflow_collector.index import DEFAULT_INDEX_PATH
+from spanflow_collector.index.sqlite import SqliteRunIndexStore
+
+if TYPE_CHECKING:
+    # The SDK hands its own records across this seam; the collector never imports SDK runtime.
+    from spanflow._internal.run_records import RunRecord as SdkRunRecord
 
 logger = logging.getLogger(__name__)
 

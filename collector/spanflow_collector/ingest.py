@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from spanflow.query.records import RunRecord, SpanRecord
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.index.prepared import PreparedSpans
-from spanflow_collector.records import RunRecord, SpanRecord
-from spanflow_collector.store import RunIndexStore
 from spanflow_collector.store_errors import is_data_error
 
 logger = logging.getLogger(__name__)

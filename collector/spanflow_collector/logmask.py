@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
-from spanflow._internal.terminal_text import printable
+from spanflow.query.terminal_text import printable
 
 MASK: Final = "***"
 _LOG_FORMAT: Final = "spanflow collector: %(levelname)s %(name)s: %(message)s"

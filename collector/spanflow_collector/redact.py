@@ -18,14 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from spanflow import attributes as attr
-from spanflow.redaction import DEFAULT_REDACTOR, Redactor
-from spanflow_collector.records import (
+from spanflow.query.records import (
     AttributeValue,
     EventRecord,
     LinkRecord,
     RunRecord,
     SpanRecord,
 )
+from spanflow.redaction import DEFAULT_REDACTOR, Redactor
 
 _redactor: Redactor = DEFAULT_REDACTOR
 

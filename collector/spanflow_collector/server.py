@@ -21,9 +21,10 @@ from typing import Any
 
 import uvicorn
 
+from spanflow.query.analysis.retention import RetentionPolicy, RetentionWorker
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.access import AccessScope, AccessTokens, HostPolicy
 from spanflow_collector.admission import IngestGate
-from spanflow_collector.analysis.retention import RetentionPolicy, RetentionWorker
 from spanflow_collector.app import build_app
 from spanflow_collector.connections import connection_cap, guarded_h11_protocol
 from spanflow_collector.grpc import start_grpc_server
@@ -31,7 +32,6 @@ from spanflow_collector.ingest import DEFAULT_MAX_QUEUED_SPANS, IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.logmask import SecretMaskingFilter, configure_process_logging, dsn_secrets
 from spanflow_collector.prepare import PrepareWorkers
-from spanflow_collector.store import RunIndexStore
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from spanflow._client.errors import (
     InvalidQueryError,
     RunNotFoundError,
 )
+from spanflow.query.records import EventRecord, LinkRecord, SpanRecord
+from spanflow.query.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.views import RunComparison, RunDetail, SpanNode, ValueDiff
 from spanflow_collector.api.artifacts import ArtifactInfo
-from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, ValueDiff
-from spanflow_collector.records import EventRecord, LinkRecord, SpanRecord
-from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
 __all__ = [
     "ArtifactInfo",

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from spanflow_collector.analysis.statistics import (
+from spanflow.query.analysis.statistics import (
     mcnemar_exact_p,
     paired_t,
     regularized_incomplete_beta,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spanflow import attributes as attr
-from spanflow_collector.store import RunIndexStore
+from spanflow.query.store import RunIndexStore
 from tests.api.support import LlmCall, RunSpec, serve, write_runs
 
 

@@ -14,15 +14,15 @@ import uvicorn
 from starlette.applications import Starlette
 
 from spanflow import attributes as attr
-from spanflow_collector.api import build_routes
-from spanflow_collector.records import (
+from spanflow.query.records import (
     AttributeValue,
     EventRecord,
     LinkRecord,
     SpanRecord,
     StatusCode,
 )
-from spanflow_collector.store import RunIndexStore
+from spanflow.query.store import RunIndexStore
+from spanflow_collector.api import build_routes
 
 BASE_TIME_NS = (time.time_ns() // 10**9 - 3600) * 10**9
 """Runs start at offsets from one hour ago: recent enough for relative times, and ended runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spanflow.client import Client
-from spanflow_collector.store import RunIndexStore
+from spanflow.query.store import RunIndexStore
 from tests.api.support import RunSpec, write_runs
 from tests.api.test_routes import get_json
 

@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 from spanflow.dataflow import DataflowGraph
-from spanflow_collector.api import codec
-from spanflow_collector.api.views import RunDetail, build_span_tree, compare_runs
-from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+from spanflow.query import codec
+from spanflow.query.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.views import RunDetail, build_span_tree, compare_runs
 from tests.api.support import LlmCall, RunSpec, run_spans
 
 

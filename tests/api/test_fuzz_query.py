@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spanflow import environment
-from spanflow_collector.api.params import LIST_PARAMETERS
+from spanflow.query.params import LIST_PARAMETERS
 from tests.collector.fuzz_strategies import hostile_floats, hostile_ints, hostile_text
 from tests.collector.hostile import json_body, json_span, post, rejected_spans
 from tests.collector.processes import REQUEST_TIMEOUT_S, CollectorProcess, collector_process

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from spanflow import attributes as attr
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.api import graph_view
-from spanflow_collector.store import RunIndexStore
 from tests.api.support import LlmCall, RunSpec, write_runs
 from tests.api.test_routes import get_json
 

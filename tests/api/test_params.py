@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from spanflow_collector.api.params import (
+from spanflow.query.params import (
     DEFAULT_LIMIT,
     QueryParameterError,
     format_filter_value,
@@ -15,7 +15,7 @@ from spanflow_collector.api.params import (
     parse_run_query,
     parse_time_ns,
 )
-from spanflow_collector.store import RunQuery, ValueFilter
+from spanflow.query.store import RunQuery, ValueFilter
 
 
 def test_no_parameters_is_the_default_query() -> None:

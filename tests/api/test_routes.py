@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.api import build_routes
 from spanflow_collector.api.openapi import openapi_document
-from spanflow_collector.store import RunIndexStore
 from tests.api.fixtures import Seeded
 
 pytest.importorskip("spanflow_collector.index", reason="needs the run index stores")
@@ -189,7 +189,7 @@ def test_openapi_document_describes_every_route(api_url: str, store: RunIndexSto
     }
     assert documented == routed
     list_parameters = {p["name"] for p in document["paths"]["/api/v1/runs"]["get"]["parameters"]}
-    from spanflow_collector.api.params import LIST_PARAMETERS
+    from spanflow.query.params import LIST_PARAMETERS
 
     assert list_parameters == set(LIST_PARAMETERS)
 

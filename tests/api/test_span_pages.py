@@ -14,10 +14,10 @@ import pytest
 
 import spanflow
 from spanflow import attributes as attr
-from spanflow_collector.api.params import DEFAULT_SPAN_LIMIT, MAX_SPAN_LIMIT
-from spanflow_collector.api.views import build_span_tree
-from spanflow_collector.records import SpanRecord
-from spanflow_collector.store import RunIndexStore
+from spanflow.query.params import DEFAULT_SPAN_LIMIT, MAX_SPAN_LIMIT
+from spanflow.query.records import SpanRecord
+from spanflow.query.store import RunIndexStore
+from spanflow.query.views import build_span_tree
 
 pytest.importorskip("spanflow_collector.index", reason="needs the run index stores")
 

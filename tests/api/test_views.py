@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from spanflow_collector.api.views import build_span_tree, compare_runs
-from spanflow_collector.records import SpanRecord
-from spanflow_collector.store import RunSummary
+from spanflow.query.records import SpanRecord
+from spanflow.query.store import RunSummary
+from spanflow.query.views import build_span_tree, compare_runs
 from tests.api.support import LlmCall, RunSpec, run_spans
 
 

@@ -17,12 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spanflow import attributes as attr
-from spanflow._internal.terminal_text import printable
 from spanflow.cli import runs_render as render
 from spanflow.dataflow import DataflowEdge, DataflowGraph, DataflowNode
-from spanflow_collector.api.views import RunDetail, build_span_tree, compare_runs
-from spanflow_collector.records import SpanRecord, StatusCode
-from spanflow_collector.store import MetricPoint, RunSummary
+from spanflow.query.records import SpanRecord, StatusCode
+from spanflow.query.store import MetricPoint, RunSummary
+from spanflow.query.terminal_text import printable
+from spanflow.query.views import RunDetail, build_span_tree, compare_runs
 from tests.cli.graph_syntax import parse_dot, parse_mermaid
 from tests.cli.hostile_text import fuzz_settings, hostile_text, unsafe_characters
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from spanflow.cli import main
-from spanflow_collector.store import RunIndexStore
+from spanflow.query.store import RunIndexStore
 from tests.api.fixtures import Seeded
 from tests.api.support import LlmCall, RunSpec, write_runs
 

@@ -13,9 +13,9 @@ import pytest
 from spanflow import attributes as attr
 from spanflow.cli import main
 from spanflow.client import Client
-from spanflow_collector.analysis.statistics import mcnemar_exact_p, paired_t
+from spanflow.query.analysis.statistics import mcnemar_exact_p, paired_t
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.index import open_store
-from spanflow_collector.store import RunIndexStore
 from tests.api.support import LlmCall, RunSpec, write_runs
 
 pytest.importorskip("spanflow_collector.index", reason="needs the run index stores")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from spanflow.cli import runs_render as render
-from spanflow_collector.api.views import build_span_tree
-from spanflow_collector.store import RunSummary
+from spanflow.query.store import RunSummary
+from spanflow.query.views import build_span_tree
 from tests.api.support import LlmCall, RunSpec, run_spans
 
 NOW_NS = 1_780_000_000 * 10**9

@@ -6,9 +6,9 @@ import pytest
 
 from spanflow.cli.runs_render import Style
 from spanflow.cli.runs_stats_render import paired_text, stats_text
-from spanflow_collector.analysis.history import RunValue, summarize
-from spanflow_collector.analysis.paired import compare_paired
-from spanflow_collector.store import RunSummary
+from spanflow.query.analysis.history import RunValue, summarize
+from spanflow.query.analysis.paired import compare_paired
+from spanflow.query.store import RunSummary
 from tests.cli.hostile_text import TRICKY_PIECES, unsafe_characters
 
 HOSTILE = "".join(TRICKY_PIECES)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spanflow._internal.terminal_text import display_width, fit, printable
+from spanflow.query.terminal_text import display_width, fit, printable
 from tests.cli.hostile_text import fuzz_settings, hostile_text, unsafe_characters
 
 

@@ -18,7 +18,7 @@ from spanflow.client import (
     RunSummary,
 )
 from spanflow.dataflow import DataflowGraph
-from spanflow_collector.store import RunIndexStore
+from spanflow.query.store import RunIndexStore
 from tests.api.fixtures import Seeded
 from tests.api.support import BASE_TIME_NS, LlmCall, RunSpec, write_runs
 

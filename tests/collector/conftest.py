@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from spanflow_collector.records import SpanRecord
+from spanflow.query.records import SpanRecord
 from spanflow_collector.server import Collector
 from tests.api.fixtures import index_location
 

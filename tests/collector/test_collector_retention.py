@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from spanflow.client import Client
-from spanflow_collector.analysis.retention import RetentionPolicy
+from spanflow.query.analysis.retention import RetentionPolicy
+from spanflow.query.store import RunQuery
 from spanflow_collector.index import open_store
-from spanflow_collector.store import RunQuery
 from tests.api.support import RunSpec, write_runs
 from tests.collector.processes import collector_process
 from tests.environments import child_environment

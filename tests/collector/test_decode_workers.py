@@ -20,12 +20,12 @@ import requests
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from spanflow import attributes as attr
+from spanflow.query.store import RunQuery
 from spanflow.redaction import CUSTOM_KIND, marker
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.limits import ReceiverLimits
 from spanflow_collector.redact import set_extra_patterns
 from spanflow_collector.server import Collector
-from spanflow_collector.store import RunQuery
 from tests.collector.payloads import (
     any_value,
     export_request,

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from spanflow import attributes as attr
+from spanflow.query.records import INT64_MAX
 from spanflow_collector.otlp.normalize import MAX_VALUE_DEPTH, TRUNCATED_VALUE
-from spanflow_collector.records import INT64_MAX
 from tests.collector.hostile import (
     JSON,
     PROTOBUF,

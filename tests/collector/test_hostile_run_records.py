@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from spanflow import attributes as attr
+from spanflow.query.store import RunIndexStore
 from spanflow_collector.index import open_store
 from spanflow_collector.server import Collector
-from spanflow_collector.store import RunIndexStore
 
 TIMEOUT_S = 30
 T0 = 1_800_000_000_000_000_000

@@ -6,9 +6,9 @@ from concurrent.futures import Future
 
 import pytest
 
+from spanflow.query.records import SpanRecord
 from spanflow_collector.ingest import IngestClosedError, IngestPipeline, IngestQueueFullError
 from spanflow_collector.otlp import parse_protobuf_request
-from spanflow_collector.records import SpanRecord
 from tests.collector.conftest import MemoryStore
 from tests.collector.payloads import export_request, make_span
 

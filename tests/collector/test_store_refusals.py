@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from spanflow import attributes as attr
+from spanflow.query.records import SpanRecord
 from spanflow_collector.index import open_store
 from spanflow_collector.ingest import IngestPipeline
-from spanflow_collector.records import SpanRecord
 from tests.collector.hostile import json_body, json_span, post, run_spans_by_id
 from tests.collector.processes import collector_process
 

@@ -147,8 +147,8 @@ def test_graph_exports_escape_labels(text: str) -> None:
 
 def test_graph_reads_collector_and_testing_span_records(harness: Harness) -> None:
     """The collector's SpanRecords and spanflow.testing's records give the same graph."""
+    from spanflow.query.records import LinkRecord, SpanRecord
     from spanflow.testing.records import record_from_readable
-    from spanflow_collector.records import LinkRecord, SpanRecord
 
     from_spans = _three_call_graph(harness)
     finished = harness.exporter.get_finished_spans()

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from spanflow import attributes as attr
-from spanflow_collector.index import SqlRunIndexStore
-from spanflow_collector.records import (
+from spanflow.query.records import (
     AttributeValue,
     EventRecord,
     LinkRecord,
     SpanRecord,
     StatusCode,
 )
+from spanflow_collector.index import SqlRunIndexStore
 
 StoreFactory = Callable[..., SqlRunIndexStore]
 """The ``make_store`` fixture: opens another store on the same fresh index."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 
 from spanflow import attributes as attr
+from spanflow.query.records import RunRecord
 from spanflow_collector.index import SqlRunIndexStore
-from spanflow_collector.records import RunRecord
 
 T0 = 1_800_000_000_000_000_000
 BINARY = bytes(range(256)) + b"\x00" * 10  # NUL bytes survive both databases

@@ -11,9 +11,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from spanflow import attributes as attr
+from spanflow.query.store import RunQuery
 from spanflow_collector.embedded import EmbeddedSpanExporter, span_record_from_readable
 from spanflow_collector.index import open_store
-from spanflow_collector.store import RunQuery
 
 
 def _provider(exporter: EmbeddedSpanExporter, *, batch: bool = False) -> TracerProvider:

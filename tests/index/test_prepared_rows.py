@@ -10,10 +10,10 @@ from typing import Any
 from index_builders import RunSpans, foreign_trace, metric_event
 
 from spanflow import attributes as attr
+from spanflow.query.records import LinkRecord, SpanRecord
+from spanflow.query.store import RunQuery
 from spanflow_collector.index import SqlRunIndexStore
 from spanflow_collector.index.prepared import prepare_spans
-from spanflow_collector.records import LinkRecord, SpanRecord
-from spanflow_collector.store import RunQuery
 
 
 def _batch() -> list[SpanRecord]:

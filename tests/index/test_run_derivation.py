@@ -17,9 +17,9 @@ from index_builders import (
 )
 
 from spanflow import attributes as attr
+from spanflow.query.records import SpanRecord, StatusCode
+from spanflow.query.store import RunQuery
 from spanflow_collector.index import SqlRunIndexStore
-from spanflow_collector.records import SpanRecord, StatusCode
-from spanflow_collector.store import RunQuery
 
 
 def _complete_run(run_id: str = "01RUN") -> list[SpanRecord]:

@@ -13,11 +13,11 @@ import pytest
 from tests.api.fixtures import index_location
 
 from spanflow import attributes as attr
+from spanflow.query.records import MetricPointValue, RunRecord, SpanRecord, StatusCode
+from spanflow.query.store import RunQuery
 from spanflow_collector.index import open_store
 from spanflow_collector.index.schema import LATEST_VERSION, MIGRATIONS, VERSION_TABLE
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
-from spanflow_collector.records import MetricPointValue, RunRecord, SpanRecord, StatusCode
-from spanflow_collector.store import RunQuery
 
 __all__ = ["index_location"]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from tests.environments import child_environment
 
+from spanflow.query.store import RunQuery
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.server import Collector
-from spanflow_collector.store import RunQuery
 
 SCRIPT = """
 import spanflow

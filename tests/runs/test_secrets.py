@@ -15,9 +15,9 @@ import pytest
 from tests.environments import child_environment
 from tests.planted_secrets import NAMED, ORDINARY, PLANTED, index_bytes, leaked
 
+from spanflow.query.store import RunQuery, RunSummary
 from spanflow.redaction import marker
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
-from spanflow_collector.store import RunQuery, RunSummary
 
 SCENARIOS = Path(__file__).with_name("secrets_scenarios.py")
 REPOSITORY = Path(__file__).parents[2]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from spanflow.dataflow import DataflowGraph
+from spanflow.query.store import RunQuery, RunSummary
 from spanflow_collector.index import open_store
-from spanflow_collector.store import RunQuery, RunSummary
 from tests.environments import child_environment
 from tests.ui import recorder
 from tests.ui.conftest import (

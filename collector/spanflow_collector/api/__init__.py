@@ -1,8 +1,8 @@
 """The collector's REST query API: list, inspect, compare and delete runs (``/api/v1``).
 
-``build_routes(store)`` gives the Starlette routes the collector mounts. The modules that parse
-filters (``params``), shape results (``views``) and encode JSON (``codec``) need only the
-standard library, so the embedded Python client shares them without the ``collector`` extra.
+``build_routes(store)`` gives the Starlette routes the collector mounts. The filter parser,
+views and JSON codec they use live in ``spanflow.query`` (standard library only), which the
+embedded Python client shares without the ``collector`` extra.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
-    from spanflow_collector.store import RunIndexStore
+    from spanflow.query.store import RunIndexStore
 
 __all__ = ["build_routes"]
 

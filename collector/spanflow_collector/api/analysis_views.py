@@ -1,7 +1,7 @@
 """``GET /api/v1/runs/compare/paired`` and ``GET /api/v1/runs/stats``: statistics over runs.
 
 The same computations ``spanflow.Client.compare_paired`` and ``metric_stats`` run (see
-``spanflow_collector.analysis``), over the store, for API users such as the web UI.
+``spanflow.query.analysis``), over the store, for API users such as the web UI.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from spanflow_collector.analysis.encode import encode_paired, encode_stats
-from spanflow_collector.analysis.history import collect
-from spanflow_collector.analysis.paired import check_pair_by, compare_paired
-from spanflow_collector.api.params import QueryParameterError, parse_statuses
-from spanflow_collector.store import RunIndexStore, RunQuery, RunSummary
+from spanflow.query.analysis.encode import encode_paired, encode_stats
+from spanflow.query.analysis.history import collect
+from spanflow.query.analysis.paired import check_pair_by, compare_paired
+from spanflow.query.params import QueryParameterError, parse_statuses
+from spanflow.query.store import RunIndexStore, RunQuery, RunSummary
 
 PAIRED_PARAMETERS = ("a", "b", "pair_by", "confidence")
 STATS_PARAMETERS = ("metric", "project", "by", "last", "status", "tag", "q")

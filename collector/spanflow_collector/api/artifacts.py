@@ -13,7 +13,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from spanflow_collector.store import RunIndexStore, RunSummary
+from spanflow.query.store import RunIndexStore, RunSummary
 
 MAX_FILENAME_CHARS = 120
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow.dataflow import DataflowGraph
-from spanflow.dataflow.graph import DataflowEdge, DataflowNode
+from spanflow.query.graph import DataflowEdge, DataflowGraph, DataflowNode
+from spanflow.query.records import SpanRecord, StatusCode
+from spanflow.query.store import RunIndexStore, RunQuery, RunSummary
 from spanflow.replaying import _compare as replay_changes
-from spanflow_collector.records import SpanRecord, StatusCode
-from spanflow_collector.store import RunIndexStore, RunQuery, RunSummary
 
 MAX_GRAPH_RUNS = 200
 """The run and at most this many minus one descendant runs are drawn in one graph."""

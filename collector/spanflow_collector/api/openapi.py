@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from spanflow_collector.api.params import (
+from spanflow.query.params import (
     DEFAULT_LIMIT,
     DEFAULT_SPAN_LIMIT,
     MAX_LIMIT,

@@ -18,8 +18,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from spanflow.dataflow import DataflowGraph
-from spanflow_collector.api import analysis_views, codec, graph_view
+from spanflow.query import codec
+from spanflow.query.graph import DataflowGraph
+from spanflow.query.params import (
+    QueryParameterError,
+    parse_bool,
+    parse_run_query,
+    parse_span_page,
+)
+from spanflow.query.store import RunIndexStore, RunSummary, SpanPage
+from spanflow.query.views import (
+    RunDetail,
+    build_span_tree,
+    child_run_ids,
+    compare_runs,
+    list_page,
+)
+from spanflow_collector.api import analysis_views, graph_view
 from spanflow_collector.api.artifacts import (
     ArtifactNotFound,
     artifact_content,
@@ -28,20 +43,6 @@ from spanflow_collector.api.artifacts import (
     encode_artifact,
 )
 from spanflow_collector.api.openapi import openapi_document
-from spanflow_collector.api.params import (
-    QueryParameterError,
-    parse_bool,
-    parse_run_query,
-    parse_span_page,
-)
-from spanflow_collector.api.views import (
-    RunDetail,
-    build_span_tree,
-    child_run_ids,
-    compare_runs,
-    list_page,
-)
-from spanflow_collector.store import RunIndexStore, RunSummary, SpanPage
 from spanflow_collector.store_errors import is_unavailable_error
 
 logger = logging.getLogger("spanflow_collector.api")

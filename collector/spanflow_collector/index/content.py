@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from spanflow_collector.records import Attributes, AttributeValue
+from spanflow.query.records import Attributes, AttributeValue
 
 BLOB_MIN_CHARS = 1024
 ELEMENT_MIN_CHARS = 256

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from spanflow import attributes as attr
-from spanflow_collector.records import INT64_MAX, AttributeValue, SpanRecord, StatusCode
+from spanflow.query.records import INT64_MAX, AttributeValue, SpanRecord, StatusCode
 
 DEFAULT_PROJECT = "default"
 DEFAULT_HEARTBEAT_INTERVAL_S = 30.0

@@ -28,9 +28,9 @@ import psycopg
 from psycopg import errors, sql
 
 from spanflow import attributes as attr
+from spanflow.query.records import SpanRecord
 from spanflow_collector.index.executor import Executor
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
-from spanflow_collector.records import SpanRecord
 
 T = TypeVar("T")
 _DERIVATION_LOCK_KEY = 0x5350_414E_464C_4F57  # "SPANFLOW"

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.records import SpanRecord
 from spanflow_collector.index.rows import BatchRows, build_rows
-from spanflow_collector.records import SpanRecord
 from spanflow_collector.redact import redact_spans
 
 # Positions in a span row (rows.SPAN_COLUMNS).

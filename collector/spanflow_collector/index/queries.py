@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.store import RunQuery, RunSummary, ValueFilter
 from spanflow_collector.index.attribute_values import ATTRIBUTE_KIND
 from spanflow_collector.index.content import plain_attributes
-from spanflow_collector.store import RunQuery, RunSummary, ValueFilter
 
 RUN_COLUMNS = (
     "id, project, name, status, start_ns, end_ns, stale_after_ns, parent_id, tags, params, "

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.records import AttributeValue, RunRecord
 from spanflow_collector.index.artifacts import write_artifact_rows
 from spanflow_collector.index.derive import RecordState, SegmentStart
 from spanflow_collector.index.executor import Executor
-from spanflow_collector.records import AttributeValue, RunRecord
 
 _KIND = attr.RecordKindValue
 _KEYED_KINDS = {

@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.records import (
+    INT64_MAX,
+    MAX_TOKENS_PER_SPAN,
+    AttributeValue,
+    EventRecord,
+    LinkRecord,
+    SpanRecord,
+)
 from spanflow_collector.index.content import (
     AttributeEncoder,
     collect_blob_hashes,
@@ -16,14 +24,6 @@ from spanflow_collector.index.content import (
     dumps,
     plain_attributes,
     plain_json,
-)
-from spanflow_collector.records import (
-    INT64_MAX,
-    MAX_TOKENS_PER_SPAN,
-    AttributeValue,
-    EventRecord,
-    LinkRecord,
-    SpanRecord,
 )
 
 SPAN_COLUMNS = (

@@ -20,6 +20,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from spanflow import attributes as attr
+from spanflow.query.records import INT64_MAX, LinkRecord, RunRecord, SpanRecord
+from spanflow.query.store import (
+    MetricPoint,
+    RunPage,
+    RunQuery,
+    RunSummary,
+    SpanLinkEdge,
+    SpanPage,
+)
 from spanflow_collector.index.artifacts import read_artifact_content
 from spanflow_collector.index.attribute_values import ATTRIBUTE_KIND, comparable
 from spanflow_collector.index.content import plain_attributes, plain_json
@@ -54,16 +63,7 @@ from spanflow_collector.index.rows import (
     span_record,
 )
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
-from spanflow_collector.records import INT64_MAX, LinkRecord, RunRecord, SpanRecord
 from spanflow_collector.redact import redact_run_records, redact_spans
-from spanflow_collector.store import (
-    MetricPoint,
-    RunPage,
-    RunQuery,
-    RunSummary,
-    SpanLinkEdge,
-    SpanPage,
-)
 
 T = TypeVar("T")
 _RUN_KINDS = f"('{attr.SpanKindValue.RUN}', '{attr.SpanKindValue.RUN_START}')"

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 from spanflow_collector.otlp.limits import (
     DecodedSpans,
     InvalidSpanError,
@@ -40,7 +41,6 @@ from spanflow_collector.otlp.normalize import (
     normalize_metric_event,
     normalize_span_attributes,
 )
-from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 
 _HEX_DIGITS = frozenset("0123456789abcdef")
 _SPAN_KINDS = {

@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from spanflow import attributes as attr
+from spanflow.query.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 from spanflow_collector.otlp.limits import (
     DecodedSpans,
     InvalidSpanError,
@@ -34,7 +35,6 @@ from spanflow_collector.otlp.normalize import (
     normalize_span_attributes,
 )
 from spanflow_collector.otlp.wire_depth import cut_deep_values
-from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
 
 _SCALARS = frozenset(("string_value", "bool_value", "int_value", "double_value"))
 _EMPTY: dict[str, AttributeValue] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spanflow_collector.records import SpanRecord
+from spanflow.query.records import SpanRecord
 
 MAX_ITEMS_PER_SPAN = 10_000
 """A span with more attributes, events or links than this is rejected on its own.

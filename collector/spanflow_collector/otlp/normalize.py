@@ -22,7 +22,7 @@ from collections.abc import MutableMapping
 from typing import Final
 
 from spanflow import attributes as attr
-from spanflow_collector.records import INT64_MAX, MAX_TOKENS_PER_SPAN, AttributeValue
+from spanflow.query.records import INT64_MAX, MAX_TOKENS_PER_SPAN, AttributeValue
 
 INT64_MIN: Final = -(2**63)
 MAX_TIME_NS: Final = INT64_MAX

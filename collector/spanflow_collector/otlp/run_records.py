@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.records import INT64_MAX, AttributeValue, MetricPointValue, RunRecord
 from spanflow_collector.otlp.normalize import INT64_MIN, MAX_SEGMENT, MAX_TIME_NS, clean_text
-from spanflow_collector.records import INT64_MAX, AttributeValue, MetricPointValue, RunRecord
 
 _KIND = attr.RecordKindValue
 KNOWN_KINDS = frozenset(

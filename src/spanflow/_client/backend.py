@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from spanflow.dataflow import DataflowGraph
-from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
-from spanflow_collector.records import RunRecord, SpanRecord
-from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.graph import DataflowGraph
+from spanflow.query.records import RunRecord, SpanRecord
+from spanflow.query.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.views import RunComparison, RunDetail, SpanNode
 
 
 class Backend(Protocol):

@@ -1,6 +1,6 @@
 """``Client.export`` and ``Client.import_``: runs moved between indexes as bundle files.
 
-See ``spanflow_collector.analysis.bundle`` for the file format (docs/runs-bundles in
+See ``spanflow.query.analysis.bundle`` for the file format (docs/runs-bundles in
 docs/query.md). Reading uses only the client's reads and writing its backend's ``write``, so a
 bundle moves between SQLite, PostgreSQL and collectors in any direction.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from spanflow._client.backend import Backend
 from spanflow._client.errors import ClientError, InvalidQueryError
 from spanflow._client.query import TimeBound
-from spanflow_collector.analysis.bundle import (
+from spanflow.query.analysis.bundle import (
     BundledRun,
     BundleError,
     open_text,

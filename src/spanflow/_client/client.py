@@ -12,14 +12,14 @@ from spanflow._client.backend import Backend
 from spanflow._client.errors import InvalidQueryError
 from spanflow._client.query import TimeBound, ValueFilters, run_list_pairs
 from spanflow._client.source import Source, resolve_source
-from spanflow.dataflow import DataflowGraph
-from spanflow_collector.analysis.history import MetricStats
-from spanflow_collector.analysis.paired import PairedComparison
+from spanflow.query.analysis.history import MetricStats
+from spanflow.query.analysis.paired import PairedComparison
+from spanflow.query.graph import DataflowGraph
+from spanflow.query.params import MAX_LIMIT
+from spanflow.query.records import SpanRecord
+from spanflow.query.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.views import RunComparison, RunDetail, SpanNode
 from spanflow_collector.api.artifacts import ArtifactInfo, artifact_infos
-from spanflow_collector.api.params import MAX_LIMIT
-from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode
-from spanflow_collector.records import SpanRecord
-from spanflow_collector.store import MetricPoint, RunPage, RunSummary
 
 MAX_COMPARED_RUNS = 20
 

@@ -24,10 +24,11 @@ from spanflow._client.errors import (
     InvalidQueryError,
     RunNotFoundError,
 )
-from spanflow.dataflow import DataflowGraph
-from spanflow_collector.api.artifacts import ArtifactNotFound, artifact_content
-from spanflow_collector.api.params import QueryParameterError, parse_run_query
-from spanflow_collector.api.views import (
+from spanflow.query.graph import DataflowGraph
+from spanflow.query.params import QueryParameterError, parse_run_query
+from spanflow.query.records import RunRecord, SpanRecord
+from spanflow.query.store import MetricPoint, RunIndexStore, RunPage, RunQuery, RunSummary
+from spanflow.query.views import (
     RunComparison,
     RunDetail,
     SpanNode,
@@ -36,8 +37,7 @@ from spanflow_collector.api.views import (
     compare_runs,
     list_page,
 )
-from spanflow_collector.records import RunRecord, SpanRecord
-from spanflow_collector.store import MetricPoint, RunIndexStore, RunPage, RunQuery, RunSummary
+from spanflow_collector.api.artifacts import ArtifactNotFound, artifact_content
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 P = ParamSpec("P")

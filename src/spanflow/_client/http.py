@@ -19,13 +19,13 @@ from spanflow._client.errors import (
     InvalidQueryError,
     RunNotFoundError,
 )
-from spanflow.dataflow import DataflowGraph
-from spanflow_collector.analysis import bundle_otlp
-from spanflow_collector.api import codec
-from spanflow_collector.api.params import MAX_SPAN_LIMIT
-from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, build_span_tree
-from spanflow_collector.records import RunRecord, SpanRecord
-from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+from spanflow.query import codec
+from spanflow.query.analysis import bundle_otlp
+from spanflow.query.graph import DataflowGraph
+from spanflow.query.params import MAX_SPAN_LIMIT
+from spanflow.query.records import RunRecord, SpanRecord
+from spanflow.query.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.views import RunComparison, RunDetail, SpanNode, build_span_tree
 
 API_PREFIX = "/api/v1"
 P = ParamSpec("P")

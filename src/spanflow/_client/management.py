@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from spanflow import attributes as attr
 from spanflow._client.errors import InvalidQueryError, RunNotFoundError
-from spanflow_collector.analysis.history import MetricStats, collect
-from spanflow_collector.analysis.paired import PairedComparison, check_pair_by, compare_paired
-from spanflow_collector.analysis.retention import choose_prunable
-from spanflow_collector.store import RunSummary
+from spanflow.query.analysis.history import MetricStats, collect
+from spanflow.query.analysis.paired import PairedComparison, check_pair_by, compare_paired
+from spanflow.query.analysis.retention import choose_prunable
+from spanflow.query.store import RunSummary
 
 if TYPE_CHECKING:
     from spanflow._client.client import Client

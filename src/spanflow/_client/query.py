@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 
-from spanflow_collector.api.params import format_filter_value
+from spanflow.query.params import format_filter_value
 
 FilterValue = str | bool | int | float
 Comparison = FilterValue | tuple[str, FilterValue]

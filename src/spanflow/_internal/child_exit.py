@@ -41,7 +41,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from spanflow._internal import config, exit_hooks, inherit, otlp_shared, otlp_transport
+from spanflow._internal import config, exit_hooks, inherit, otlp_shared, otlp_transport, parent_run
 from spanflow._internal.warn import log_internal_error_once
 
 CHILD_EXIT_FLUSH_TIMEOUT_S = 5.0
@@ -81,7 +81,7 @@ def _enter_parent_run(process: multiprocessing.process.BaseProcess) -> None:
     try:
         if trace.get_current_span().get_span_context().is_valid:
             return
-        carrier = getattr(process, inherit.PROCESS_ATTRIBUTE, None)
+        carrier = getattr(process, parent_run.PROCESS_ATTRIBUTE, None)
         context = inherit.context_from_carrier(carrier) if isinstance(carrier, dict) else None
         if context is not None:
             otel_context.attach(context)  # for the rest of the process: never detached

@@ -8,7 +8,7 @@ and the run's root span). ``subprocess.Popen`` children get them as environment 
 current, from the context of the code that starts the child, so concurrent runs never share
 one process-wide value.
 
-In the child, :func:`inherited_run` returns a read-only handle of that run: spans started
+In the child, ``parent_run.inherited_run`` returns a read-only handle of that run: spans started
 outside any run are stamped with its id, and a run opened in the child is its subrun.
 """
 
@@ -26,23 +26,20 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from spanflow import environment as env
-from spanflow._internal import membership
+from spanflow._internal import membership, parent_run
 from spanflow._internal.handle import RunHandle
+from spanflow._internal.parent_run import DATAFLOW_ATTRIBUTE, PROCESS_ATTRIBUTE
 from spanflow._internal.warn import log_internal_error_once
+from spanflow.dataflow.switch import current_detector
 
-PROCESS_ATTRIBUTE = "_spanflow_run_context"
-DATAFLOW_ATTRIBUTE = "_spanflow_dataflow_index"
 _ENV_POPEN_ARGUMENT_INDEX = 10  # ``env`` is Popen's 11th positional parameter
 _propagator = TraceContextTextMapPropagator()
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
-# (pid, process object, what it carried): a spawned child reads it again once its ``Process``
-# object replaces the placeholder that was current while ``__main__`` was being re-imported.
-_cache: list[tuple[int, object, tuple[RunHandle | None, SpanContext | None]]] = []
 
 
 def carrier_for_current_run() -> dict[str, str]:
@@ -68,59 +65,6 @@ def carrier_for_current_run() -> dict[str, str]:
     return variables
 
 
-def _parse(variables: Mapping[str, str]) -> tuple[RunHandle | None, SpanContext | None]:
-    parent_span: SpanContext | None = None
-    traceparent = variables.get(env.TRACEPARENT)
-    if traceparent:
-        extracted = _propagator.extract({"traceparent": traceparent})
-        candidate = trace.get_current_span(extracted).get_span_context()
-        parent_span = candidate if candidate.is_valid else None
-    raw = variables.get(env.SPANFLOW_RUN_CONTEXT)
-    if not raw:
-        return None, parent_span
-    data = json.loads(raw)
-    root: SpanContext | None = None
-    if isinstance(data.get("root"), str) and "-" in data["root"]:
-        trace_hex, span_hex = data["root"].split("-", 1)
-        root = SpanContext(
-            int(trace_hex, 16), int(span_hex, 16), is_remote=True,
-            trace_flags=TraceFlags(TraceFlags.SAMPLED),
-        )  # fmt: skip
-    handle = RunHandle(
-        run_id=str(data["id"]),
-        name=data.get("name"),
-        project=str(data.get("project") or "default"),
-        parent_id=data.get("parent_id"),
-        segment=int(data.get("segment") or 0),
-        root_span_context=root,
-        is_remote=True,
-    )
-    return handle, parent_span
-
-
-def _inherited() -> tuple[RunHandle | None, SpanContext | None]:
-    pid = os.getpid()
-    process = multiprocessing.process.current_process()
-    cached = _cache[0] if _cache else None
-    if cached is not None and cached[0] == pid and cached[1] is process:
-        return cached[2]
-    result: tuple[RunHandle | None, SpanContext | None] = (None, None)
-    try:
-        variables = getattr(process, PROCESS_ATTRIBUTE, None)
-        if not isinstance(variables, dict):
-            variables = dict(os.environ)
-        result = _parse(variables)
-    except Exception:
-        log_internal_error_once("inherit-parse", "reading the parent process's run failed")
-    _cache[:] = [(pid, process, result)]
-    return result
-
-
-def inherited_run() -> RunHandle | None:
-    """The run a parent process handed to this process, or ``None``."""
-    return _inherited()[0]
-
-
 def adopt_parent_context() -> None:
     """Make the parent process's span current in this thread if nothing is current yet.
 
@@ -128,7 +72,7 @@ def adopt_parent_context() -> None:
     ``multiprocessing`` child starts running its target, so spans started there outside any run
     hang under the parent's span.
     """
-    handle, parent_span = _inherited()
+    handle, parent_span = parent_run.parent_run_and_span()
     if parent_span is None or threading.current_thread() is not threading.main_thread():
         return
     if trace.get_current_span().get_span_context().is_valid:
@@ -145,7 +89,7 @@ def _context_of(handle: RunHandle | None, parent_span: SpanContext) -> otel_cont
 
 def context_from_carrier(variables: Mapping[str, str]) -> otel_context.Context | None:
     """The context a carrier from :func:`carrier_for_current_run` describes, or ``None``."""
-    handle, parent_span = _parse(variables)
+    handle, parent_span = parent_run.parse_carrier(variables)
     return None if parent_span is None else _context_of(handle, parent_span)
 
 
@@ -199,18 +143,10 @@ def _dataflow_snapshot(process: multiprocessing.process.BaseProcess) -> bytes | 
         method = "fork" if forks else "spawn"
     if method == "fork":
         return None
-    from spanflow.dataflow.switch import current_detector
-
     detector, handle = current_detector(), membership.current_run()
     if detector is None or handle is None:
         return None
     return detector.snapshot_tree(handle.id)
-
-
-def inherited_dataflow_snapshot() -> bytes | None:
-    """The dataflow index a parent process handed to this (spawned) process, if any."""
-    snapshot = getattr(multiprocessing.process.current_process(), DATAFLOW_ATTRIBUTE, None)
-    return snapshot if isinstance(snapshot, bytes) else None
 
 
 def install() -> None:

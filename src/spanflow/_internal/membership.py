@@ -14,6 +14,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span
 
 from spanflow import attributes
+from spanflow._internal import parent_run
 
 if TYPE_CHECKING:
     from spanflow._internal.handle import RunHandle
@@ -40,9 +41,7 @@ def current_run() -> RunHandle | None:
     found = run_in_context()
     if found is not None:
         return found
-    from spanflow._internal.inherit import inherited_run
-
-    return inherited_run()
+    return parent_run.inherited_run()
 
 
 def stamp_run_id(span: Span, parent_context: Context | None) -> None:
@@ -53,8 +52,6 @@ def stamp_run_id(span: Span, parent_context: Context | None) -> None:
         return
     found = run_in_context(parent_context)
     if found is None:
-        from spanflow._internal.inherit import inherited_run
-
-        found = inherited_run()
+        found = parent_run.inherited_run()
     if found is not None:
         span.set_attribute(attributes.RUN_ID, found.id)

@@ -17,7 +17,7 @@ from spanflow._client.errors import IndexNotFoundError, RunNotFoundError
 from spanflow._internal import config
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
-from spanflow.dataflow.graph import DataflowGraph
+from spanflow.query.graph import DataflowGraph
 
 LOOKUP_TIMEOUT_S = 2.0
 GRAPH_FLUSH_TIMEOUT_S = 10.0

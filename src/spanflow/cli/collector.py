@@ -196,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _retention_policy(args: argparse.Namespace) -> Any:
     """The ``RetentionPolicy`` the ``--retention-*`` options ask for, or None."""
-    from spanflow_collector.analysis.retention import RetentionPolicy  # the collector extra
+    from spanflow.query.analysis.retention import RetentionPolicy  # the collector extra
 
     if args.retention_older_than is None and args.retention_keep_last is None:
         if args.retention_project:

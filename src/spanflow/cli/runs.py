@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from spanflow import environment as env
-from spanflow._internal.terminal_text import printable, printable_json
 from spanflow.cli import runs_artifacts, runs_bundle
 from spanflow.cli import runs_render as render
 from spanflow.cli import runs_stats_render as stats_render
@@ -26,9 +25,10 @@ from spanflow.client import (
     RunNotFoundError,
     RunSummary,
 )
+from spanflow.query import codec
+from spanflow.query.analysis.encode import encode_paired, encode_stats
+from spanflow.query.terminal_text import printable, printable_json
 from spanflow.replaying import _compare as replay_changes
-from spanflow_collector.analysis.encode import encode_paired, encode_stats
-from spanflow_collector.api import codec
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

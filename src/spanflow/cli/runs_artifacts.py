@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spanflow._internal.terminal_text import fit, printable, printable_json
 from spanflow.cli.runs_render import render_table
 from spanflow.client import Client
+from spanflow.query.terminal_text import fit, printable, printable_json
 from spanflow_collector.api.artifacts import download_filename, encode_artifact
 
 Command = Callable[[Client, argparse.Namespace], int]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from spanflow._client.source import resolve_source
-from spanflow._internal.terminal_text import printable
 from spanflow.client import Client
+from spanflow.query.terminal_text import printable
 from spanflow_collector.index import open_store
 
 Command = Callable[[Client, argparse.Namespace], int]

@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow._internal.terminal_text import char_width, fit, printable
 from spanflow.client import RunComparison, RunDetail, RunSummary, SpanNode
-from spanflow_collector.records import AttributeValue, StatusCode
+from spanflow.query.records import AttributeValue, StatusCode
+from spanflow.query.terminal_text import char_width, fit, printable
 
 _STATUS_COLORS = {
     attr.RunStatus.COMPLETED: "32",  # green

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from spanflow._internal.terminal_text import fit, printable
 from spanflow.cli.runs_render import Style, format_value, render_table
-from spanflow_collector.analysis.history import MetricStats
-from spanflow_collector.analysis.paired import METRIC_KIND_PASS_FAIL, PairedComparison
+from spanflow.query.analysis.history import MetricStats
+from spanflow.query.analysis.paired import METRIC_KIND_PASS_FAIL, PairedComparison
+from spanflow.query.terminal_text import fit, printable
 
 _KEY_WIDTH = 40
 _MAX_FLIPS_SHOWN = 50

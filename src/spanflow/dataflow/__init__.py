@@ -18,10 +18,10 @@ from typing import Any
 
 from spanflow.dataflow.detector import DataflowDetector, PendingCall
 from spanflow.dataflow.explicit import link, register_output
-from spanflow.dataflow.graph import DataflowEdge, DataflowGraph, DataflowNode, graph
 from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
 from spanflow.dataflow.scope import call_scope
 from spanflow.dataflow.switch import dataflow_mode, get_detector, set_dataflow
+from spanflow.query.graph import DataflowEdge, DataflowGraph, DataflowNode, graph
 
 __all__ = [
     "CallInputs",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from spanflow._internal import membership
 from spanflow.attributes import RUN_ID
 
 PROCESS_SCOPE = "process"
@@ -52,13 +53,8 @@ def call_scope(span: Any) -> CallScope:
 
 
 def _current_run_handle() -> Any:
-    import spanflow  # the run model lives in the top-level package; imported late (no cycle)
-
-    getter = getattr(spanflow, "current_run", None)
-    if getter is None:
-        return None
     try:
-        return getter()
+        return membership.current_run()
     except Exception:
         return None
 

@@ -6,6 +6,7 @@ import os
 import threading
 
 from spanflow import environment
+from spanflow._internal import parent_run
 from spanflow.dataflow.detector import DataflowDetector, fork_safe
 
 OFF = "off"
@@ -63,9 +64,7 @@ def current_detector() -> DataflowDetector | None:
 
 def _adopt_parent_index(detector: DataflowDetector) -> None:
     # A spawned child starts from the index its parent had when starting it (see inherit.py).
-    from spanflow._internal.inherit import inherited_dataflow_snapshot
-
-    snapshot = inherited_dataflow_snapshot()
+    snapshot = parent_run.inherited_dataflow_snapshot()
     if snapshot is not None:
         detector.adopt_tree(snapshot)
 

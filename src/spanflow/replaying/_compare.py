@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spanflow import attributes
-from spanflow._internal.terminal_text import printable
+from spanflow.query.terminal_text import printable
 
 _MERMAID_STYLES = {
     "edited": "fill:#fde68a,stroke:#b45309",

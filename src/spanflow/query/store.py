@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from spanflow_collector.records import AttributeValue, RunRecord, SpanRecord
+from spanflow.query.records import AttributeValue, RunRecord, SpanRecord
 
 if TYPE_CHECKING:  # the store seam names the prepared rows only in a signature
     from spanflow_collector.index.prepared import PreparedSpans

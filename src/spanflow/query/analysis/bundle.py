@@ -28,9 +28,9 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from spanflow import attributes as attr
-from spanflow_collector.api import codec
-from spanflow_collector.records import AttributeValue, MetricPointValue, RunRecord, SpanRecord
-from spanflow_collector.store import MetricPoint, RunSummary
+from spanflow.query import codec
+from spanflow.query.records import AttributeValue, MetricPointValue, RunRecord, SpanRecord
+from spanflow.query.store import MetricPoint, RunSummary
 
 BUNDLE_FORMAT = "spanflow.bundle"
 BUNDLE_VERSION = 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow._internal.terminal_text import printable
+from spanflow.query.terminal_text import printable
 
 PREVIEW_CHARS = 60
 _START_KEYS = ("start_time_unix_nano", "start_time_ns", "start_time")

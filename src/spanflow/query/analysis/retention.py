@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from spanflow import attributes as attr
-from spanflow_collector.store import RunIndexStore, RunQuery, RunSummary
+from spanflow.query.store import RunIndexStore, RunQuery, RunSummary
 
 logger = logging.getLogger("spanflow_collector.retention")
 _PAGE_SIZE = 500

@@ -15,10 +15,10 @@ from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Any
 
-from spanflow.dataflow import DataflowEdge, DataflowGraph, DataflowNode
-from spanflow_collector.api.views import RunComparison, RunDetail, SpanNode, ValueDiff
-from spanflow_collector.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
-from spanflow_collector.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.graph import DataflowEdge, DataflowGraph, DataflowNode
+from spanflow.query.records import AttributeValue, EventRecord, LinkRecord, SpanRecord
+from spanflow.query.store import MetricPoint, RunPage, RunSummary
+from spanflow.query.views import RunComparison, RunDetail, SpanNode, ValueDiff
 
 JsonObject = dict[str, Any]
 

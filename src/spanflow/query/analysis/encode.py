@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from spanflow_collector.analysis.history import MetricStats
-from spanflow_collector.analysis.paired import PairedComparison
-from spanflow_collector.api.codec import (
+from spanflow.query.analysis.history import MetricStats
+from spanflow.query.analysis.paired import PairedComparison
+from spanflow.query.codec import (
     JsonObject,
     encode_float,
     encode_run,

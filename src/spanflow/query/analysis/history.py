@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from spanflow_collector.store import RunSummary
+from spanflow.query.store import RunSummary
 
 VALUE_FROM_RUN = "run"
 VALUE_FROM_SUBRUNS = "subruns_mean"

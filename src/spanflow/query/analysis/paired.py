@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from spanflow_collector.analysis.statistics import (
+from spanflow.query.analysis.statistics import (
     mcnemar_exact_p,
     paired_t,
     wilcoxon_signed_rank,
 )
-from spanflow_collector.records import AttributeValue
-from spanflow_collector.store import RunSummary
+from spanflow.query.records import AttributeValue
+from spanflow.query.store import RunSummary
 
 PAIR_BY_NAME = "name"
 _PAIR_BY_PREFIXES = ("param:", "attr:")

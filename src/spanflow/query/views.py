@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from spanflow import attributes as attr
-from spanflow_collector.api.params import QueryParameterError
-from spanflow_collector.records import AttributeValue, SpanRecord
-from spanflow_collector.store import MetricPoint, RunIndexStore, RunPage, RunQuery, RunSummary
+from spanflow.query.params import QueryParameterError
+from spanflow.query.records import AttributeValue, SpanRecord
+from spanflow.query.store import MetricPoint, RunIndexStore, RunPage, RunQuery, RunSummary
 
 MARKER_KINDS = frozenset({attr.SpanKindValue.RUN_START, attr.SpanKindValue.RUN_HEARTBEAT})
 """Span kinds that only signal liveness; span trees leave them out unless asked."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow_collector.records import AttributeValue, RunRecord, SpanRecord
+from spanflow.query.records import AttributeValue, RunRecord, SpanRecord
 
 JsonObject = dict[str, Any]
 _KEYED_KINDS = frozenset(

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import get_args
 
 from spanflow.attributes import RunStatus
-from spanflow_collector.records import AttributeValue
-from spanflow_collector.store import ComparisonOp, RunQuery, ValueFilter
+from spanflow.query.records import AttributeValue
+from spanflow.query.store import ComparisonOp, RunQuery, ValueFilter
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
