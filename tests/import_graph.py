@@ -3,7 +3,9 @@
 Every ``import`` counts wherever it is written (module level or inside a function), because a
 function-level import still ties the two modules together: it only moves the cycle from import
 time to call time. Imports under ``if TYPE_CHECKING:`` are left out (they never run), and so are
-imports of modules outside the two packages. ``python tests/import_graph.py`` prints the cycles.
+imports of modules outside the two packages. Importing ``a.b.c`` also counts as importing the
+packages ``a`` and ``a.b``, whose ``__init__`` runs first. ``python tests/import_graph.py``
+prints the cycles.
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ def _resolve(
             yield base
 
 
+def _packages_above(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
 def import_edges() -> list[ImportEdge]:
     """Every runtime import between modules of the two packages."""
     files = module_files()
@@ -123,8 +130,11 @@ def import_edges() -> list[ImportEdge]:
         is_package = path.name == "__init__.py"
         for node, in_function in _runtime_imports(tree.body, in_function=False):
             for imported in _resolve(module, is_package, node, known):
-                if imported != module:
-                    edges.append(ImportEdge(module, imported, node.lineno, in_function))
+                # Loading a module first runs the __init__ of each package above it, so those
+                # are imported too (except the importer's own packages, already running).
+                for target in (*_packages_above(imported), imported):
+                    if target != module and not module.startswith(f"{target}."):
+                        edges.append(ImportEdge(module, target, node.lineno, in_function))
     return edges
 
 

@@ -15,7 +15,7 @@ import pytest
 from opentelemetry import trace
 
 import spanflow
-from spanflow._internal import child_exit, config, inherit, pool_tasks
+from spanflow._internal import child_exit, inherit, pool_tasks, provider_state
 from spanflow._internal.pool_tasks import PoolTask
 from spanflow.testing import SpanCapture
 
@@ -79,7 +79,7 @@ def test_a_pool_task_flushes_only_when_it_ended_spans(
     """A task that made no span costs no flush; one that ended a span flushes once."""
     flushes: list[float] = []
     monkeypatch.setattr(
-        config, "force_flush", lambda timeout_s=30.0: flushes.append(timeout_s) or True
+        provider_state, "force_flush", lambda timeout_s=30.0: flushes.append(timeout_s) or True
     )
     assert PoolTask(lambda: 7, {})() == 7
     assert flushes == []
@@ -93,7 +93,7 @@ def test_after_a_flush_times_out_later_tasks_do_not_wait(
     """An exporter that cannot keep up costs one bounded wait, not one per task."""
     flushes: list[float] = []
     monkeypatch.setattr(
-        config, "force_flush", lambda timeout_s=30.0: bool(flushes.append(timeout_s))
+        provider_state, "force_flush", lambda timeout_s=30.0: bool(flushes.append(timeout_s))
     )
     monkeypatch.setattr(pool_tasks, "_flush_paused_until", 0.0)
     for _ in range(3):
@@ -110,7 +110,7 @@ def test_a_pool_task_returns_and_raises_like_its_function_when_spanflow_fails(
         raise RuntimeError("spanflow internals broke")
 
     monkeypatch.setattr(inherit, "context_from_carrier", broken)
-    monkeypatch.setattr(config, "force_flush", broken)
+    monkeypatch.setattr(provider_state, "force_flush", broken)
     with spanflow.run("submitter"):
         carrier = inherit.carrier_for_current_run()
     assert PoolTask(_end_a_span, carrier)() == "done"

@@ -41,7 +41,14 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from spanflow._internal import config, exit_hooks, inherit, otlp_shared, otlp_transport, parent_run
+from spanflow._internal import (
+    exit_hooks,
+    inherit,
+    otlp_shared,
+    otlp_transport,
+    parent_run,
+    provider_state,
+)
 from spanflow._internal.warn import log_internal_error_once
 
 CHILD_EXIT_FLUSH_TIMEOUT_S = 5.0
@@ -64,7 +71,7 @@ def _flush_at_child_exit() -> None:
     try:
         otlp_transport.set_exit_deadline(time.monotonic() + CHILD_EXIT_FLUSH_TIMEOUT_S)
         exit_hooks.end_open_runs_as_interrupted()
-        config.force_flush(CHILD_EXIT_FLUSH_TIMEOUT_S)
+        provider_state.force_flush(CHILD_EXIT_FLUSH_TIMEOUT_S)
         otlp_shared.spool_unsent(_SPOOL_WAIT_S)
     except Exception:
         log_internal_error_once("child-exit", "flushing a child process's spans at exit failed")

@@ -12,26 +12,43 @@ import atexit
 import logging
 import os
 import re
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
-from spanflow._internal import config_checks, provider_join
+from spanflow._internal import (
+    child_exit,
+    config_checks,
+    exit_hooks,
+    inherit,
+    pool_tasks,
+    provider_join,
+    threads,
+)
 from spanflow._internal import exporters as exporter_builders
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
 from spanflow._internal.exporters import ConfigurationError
-from spanflow._internal.pipeline import SpanflowProcessor
+from spanflow._internal.provider_state import (
+    SwitchableIdGenerator,
+    force_flush,
+    id_generator,
+    processor,
+    settings,
+    shutdown,
+)
+from spanflow._internal.provider_state import state as _state
 from spanflow._internal.settings import Settings
 from spanflow._internal.spool import Spool
+from spanflow.dataflow.switch import INLINE, dataflow_mode, set_dataflow
+from spanflow.instrumentation.content import set_content_capture
+from spanflow.instrumentation.openinference import set_enabled as set_openinference
+from spanflow.replaying._recorder import set_recording
 
 logger = logging.getLogger("spanflow")
 
@@ -39,37 +56,6 @@ try:
     _VERSION = version("spanflow")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     _VERSION = "0"
-
-
-class SwitchableIdGenerator(IdGenerator):
-    """Delegates to a replaceable generator, so tests can make ids deterministic later on."""
-
-    def __init__(self) -> None:
-        self.inner: IdGenerator = RandomIdGenerator()
-
-    def generate_span_id(self) -> int:
-        return self.inner.generate_span_id()
-
-    def generate_trace_id(self) -> int:
-        return self.inner.generate_trace_id()
-
-
-class _State:
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.configured = False
-        self.settings = Settings()
-        self.processor = SpanflowProcessor()
-        self.provider: TracerProvider | None = None  # the SDK provider our processor is on
-        self.id_generator: SwitchableIdGenerator | None = None  # only on a provider we made
-        self.tracer: trace.Tracer | None = None
-        self.exit_hook_registered = False
-        self.configured_once = False
-        # Processors of a joined provider that already export to one of our endpoints.
-        self.joined: tuple[SpanProcessor, ...] = ()
-
-
-_state = _State()
 
 
 def configure(
@@ -162,19 +148,12 @@ def configure(
         spool_max_bytes=spool_max_bytes,
         exit_timeout_s=exit_timeout_s,
     )
-    from spanflow.dataflow.switch import INLINE, dataflow_mode, set_dataflow
-    from spanflow.instrumentation.content import set_content_capture
-
     _apply(resolved)  # before the switches below, which a failing _apply must not change
     set_content_capture(enabled=capture_content, max_chars=max_content_chars)
     if dataflow is not None:
         set_dataflow(enabled=dataflow, inline=dataflow_mode() == INLINE)
-    from spanflow.instrumentation.openinference import set_enabled as set_openinference
-
     set_openinference(openinference)
     if record_responses is not None:
-        from spanflow.replaying import set_recording
-
         set_recording(record_responses)
 
 
@@ -213,8 +192,6 @@ def _apply(resolved: Settings) -> None:
         _state.settings = resolved
         _state.tracer = trace.get_tracer("spanflow", _VERSION)
         _state.configured = True
-        from spanflow._internal import child_exit, exit_hooks, inherit, pool_tasks, threads
-
         if not _state.configured_once:
             inherit.adopt_parent_context()
             _state.configured_once = True
@@ -287,61 +264,10 @@ def ensure_configured() -> None:
                 _state.configured = True
 
 
-def settings() -> Settings:
-    """The settings in use (defaults before the first ``configure()``)."""
-    return _state.settings
-
-
 def tracer() -> trace.Tracer:
     """spanflow's tracer on the global provider (configures on first use)."""
     ensure_configured()
     return _state.tracer or trace.get_tracer("spanflow", _VERSION)
-
-
-def processor() -> SpanflowProcessor:
-    """The one span processor spanflow adds to the tracer provider."""
-    return _state.processor
-
-
-def id_generator() -> SwitchableIdGenerator | None:
-    """The switchable id generator, when spanflow installed the tracer provider itself."""
-    return _state.id_generator
-
-
-def force_flush(timeout_s: float = 30.0) -> bool:
-    """Export everything spanflow has queued, waiting at most ``timeout_s``.
-
-    Returns:
-        True only when every destination accepted everything: False when the time ran out, an
-        OTLP endpoint was unreachable (the spans are then in the spool) or refused them (one
-        log line names the endpoint and its answer).
-    """
-    deadline = time.monotonic() + timeout_s
-    flushed = _state.processor.force_flush(int(timeout_s * 1000))
-    for joined in _state.joined:
-        # A joined provider's exporter cannot tell whether its endpoint took the spans; its
-        # processor's answer is the best there is.
-        remaining_ms = max(int((deadline - time.monotonic()) * 1000), 0)
-        try:
-            flushed = joined.force_flush(remaining_ms) and flushed
-        except Exception:
-            logger.warning(
-                "spanflow: flushing the tracer provider's exporter failed", exc_info=True
-            )
-            flushed = False
-    return flushed
-
-
-def shutdown() -> None:
-    """Flush and close spanflow's exporters. A later run configures spanflow again.
-
-    Waits at most the exit bound (``exit_timeout_s``, 2 s by default) for OTLP endpoints; what
-    they did not take by then stays in the spool for the next process or ``spanflow spool flush``.
-    """
-    with _state.lock:
-        _state.processor.force_flush(int(_state.settings.exit_timeout_s * 1000))
-        _state.processor.shutdown()
-        _state.configured = False
 
 
 __all__ = [
@@ -349,6 +275,8 @@ __all__ = [
     "configure",
     "ensure_configured",
     "force_flush",
+    "id_generator",
+    "processor",
     "settings",
     "shutdown",
     "tracer",

@@ -6,11 +6,11 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from spanflow import attributes
-from spanflow._internal import config, lifecycle, otlp_transport
+from spanflow._internal import otlp_transport, provider_state
 from spanflow._internal.warn import log_internal_error_once
 
 _installed_in_pid: int | None = None
@@ -19,16 +19,24 @@ _installed_in_pid: int | None = None
 _replaced_by_handler: dict[object, object] = {}
 
 
+def _no_open_runs() -> int:
+    return 0
+
+
+# Runs open only through ``lifecycle``, which registers how to end them when it loads (the run
+# model sits above these hooks); until then there is nothing to end.
+_end_open_runs: Callable[[], int] = _no_open_runs
+
+
+def set_open_runs_ender(ender: Callable[[], int]) -> None:
+    """Called once by the run lifecycle when it loads, so the hooks can end its open runs."""
+    global _end_open_runs
+    _end_open_runs = ender
+
+
 def end_open_runs_as_interrupted() -> int:
     """End every run this process still has open as ``interrupted``; returns how many."""
-    ended = 0
-    for handle in lifecycle.open_runs():
-        try:
-            lifecycle.finish_run(handle, attributes.RunStatus.INTERRUPTED)
-            ended += 1
-        except Exception:
-            log_internal_error_once("exit-end-run", "ending an open run at exit failed")
-    return ended
+    return _end_open_runs()
 
 
 def at_exit() -> None:
@@ -38,11 +46,11 @@ def at_exit() -> None:
     have not accepted by then is in the spool.
     """
     try:
-        bound_s = config.settings().exit_timeout_s
+        bound_s = provider_state.settings().exit_timeout_s
         otlp_transport.set_exit_deadline(time.monotonic() + bound_s)
         end_open_runs_as_interrupted()
-        config.force_flush(bound_s)
-        config.shutdown()
+        provider_state.force_flush(bound_s)
+        provider_state.shutdown()
     except Exception:
         log_internal_error_once("at-exit", "flushing spans at exit failed")
 
@@ -68,14 +76,14 @@ def install_sigterm_handler() -> None:
     def on_sigterm(signum: int, frame: FrameType | None) -> Any:
         dying = not callable(previous)
         try:
-            bound_s = config.settings().exit_timeout_s
+            bound_s = provider_state.settings().exit_timeout_s
             if dying:
                 otlp_transport.set_exit_deadline(time.monotonic() + bound_s)
             if end_open_runs_as_interrupted():
-                config.force_flush(bound_s)
+                provider_state.force_flush(bound_s)
             if dying:
                 # The default action kills the process without atexit: spool what is unsent.
-                config.shutdown()
+                provider_state.shutdown()
         except Exception:
             log_internal_error_once("sigterm", "ending runs on SIGTERM failed")
         if callable(previous):

@@ -22,6 +22,7 @@ from spanflow._internal import (
     clock,
     config,
     existing_run,
+    exit_hooks,
     ids,
     liveness,
     membership,
@@ -340,3 +341,18 @@ def close_run(handle: RunHandle, token: object, error: BaseException | None) -> 
 def open_runs() -> Sequence[RunHandle]:
     """Runs opened in this process that have not ended."""
     return [handle for handle in liveness.heartbeats.open_runs() if handle._owned_by_this_process()]
+
+
+def end_open_runs_as_interrupted() -> int:
+    """End every run this process still has open as ``interrupted``; returns how many."""
+    ended = 0
+    for handle in open_runs():
+        try:
+            finish_run(handle, attributes.RunStatus.INTERRUPTED)
+            ended += 1
+        except Exception:
+            log_internal_error_once("exit-end-run", "ending an open run at exit failed")
+    return ended
+
+
+exit_hooks.set_open_runs_ender(end_open_runs_as_interrupted)

@@ -35,7 +35,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
-from spanflow._internal import config, inherit
+from spanflow._internal import inherit, provider_state
 from spanflow._internal.threads import call_in_context
 from spanflow._internal.warn import log_internal_error_once
 
@@ -64,7 +64,7 @@ class PoolTask:
         token: object | None = None
         ended_before = -1
         try:
-            ended_before = config.processor().handed_off_count
+            ended_before = provider_state.processor().handed_off_count
             context = inherit.context_from_carrier(self.carrier) if self.carrier else None
             if context is not None:
                 token = otel_context.attach(context)
@@ -76,7 +76,10 @@ class PoolTask:
             try:
                 if token is not None:
                     otel_context.detach(token)  # type: ignore[arg-type]
-                if ended_before >= 0 and config.processor().handed_off_count != ended_before:
+                if (
+                    ended_before >= 0
+                    and provider_state.processor().handed_off_count != ended_before
+                ):
                     deliver_task_spans()
             except Exception:
                 log_internal_error_once("pool-task-end", "delivering a pool task's spans failed")
@@ -88,7 +91,7 @@ def deliver_task_spans() -> None:
     now = time.monotonic()
     if now < _flush_paused_until:
         return
-    if not config.force_flush(TASK_FLUSH_TIMEOUT_S):
+    if not provider_state.force_flush(TASK_FLUSH_TIMEOUT_S):
         _flush_paused_until = time.monotonic() + FLUSH_PAUSE_AFTER_TIMEOUT_S
         logger.warning(
             "spanflow: a pool task's spans were not exported within %g s; this worker's tasks "

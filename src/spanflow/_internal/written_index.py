@@ -14,7 +14,7 @@ from typing import Any
 
 from spanflow._client.client import Client
 from spanflow._client.errors import IndexNotFoundError, RunNotFoundError
-from spanflow._internal import config
+from spanflow._internal import provider_state
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.warn import log_internal_error_once
 from spanflow.query.graph import DataflowGraph
@@ -38,7 +38,7 @@ def index_location() -> str | None:
 
     Before ``configure()`` has run, that is where ``spanflow.Client()`` reads by default.
     """
-    settings = config.settings()
+    settings = provider_state.settings()
     for exporter in settings.exporters:
         if exporter == "embedded":
             return str(settings.db_path)
@@ -89,7 +89,7 @@ def _bearer_token() -> str | None:
 
     None lets the client fall back to ``SPANFLOW_COLLECTOR_TOKEN``.
     """
-    settings = config.settings()
+    settings = provider_state.settings()
     if not settings.otlp_endpoints:
         return None
     for key, value in settings.otlp_endpoints[0].headers:
@@ -118,6 +118,6 @@ def graph(run_or_spans: str | RunHandle | Iterable[Any]) -> DataflowGraph:
         run_or_spans = run_or_spans.id
     if not isinstance(run_or_spans, str):
         return DataflowGraph.from_spans(run_or_spans)
-    config.force_flush(GRAPH_FLUSH_TIMEOUT_S)
+    provider_state.force_flush(GRAPH_FLUSH_TIMEOUT_S)
     with Client(index_location()) as client:
         return client.graph(run_or_spans)

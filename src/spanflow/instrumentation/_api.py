@@ -7,6 +7,10 @@ import importlib.util
 import logging
 from typing import Any
 
+from spanflow._internal.config import ensure_configured
+from spanflow.replaying import _runs as replay_runs
+from spanflow.replaying import _transport as replay_transport
+
 logger = logging.getLogger("spanflow.instrumentation")
 
 # name -> (instrumentor, the client library's import name). Instrumentors patch lazily, when
@@ -53,12 +57,7 @@ def instrument(*providers: str, tracer_provider: Any = None) -> list[str]:
         ModuleNotFoundError: A named provider's client library is not installed.
     """
     names = _resolve(providers, strict=bool(providers))
-    from spanflow._internal.config import ensure_configured
-
     ensure_configured()
-    from spanflow.replaying import _runs as replay_runs
-    from spanflow.replaying import _transport as replay_transport
-
     replay_transport.install()  # records responses for replay (docs/replay.md)
     replay_runs.activate_from_environment()
     done: list[str] = []

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from spanflow.instrumentation._api import instrument
 from spanflow.replaying import _state, _transport
 from spanflow.replaying._index import load_run
 from spanflow.replaying._session import MissPolicy, ReplaySession, ReplaySummary
@@ -56,8 +57,6 @@ class replay:
         self.session: ReplaySession | None = None
 
     def __enter__(self) -> ReplaySession:
-        from spanflow.instrumentation._api import instrument
-
         session = ReplaySession(
             load_run(self._run_id, self._source),
             edits=self._edits,

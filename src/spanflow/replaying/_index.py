@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from spanflow import attributes
+from spanflow._internal import config
 from spanflow.replaying._exchange import Recording, RecordingFormatError, unpack
 
 
@@ -128,8 +129,6 @@ def _bundle_as_index(bundle: str | os.PathLike[str], index: Path) -> Path:
 
 def _sdk_index() -> str | os.PathLike[str] | None:
     """Where this process's spans go when that is an embedded index, else the default source."""
-    from spanflow._internal import config
-
     config.ensure_configured()
     settings = config.settings()
     if "embedded" in settings.exporters:

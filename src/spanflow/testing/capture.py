@@ -17,7 +17,7 @@ from types import ModuleType
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from spanflow._internal import clock, config, ids, warn
+from spanflow._internal import clock, config, ids, provider_state, warn
 from spanflow._internal.pipeline import ExportRoute
 from spanflow._internal.record_queue import InMemoryRunRecordExporter
 from spanflow._internal.run_records import RunRecord
@@ -126,7 +126,7 @@ def capture_spans(*, deterministic: bool = True) -> Iterator[SpanCapture]:
     Yields:
         The :class:`SpanCapture` to assert on.
     """
-    if not config._state.configured:
+    if not provider_state.state.configured:
         config.configure(exporters=["none"])
     exporter = InMemorySpanExporter()
     record_exporter = InMemoryRunRecordExporter()
