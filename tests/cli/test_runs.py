@@ -144,7 +144,7 @@ def test_show_prints_facts_params_metrics_and_subruns(
 def test_tree_and_graph(
     capsys: pytest.CaptureFixture[str], source: list[str], store: RunIndexStore
 ) -> None:
-    """`runs tree` draws the span tree; `runs graph` prints Mermaid, DOT or JSON."""
+    """`runs tree` draws the span tree; `runs graph` prints Mermaid, DOT or JSON (`--json` too)."""
     first = LlmCall(output_text="draft", input_tokens=7, output_tokens=3)
     (spec,) = write_runs(
         store, RunSpec("chain", offset_s=5, calls=[first, LlmCall(consumes=first.span_id)])
@@ -163,6 +163,12 @@ def test_tree_and_graph(
     assert out.startswith("digraph dataflow {") and " -> " in out
     code, out, _ = run_cli(capsys, "runs", "graph", *source, spec.run_id, "--format", "json")
     assert json.loads(out)["edges"][0]["producer"] == first.span_id
+    code, out, _ = run_cli(capsys, "runs", "graph", *source, spec.run_id, "--json")
+    assert code == 0 and json.loads(out)["edges"][0]["producer"] == first.span_id
+    code, out, err = run_cli(
+        capsys, "runs", "graph", *source, spec.run_id, "--json", "--format", "dot"
+    )
+    assert code == 2 and out == "" and "--json and --format dot disagree" in err
 
 
 def test_compare(capsys: pytest.CaptureFixture[str], source: list[str], seeded: Seeded) -> None:

@@ -79,9 +79,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     tree.set_defaults(func=_command(_tree))
 
-    graph = commands.add_parser("graph", parents=[source], help="a run's dataflow graph")
+    graph = commands.add_parser("graph", parents=[source, as_json], help="a run's dataflow graph")
     graph.add_argument("run_id")
-    graph.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+    # --json like every other runs command; --format json stays for scripts that use it.
+    graph.add_argument("--format", choices=("mermaid", "dot", "json"), default=None)
     graph.set_defaults(func=_command(_graph))
 
     compare = commands.add_parser(
@@ -297,13 +298,17 @@ def _tree(client: Client, args: argparse.Namespace) -> int:
 
 
 def _graph(client: Client, args: argparse.Namespace) -> int:
+    if args.json and args.format not in (None, "json"):
+        _error(f"--json and --format {args.format} disagree")
+        return 2
+    output_format = "json" if args.json else args.format or "mermaid"
     graph = client.graph(args.run_id)
     # A replay run marks its edited calls and the calls whose output changed (docs/replay.md).
     original_id = replay_changes.replay_of(client.get_run(args.run_id))
     changes = replay_changes.call_changes(client, original_id, args.run_id) if original_id else []
-    if args.format == "json":
+    if output_format == "json":
         _print_json(codec.encode_graph(graph))
-    elif args.format == "dot":
+    elif output_format == "dot":
         sys.stdout.write(replay_changes.mark_dot(graph.to_dot(), changes))
     else:
         sys.stdout.write(replay_changes.mark_mermaid(graph.to_mermaid(), graph, changes))
