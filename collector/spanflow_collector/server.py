@@ -9,7 +9,6 @@ closed.
 from __future__ import annotations
 
 import gc
-import importlib
 import ipaddress
 import logging
 import signal
@@ -28,6 +27,7 @@ from spanflow_collector.admission import IngestGate
 from spanflow_collector.app import build_app
 from spanflow_collector.connections import connection_cap, guarded_h11_protocol
 from spanflow_collector.grpc import start_grpc_server
+from spanflow_collector.index import open_store
 from spanflow_collector.ingest import DEFAULT_MAX_QUEUED_SPANS, IngestPipeline
 from spanflow_collector.limits import DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, ReceiverLimits
 from spanflow_collector.logmask import SecretMaskingFilter, configure_process_logging, dsn_secrets
@@ -245,9 +245,7 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
 
 def open_index(db: str) -> RunIndexStore:
     """Open the run index at a SQLite path or a ``postgresql://`` URL."""
-    module = importlib.import_module("spanflow_collector.index")
-    store: RunIndexStore = module.open_store(db)
-    return store
+    return open_store(db)
 
 
 def run_collector(
