@@ -24,6 +24,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
+from spanflow._internal import inherit
 from spanflow._internal.membership import run_in_context
 
 _lock = threading.Lock()
@@ -75,8 +76,6 @@ def install() -> None:
         _originals["submit"] = ThreadPoolExecutor.submit
         threading.Thread.start = _start_in_run(_originals["start"])  # type: ignore[method-assign,assignment]
         ThreadPoolExecutor.submit = _submit_in_context(_originals["submit"])  # type: ignore[method-assign]
-    from spanflow._internal import inherit
-
     inherit.install()
 
 
@@ -87,8 +86,6 @@ def uninstall() -> None:
             return
         threading.Thread.start = _originals.pop("start")  # type: ignore[method-assign]
         ThreadPoolExecutor.submit = _originals.pop("submit")  # type: ignore[method-assign]
-    from spanflow._internal import inherit
-
     inherit.uninstall()
 
 
