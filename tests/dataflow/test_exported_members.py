@@ -33,5 +33,5 @@ def test_top_level_link_and_graph_are_the_dataflow_ones() -> None:
     """spanflow.link is the dataflow one; spanflow.graph reads spans as it does (and run ids)."""
     assert spanflow.link is spanflow.dataflow.link
     spans = [{"span_id": "a", "name": "chat", "attributes": {"spanflow.span.kind": "llm"}}]
-    assert spanflow.graph(spans) == spanflow.query.graph(spans)
+    assert spanflow.graph(spans) == spanflow.dataflow.graph(spans)
     assert {"graph", "link"} <= set(spanflow.__all__)
