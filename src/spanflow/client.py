@@ -18,10 +18,10 @@ from spanflow._client.errors import (
     InvalidQueryError,
     RunNotFoundError,
 )
+from spanflow.query.artifacts import ArtifactInfo
 from spanflow.query.records import EventRecord, LinkRecord, SpanRecord
 from spanflow.query.store import MetricPoint, RunPage, RunSummary
 from spanflow.query.views import RunComparison, RunDetail, SpanNode, ValueDiff
-from spanflow_collector.api.artifacts import ArtifactInfo
 
 __all__ = [
     "ArtifactInfo",

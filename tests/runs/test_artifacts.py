@@ -12,7 +12,7 @@ import pytest
 import spanflow
 from spanflow import environment as env
 from spanflow.client import ArtifactNotFoundError, Client
-from spanflow_collector.api.artifacts import content_disposition, download_filename
+from spanflow.query.artifacts import content_disposition, download_filename
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ subruns join real nodes. Each node names the run it belongs to; ``runs`` lists t
 
 In a replay (``spanflow replay``), each LLM call node carries ``replay``: where its answer came
 from (``spanflow.replay.source``) and whether its output differs from the original call's — the
-same comparison ``spanflow runs compare`` prints (``spanflow.replaying._compare``).
+same comparison ``spanflow runs compare`` prints (``spanflow.query.replay_changes``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query import replay_changes
 from spanflow.query.graph import DataflowEdge, DataflowGraph, DataflowNode
 from spanflow.query.records import SpanRecord, StatusCode
 from spanflow.query.store import RunIndexStore, RunQuery, RunSummary
-from spanflow.replaying import _compare as replay_changes
 
 MAX_GRAPH_RUNS = 200
 """The run and at most this many minus one descendant runs are drawn in one graph."""

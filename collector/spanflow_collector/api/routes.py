@@ -19,6 +19,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from spanflow.query import codec
+from spanflow.query.artifacts import (
+    ArtifactNotFound,
+    artifact_content,
+    artifact_infos,
+    content_disposition,
+    encode_artifact,
+)
 from spanflow.query.graph import DataflowGraph
 from spanflow.query.params import (
     QueryParameterError,
@@ -35,13 +42,6 @@ from spanflow.query.views import (
     list_page,
 )
 from spanflow_collector.api import analysis_views, graph_view
-from spanflow_collector.api.artifacts import (
-    ArtifactNotFound,
-    artifact_content,
-    artifact_infos,
-    content_disposition,
-    encode_artifact,
-)
 from spanflow_collector.api.openapi import openapi_document
 from spanflow_collector.store_errors import is_unavailable_error
 

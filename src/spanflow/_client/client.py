@@ -14,12 +14,12 @@ from spanflow._client.query import TimeBound, ValueFilters, run_list_pairs
 from spanflow._client.source import Source, resolve_source
 from spanflow.query.analysis.history import MetricStats
 from spanflow.query.analysis.paired import PairedComparison
+from spanflow.query.artifacts import ArtifactInfo, artifact_infos
 from spanflow.query.graph import DataflowGraph
 from spanflow.query.params import MAX_LIMIT
 from spanflow.query.records import SpanRecord
 from spanflow.query.store import MetricPoint, RunPage, RunSummary
 from spanflow.query.views import RunComparison, RunDetail, SpanNode
-from spanflow_collector.api.artifacts import ArtifactInfo, artifact_infos
 
 MAX_COMPARED_RUNS = 20
 

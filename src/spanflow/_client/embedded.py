@@ -24,6 +24,7 @@ from spanflow._client.errors import (
     InvalidQueryError,
     RunNotFoundError,
 )
+from spanflow.query.artifacts import ArtifactNotFound, artifact_content
 from spanflow.query.graph import DataflowGraph
 from spanflow.query.params import QueryParameterError, parse_run_query
 from spanflow.query.records import RunRecord, SpanRecord
@@ -37,7 +38,6 @@ from spanflow.query.views import (
     compare_runs,
     list_page,
 )
-from spanflow_collector.api.artifacts import ArtifactNotFound, artifact_content
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 P = ParamSpec("P")

@@ -25,10 +25,9 @@ from spanflow.client import (
     RunNotFoundError,
     RunSummary,
 )
-from spanflow.query import codec
+from spanflow.query import codec, replay_changes
 from spanflow.query.analysis.encode import encode_paired, encode_stats
 from spanflow.query.terminal_text import printable, printable_json
-from spanflow.replaying import _compare as replay_changes
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

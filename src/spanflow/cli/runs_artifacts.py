@@ -18,8 +18,8 @@ from typing import Any
 
 from spanflow.cli.runs_render import render_table
 from spanflow.client import Client
+from spanflow.query.artifacts import download_filename, encode_artifact
 from spanflow.query.terminal_text import fit, printable, printable_json
-from spanflow_collector.api.artifacts import download_filename, encode_artifact
 
 Command = Callable[[Client, argparse.Namespace], int]
 Wrap = Callable[[Command], Callable[[argparse.Namespace], int]]

@@ -1,4 +1,4 @@
-"""What a replay changed, call by call: for ``runs compare`` and the marks in ``runs graph``.
+"""What a replay changed, call by call: ``runs compare`` and the marks on the dataflow graph.
 
 A replayed call is matched to the original call it was answered from (``served``/``edited``
 calls carry its span id); a ``live`` call is compared with the original call at the same
