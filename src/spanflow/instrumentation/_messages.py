@@ -29,26 +29,31 @@ def decode_arguments(arguments: Any) -> Any:
 
 
 def set_json_array(target: Attributes, key: str, items: Iterable[Any]) -> None:
-    """Set ``key`` to the JSON array of ``items``, each encoded once, cut at the content bound.
+    """Set ``key`` to the JSON array of ``items``, each encoded once, cut at the content bound."""
+    redactor = redaction.active_redactor()
+    # Redacted item by item: a re-sent history's items are remembered redacted.
+    pieces = (redaction.cached_text(content.to_json(item), redactor) for item in items)
+    set_json_pieces(target, key, pieces)
 
-    Encoding stops as soon as the bound is passed, so a long re-sent history costs no more
+
+def set_json_pieces(target: Attributes, key: str, pieces: Iterable[str]) -> None:
+    """Set ``key`` to the JSON array of already encoded, redacted ``pieces``, bounded.
+
+    Pieces are taken until the bound is passed, so a long re-sent history costs no more
     than the bound once it is reached; a cut value ends with the truncation mark and the span
     gets ``spanflow.content.truncated``.
     """
     limit = content.max_content_chars()
-    pieces: list[str] = []
+    taken: list[str] = []
     length = 2
     cut = False
-    redactor = redaction.active_redactor()
-    for item in items:
-        # Redacted message by message: a re-sent history's messages are remembered redacted.
-        encoded = redaction.cached_text(content.to_json(item), redactor)
-        pieces.append(encoded)
-        length += len(encoded) + 1
+    for piece in pieces:
+        taken.append(piece)
+        length += len(piece) + 1
         if length > limit:
             cut = True
             break
-    text, truncated = content.bound_text("[" + ",".join(pieces) + "]", redacted=True)
+    text, truncated = content.bound_text("[" + ",".join(taken) + "]", redacted=True)
     target[key] = text
     if truncated or cut:
         target[attributes.CONTENT_TRUNCATED] = True

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow._internal import redact as redaction
 from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
+from spanflow.instrumentation import content
 from spanflow.instrumentation._description import (
     TEXT,
     TOOL_CALL,
@@ -30,12 +32,18 @@ from spanflow.instrumentation._facts import (
     field_of,
     span_name,
 )
+from spanflow.instrumentation._message_cache import BoundedMemo
 from spanflow.instrumentation._messages import (
     as_text,
     decode_arguments,
     set_json_array,
+    set_json_pieces,
     set_json_value,
 )
+
+# A re-sent message is encoded (and its dataflow fields listed) once: see _message_cache.py.
+_ENCODED: BoundedMemo[str] = BoundedMemo()
+_FIELDS: BoundedMemo[tuple[tuple[TextField, ...], tuple[str, ...]]] = BoundedMemo()
 
 
 def read_request(adapter: ApiAdapter, body: Any, options: ReadOptions) -> RequestFacts:
@@ -47,8 +55,7 @@ def read_request(adapter: ApiAdapter, body: Any, options: ReadOptions) -> Reques
     found.update(request.attributes)
     if options.capture_content:
         if request.messages:
-            messages = map(semconv_message, request.messages)
-            set_json_array(found, attr.GEN_AI_INPUT_MESSAGES, messages)
+            set_json_messages(found, attr.GEN_AI_INPUT_MESSAGES, request.messages)
         if request.system:
             set_json_array(
                 found, attr.GEN_AI_SYSTEM_INSTRUCTIONS, map(semconv_part, request.system)
@@ -94,6 +101,21 @@ def response_attributes(response: CallResponse) -> Attributes:
     return found
 
 
+def set_json_messages(target: Attributes, key: str, messages: Iterable[Message]) -> None:
+    """Set ``key`` to the GenAI JSON of ``messages``; each distinct message is encoded once."""
+    redactor = redaction.active_redactor()
+
+    def encode(message: Message) -> str:
+        return redaction.cached_text(content.to_json(semconv_message(message)), redactor)
+
+    def encoded(message: Message) -> str:
+        if not _rememberable(message):
+            return encode(message)
+        return _ENCODED.get((redactor, message), lambda: encode(message))
+
+    set_json_pieces(target, key, map(encoded, messages))
+
+
 def semconv_part(part: Part) -> dict[str, Any]:
     """A part as the GenAI conventions' JSON object."""
     if part.kind == TOOL_CALL:
@@ -129,10 +151,9 @@ def call_inputs(request: CallRequest) -> CallInputs:
     fields = list(_fields(request.system, "system"))
     tool_call_ids: list[str] = []
     for message in request.messages:
-        for part in message.parts:
-            if part.kind == TOOL_RESULT and isinstance(part.call_id, str):
-                tool_call_ids.append(part.call_id)
-        fields.extend(_fields(message.parts, message.role))
+        message_fields, result_ids = _remembered_inputs(message)
+        fields.extend(message_fields)
+        tool_call_ids.extend(result_ids)
     fields.extend(_fields(request.inputs_only, "user"))
     previous = request.previous_response_id
     return CallInputs(
@@ -141,6 +162,39 @@ def call_inputs(request: CallRequest) -> CallInputs:
         tool_call_ids=tuple(tool_call_ids),
         response_item_ids=request.response_item_ids,
     )
+
+
+def _rememberable(message: Message) -> bool:
+    """Whether equal messages are alike in every respect, so one may stand for another.
+
+    Only text and absent values qualify: ``1 == True == 1.0`` but they encode differently.
+    """
+    if not isinstance(message.role, str | None):
+        return False
+    for part in message.parts:
+        if not (
+            isinstance(part.content, str | None)
+            and isinstance(part.call_id, str | None)
+            and isinstance(part.name, str | None)
+        ):
+            return False
+    return True
+
+
+def _remembered_inputs(message: Message) -> tuple[tuple[TextField, ...], tuple[str, ...]]:
+    if not _rememberable(message):
+        return _message_inputs(message)
+    return _FIELDS.get(message, lambda: _message_inputs(message))
+
+
+def _message_inputs(message: Message) -> tuple[tuple[TextField, ...], tuple[str, ...]]:
+    """A request message's dataflow fields and the ids of the tool calls it answers."""
+    result_ids = tuple(
+        part.call_id
+        for part in message.parts
+        if part.kind == TOOL_RESULT and isinstance(part.call_id, str)
+    )
+    return tuple(_fields(message.parts, message.role)), result_ids
 
 
 def call_outputs(response: CallResponse) -> CallOutputs:

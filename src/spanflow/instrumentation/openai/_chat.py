@@ -13,6 +13,7 @@ from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
 from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation._message_cache import BoundedMemo, describe_flat
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
 _PARAMETERS = {
@@ -23,6 +24,9 @@ _PARAMETERS = {
     "seed": attr.GEN_AI_REQUEST_SEED,
     "random_seed": attr.GEN_AI_REQUEST_SEED,
 }
+
+
+_DESCRIBED: BoundedMemo[Message] = BoundedMemo()  # re-sent history: _message_cache.py
 
 
 class ChatCompletionsAdapter:
@@ -54,7 +58,7 @@ class ChatCompletionsAdapter:
             body.get("model"),
             found,
             messages=tuple(
-                input_message(m, i)
+                describe_flat(_DESCRIBED, m, i, input_message)
                 for i, m in enumerate(messages if isinstance(messages, list) else ())
             ),
             tool_definitions=tool_definitions(body.get("tools")),

@@ -1,0 +1,365 @@
+"""What LLM-call instrumentation costs an application: spanflow beside its peers, in one run.
+
+Every variant runs in a fresh process per round (rounds interleaved, so machine drift hits all
+variants alike) and makes the same calls with the real ``openai`` and ``anthropic`` clients
+against spanflow's fake LLM server on loopback, which runs in this process: a re-sent 13-message
+history plus the new question, content capture on. Measured in each worker:
+
+- added CPU per call (process CPU, all threads: caller, batch processors, dataflow worker,
+  SQLite writes) over the uninstrumented client, per workload (chat, streamed chat, Responses
+  API, Anthropic messages), each workload's queued spans flushed inside its measured window;
+- startup: from the worker's first line to instrumented, with ``openai`` and ``anthropic``
+  imported and a client of each built;
+- resident memory after the 1,000 chat calls;
+- exit: from the last call (20 more calls, not flushed) to the process being gone.
+
+The peers export through a ``BatchSpanProcessor`` into an exporter that drops spans; spanflow's
+"defaults" variant writes into its embedded SQLite index. Run ``bench/run_overhead.sh`` (it
+builds ``bench/.venv`` with the peers) or ``make bench-overhead``.
+"""
+
+from __future__ import annotations
+
+import time
+
+WORKER_STARTED_S = time.perf_counter()
+
+import argparse  # noqa: E402 (the clock above starts before anything is imported)
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+VARIANTS: dict[str, str] = {
+    "baseline": "uninstrumented",
+    "spanflow": "spanflow defaults",
+    "spanflow-nodataflow": "spanflow dataflow off",
+    "spanflow-noexport": "spanflow no exporter",
+    "spanflow-lean": "spanflow df off, no exp",
+    "otel-openai-v2": "otel openai-v2",
+    "openinference": "OpenInference",
+    "openllmetry": "OpenLLMetry",
+    "logfire": "logfire",
+}
+SPANFLOW_VARIANTS = ("spanflow", "spanflow-nodataflow", "spanflow-noexport", "spanflow-lean")
+PEERS = ("otel-openai-v2", "openinference", "openllmetry", "logfire")
+WORKLOADS = ("chat", "stream", "responses", "anthropic")
+CHAT_CALLS = 1000
+TAIL_CALLS = 20
+REPLY_TEXT = " ".join(
+    f"word{i}" if i % 7 else f"Result {i} is ready and the next step follows." for i in range(60)
+)
+
+
+def history_messages() -> list[dict[str, str]]:
+    """A re-sent conversation: a system prompt and six user/assistant turns, then a question."""
+    messages = [{"role": "system", "content": "You are a careful research assistant. " * 8}]
+    for turn in range(6):
+        messages.append({"role": "user", "content": f"Question {turn}: " + "context " * 60})
+        messages.append({"role": "assistant", "content": f"Answer {turn}: " + "finding " * 50})
+    messages.append({"role": "user", "content": "Summarise everything so far."})
+    return messages
+
+
+# --- worker: one variant in its own process ----------------------------------------------------
+class _Counter:
+    spans = 0
+
+
+def dropping_exporter() -> Any:
+    """A real ``SpanExporter`` that counts spans and keeps nothing."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class DroppingExporter(SpanExporter):
+        def export(self, spans: Sequence[Any]) -> SpanExportResult:
+            _Counter.spans += len(spans)
+            return SpanExportResult.SUCCESS
+
+    return DroppingExporter()
+
+
+def setup_variant(variant: str, db_path: str) -> Callable[[], None]:
+    """Instrument for ``variant``; returns a function that flushes its queued spans."""
+    if variant == "baseline":
+        return lambda: None
+    if variant in SPANFLOW_VARIANTS:
+        import spanflow
+
+        exporting = variant in ("spanflow", "spanflow-nodataflow")
+        spanflow.configure(
+            exporters=["embedded", dropping_exporter()] if exporting else [dropping_exporter()],
+            db_path=db_path,
+            dataflow=variant in ("spanflow", "spanflow-noexport"),
+            capture_content=True,
+        )
+        spanflow.instrument()
+        return lambda: spanflow.force_flush()
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    processor = BatchSpanProcessor(dropping_exporter())
+    if variant == "logfire":
+        import logfire
+
+        logfire.configure(
+            send_to_logfire=False,
+            console=False,
+            additional_span_processors=[processor],
+            metrics=False,
+            inspect_arguments=False,
+        )
+        logfire.instrument_openai()
+        logfire.instrument_anthropic()
+        return lambda: logfire.force_flush()
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    if variant == "openllmetry":
+        os.environ["TRACELOOP_TRACE_CONTENT"] = "true"
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+        OpenAIInstrumentor().instrument(tracer_provider=provider)
+    elif variant == "openinference":
+        from openinference.instrumentation.openai import OpenAIInstrumentor as OIInstrumentor
+
+        OIInstrumentor().instrument(tracer_provider=provider)
+    elif variant == "otel-openai-v2":
+        os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as V2Instrumentor
+
+        V2Instrumentor().instrument(tracer_provider=provider)
+    else:
+        raise SystemExit(f"unknown variant {variant!r}")
+    return lambda: provider.force_flush()
+
+
+def rss_mib() -> float:
+    """This process's resident set size."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_worker(
+    variant: str, base_url: str, anthropic_url: str, calls: int, chat_calls: int
+) -> None:
+    """Measure one variant; print its figures as JSON, then the last-call time, then exit."""
+    db_dir = tempfile.mkdtemp(prefix="bench-overhead-")
+    flush = setup_variant(variant, os.path.join(db_dir, "index.db"))
+    setup_s = time.perf_counter() - WORKER_STARTED_S
+    setup_cpu_s = time.process_time()
+    import anthropic
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    claude = anthropic.Anthropic(base_url=anthropic_url, api_key="bench", max_retries=0)
+    startup_s = time.perf_counter() - WORKER_STARTED_S
+    startup_cpu_s = time.process_time()  # since the process started, interpreter start included
+    messages: Any = history_messages()
+    system, conversation = messages[0]["content"], messages[1:]
+
+    def chat() -> None:
+        client.chat.completions.create(model="bench-model", messages=messages)
+
+    def stream() -> None:
+        chunks = client.chat.completions.create(model="bench-model", messages=messages, stream=True)
+        for _ in chunks:
+            pass
+
+    def responses() -> None:
+        client.responses.create(model="bench-model", input=conversation, instructions=system)
+
+    def messages_call() -> None:
+        claude.messages.create(
+            model="bench-model", max_tokens=256, system=system, messages=conversation
+        )
+
+    calls_of = {"chat": chat, "stream": stream, "responses": responses, "anthropic": messages_call}
+    results: dict[str, Any] = {
+        "setup_s": setup_s,
+        "setup_cpu_s": setup_cpu_s,
+        "startup_s": startup_s,
+        "startup_cpu_s": startup_cpu_s,
+    }
+
+    def measure_all() -> None:
+        for workload in WORKLOADS:
+            one_call = calls_of[workload]
+            count = chat_calls if workload == "chat" else calls
+            for _ in range(10):
+                one_call()  # warm-up: connection, lazy imports, first-call caches
+            flush()
+            spans_before = _Counter.spans
+            cpu_started = time.process_time()
+            for _ in range(count):
+                one_call()
+            flush()
+            cpu_s = time.process_time() - cpu_started
+            results[workload] = {
+                "cpu_us": cpu_s / count * 1e6,
+                "spans_per_call": (_Counter.spans - spans_before) / count,
+            }
+            if workload == "chat":
+                results["rss_mib"] = rss_mib()
+        for _ in range(TAIL_CALLS):
+            chat()
+        print(json.dumps(results), flush=True)
+        print(f"LAST-CALL {time.time():.6f}", flush=True)
+
+    if variant in SPANFLOW_VARIANTS:
+        import spanflow
+
+        with spanflow.run("bench-overhead"):
+            measure_all()
+    else:
+        measure_all()
+
+
+# --- parent: server, rounds, table --------------------------------------------------------------
+def run_variant(variant: str, urls: tuple[str, str], calls: int, chat_calls: int) -> dict[str, Any]:
+    """One fresh worker process; its figures plus the time from its last call to its exit."""
+    worker = subprocess.Popen(
+        [sys.executable, __file__, "--worker", variant, "--base-url", urls[0],
+         "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "SPANFLOW_EXPORTERS": "none", "OTEL_TRACES_EXPORTER": "none",
+             "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    )  # fmt: skip
+    out, err = worker.communicate(timeout=900)
+    exited_s = time.time()
+    if worker.returncode != 0:
+        raise RuntimeError(f"{variant} failed:\n{err[-3000:]}")
+    lines = out.strip().splitlines()
+    result: dict[str, Any] = json.loads(lines[-2])
+    result["exit_s"] = exited_s - float(lines[-1].split()[1])
+    return result
+
+
+def spread(values: list[float], scale: float = 1.0, fmt: str = "{:+.0f}") -> str:
+    """``median (min..max)`` of ``values`` times ``scale``."""
+    scaled = [v * scale for v in values]
+    return (
+        fmt.format(statistics.median(scaled))
+        + f" ({fmt.format(min(scaled))}..{fmt.format(max(scaled))})"
+    )
+
+
+def print_table(
+    results: dict[str, list[dict[str, Any]]], rounds: int, calls: int, chat_calls: int
+) -> None:
+    """Added CPU per call per workload, startup, memory and exit, with ratios to the peers."""
+    variants = list(results)
+    base = results["baseline"]
+
+    def added(variant: str, key: str, sub: str | None = None) -> list[float]:
+        def pick(r: dict[str, Any]) -> float:
+            return float(r[key][sub] if sub else r[key])
+
+        return [pick(r) - pick(b) for r, b in zip(results[variant], base, strict=True)]
+
+    traced = {
+        (v, w): statistics.median(r[w]["spans_per_call"] for r in results[v]) >= 0.9
+        for v in variants
+        for w in WORKLOADS
+    }
+    print(f"\nAdded CPU per call over uninstrumented, µs: median (min..max) of {rounds} rounds; "
+          f"chat {chat_calls} calls, others {calls}; '-' = not traced by that variant")  # fmt: skip
+    print(f"{'variant':<24}" + "".join(f"{w:>22}" for w in WORKLOADS))
+    for variant in variants:
+        row = f"{VARIANTS[variant]:<24}"
+        for workload in WORKLOADS:
+            if variant == "baseline":
+                cpu = [r[workload]["cpu_us"] for r in base]
+                row += f"{spread(cpu, fmt='{:.0f}') + ' abs':>22}"
+            elif traced[(variant, workload)]:
+                row += f"{spread(added(variant, workload, 'cpu_us')):>22}"
+            else:
+                row += f"{'-':>22}"
+        print(row)
+    print("\nRatio of added CPU (medians) to the leanest peer that traces the workload")
+    print(f"{'variant':<24}" + "".join(f"{w:>12}" for w in WORKLOADS))
+    leanest: dict[str, tuple[str, float]] = {}
+    for workload in WORKLOADS:
+        peer_added = [
+            (p, statistics.median(added(p, workload, "cpu_us")))
+            for p in PEERS
+            if p in results and traced[(p, workload)]
+        ]
+        if peer_added:
+            leanest[workload] = min(peer_added, key=lambda item: item[1])
+    for variant in variants:
+        if variant == "baseline":
+            continue
+        row = f"{VARIANTS[variant]:<24}"
+        for workload in WORKLOADS:
+            if workload in leanest and traced[(variant, workload)]:
+                mine = statistics.median(added(variant, workload, "cpu_us"))
+                row += f"{mine / leanest[workload][1]:>11.2f}x"
+            else:
+                row += f"{'-':>12}"
+        print(row)
+    print(" " * 24 + "".join(f"{VARIANTS[leanest[w][0]] if w in leanest else '-':>12}"[:12]
+                              for w in WORKLOADS))  # fmt: skip
+    print("\nAround the calls: median (min..max)")
+    print(f"{'variant':<24}{'startup CPU ms':>22}{'added':>22}{'startup wall ms':>22}"
+          f"{'RSS MiB':>20}{'exit ms':>22}")  # fmt: skip
+    for variant in variants:
+        rows = results[variant]
+        print(
+            f"{VARIANTS[variant]:<24}"
+            f"{spread([r['startup_cpu_s'] for r in rows], 1000, '{:.0f}'):>22}"
+            f"{spread(added(variant, 'startup_cpu_s'), 1000):>22}"
+            f"{spread([r['startup_s'] for r in rows], 1000, '{:.0f}'):>22}"
+            f"{spread([r['rss_mib'] for r in rows], 1, '{:.0f}'):>20}"
+            f"{spread([r['exit_s'] for r in rows], 1000, '{:.0f}'):>22}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--anthropic-url", help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, default=300, help="calls per workload but chat")
+    parser.add_argument("--chat-calls", type=int, default=CHAT_CALLS,
+                        help="chat calls (resident memory is read after them)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=5, help="fresh processes per variant")
+    parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="variants to run")
+    parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    args = parser.parse_args()
+    if args.worker:
+        run_worker(args.worker, args.base_url, args.anthropic_url, args.calls, args.chat_calls)
+        return 0
+    variants = ["baseline", *[v for v in (args.only or VARIANTS) if v != "baseline"]]
+
+    from spanflow.testing.fake_llm import FakeLLMServer
+
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    load_averages = [os.getloadavg()[0]]
+    with FakeLLMServer(lambda request: REPLY_TEXT) as llm:
+        urls = (llm.openai_base_url, llm.anthropic_base_url)
+        for round_index in range(args.rounds):
+            shift = round_index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                print(f"round {round_index + 1}/{args.rounds}: {variant}", file=sys.stderr)
+                results[variant].append(run_variant(variant, urls, args.calls, args.chat_calls))
+                llm.reset()  # keep the server's request log from growing across variants
+                load_averages.append(os.getloadavg()[0])
+    print_table(results, args.rounds, args.calls, args.chat_calls)
+    print(f"\n1-minute load average during the run: {min(load_averages):.2f}.."
+          f"{max(load_averages):.2f} (median {statistics.median(load_averages):.2f}) "
+          f"on {os.cpu_count()} CPUs")  # fmt: skip
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as output:
+            json.dump(results, output, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
