@@ -4,14 +4,15 @@ An agent re-sends its whole history on every call: without memory, every call wo
 earlier message again into the neutral description, its GenAI JSON and its dataflow fields.
 Three bounded maps serve a re-sent message from what its first sighting produced:
 
-* ``described``: a flat request message (a mapping whose values are all strings, the common
-  ``{"role": ..., "content": "..."}``) at a given position → its ``Message``;
-* ``encoded``: a ``Message`` (by value) and the active redactor → its redacted JSON;
-* ``fields``: a ``Message`` (by value) → its dataflow ``TextField``s.
+* an adapter's memo: a flat request message (a mapping whose values are all strings, the
+  common ``{"role": ..., "content": "..."}``) at a given position → its ``Message``;
+* ``MessageMemory``: a ``Message`` → what rendering it produced (its redacted GenAI JSON, its
+  dataflow fields), found by identity first (the adapter's memo hands out the same object for
+  a re-sent message) and by value otherwise.
 
-Keys are values, never object identities, so a message edited in place is described afresh.
-Entries are dropped oldest first once a map is full; a message whose parts hold unhashable
-values (tool arguments as objects) is simply not remembered. Dictionary operations are atomic
+Request items are keyed by value, never by identity, so a message edited in place is described
+afresh. Entries are dropped oldest first once a map is full; a message holding anything but
+text (tool arguments as objects, numbers) is not remembered. Dictionary operations are atomic
 under the GIL, so concurrent callers need no lock: at worst two threads both compute an entry.
 """
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Generic, TypeVar
+
+from spanflow.instrumentation._description import Message
 
 ValueT = TypeVar("ValueT")
 
@@ -69,6 +72,10 @@ def flat_message_key(item: Any, position: int) -> tuple[Any, ...] | None:
     """
     if type(item) is not dict:
         return None
+    if len(item) == 2:  # the common {"role": ..., "content": "..."} without a loop
+        role, text = item.get("role"), item.get("content")
+        if type(role) is str and type(text) is str and len(text) <= MAX_TEXT_CHARS:
+            return (position, role, text)
     for value in item.values():
         if type(value) is not str or len(value) > MAX_TEXT_CHARS:
             return None
@@ -86,3 +93,57 @@ def describe_flat(
     if key is None:
         return describe(item, position)
     return memo.get(key, lambda: describe(item, position))
+
+
+class Remembered:
+    """What rendering one message produced; filled in by whoever needs a piece first."""
+
+    __slots__ = ("encoded", "inputs", "message")
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.encoded: tuple[object, str] | None = None  # (the redactor it used, the JSON)
+        self.inputs: Any = None  # the dataflow fields and answered tool call ids
+
+
+class MessageMemory:
+    """``Remembered`` records of messages, by identity first and by value otherwise."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._by_value: BoundedMemo[Remembered] = BoundedMemo(max_entries)
+        self._by_identity: BoundedMemo[Remembered] = BoundedMemo(max_entries)
+
+    def entry(self, message: Message) -> Remembered | None:
+        """The record of ``message``; None for a message that is not remembered."""
+        found = self._by_identity._entries.get(id(message))
+        # The record holds its message, so an id seen here cannot belong to another object.
+        if found is not None and found.message is message:
+            return found
+        if not rememberable(message):
+            return None
+        found = self._by_value.get(message, lambda: Remembered(message))
+        if found.message is message:
+            self._by_identity.get(id(message), lambda: found)
+        return found
+
+
+_TEXTUAL = (str, type(None))
+
+
+def rememberable(message: Message) -> bool:
+    """Whether equal messages are alike in every respect, so one may stand for another.
+
+    Only text and absent values qualify: ``1 == True == 1.0`` but they encode differently.
+    """
+    if not isinstance(message.role, _TEXTUAL) or len(message.parts) > 64:
+        return False
+    for part in message.parts:
+        if not (
+            isinstance(part.content, _TEXTUAL)
+            and isinstance(part.call_id, _TEXTUAL)
+            and isinstance(part.name, _TEXTUAL)
+        ):
+            return False
+        if part.content is not None and len(part.content) > MAX_TEXT_CHARS:
+            return False
+    return True

@@ -32,7 +32,7 @@ from spanflow.instrumentation._facts import (
     field_of,
     span_name,
 )
-from spanflow.instrumentation._message_cache import BoundedMemo
+from spanflow.instrumentation._message_cache import MessageMemory
 from spanflow.instrumentation._messages import (
     as_text,
     decode_arguments,
@@ -42,8 +42,7 @@ from spanflow.instrumentation._messages import (
 )
 
 # A re-sent message is encoded (and its dataflow fields listed) once: see _message_cache.py.
-_ENCODED: BoundedMemo[str] = BoundedMemo()
-_FIELDS: BoundedMemo[tuple[tuple[TextField, ...], tuple[str, ...]]] = BoundedMemo()
+_MEMORY = MessageMemory()
 
 
 def read_request(adapter: ApiAdapter, body: Any, options: ReadOptions) -> RequestFacts:
@@ -109,9 +108,13 @@ def set_json_messages(target: Attributes, key: str, messages: Iterable[Message])
         return redaction.cached_text(content.to_json(semconv_message(message)), redactor)
 
     def encoded(message: Message) -> str:
-        if not _rememberable(message):
+        entry = _MEMORY.entry(message)
+        if entry is None:
             return encode(message)
-        return _ENCODED.get((redactor, message), lambda: encode(message))
+        known = entry.encoded
+        if known is None or known[0] is not redactor:
+            known = entry.encoded = (redactor, encode(message))
+        return known[1]
 
     set_json_pieces(target, key, map(encoded, messages))
 
@@ -164,27 +167,14 @@ def call_inputs(request: CallRequest) -> CallInputs:
     )
 
 
-def _rememberable(message: Message) -> bool:
-    """Whether equal messages are alike in every respect, so one may stand for another.
-
-    Only text and absent values qualify: ``1 == True == 1.0`` but they encode differently.
-    """
-    if not isinstance(message.role, str | None):
-        return False
-    for part in message.parts:
-        if not (
-            isinstance(part.content, str | None)
-            and isinstance(part.call_id, str | None)
-            and isinstance(part.name, str | None)
-        ):
-            return False
-    return True
-
-
 def _remembered_inputs(message: Message) -> tuple[tuple[TextField, ...], tuple[str, ...]]:
-    if not _rememberable(message):
+    entry = _MEMORY.entry(message)
+    if entry is None:
         return _message_inputs(message)
-    return _FIELDS.get(message, lambda: _message_inputs(message))
+    if entry.inputs is None:
+        entry.inputs = _message_inputs(message)
+    inputs: tuple[tuple[TextField, ...], tuple[str, ...]] = entry.inputs
+    return inputs
 
 
 def _message_inputs(message: Message) -> tuple[tuple[TextField, ...], tuple[str, ...]]:
