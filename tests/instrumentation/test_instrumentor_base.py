@@ -92,3 +92,72 @@ def test_uninstrument_before_import_leaves_the_library_unpatched() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+LATE_IMPORT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import spanflow
+    from spanflow.testing import FakeLLMServer, capture_spans
+
+    with FakeLLMServer() as llm, capture_spans() as capture:
+        spanflow.instrument()
+        print("openai imported after instrument():", "openai" in sys.modules)
+        print("anthropic imported after instrument():", "anthropic" in sys.modules)
+        import openai
+        with openai.OpenAI(base_url=llm.openai_base_url, api_key="sk-test-0") as client:
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}]
+            )
+        import anthropic
+        with anthropic.Anthropic(base_url=llm.anthropic_base_url, api_key="sk-ant-0") as claude:
+            claude.messages.create(
+                model="claude-sonnet-4", max_tokens=16,
+                messages=[{"role": "user", "content": "Hi"}],
+            )
+        spanflow.uninstrument()
+        with openai.OpenAI(base_url=llm.openai_base_url, api_key="sk-test-0") as client:
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Untraced"}]
+            )
+        print("spans:", sorted(span.name for span in capture.spans()))
+    """
+)
+
+
+def test_a_client_imported_after_instrument_is_traced_until_uninstrument() -> None:
+    """Providers stay unimported by instrument(), are traced once imported, untraced after."""
+    result = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "openai imported after instrument(): False",
+        "anthropic imported after instrument(): False",
+        "spans: ['chat claude-sonnet-4', 'chat gpt-4o-mini']",
+    ]
+
+
+def test_uninstrument_disarms_the_import_hook_of_a_library_not_yet_imported() -> None:
+    """After uninstrument(), importing a client library that was never imported patches nothing.
+
+    And instrumenting again after the import (the library already loaded) patches it at once.
+    """
+    script = textwrap.dedent(
+        """
+        import spanflow
+        from spanflow.testing import capture_spans
+        with capture_spans():
+            spanflow.instrument("openai")
+            spanflow.uninstrument("openai")
+            from openai import _base_client
+            print(hasattr(_base_client.SyncAPIClient.request, "__wrapped__"))
+            spanflow.instrument("openai")
+            print(hasattr(_base_client.SyncAPIClient.request, "__wrapped__"))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
