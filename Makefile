@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all ui demo test lint typecheck unit bench clean fuzz bench-collector
+.PHONY: all ui demo test lint typecheck unit bench clean fuzz bench-collector bench-overhead
 
 ## all (default): the virtualenv and the web UI's built assets
 all: $(STAMP) ui
@@ -66,6 +66,10 @@ bench-collector: $(STAMP)
 	$(PY) bench/bench_fairness.py
 	$(PY) bench/bench_query.py
 	$(PY) bench/bench_replicas.py
+
+## bench-overhead: per-call CPU, startup, memory and exit of spanflow beside its peers (not a test)
+bench-overhead:
+	bench/run_overhead.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .spanflow .pytest_cache .mypy_cache .ruff_cache web/node_modules \

@@ -13,9 +13,10 @@ history plus the new question, content capture on. Measured in each worker:
 - resident memory after the 1,000 chat calls;
 - exit: from the last call (20 more calls, not flushed) to the process being gone.
 
-The peers export through a ``BatchSpanProcessor`` into an exporter that drops spans; spanflow's
-"defaults" variant writes into its embedded SQLite index. Run ``bench/run_overhead.sh`` (it
-builds ``bench/.venv`` with the peers) or ``make bench-overhead``.
+The peers export through a ``BatchSpanProcessor`` into an exporter that drops spans, as do
+spanflow's "no exporter" variants; its "defaults" and "dataflow off" variants write into the
+embedded SQLite index (a fresh file per process). Run ``make bench-overhead`` (or
+``bench/run_overhead.sh``: it builds ``bench/.venv-overhead`` with the peers first).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 WORKER_STARTED_S = time.perf_counter()
 
 import argparse  # noqa: E402 (the clock above starts before anything is imported)
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
@@ -40,12 +42,20 @@ VARIANTS: dict[str, str] = {
     "spanflow-nodataflow": "spanflow dataflow off",
     "spanflow-noexport": "spanflow no exporter",
     "spanflow-lean": "spanflow df off, no exp",
+    "spanflow-ref": "spanflow defaults (ref)",
     "otel-openai-v2": "otel openai-v2",
     "openinference": "OpenInference",
     "openllmetry": "OpenLLMetry",
     "logfire": "logfire",
 }
-SPANFLOW_VARIANTS = ("spanflow", "spanflow-nodataflow", "spanflow-noexport", "spanflow-lean")
+SPANFLOW_VARIANTS = (
+    "spanflow",
+    "spanflow-nodataflow",
+    "spanflow-noexport",
+    "spanflow-lean",
+    "spanflow-ref",
+)
+EMBEDDED_VARIANTS = ("spanflow", "spanflow-nodataflow", "spanflow-ref")
 PEERS = ("otel-openai-v2", "openinference", "openllmetry", "logfire")
 WORKLOADS = ("chat", "stream", "responses", "anthropic")
 CHAT_CALLS = 1000
@@ -89,11 +99,10 @@ def setup_variant(variant: str, db_path: str) -> Callable[[], None]:
     if variant in SPANFLOW_VARIANTS:
         import spanflow
 
-        exporting = variant in ("spanflow", "spanflow-nodataflow")
         spanflow.configure(
-            exporters=["embedded", dropping_exporter()] if exporting else [dropping_exporter()],
+            exporters=["embedded"] if variant in EMBEDDED_VARIANTS else [dropping_exporter()],
             db_path=db_path,
-            dataflow=variant in ("spanflow", "spanflow-noexport"),
+            dataflow=variant in ("spanflow", "spanflow-noexport", "spanflow-ref"),
             capture_content=True,
         )
         spanflow.instrument()
@@ -137,6 +146,17 @@ def setup_variant(variant: str, db_path: str) -> Callable[[], None]:
     return lambda: provider.force_flush()
 
 
+def count_spans(variant: str, db_path: str) -> int:
+    """Spans exported so far: counted by the dropping exporter, or in the embedded index."""
+    if variant not in EMBEDDED_VARIANTS:
+        return _Counter.spans
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db_path)) as index:
+        counted: int = index.execute("SELECT count(*) FROM spans").fetchone()[0]
+    return counted
+
+
 def rss_mib() -> float:
     """This process's resident set size."""
     with open("/proc/self/status", encoding="ascii") as status:
@@ -150,8 +170,8 @@ def run_worker(
     variant: str, base_url: str, anthropic_url: str, calls: int, chat_calls: int
 ) -> None:
     """Measure one variant; print its figures as JSON, then the last-call time, then exit."""
-    db_dir = tempfile.mkdtemp(prefix="bench-overhead-")
-    flush = setup_variant(variant, os.path.join(db_dir, "index.db"))
+    db_path = os.path.join(tempfile.mkdtemp(prefix="bench-overhead-"), "index.db")
+    flush = setup_variant(variant, db_path)
     setup_s = time.perf_counter() - WORKER_STARTED_S
     setup_cpu_s = time.process_time()
     import anthropic
@@ -195,7 +215,7 @@ def run_worker(
             for _ in range(10):
                 one_call()  # warm-up: connection, lazy imports, first-call caches
             flush()
-            spans_before = _Counter.spans
+            spans_before = count_spans(variant, db_path)
             cpu_started = time.process_time()
             for _ in range(count):
                 one_call()
@@ -203,7 +223,7 @@ def run_worker(
             cpu_s = time.process_time() - cpu_started
             results[workload] = {
                 "cpu_us": cpu_s / count * 1e6,
-                "spans_per_call": (_Counter.spans - spans_before) / count,
+                "spans_per_call": (count_spans(variant, db_path) - spans_before) / count,
             }
             if workload == "chat":
                 results["rss_mib"] = rss_mib()
@@ -222,14 +242,20 @@ def run_worker(
 
 
 # --- parent: server, rounds, table --------------------------------------------------------------
-def run_variant(variant: str, urls: tuple[str, str], calls: int, chat_calls: int) -> dict[str, Any]:
+def run_variant(
+    variant: str, urls: tuple[str, str], calls: int, chat_calls: int, reference: str | None
+) -> dict[str, Any]:
     """One fresh worker process; its figures plus the time from its last call to its exit."""
+    env = {**os.environ, "SPANFLOW_EXPORTERS": "none", "OTEL_TRACES_EXPORTER": "none",
+           "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}  # fmt: skip
+    if variant == "spanflow-ref" and reference:
+        # spanflow's code from another source tree (a checkout of main): before and after.
+        tree = os.path.abspath(reference)
+        env["PYTHONPATH"] = os.pathsep.join([f"{tree}/src", f"{tree}/collector"])
     worker = subprocess.Popen(
         [sys.executable, __file__, "--worker", variant, "--base-url", urls[0],
          "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "SPANFLOW_EXPORTERS": "none", "OTEL_TRACES_EXPORTER": "none",
-             "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     out, err = worker.communicate(timeout=900)
     exited_s = time.time()
@@ -304,8 +330,8 @@ def print_table(
             else:
                 row += f"{'-':>12}"
         print(row)
-    print(" " * 24 + "".join(f"{VARIANTS[leanest[w][0]] if w in leanest else '-':>12}"[:12]
-                              for w in WORKLOADS))  # fmt: skip
+    names = (VARIANTS[leanest[w][0]][:11] if w in leanest else "-" for w in WORKLOADS)
+    print(f"{'leanest peer':<24}" + "".join(f"{name:>12}" for name in names))
     print("\nAround the calls: median (min..max)")
     print(f"{'variant':<24}{'startup CPU ms':>22}{'added':>22}{'startup wall ms':>22}"
           f"{'RSS MiB':>20}{'exit ms':>22}")  # fmt: skip
@@ -331,12 +357,16 @@ def main() -> int:
                         help="chat calls (resident memory is read after them)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=5, help="fresh processes per variant")
     parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="variants to run")
+    parser.add_argument(
+        "--reference", metavar="TREE", help="also run spanflow's defaults from this source tree"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     args = parser.parse_args()
     if args.worker:
         run_worker(args.worker, args.base_url, args.anthropic_url, args.calls, args.chat_calls)
         return 0
-    variants = ["baseline", *[v for v in (args.only or VARIANTS) if v != "baseline"]]
+    chosen = args.only or [v for v in VARIANTS if v != "spanflow-ref" or args.reference]
+    variants = ["baseline", *[v for v in chosen if v != "baseline"]]
 
     from spanflow.testing.fake_llm import FakeLLMServer
 
@@ -348,7 +378,9 @@ def main() -> int:
             shift = round_index % len(variants)
             for variant in variants[shift:] + variants[:shift]:
                 print(f"round {round_index + 1}/{args.rounds}: {variant}", file=sys.stderr)
-                results[variant].append(run_variant(variant, urls, args.calls, args.chat_calls))
+                results[variant].append(
+                    run_variant(variant, urls, args.calls, args.chat_calls, args.reference)
+                )
                 llm.reset()  # keep the server's request log from growing across variants
                 load_averages.append(os.getloadavg()[0])
     print_table(results, args.rounds, args.calls, args.chat_calls)

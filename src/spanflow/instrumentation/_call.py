@@ -8,7 +8,6 @@ once and swallowed, never raised.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,7 +69,9 @@ class LLMCall:
         self.adapter = adapter
         self.options = read_options()
         self.streamed = stream
-        self._lock = threading.Lock()
+        # One token, popped by whichever path ends the span first: list.pop is atomic, so ending
+        # exactly once needs no lock allocated and taken on every call.
+        self._end_token = [True]
         self._ended = False
         self._pending: object | None = None
         self._first_chunk_seen = False
@@ -189,11 +190,12 @@ class LLMCall:
             return None
 
     def _claim_end(self) -> bool:
-        with self._lock:
-            if self._ended:
-                return False
-            self._ended = True
-            return True
+        try:
+            self._end_token.pop()
+        except IndexError:
+            return False
+        self._ended = True
+        return True
 
     def _finish(self, facts: ResponseFacts | None, *, error: BaseException | None) -> None:
         try:
