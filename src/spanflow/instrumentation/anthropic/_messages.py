@@ -12,6 +12,7 @@ from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
 from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation._message_cache import BoundedMemo, describe_flat
 from spanflow.instrumentation.openai._common import request_parameters
 
 _PARAMETERS = {
@@ -20,6 +21,9 @@ _PARAMETERS = {
     "top_p": attr.GEN_AI_REQUEST_TOP_P,
     "top_k": attr.GEN_AI_REQUEST_TOP_K,
 }
+
+
+_DESCRIBED: BoundedMemo[Message] = BoundedMemo()  # re-sent history: _message_cache.py
 
 
 class MessagesAdapter:
@@ -44,8 +48,8 @@ class MessagesAdapter:
             found,
             system=tuple(content_parts(system, system_path)) if system else (),
             messages=tuple(
-                Message(field_of(m, "role"), tuple(content_parts(field_of(m, "content"), p)))
-                for m, p in _with_paths(messages)
+                describe_flat(_DESCRIBED, m, i, input_message)
+                for i, m in enumerate(messages if isinstance(messages, list) else ())
             ),
             tool_definitions=tools if isinstance(tools, list) else None,
         )
@@ -69,17 +73,11 @@ class MessagesAdapter:
         return MessageEventAccumulator()
 
 
-def _with_paths(messages: Any) -> Any:
-    for i, item in enumerate(messages if isinstance(messages, list) else ()):
-        content = field_of(item, "content")
-        yield (
-            item,
-            (
-                f"messages[{i}].content"
-                if isinstance(content, str)
-                else f"messages[{i}].content[{{j}}]"
-            ),
-        )
+def input_message(item: Any, i: int) -> Message:
+    """The ``i``-th request message (``messages[i]``)."""
+    content = field_of(item, "content")
+    path = f"messages[{i}].content" if isinstance(content, str) else f"messages[{i}].content[{{j}}]"
+    return Message(field_of(item, "role"), tuple(content_parts(content, path)))
 
 
 def usage_of(usage: Any) -> d.TokenUsage:

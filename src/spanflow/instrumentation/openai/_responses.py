@@ -9,6 +9,7 @@ from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
 from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation._message_cache import BoundedMemo, describe_flat
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
 _PARAMETERS = {
@@ -17,6 +18,9 @@ _PARAMETERS = {
     "max_output_tokens": attr.GEN_AI_REQUEST_MAX_TOKENS,
 }
 _TEXT_PART_TYPES = frozenset({"input_text", "output_text", "text"})
+
+
+_DESCRIBED: BoundedMemo[Message] = BoundedMemo()  # re-sent input items: _message_cache.py
 
 
 class ResponsesAdapter:
@@ -51,7 +55,9 @@ class ResponsesAdapter:
             item_ids: tuple[str, ...] = ()
         else:
             items = raw_input if isinstance(raw_input, list) else []
-            messages = tuple(_input_message(item, i) for i, item in enumerate(items))
+            messages = tuple(
+                describe_flat(_DESCRIBED, item, i, _input_message) for i, item in enumerate(items)
+            )
             ids = (field_of(item, "id") for item in items)
             item_ids = tuple(i for i in ids if isinstance(i, str))
         return CallRequest(
