@@ -167,10 +167,10 @@ def rss_mib() -> float:
 
 
 def run_worker(
-    variant: str, base_url: str, anthropic_url: str, calls: int, chat_calls: int
+    variant: str, base_url: str, anthropic_url: str, calls: int, chat_calls: int, db_dir: str
 ) -> None:
     """Measure one variant; print its figures as JSON, then the last-call time, then exit."""
-    db_path = os.path.join(tempfile.mkdtemp(prefix="bench-overhead-"), "index.db")
+    db_path = os.path.join(tempfile.mkdtemp(dir=db_dir), "index.db")
     flush = setup_variant(variant, db_path)
     setup_s = time.perf_counter() - WORKER_STARTED_S
     setup_cpu_s = time.process_time()
@@ -243,7 +243,12 @@ def run_worker(
 
 # --- parent: server, rounds, table --------------------------------------------------------------
 def run_variant(
-    variant: str, urls: tuple[str, str], calls: int, chat_calls: int, reference: str | None
+    variant: str,
+    urls: tuple[str, str],
+    calls: int,
+    chat_calls: int,
+    reference: str | None,
+    db_dir: str,
 ) -> dict[str, Any]:
     """One fresh worker process; its figures plus the time from its last call to its exit."""
     env = {**os.environ, "SPANFLOW_EXPORTERS": "none", "OTEL_TRACES_EXPORTER": "none",
@@ -254,7 +259,8 @@ def run_variant(
         env["PYTHONPATH"] = os.pathsep.join([f"{tree}/src", f"{tree}/collector"])
     worker = subprocess.Popen(
         [sys.executable, __file__, "--worker", variant, "--base-url", urls[0],
-         "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls)],
+         "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls),
+         "--db-dir", db_dir],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     out, err = worker.communicate(timeout=900)
@@ -352,6 +358,7 @@ def main() -> int:
     parser.add_argument("--worker", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--anthropic-url", help=argparse.SUPPRESS)
+    parser.add_argument("--db-dir", help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=300, help="calls per workload but chat")
     parser.add_argument("--chat-calls", type=int, default=CHAT_CALLS,
                         help="chat calls (resident memory is read after them)")  # fmt: skip
@@ -363,7 +370,9 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     args = parser.parse_args()
     if args.worker:
-        run_worker(args.worker, args.base_url, args.anthropic_url, args.calls, args.chat_calls)
+        run_worker(
+            args.worker, args.base_url, args.anthropic_url, args.calls, args.chat_calls, args.db_dir
+        )
         return 0
     chosen = args.only or [v for v in VARIANTS if v != "spanflow-ref" or args.reference]
     variants = ["baseline", *[v for v in chosen if v != "baseline"]]
@@ -372,14 +381,17 @@ def main() -> int:
 
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     load_averages = [os.getloadavg()[0]]
-    with FakeLLMServer(lambda request: REPLY_TEXT) as llm:
+    with (
+        FakeLLMServer(lambda request: REPLY_TEXT) as llm,
+        tempfile.TemporaryDirectory(prefix="bench-overhead-") as db_dir,  # the embedded indexes
+    ):
         urls = (llm.openai_base_url, llm.anthropic_base_url)
         for round_index in range(args.rounds):
             shift = round_index % len(variants)
             for variant in variants[shift:] + variants[:shift]:
                 print(f"round {round_index + 1}/{args.rounds}: {variant}", file=sys.stderr)
                 results[variant].append(
-                    run_variant(variant, urls, args.calls, args.chat_calls, args.reference)
+                    run_variant(variant, urls, args.calls, args.chat_calls, args.reference, db_dir)
                 )
                 llm.reset()  # keep the server's request log from growing across variants
                 load_averages.append(os.getloadavg()[0])
