@@ -24,7 +24,7 @@ LAZY_SCRIPT = textwrap.dedent(
     from spanflow.testing import capture_spans
     with capture_spans() as capture:
         done = spanflow.instrument()
-        libraries = ("openai", "anthropic", "ollama", "mistralai", "cohere", "litellm")
+        libraries = ("openai", "anthropic", "ollama", "mistralai", "cohere", "litellm", "botocore")
         imported = sorted(m for m in libraries if m in sys.modules)
         print("instrumented", done, "imported", imported)
         import openai

@@ -22,6 +22,7 @@ _INSTRUMENTORS = {
     "mistral": ("spanflow.instrumentation.mistral:MistralInstrumentor", "mistralai"),
     "cohere": ("spanflow.instrumentation.cohere:CohereInstrumentor", "cohere"),
     "litellm": ("spanflow.instrumentation.litellm:LiteLLMInstrumentor", "litellm"),
+    "bedrock": ("spanflow.instrumentation.bedrock:BedrockInstrumentor", "botocore"),
     "google_genai": (
         "spanflow.instrumentation.google_genai:GoogleGenAIInstrumentor",
         "google.genai",

@@ -54,6 +54,7 @@ class StreamAnswer:
     fault: MalformedStream | Disconnect | None = None
     content_type: str = SSE_CONTENT_TYPE
     broken: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
+        for header, value in answer.headers.items():
+            self.send_header(header, value)
         self.end_headers()
         events = list(answer.events)
         cut = events[answer.fault.after_events :] if answer.fault is not None else []

@@ -12,10 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spanflow.testing.fake_llm import _cohere, _gemini, _ollama
+from spanflow.testing.fake_llm import _anthropic, _bedrock, _cohere, _gemini, _ollama
 from spanflow.testing.fake_llm._http import Answer, JsonAnswer, StreamAnswer
 from spanflow.testing.fake_llm._replies import Reply
-from spanflow.testing.fake_llm._request import FakeRequest, Message, chat_messages
+from spanflow.testing.fake_llm._request import (
+    MESSAGES,
+    FakeRequest,
+    Message,
+    anthropic_messages,
+    chat_messages,
+)
 from spanflow.testing.fake_llm._wire import IdSource
 
 OLLAMA_CHAT = "ollama.chat"
@@ -25,6 +31,8 @@ COHERE_CHAT = "cohere.chat"
 COHERE_EMBED = "cohere.embed"
 GEMINI_GENERATE = "gemini.generate_content"
 GEMINI_EMBED = "gemini.embed_content"
+BEDROCK_CONVERSE = "bedrock.converse"
+BEDROCK_INVOKE = "bedrock.invoke_model"
 
 NDJSON = "application/x-ndjson"
 
@@ -38,6 +46,7 @@ class Route:
     render: Callable[[FakeRequest, Reply, IdSource], Answer] | None
     error: Callable[[int, str, str], Any]
     answer_unscripted: Callable[[FakeRequest], Answer] | None = None  # embeddings
+    error_headers: Callable[[int], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,11 +127,27 @@ _GEMINI_EMBED = Route(
     _gemini.error_body,
     answer_unscripted=lambda request: JsonAnswer(200, _gemini.embeddings_body(request)),
 )
+
+
+def _vertex_anthropic(request: FakeRequest, reply: Reply, ids: IdSource) -> Answer:
+    if request.stream:
+        return StreamAnswer(_anthropic.message_events(request, reply, ids))
+    return JsonAnswer(200, _anthropic.message_body(request, reply, ids))
+
+
+def _anthropic_error(status: int, message: str, kind: str) -> Any:
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+# Claude on Vertex AI: the Messages API body at ``.../publishers/anthropic/models/{m}:rawPredict``.
+_VERTEX_ANTHROPIC = Route(MESSAGES, anthropic_messages, _vertex_anthropic, _anthropic_error)
 _GEMINI_METHODS = {
     "generateContent": (_GEMINI_GENERATE, False),
     "streamGenerateContent": (_GEMINI_GENERATE, True),
     "batchEmbedContents": (_GEMINI_EMBED, None),
     "embedContent": (_GEMINI_EMBED, None),
+    "rawPredict": (_VERTEX_ANTHROPIC, None),
+    "streamRawPredict": (_VERTEX_ANTHROPIC, None),
 }
 
 
@@ -134,8 +159,40 @@ def _gemini_match(found: re.Match[str]) -> Match | None:
     return Match(route, path_model=found.group("model"), path_stream=stream)
 
 
+_BEDROCK_OPERATIONS = {
+    "converse": Route(
+        BEDROCK_CONVERSE,
+        _bedrock.converse_messages,
+        _bedrock.converse_answer,
+        _bedrock.error_body,
+        error_headers=_bedrock.error_headers,
+    ),
+    "invoke": Route(
+        BEDROCK_INVOKE,
+        _bedrock.invoke_messages,
+        _bedrock.invoke_answer,
+        _bedrock.error_body,
+        error_headers=_bedrock.error_headers,
+    ),
+}
+
+
+def _bedrock_match(found: re.Match[str]) -> Match | None:
+    operation = found.group("operation")
+    stream = operation.endswith("-stream")
+    route = _BEDROCK_OPERATIONS[operation.split("-", 1)[0]]
+    return Match(route, path_model=_bedrock.model_id(found.group("model")), path_stream=stream)
+
+
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Match | None]]] = [
     (re.compile(r"/v1[a-z0-9]*/(?:.*/)?models/(?P<model>[^/:]+):(?P<method>\w+)"), _gemini_match),
+    (
+        re.compile(
+            r"/model/(?P<model>[^/]+)/(?P<operation>"
+            r"converse|converse-stream|invoke|invoke-with-response-stream)"
+        ),
+        _bedrock_match,
+    ),
 ]
 
 

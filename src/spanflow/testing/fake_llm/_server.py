@@ -313,7 +313,10 @@ class FakeLLMServer:
             return JsonAnswer(200, b'{"id": "truncated", "candidates": [{"mess')
         kind = "rate_limit_error" if isinstance(turn, RateLimited) else "api_error"
         status = 429 if isinstance(turn, RateLimited) else turn.status
-        return JsonAnswer(status, route.error(status, turn.message, kind), error_headers(turn))
+        headers = error_headers(turn)
+        if route.error_headers is not None:
+            headers.update(route.error_headers(status))
+        return JsonAnswer(status, route.error(status, turn.message, kind), headers)
 
     def _build_request(
         self,
