@@ -119,3 +119,21 @@ def cohere_client(llm: FakeLLMServer, *, use_async: bool = False) -> Any:
     client = cohere.ClientV2(api_key="fake-cohere-key", base_url=llm.url)
     _open_sync_clients.append(client._client_wrapper.httpx_client.httpx_client)
     return client
+
+
+def bedrock_client(endpoint_url: str, **config: Any) -> Any:
+    """A boto3 ``bedrock-runtime`` client on ``endpoint_url`` with dummy credentials, no retries."""
+    import boto3
+    from botocore.config import Config
+
+    config.setdefault("retries", {"total_max_attempts": 1})
+    return _remember(
+        boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url,
+            aws_access_key_id="AKIAFAKEFAKEFAKEFAKE",
+            aws_secret_access_key="fake-secret",
+            config=Config(**config),
+        )
+    )
