@@ -343,7 +343,7 @@ def test_stream_helper_left_early_ends_span(traced: SpanCapture, llm: FakeLLMSer
 
 
 def test_parse_gives_one_span(traced: SpanCapture, llm: FakeLLMServer) -> None:
-    """chat.completions.parse() goes through the same choke point: exactly one span."""
+    """chat.completions.parse() goes through the same choke point: one span, output captured."""
     from pydantic import BaseModel
 
     class City(BaseModel):
@@ -355,6 +355,11 @@ def test_parse_gives_one_span(traced: SpanCapture, llm: FakeLLMServer) -> None:
     assert isinstance(parsed.choices[0].message.parsed, City)
     span = only_llm_span(traced)
     assert span.attributes[attr.GEN_AI_OUTPUT_TYPE] == "json"
+    output = json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES])
+    assert (
+        json.loads(output[0]["parts"][0]["content"])
+        == parsed.choices[0].message.parsed.model_dump()
+    )
 
 
 def test_with_raw_response_gives_one_span(traced: SpanCapture, llm: FakeLLMServer) -> None:

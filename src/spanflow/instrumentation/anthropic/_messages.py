@@ -37,6 +37,11 @@ class MessagesAdapter:
         stop = body.get("stop_sequences")
         if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
             found[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = stop
+        # Structured outputs (``messages.parse``): ``output_config.format``, or the beta's
+        # ``output_format``.
+        output_format = field_of(body.get("output_config"), "format") or body.get("output_format")
+        if field_of(output_format, "type") == "json_schema":
+            found[attr.GEN_AI_OUTPUT_TYPE] = "json"
         if not with_messages:
             return CallRequest(body.get("model"), found)
         messages = body.get("messages")
