@@ -9,7 +9,9 @@ failure is logged once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,8 @@ import pytest
 from spanflow import attributes as attr
 from spanflow import dataflow
 from spanflow.instrumentation.anthropic._messages import MessagesAdapter
+from spanflow.instrumentation.bedrock._converse import ConverseAdapter
+from spanflow.instrumentation.bedrock._invoke import InvokeModelAdapter
 from spanflow.instrumentation.cohere._adapters import ChatAdapter as CohereChatAdapter
 from spanflow.instrumentation.google_genai._adapters import GenerateContentAdapter
 from spanflow.instrumentation.mistral import MistralChatAdapter
@@ -33,6 +37,7 @@ from tests.instrumentation.helpers import (
     anthropic_client,
     async_anthropic_client,
     async_openai_client,
+    bedrock_client,
     cohere_client,
     genai_client,
     llm_spans,
@@ -53,12 +58,38 @@ COHERE = {
     "request_options": {"max_retries": 0},
 }
 MISTRAL = {"model": "mistral-small-latest", "messages": CHAT["messages"], "retries": None}
+CONVERSE = {
+    "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
+    "messages": [{"role": "user", "content": [{"text": "Capital?"}]}],
+}
+INVOKE = {
+    "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
+    "body": json.dumps({"anthropic_version": "bedrock-2023-05-31", **MESSAGES, "model": None}),
+}
+LITELLM = {
+    "model": "anthropic/claude-3-5-haiku-latest",
+    "messages": CHAT["messages"],
+    "api_key": "sk-ant-test-000000000000000",
+    "max_tokens": 64,
+    "num_retries": 0,
+}
+LITELLM_OPENAI = {
+    "model": "openai/gpt-4o-mini",
+    "messages": CHAT["messages"],
+    "api_key": "sk-test-0000000000000000",
+    "num_retries": 0,
+    "max_retries": 0,
+}
+# LiteLLM fetches its model price list from the internet unless told to use its bundled copy.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
-# google-genai's async client subclasses aiohttp's ClientSession, which aiohttp warns about.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
-)
+pytestmark = [
+    # google-genai's async client subclasses aiohttp's ClientSession, which aiohttp warns about.
+    pytest.mark.filterwarnings("ignore:Inheritance class AiohttpClientSession:DeprecationWarning"),
+    # LiteLLM's stream types trip a pydantic warning of their own, unrelated to tracing.
+    pytest.mark.filterwarnings("ignore:Item .* on TypedDict class .*ReadOnly:UserWarning"),
+]
 
 
 class Boom(Exception):
@@ -79,6 +110,7 @@ class Api:
     acall: Callable[[FakeLLMServer, bool], Any]
     streams: bool = True
     generates: bool = True  # embeddings answer every request, so provider errors skip them
+    asyncs: bool = True  # boto3 has no async client
 
 
 def _text_of_chat(result: Any, stream: bool) -> str:
@@ -228,6 +260,51 @@ async def _acohere(llm: FakeLLMServer, stream: bool) -> str:
         return str((await client.chat(**COHERE)).message.content[0].text)
 
 
+def _bedrock_converse(llm: FakeLLMServer, stream: bool) -> str:
+    client = bedrock_client(llm.url)
+    if stream:
+        events = client.converse_stream(**CONVERSE)["stream"]
+        return "".join(
+            e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+        )
+    return str(client.converse(**CONVERSE)["output"]["message"]["content"][0]["text"])
+
+
+def _bedrock_invoke(llm: FakeLLMServer, stream: bool) -> str:
+    client = bedrock_client(llm.url)
+    if stream:
+        events = client.invoke_model_with_response_stream(**INVOKE)["body"]
+        chunks = [json.loads(event["chunk"]["bytes"]) for event in events]
+        return "".join(
+            c["delta"].get("text", "") for c in chunks if c["type"] == "content_block_delta"
+        )
+    return str(json.loads(client.invoke_model(**INVOKE)["body"].read())["content"][0]["text"])
+
+
+def _no_async(llm: FakeLLMServer, stream: bool) -> Any:
+    raise AssertionError("not called: the API is tested sync only")
+
+
+def _litellm_text(result: Any, stream: bool) -> str:
+    if stream:
+        return "".join(chunk.choices[0].delta.content or "" for chunk in result if chunk.choices)
+    return str(result.choices[0].message.content)
+
+
+def _litellm_anthropic(llm: FakeLLMServer, stream: bool) -> str:
+    import litellm
+
+    result = litellm.completion(**LITELLM, api_base=llm.anthropic_base_url, stream=stream)
+    return _litellm_text(result, stream)
+
+
+def _litellm_openai(llm: FakeLLMServer, stream: bool) -> str:
+    import litellm
+
+    result = litellm.completion(**LITELLM_OPENAI, api_base=llm.openai_base_url, stream=stream)
+    return _litellm_text(result, stream)
+
+
 APIS = [
     Api("chat", ChatCompletionsAdapter, _chat, _achat),
     Api("responses", ResponsesAdapter, _responses, _aresponses),
@@ -238,13 +315,20 @@ APIS = [
     Api("gemini", GenerateContentAdapter, _gemini, _agemini),
     Api("mistral", MistralChatAdapter, _mistral, _amistral),
     Api("cohere", CohereChatAdapter, _cohere, _acohere),
+    Api("bedrock-converse", ConverseAdapter, _bedrock_converse, _no_async, asyncs=False),
+    Api("bedrock-invoke", InvokeModelAdapter, _bedrock_invoke, _no_async, asyncs=False),
+    # LiteLLM's own HTTP code (anthropic/...) and LiteLLM over the instrumented openai client,
+    # whose span it replaces. Sync only: LiteLLM keeps async clients (sockets, an event loop)
+    # from one asyncio.run to the next, which this file's fresh loop per call would leak.
+    Api("litellm-anthropic", ChatCompletionsAdapter, _litellm_anthropic, _no_async, asyncs=False),
+    Api("litellm-openai", ChatCompletionsAdapter, _litellm_openai, _no_async, asyncs=False),
 ]
 CASES = [
     pytest.param(api, stream, use_async, id=f"{api.name}-{mode}-{'async' if use_async else 'sync'}")
     for api in APIS
     for stream, mode in ((False, "plain"), (True, "stream"))
     if api.streams or not stream
-    for use_async in (False, True)
+    for use_async in ((False, True) if api.asyncs else (False,))
 ]
 
 # The fake server's embeddings endpoints answer every request, so provider errors are injected

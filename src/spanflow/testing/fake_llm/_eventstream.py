@@ -3,8 +3,7 @@
 Each message is a 12-byte prelude (total length, headers length, CRC32 of those 8 bytes), the
 headers (name length, name, value type 7 = string, value length, value), the payload, and a
 CRC32 of everything before it. Bedrock Runtime streams use three headers per message:
-``:message-type`` (``event`` or ``exception``), ``:event-type`` / ``:exception-type``, and
-``:content-type``. See https://docs.aws.amazon.com/transcribe/latest/dg/event-stream.html
+``:message-type`` (``event``), ``:event-type`` and ``:content-type``. See https://docs.aws.amazon.com/transcribe/latest/dg/event-stream.html
 """
 
 from __future__ import annotations
@@ -50,18 +49,6 @@ class EventFrame:
                 (":message-type", "event"),
             ),
             json.dumps(payload, separators=(",", ":")).encode(),
-        )
-
-    @classmethod
-    def exception(cls, exception_type: str, message: str) -> EventFrame:
-        """An ``exception`` message: the stream fails with ``exception_type`` there."""
-        return cls(
-            (
-                (":exception-type", exception_type),
-                (":content-type", "application/json"),
-                (":message-type", "exception"),
-            ),
-            json.dumps({"message": message}).encode(),
         )
 
     def spoiled(self) -> EventFrame:
