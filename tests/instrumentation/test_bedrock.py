@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import re
+import socket
+import threading
 from typing import Any
 
 import pytest
 import wrapt
+from botocore.exceptions import ResponseStreamingError
 
 import spanflow
 from spanflow import attributes as attr
@@ -268,3 +272,54 @@ def test_other_aws_calls_and_uninstrument_leave_boto3_alone(
     assert not isinstance(vars(BaseClient)["_make_api_call"], wrapt.FunctionWrapper)
     client.converse(modelId=CLAUDE, messages=QUESTION)
     assert llm_spans(traced) == []
+
+
+def test_an_undecodable_invoke_body_is_handed_back_byte_for_byte(
+    traced: SpanCapture, llm: FakeLLMServer
+) -> None:
+    """A cut-off JSON body reaches the caller unchanged; the span ends without messages."""
+    llm.add_replies(MalformedStream())
+    response = bedrock_client(llm.url).invoke_model(modelId=CLAUDE, body=json.dumps(BODIES[CLAUDE]))
+    assert response["body"].read() == b'{"id": "truncated", "candidates": [{"mess'
+    span = only_llm_span(traced)
+    assert span.status_code == "UNSET"
+    assert attr.INTERNAL_ERROR not in span.attributes
+    assert attr.GEN_AI_OUTPUT_MESSAGES not in span.attributes
+
+
+def _serve_one_cut_body(listener: socket.socket) -> None:
+    """Answer one request with a 200 whose body stops 90 bytes short of its Content-Length."""
+    connection, _ = listener.accept()
+    with connection:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += connection.recv(65536)
+        head, _, body = received.partition(b"\r\n\r\n")
+        found = re.search(rb"content-length: *(\d+)", head, re.I)
+        length = int(found.group(1)) if found else 0
+        while len(body) < length:
+            body += connection.recv(65536)
+        connection.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            b'{"content": '
+        )
+
+
+def test_an_invoke_body_cut_midway_fails_the_span_and_the_callers_read(
+    traced: SpanCapture,
+) -> None:
+    """When the body breaks off, the span fails and the caller's read raises that same error."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        server = threading.Thread(target=_serve_one_cut_body, args=(listener,), daemon=True)
+        server.start()
+        client = bedrock_client(f"http://127.0.0.1:{listener.getsockname()[1]}")
+        response = client.invoke_model(modelId=CLAUDE, body=json.dumps(BODIES[CLAUDE]))
+        server.join(10)
+    with pytest.raises(ResponseStreamingError) as raised:
+        response["body"].read()
+    span = only_llm_span(traced)
+    assert span.status_code == "ERROR"
+    assert span.attributes[attr.ERROR_TYPE] == type(raised.value).__qualname__
+    assert [event.name for event in span.events] == ["exception"]
