@@ -166,13 +166,18 @@ def test_a_family_spanflow_does_not_read_still_gets_model_and_tokens(
 ) -> None:
     """An invoke_model body of another vendor gives a span with Bedrock's token counts."""
     llm.add_replies(Reply("ok", usage=Usage(input_tokens=3, output_tokens=1)))
+    client = bedrock_client(llm.url)
     model = "cohere.command-r-v1:0"
-    bedrock_client(llm.url).invoke_model(modelId=model, body=json.dumps({"message": "hi"}))
-    span = only_llm_span(traced)
-    assert span.name == f"chat {model}"
-    assert span.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 3
-    assert span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 1
-    assert attr.GEN_AI_OUTPUT_MESSAGES not in span.attributes
+    client.invoke_model(modelId=model, body=json.dumps({"message": "hi"}))
+    embedder = "amazon.titan-embed-text-v2:0"
+    client.invoke_model(modelId=embedder, body=json.dumps({"inputText": "hi"}))
+    chat, embeddings = llm_spans(traced)
+    assert chat.name == f"chat {model}"
+    assert chat.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 3
+    assert chat.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 1
+    assert attr.GEN_AI_OUTPUT_MESSAGES not in chat.attributes
+    assert embeddings.name == f"embeddings {embedder}"
+    assert attr.GEN_AI_OUTPUT_MESSAGES not in embeddings.attributes
 
 
 # botocore leaves the socket of a stream dropped unread to the garbage collector, traced or not.

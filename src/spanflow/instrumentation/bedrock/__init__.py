@@ -18,7 +18,7 @@ from spanflow.instrumentation._facts import ApiAdapter
 from spanflow.instrumentation._instrumentor import Hook, LLMInstrumentor, Wrapper
 from spanflow.instrumentation._method import CallSite, _begin, argument, url_server
 from spanflow.instrumentation.bedrock._converse import PROVIDER, ConverseAdapter
-from spanflow.instrumentation.bedrock._invoke import InvokeModelAdapter, model_family
+from spanflow.instrumentation.bedrock._invoke import InvokeModelAdapter
 from spanflow.instrumentation.bedrock._response import complete_bedrock_call
 
 __all__ = ["BedrockInstrumentor"]
@@ -33,7 +33,7 @@ def _adapter(operation: Any, params: Mapping[str, Any]) -> tuple[ApiAdapter, boo
     if operation in _STREAMED:
         return _CONVERSE, _STREAMED[operation]
     if operation in _STREAMED_INVOKE:
-        adapter = InvokeModelAdapter(model_family(params.get("modelId")))
+        adapter = InvokeModelAdapter(params.get("modelId"))
         return adapter, _STREAMED_INVOKE[operation]
     return None
 

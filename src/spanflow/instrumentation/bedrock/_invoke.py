@@ -3,9 +3,10 @@
 The request ``body`` is the model vendor's own format, picked by the model id: Anthropic's
 Messages API (``anthropic.claude-*``, read by the Anthropic adapter), Amazon Nova's
 Converse-shaped body (``amazon.nova-*``) and Meta Llama's ``prompt`` / ``generation``
-(``meta.llama*``). Other families get a span with the model and the token counts Bedrock
-reports beside the body (``X-Amzn-Bedrock-*-Token-Count`` headers, or
-``amazon-bedrock-invocationMetrics`` in a stream's last chunk), but no messages.
+(``meta.llama*``). Other families (Amazon Titan, Cohere, Mistral...) get a span with the model
+and the token counts Bedrock reports beside the body (``X-Amzn-Bedrock-*-Token-Count`` headers,
+or ``amazon-bedrock-invocationMetrics`` in a stream's last chunk), but no messages; their
+operation is ``embeddings`` for an embedding model (``embed`` in its id), else ``chat``.
 """
 
 from __future__ import annotations
@@ -25,16 +26,6 @@ from spanflow.instrumentation.openai._common import request_parameters
 
 _METRICS = "amazon-bedrock-invocationMetrics"
 _VENDORS = ("anthropic", "amazon", "meta", "mistral", "cohere", "ai21", "deepseek")
-
-
-def model_family(model_id: Any) -> str:
-    """The vendor of a model id, inference profile id (``us.anthropic...``) or ARN."""
-    if not isinstance(model_id, str):
-        return ""
-    parts = model_id.rsplit("/", 1)[-1].split(".")
-    if len(parts) > 2 and parts[1] in _VENDORS:
-        return parts[1]
-    return parts[0]
 
 
 class _Family(Protocol):
@@ -137,7 +128,8 @@ class _LlamaChunks:
 class _Other:
     """A family whose body spanflow does not read: the model and Bedrock's token counts."""
 
-    operation = "chat"
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
 
     def request(self, body: Mapping[str, Any], with_messages: bool) -> CallRequest:
         return CallRequest()
@@ -158,6 +150,23 @@ class _Ignored:
 
 
 _FAMILIES: dict[str, _Family] = {"anthropic": _Anthropic(), "amazon": _Nova(), "meta": _Llama()}
+
+
+def _family_of(model_id: Any) -> _Family:
+    """The body reader for a model id, inference profile id (``us.anthropic...``) or ARN."""
+    if not isinstance(model_id, str):
+        return _Other("chat")
+    name = model_id.rsplit("/", 1)[-1]
+    parts = name.split(".")
+    at = 1 if len(parts) > 2 and parts[1] in _VENDORS else 0
+    vendor = parts[at]
+    model = parts[at + 1] if len(parts) > at + 1 else ""
+    if vendor == "amazon" and not model.startswith("nova"):
+        vendor = "amazon.titan"  # Titan's inputText/results bodies: not read
+    family = _FAMILIES.get(vendor)
+    if family is not None:
+        return family
+    return _Other("embeddings" if "embed" in name else "chat")
 
 
 def _decoded(body: Any) -> Any:
@@ -205,8 +214,8 @@ class InvokeModelAdapter:
 
     provider = _converse.PROVIDER
 
-    def __init__(self, family: str) -> None:
-        self._family = _FAMILIES.get(family) or _Other()
+    def __init__(self, model_id: Any) -> None:
+        self._family = _family_of(model_id)
         self.operation = self._family.operation
 
     def read_request(self, params: Mapping[str, Any], with_messages: bool) -> CallRequest:
