@@ -112,3 +112,38 @@ def test_a_provider_error_is_reraised_untouched(traced: SpanCapture, llm: FakeLL
     span = only_llm_span(traced)
     assert span.status_code == "ERROR"
     assert span.attributes[attr.ERROR_TYPE] == "InternalServerError"
+
+
+def test_a_bedrock_model_through_litellm_gives_one_span_per_call(
+    traced: SpanCapture, llm: FakeLLMServer
+) -> None:
+    """bedrock/... (LiteLLM's own Converse client and stream decoder) is one aws.bedrock span."""
+    model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    options = {
+        "messages": QUESTION,
+        "aws_access_key_id": "AKIAFAKEFAKEFAKEFAKE",
+        "aws_secret_access_key": "fake-secret",
+        "aws_region_name": "us-east-1",
+        "aws_bedrock_runtime_endpoint": llm.url,
+        "num_retries": 0,
+        "max_tokens": 32,
+    }
+    llm.add_replies(Reply("Paris."), Reply("Paris, France."))
+    litellm = _litellm()
+    assert (
+        litellm.completion(model=f"bedrock/{model}", **options).choices[0].message.content
+        == "Paris."
+    )
+    stream = litellm.completion(model=f"bedrock/{model}", stream=True, **options)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == "Paris, France."
+    assert [request.path.rsplit("/", 1)[-1] for request in llm.requests] == [
+        "converse",
+        "converse-stream",
+    ]
+    plain, streamed = llm_spans(traced)
+    for span, text in ((plain, "Paris."), (streamed, "Paris, France.")):
+        assert span.name == f"chat {model}"
+        assert span.attributes[attr.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+        assert json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [
+            {"type": "text", "content": text}
+        ]
