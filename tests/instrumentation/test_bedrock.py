@@ -328,3 +328,24 @@ def test_an_invoke_body_cut_midway_fails_the_span_and_the_callers_read(
     assert span.status_code == "ERROR"
     assert span.attributes[attr.ERROR_TYPE] == type(raised.value).__qualname__
     assert [event.name for event in span.events] == ["exception"]
+
+
+def test_an_invoke_reply_quoted_by_a_converse_call_links_the_two(
+    traced: SpanCapture, llm: FakeLLMServer
+) -> None:
+    """Text produced by invoke_model and pasted into a converse prompt links the calls by field."""
+    produced = "The ferry to the island leaves from pier seven at half past six."
+    llm.add_replies(Reply(produced), "Noted.")
+    client = bedrock_client(llm.url)
+    set_dataflow(enabled=True, inline=True)
+    try:
+        with spanflow.run("bedrock-quote"):
+            client.invoke_model(modelId=CLAUDE, body=json.dumps(BODIES[CLAUDE]))
+            quoted = [{"role": "user", "content": [{"text": f"Check: {produced}"}]}]
+            client.converse(modelId=NOVA, messages=quoted)
+    finally:
+        set_dataflow()
+    first, second = llm_spans(traced)
+    assert dataflow_links(second) == [
+        (first.span_id, ("messages[0].content[0].text",), "content[0].text")
+    ]
