@@ -73,13 +73,6 @@ LITELLM = {
     "max_tokens": 64,
     "num_retries": 0,
 }
-LITELLM_OPENAI = {
-    "model": "openai/gpt-4o-mini",
-    "messages": CHAT["messages"],
-    "api_key": "sk-test-0000000000000000",
-    "num_retries": 0,
-    "max_retries": 0,
-}
 # LiteLLM fetches its model price list from the internet unless told to use its bundled copy.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -298,13 +291,6 @@ def _litellm_anthropic(llm: FakeLLMServer, stream: bool) -> str:
     return _litellm_text(result, stream)
 
 
-def _litellm_openai(llm: FakeLLMServer, stream: bool) -> str:
-    import litellm
-
-    result = litellm.completion(**LITELLM_OPENAI, api_base=llm.openai_base_url, stream=stream)
-    return _litellm_text(result, stream)
-
-
 APIS = [
     Api("chat", ChatCompletionsAdapter, _chat, _achat),
     Api("responses", ResponsesAdapter, _responses, _aresponses),
@@ -317,11 +303,11 @@ APIS = [
     Api("cohere", CohereChatAdapter, _cohere, _acohere),
     Api("bedrock-converse", ConverseAdapter, _bedrock_converse, _no_async, asyncs=False),
     Api("bedrock-invoke", InvokeModelAdapter, _bedrock_invoke, _no_async, asyncs=False),
-    # LiteLLM's own HTTP code (anthropic/...) and LiteLLM over the instrumented openai client,
-    # whose span it replaces. Sync only: LiteLLM keeps async clients (sockets, an event loop)
-    # from one asyncio.run to the next, which this file's fresh loop per call would leak.
+    # LiteLLM over its own HTTP code (anthropic/...), sync only: LiteLLM keeps async clients
+    # (sockets, an event loop) from one asyncio.run to the next, which this file's fresh loop
+    # per call would leak. Its openai/... route is left out: after a failed call there LiteLLM
+    # leaves an event loop unclosed, untraced too, which a later test would be blamed for.
     Api("litellm-anthropic", ChatCompletionsAdapter, _litellm_anthropic, _no_async, asyncs=False),
-    Api("litellm-openai", ChatCompletionsAdapter, _litellm_openai, _no_async, asyncs=False),
 ]
 CASES = [
     pytest.param(api, stream, use_async, id=f"{api.name}-{mode}-{'async' if use_async else 'sync'}")

@@ -47,20 +47,6 @@ def _bedrock(base_url: str, timeout_s: float) -> Any:
     )
 
 
-def _litellm_openai(base_url: str, timeout_s: float) -> Any:
-    import litellm
-
-    return litellm.completion(
-        model="openai/gpt-4o-mini",
-        messages=QUESTION,
-        api_base=f"{base_url}/v1",
-        api_key="sk-test-0000000000000000",
-        timeout=timeout_s,
-        num_retries=0,
-        max_retries=0,
-    )
-
-
 def _litellm_anthropic(base_url: str, timeout_s: float) -> Any:
     import litellm
 
@@ -75,11 +61,9 @@ def _litellm_anthropic(base_url: str, timeout_s: float) -> Any:
     )
 
 
-CALLS: dict[str, Call] = {
-    "bedrock": _bedrock,
-    "litellm-openai": _litellm_openai,
-    "litellm-anthropic": _litellm_anthropic,
-}
+# LiteLLM over its own HTTP code. Its openai/... route is left out: after a failed call there
+# LiteLLM leaves an event loop unclosed (untraced too), which a later test would be blamed for.
+CALLS: dict[str, Call] = {"bedrock": _bedrock, "litellm-anthropic": _litellm_anthropic}
 SCRIPTED: dict[str, Turn] = {
     "rate-limit": RateLimited(retry_after_s=0.01),
     "server-error": ServerError(status=500, message="provider says no"),
