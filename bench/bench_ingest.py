@@ -294,6 +294,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL variant")
     parser.add_argument(
+        "--only", default="", help="run only the variants whose name contains this text"
+    )
+    parser.add_argument(
         "--phoenix-python",
         default=os.environ.get(
             "PHOENIX_PYTHON", str(Path(__file__).parent / ".phoenix-venv/bin/python")
@@ -328,6 +331,7 @@ def main() -> int:
             )
         else:
             print(f"Phoenix skipped: no python at {args.phoenix_python} (see bench/README.md)")
+        variants = {name: measure for name, measure in variants.items() if args.only in name}
         figures: dict[str, list[Figure]] = {name: [] for name in variants}
         for round_ in range(args.rounds):
             for name, measure in variants.items():

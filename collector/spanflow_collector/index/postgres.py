@@ -38,6 +38,15 @@ _MIGRATION_LOCK_KEY = _DERIVATION_LOCK_KEY + 1
 _RETRY_DEADLINE_S = 60.0
 NUL_REPLACEMENT = "\ufffd"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# An INSERT of one row whose conflicts are ignored (or not handled): its rows can go in
+# multi-row VALUES statements with the same effect as one statement per row, first row first.
+# An ``ON CONFLICT ... DO UPDATE`` cannot: one statement may not update a row twice.
+_ROW_INSERT = re.compile(
+    r"^(?P<head>INSERT INTO \w+ \([\w, ]+\) VALUES )(?P<row>\((?:\?, )*\?\))"
+    r"(?P<tail> ON CONFLICT DO NOTHING)?$"
+)
+_MAX_PARAMS_PER_STATEMENT = 65535  # the protocol's limit of bind parameters
+_MAX_ROWS_PER_STATEMENT = 1000
 
 
 def _to_pyformat(statement: str) -> str:
@@ -76,8 +85,22 @@ class _PostgresExecutor:
         rows = [_storable(row) for row in rows]
         if not rows:
             return
+        insert = _ROW_INSERT.match(statement)
         with self._connection.cursor() as cursor:
-            cursor.executemany(_to_pyformat(statement), rows)
+            if insert is None:
+                cursor.executemany(_to_pyformat(statement), rows)
+                return
+            # One round trip and one plan per chunk instead of per row: psycopg pipelines
+            # executemany, but the server still parses, plans and executes each row apart.
+            columns = insert["row"].count("?")
+            per_statement = min(_MAX_ROWS_PER_STATEMENT, _MAX_PARAMS_PER_STATEMENT // columns)
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                values = ", ".join([insert["row"]] * len(chunk))
+                statement_text = f"{insert['head']}{values}{insert['tail'] or ''}"
+                cursor.execute(
+                    _to_pyformat(statement_text), [value for row in chunk for value in row]
+                )
 
 
 class PostgresRunIndexStore(SqlRunIndexStore):
