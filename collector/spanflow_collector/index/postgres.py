@@ -38,15 +38,15 @@ _MIGRATION_LOCK_KEY = _DERIVATION_LOCK_KEY + 1
 _RETRY_DEADLINE_S = 60.0
 NUL_REPLACEMENT = "\ufffd"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-# An INSERT of one row whose conflicts are ignored (or not handled): its rows can go in
-# multi-row VALUES statements with the same effect as one statement per row, first row first.
-# An ``ON CONFLICT ... DO UPDATE`` cannot: one statement may not update a row twice.
+# An INSERT of one row whose conflicts are ignored (or not handled): its rows can be copied in
+# (COPY) with the same effect as one statement per row. An ``ON CONFLICT ... DO UPDATE`` upsert
+# keeps one statement per row: one statement may not update a row twice.
 _ROW_INSERT = re.compile(
-    r"^(?P<head>INSERT INTO \w+ \([\w, ]+\) VALUES )(?P<row>\((?:\?, )*\?\))"
-    r"(?P<tail> ON CONFLICT DO NOTHING)?$"
+    r"^INSERT INTO (?P<table>\w+) \((?P<columns>[\w, ]+)\) VALUES \((?:\?, )*\?\)"
+    r"(?P<ignore_conflicts> ON CONFLICT DO NOTHING)?$"
 )
-_MAX_PARAMS_PER_STATEMENT = 65535  # the protocol's limit of bind parameters
-_MAX_ROWS_PER_STATEMENT = 1000
+# Below this many rows the two extra round trips of COPY cost more than they save.
+_COPY_MIN_ROWS = 16
 
 
 def _to_pyformat(statement: str) -> str:
@@ -73,8 +73,9 @@ def _nul_free_run(span: SpanRecord) -> SpanRecord:
 
 
 class _PostgresExecutor:
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+    def __init__(self, connection: psycopg.Connection[Any], staging: _StagingTables) -> None:
         self._connection = connection
+        self._staging = staging
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection.cursor() as cursor:
@@ -82,25 +83,85 @@ class _PostgresExecutor:
             return list(cursor.fetchall()) if cursor.description is not None else []
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = [_storable(row) for row in rows]
-        if not rows:
+        storable = [_storable(row) for row in rows]
+        if not storable:
             return
         insert = _ROW_INSERT.match(statement)
         with self._connection.cursor() as cursor:
-            if insert is None:
-                cursor.executemany(_to_pyformat(statement), rows)
-                return
-            # One round trip and one plan per chunk instead of per row: psycopg pipelines
-            # executemany, but the server still parses, plans and executes each row apart.
-            columns = insert["row"].count("?")
-            per_statement = min(_MAX_ROWS_PER_STATEMENT, _MAX_PARAMS_PER_STATEMENT // columns)
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                values = ", ".join([insert["row"]] * len(chunk))
-                statement_text = f"{insert['head']}{values}{insert['tail'] or ''}"
-                cursor.execute(
-                    _to_pyformat(statement_text), [value for row in chunk for value in row]
+            if insert is None or len(storable) < _COPY_MIN_ROWS:
+                cursor.executemany(_to_pyformat(statement), storable)
+            elif insert["ignore_conflicts"] is None:
+                _copy(cursor, insert["table"], insert["columns"], storable)
+            else:
+                self._copy_ignoring_conflicts(cursor, insert["table"], insert["columns"], storable)
+
+    def _copy_ignoring_conflicts(
+        self, cursor: psycopg.Cursor[Any], table: str, columns: str, rows: list[list[Any]]
+    ) -> None:
+        """COPY cannot skip conflicting rows: the rows are copied into a temporary table of the
+        same shape and inserted from there with ``ON CONFLICT DO NOTHING``, in their order (of
+        two rows with one key the first is kept, as with one statement per row)."""
+        staging = self._staging.ensure(cursor, table)
+        _copy(
+            cursor,
+            staging,
+            f"{columns}, {_STAGING_ORDER}",
+            [[*row, n] for n, row in enumerate(rows)],
+        )
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+                "ORDER BY {order} ON CONFLICT DO NOTHING"
+            ).format(
+                table=sql.Identifier(table),
+                columns=sql.SQL(columns),
+                staging=sql.Identifier(staging),
+                order=sql.Identifier(_STAGING_ORDER),
+            )
+        )
+
+
+_STAGING_ORDER = "staging_order"
+
+
+def _copy(cursor: psycopg.Cursor[Any], table: str, columns: str, rows: list[list[Any]]) -> None:
+    statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+        table=sql.Identifier(table), columns=sql.SQL(columns)
+    )
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+class _StagingTables:
+    """The temporary tables of one connection: created in a transaction, they exist for the
+    connection only once that transaction committed."""
+
+    def __init__(self) -> None:
+        self._committed: set[str] = set()
+        self._pending: set[str] = set()
+
+    def ensure(self, cursor: psycopg.Cursor[Any], table: str) -> str:
+        staging = f"staging_{table}"
+        if staging not in self._committed and staging not in self._pending:
+            # Emptied at every commit, so nothing outlives the transaction that copied it.
+            cursor.execute(
+                sql.SQL(
+                    "CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+                    "(LIKE {table}, {order} integer) ON COMMIT DELETE ROWS"
+                ).format(
+                    staging=sql.Identifier(staging),
+                    table=sql.Identifier(table),
+                    order=sql.Identifier(_STAGING_ORDER),
                 )
+            )
+            self._pending.add(staging)
+        return staging
+
+    def settle(self, *, committed: bool) -> None:
+        if committed:
+            self._committed |= self._pending
+        self._pending.clear()
 
 
 class PostgresRunIndexStore(SqlRunIndexStore):
@@ -154,6 +215,7 @@ class PostgresRunIndexStore(SqlRunIndexStore):
                 sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
             )
         self._local.connection = connection
+        self._local.staging = _StagingTables()
         with self._connections_lock:
             self._connections.append(connection)
         return connection
@@ -163,9 +225,16 @@ class PostgresRunIndexStore(SqlRunIndexStore):
         delay_s = 0.005
         while True:
             connection = self._connection()
+            staging: _StagingTables = self._local.staging
             try:
-                with connection.transaction():
-                    return work(_PostgresExecutor(connection))
+                try:
+                    with connection.transaction():
+                        result = work(_PostgresExecutor(connection, staging))
+                except BaseException:
+                    staging.settle(committed=False)  # its CREATE TABLE was rolled back too
+                    raise
+                staging.settle(committed=True)
+                return result
             except (errors.SerializationFailure, errors.DeadlockDetected):
                 if time.monotonic() > deadline:
                     raise
