@@ -16,6 +16,7 @@ from spanflow import attributes
 from spanflow._internal import redact as redaction
 from spanflow.instrumentation import content
 from spanflow.instrumentation._facts import Attributes
+from spanflow.redaction import Redactor
 
 
 def decode_arguments(arguments: Any) -> Any:
@@ -33,15 +34,18 @@ def set_json_array(target: Attributes, key: str, items: Iterable[Any]) -> None:
     redactor = redaction.active_redactor()
     # Redacted item by item: a re-sent history's items are remembered redacted.
     pieces = (redaction.cached_text(content.to_json(item), redactor) for item in items)
-    set_json_pieces(target, key, pieces)
+    set_json_pieces(target, key, pieces, redacted_by=redactor)
 
 
-def set_json_pieces(target: Attributes, key: str, pieces: Iterable[str]) -> None:
+def set_json_pieces(
+    target: Attributes, key: str, pieces: Iterable[str], *, redacted_by: Redactor | None
+) -> None:
     """Set ``key`` to the JSON array of already encoded, redacted ``pieces``, bounded.
 
     Pieces are taken until the bound is passed, so a long re-sent history costs no more
     than the bound once it is reached; a cut value ends with the truncation mark and the span
-    gets ``spanflow.content.truncated``.
+    gets ``spanflow.content.truncated``. An uncut value is vouched for as ``redacted_by``'s
+    output (``None``: redaction is off), so the embedded index does not scan it again.
     """
     limit = content.max_content_chars()
     taken: list[str] = []
@@ -57,6 +61,8 @@ def set_json_pieces(target: Attributes, key: str, pieces: Iterable[str]) -> None
     target[key] = text
     if truncated or cut:
         target[attributes.CONTENT_TRUNCATED] = True
+    elif redacted_by is not None:
+        redacted_by.vouch(text)
 
 
 def set_json_value(target: Attributes, key: str, value: Any) -> None:

@@ -116,7 +116,7 @@ def set_json_messages(target: Attributes, key: str, messages: Iterable[Message])
             known = entry.encoded = (redactor, encode(message))
         return known[1]
 
-    set_json_pieces(target, key, map(encoded, messages))
+    set_json_pieces(target, key, map(encoded, messages), redacted_by=redactor)
 
 
 def semconv_part(part: Part) -> dict[str, Any]:

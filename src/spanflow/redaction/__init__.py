@@ -30,6 +30,7 @@ from spanflow.redaction._names import (
     is_secret_name,
 )
 from spanflow.redaction._shapes import ANCHOR_SCAN, SHAPES, Shape
+from spanflow.redaction._vouched import VOUCHED, Rules
 
 CUSTOM_KIND = "custom"
 
@@ -71,6 +72,7 @@ class Redactor:
 
     def __init__(self, extra_patterns: Iterable[str | re.Pattern[str]] = ()) -> None:
         self.extra_patterns = compile_patterns(extra_patterns)
+        self._rules: Rules = frozenset((rx.pattern, rx.flags) for rx in self.extra_patterns)
         custom = tuple(Shape(CUSTOM_KIND, pattern) for pattern in self.extra_patterns)
         self._scanned = tuple(shape for shape in SHAPES if not shape.anchor) + custom
         # Attribute keys, model names and the like repeat on every span: short texts are
@@ -79,6 +81,8 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with every credential shape and ``secret_name=value`` replaced."""
+        if len(text) > _VOUCHED_MIN_CHARS and VOUCHED.take(text, self._rules):
+            return text  # redacted already in this process, with these rules or more
         if len(text) > _SHORT_TEXT_CHARS:
             return self._scan(text)
         known = self._short.get(text, _UNSEEN)
@@ -88,6 +92,17 @@ class Redactor:
             redacted = self._scan(text)
             known = self._short[text] = None if redacted is text else redacted
         return text if known is None else known  # the caller's own object when unchanged
+
+    def vouch(self, text: str) -> None:
+        """Say that ``text`` is clean under this redactor's rules (it was built from texts this
+        redactor returned, joined by JSON punctuation), so that a redactor in this process
+        whose rules are the same or fewer returns it without scanning it again.
+
+        Only for a text passed on as it is (its object is what is remembered, not its
+        characters): the SDK's message JSON on its way to the embedded index.
+        """
+        if len(text) > _VOUCHED_MIN_CHARS:
+            VOUCHED.add(text, self._rules)
 
     def _scan(self, text: str) -> str:
         folded = fold(text)
@@ -145,6 +160,8 @@ class Redactor:
 _UNSEEN: Any = object()
 _SHORT_TEXT_CHARS = 256
 _SHORT_TEXTS_KEPT = 4096
+# Keys, model names and the like are shorter and remembered in ``_short`` anyway.
+_VOUCHED_MIN_CHARS = 64
 
 DEFAULT_REDACTOR = Redactor()
 """The built-in rules without extra patterns."""
@@ -154,6 +171,7 @@ __all__ = [
     "DEFAULT_REDACTOR",
     "MARKER_PREFIX",
     "SECRET_NAME_KIND",
+    "VOUCHED",
     "Redactor",
     "compile_patterns",
     "is_secret_name",
