@@ -32,7 +32,6 @@ from spanflow.query.records import (
     StatusCode,
 )
 from spanflow.redaction import VOUCHED
-from spanflow_collector.index import DEFAULT_INDEX_PATH
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 def default_index_path() -> str:
     """``$SPANFLOW_DB``, else ``./.spanflow/index.db``."""
-    return os.environ.get(environment.SPANFLOW_DB) or DEFAULT_INDEX_PATH
+    return os.environ.get(environment.SPANFLOW_DB) or environment.Default.SPANFLOW_DB
 
 
 def _attribute_value(value: Any) -> AttributeValue:

@@ -108,8 +108,13 @@ _PUBLIC_HOMES = {
 }
 
 
+# Read from the installed package's metadata on first use, not at import: the lookup has a
+# cost that ``import spanflow`` should not pay. Not in ``__all__`` (a dunder, never starred).
+__version__: str
+
+
 def __getattr__(name: str) -> Any:
-    home = _PUBLIC_HOMES.get(name)
+    home = "spanflow._version" if name == "__version__" else _PUBLIC_HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'spanflow' has no attribute {name!r}")
     value = getattr(importlib.import_module(home), name)

@@ -260,3 +260,8 @@ OUTPUT_MIME_TYPE: Final = "output.mime_type"
 # --- Keys other modules build from a prefix, listed so docs/attributes.md is checked (docs) ---
 RUN_RERUN_OF: Final = "spanflow.run.attr.rerun_of"
 """The ``rerun_of`` free attribute a ``run(id=X, if_exists="new")`` run carries: X."""
+
+# --- settings block: spanflow's own failures (docs/attributes.md, "Runs") ----------------------
+RUN_INTERNAL_ERRORS: Final = "spanflow.run.internal_errors"
+"""int, on the run root when spanflow itself failed while the run was open (counted per process:
+every run open at the time carries it); the failures were logged and never reached user code."""

@@ -6,6 +6,7 @@ listed here so no module spells one by hand.
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 # --- spanflow's own ---------------------------------------------------------------------------
@@ -65,3 +66,12 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
 )
 TRACEPARENT: Final = "TRACEPARENT"  # W3C trace context handed to child processes
 SPANFLOW_RUN_CONTEXT: Final = "SPANFLOW_RUN_CONTEXT"  # JSON run handle for child processes
+
+
+# --- settings block: defaults the SDK, the CLI and the collector share --------------------------
+class Default:
+    """What a variable above means when it is unset, for the values more than one part needs."""
+
+    SPANFLOW_DB: Final = os.path.join(".spanflow", "index.db")  # relative to the working directory
+    SPANFLOW_PROJECT: Final = "default"
+    SPANFLOW_HEARTBEAT_INTERVAL_S: Final = 30.0  # the index judges silence from it

@@ -96,8 +96,8 @@ def test_env_switch_turns_detection_off(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     """SPANFLOW_DATAFLOW=false records no links and hands instrumentation no handle."""
-    set_dataflow(enabled=None)
     monkeypatch.setenv("SPANFLOW_DATAFLOW", value)
+    set_dataflow(enabled=None)  # back to what the environment says
     assert dataflow_mode() == "off"
     text = prose("off", 4)
     harness.call("producer", ["Write."], [text])
@@ -107,11 +107,12 @@ def test_env_switch_turns_detection_off(
 
 def test_env_switch_inline_runs_on_the_callers_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """SPANFLOW_DATAFLOW=inline selects the caller-thread detector; unset means background."""
-    set_dataflow(enabled=None)
     monkeypatch.setenv("SPANFLOW_DATAFLOW", "inline")
+    set_dataflow(enabled=None)
     detector = get_detector()
     assert dataflow_mode() == "inline" and detector is not None and detector.inline
     monkeypatch.delenv("SPANFLOW_DATAFLOW")
+    set_dataflow(enabled=None)
     assert dataflow_mode() == "background"
 
 
@@ -119,7 +120,7 @@ def test_seam_never_raises_on_bad_input(caplog: pytest.LogCaptureFixture) -> Non
     """Garbage spans or records make on_call_start/on_call_end return quietly, logged once."""
     set_dataflow(enabled=True, inline=True)
     try:
-        with caplog.at_level(logging.WARNING, logger="spanflow.dataflow"):
+        with caplog.at_level(logging.WARNING, logger="spanflow"):
             assert on_call_start(object(), CallInputs(fields=())) is None
             on_call_end(object(), None)
             on_call_end(None, CallOutputs(fields=()))

@@ -17,12 +17,16 @@ def _environment_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_configure_switches_detection(spanflow_capture: SpanCapture) -> None:
-    """configure(dataflow=False) turns detection off, True back on; omitted changes nothing."""
+    """configure(dataflow=False) turns detection off; a later call without it follows the
+    environment (every configure() starts over), and "inline" moves matching to the caller."""
     try:
         spanflow.configure(exporters=["none"], dataflow=False)
         assert dataflow_mode() == "off" and get_detector() is None
         spanflow.configure(exporters=["none"])
-        assert dataflow_mode() == "off"
+        assert dataflow_mode() == "background"
+        spanflow.configure(exporters=["none"], dataflow="inline")
+        detector = get_detector()
+        assert dataflow_mode() == "inline" and detector is not None and detector.inline
         spanflow.configure(exporters=["none"], dataflow=True)
         assert dataflow_mode() == "background"
     finally:

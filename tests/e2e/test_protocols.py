@@ -77,4 +77,4 @@ def test_a_bad_protocol_in_the_environment_never_breaks_the_program() -> None:
         timeout=120,
     )
     assert done.stdout.strip() == "ok completed", done.stderr
-    assert "'thrift' is not supported" in done.stderr
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL='thrift': accepted values" in done.stderr

@@ -22,6 +22,7 @@ from tests.environments import child_environment
 
 import spanflow
 from spanflow import attributes
+from spanflow._internal import settings
 from spanflow.client import RunSummary
 from spanflow.testing import OTLPReceiver
 
@@ -121,6 +122,8 @@ def test_reaching_a_run_limit_warns_once_and_marks_the_run_truncated(
 ) -> None:
     """Past SPANFLOW_MAX_RUN_METRIC_POINTS one warning is raised and the run says truncated."""
     monkeypatch.setenv("SPANFLOW_MAX_RUN_METRIC_POINTS", "10")
+    monkeypatch.setattr(settings, "_current", settings.current())  # restored after the test
+    settings.update("max_run_metric_points", None)  # read the variable, as configure() does
     with spanflow.run("capped") as run:
         for step in range(10):
             spanflow.log_metric("x", step, step=step)

@@ -30,6 +30,7 @@ def test_otel_genai_variable_turns_span_capture_off(
 ) -> None:
     """The standard OTel GenAI switch is honoured, in its new and old spellings."""
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", value)
+    content.set_content_capture()  # back to what the environment says
     assert content.capture_enabled() is False
 
 
@@ -37,7 +38,17 @@ def test_spanflow_variable_wins_over_otel_variable(monkeypatch: pytest.MonkeyPat
     """SPANFLOW_CAPTURE_CONTENT is read before the OTel variable."""
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "NO_CONTENT")
     monkeypatch.setenv("SPANFLOW_CAPTURE_CONTENT", "true")
+    content.set_content_capture()
     assert content.capture_enabled() is True
+
+
+def test_the_environment_is_read_once_not_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variable changed after the settings were resolved counts once they are resolved again."""
+    assert content.capture_enabled() is True
+    monkeypatch.setenv("SPANFLOW_CAPTURE_CONTENT", "false")
+    assert content.capture_enabled() is True
+    content.set_content_capture()
+    assert content.capture_enabled() is False
 
 
 def test_override_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,6 +61,7 @@ def test_override_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None
 def test_long_text_is_cut_and_marked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Text over the bound is cut to exactly the bound and ends with the truncation mark."""
     monkeypatch.setenv("SPANFLOW_MAX_CONTENT_CHARS", "50")
+    content.set_content_capture()
     text, truncated = content.bound_text("x" * 200)
     assert truncated is True
     assert len(text) == 50
@@ -113,8 +125,8 @@ def test_capture_off_records_no_messages_through_a_real_client(
     traced: SpanCapture, llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false no message text is kept."""
-    content.set_content_capture()
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
+    content.set_content_capture()
     openai_client(llm).chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "private words"}]
     )

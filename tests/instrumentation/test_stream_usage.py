@@ -6,6 +6,7 @@ import pytest
 
 import spanflow
 from spanflow import attributes as attr
+from spanflow._internal import settings
 from spanflow.testing import FakeLLMServer, SpanCapture
 from tests.instrumentation.helpers import only_llm_span, openai_client
 
@@ -30,6 +31,7 @@ def test_the_stream_usage_opt_in_asks_for_usage(
     """With SPANFLOW_STREAM_USAGE=true the request asks for usage and the span counts tokens."""
     spanflow.uninstrument("openai")
     monkeypatch.setenv("SPANFLOW_STREAM_USAGE", "true")
+    monkeypatch.setattr(settings, "_current", settings.resolve())  # as configure() reads it
     spanflow.instrument("openai")
     chunks = list(openai_client(llm).chat.completions.create(**CHAT))
     assert llm.last_request.body["stream_options"] == {"include_usage": True}
@@ -45,6 +47,7 @@ def test_the_opt_in_leaves_explicit_stream_options_alone(
     """A request that sets stream_options itself is sent as the user wrote it."""
     spanflow.uninstrument("openai")
     monkeypatch.setenv("SPANFLOW_STREAM_USAGE", "true")
+    monkeypatch.setattr(settings, "_current", settings.resolve())
     spanflow.instrument("openai")
     list(
         openai_client(llm).chat.completions.create(**CHAT, stream_options={"include_usage": False})

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import SpanLimits
 
 import spanflow
 from spanflow import attributes
+from spanflow._internal import settings
 from spanflow.testing import SpanCapture
 
 
@@ -180,6 +181,7 @@ def test_params_past_the_key_limit_warn_once_and_mark_the_run_truncated(
 ) -> None:
     """Past SPANFLOW_MAX_RUN_KEYS new params are dropped, with one warning and a truncation."""
     monkeypatch.setenv("SPANFLOW_MAX_RUN_KEYS", "3")
+    monkeypatch.setattr(settings, "_current", settings.resolve())  # as configure() reads it
     with spanflow.run("few-keys", params={"a": 1, "b": 2}):
         with pytest.warns(spanflow.SpanflowWarning, match="more than 3 params"):
             spanflow.log_params(c=3, d=4)

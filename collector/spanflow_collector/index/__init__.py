@@ -16,11 +16,9 @@ from spanflow_collector.index.schema import LATEST_VERSION, SchemaVersionError
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
 
-DEFAULT_INDEX_PATH = os.path.join(".spanflow", "index.db")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
-    "DEFAULT_INDEX_PATH",
     "LATEST_VERSION",
     "InvalidQueryError",
     "SchemaVersionError",

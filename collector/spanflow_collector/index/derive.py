@@ -30,10 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from spanflow import attributes as attr
+from spanflow.environment import Default
 from spanflow.query.records import INT64_MAX, AttributeValue, SpanRecord, StatusCode
 
-DEFAULT_PROJECT = "default"
-DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
 MIN_INTERRUPTED_TIMEOUT_S = 90.0
 HEARTBEAT_TIMEOUT_FACTOR = 3.0
 SERVICE_NAME = "service.name"
@@ -51,7 +50,7 @@ _FINAL_STATUSES = frozenset(
 
 def interrupted_timeout_s(heartbeat_interval_s: float | None) -> float:
     """How long a run may stay silent before it reads as interrupted."""
-    interval = heartbeat_interval_s or DEFAULT_HEARTBEAT_INTERVAL_S
+    interval = heartbeat_interval_s or Default.SPANFLOW_HEARTBEAT_INTERVAL_S
     return max(HEARTBEAT_TIMEOUT_FACTOR * interval, MIN_INTERRUPTED_TIMEOUT_S)
 
 
@@ -259,7 +258,7 @@ def derive_run(
     start_ns = min(start_times) if start_times else aggregate.first_start_ns
     return RunRow(
         id=run_id,
-        project=project or DEFAULT_PROJECT,
+        project=project or Default.SPANFLOW_PROJECT,
         name=name or run_id,
         status=status,
         start_ns=start_ns,

@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from spanflow import environment as env
-
-DEFAULT_DB_PATH = Path(".spanflow") / "index.db"
-"""The embedded index the SDK writes when nothing else is configured (relative to the cwd)."""
+from spanflow.environment import Default
 
 _OTLP_TRACES_SUFFIX = "/v1/traces"
 
@@ -43,7 +40,7 @@ def resolve_source(
     if url_or_db is None:
         endpoint = environ.get(env.SPANFLOW_ENDPOINT, "").split(",")[0].strip()
         db = environ.get(env.SPANFLOW_DB, "").strip()
-        url_or_db = endpoint or db or str(DEFAULT_DB_PATH)
+        url_or_db = endpoint or db or Default.SPANFLOW_DB
     text = os.fspath(url_or_db)
     lowered = text.lower()
     if lowered.startswith(("http://", "https://")):

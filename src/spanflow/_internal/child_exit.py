@@ -49,7 +49,7 @@ from spanflow._internal import (
     parent_run,
     provider_state,
 )
-from spanflow._internal.warn import log_internal_error_once
+from spanflow._internal.guard import report_internal_error
 
 CHILD_EXIT_FLUSH_TIMEOUT_S = 5.0
 _SPOOL_WAIT_S = 0.5  # for a spool write under way when the flush gave up
@@ -74,14 +74,14 @@ def _flush_at_child_exit() -> None:
         provider_state.force_flush(CHILD_EXIT_FLUSH_TIMEOUT_S)
         otlp_shared.spool_unsent(_SPOOL_WAIT_S)
     except Exception:
-        log_internal_error_once("child-exit", "flushing a child process's spans at exit failed")
+        report_internal_error("flushing a child process's spans at exit")
 
 
 def _drop_sigterm_handler() -> None:
     try:
         exit_hooks.remove_sigterm_handler()
     except Exception:
-        log_internal_error_once("child-sigterm", "restoring SIGTERM in a child failed")
+        report_internal_error("restoring SIGTERM in a child")
 
 
 def _enter_parent_run(process: multiprocessing.process.BaseProcess) -> None:
@@ -93,7 +93,7 @@ def _enter_parent_run(process: multiprocessing.process.BaseProcess) -> None:
         if context is not None:
             otel_context.attach(context)  # for the rest of the process: never detached
     except Exception:
-        log_internal_error_once("child-start", "entering the parent's run in a child failed")
+        report_internal_error("entering the parent's run in a child")
 
 
 def _wrap_bootstrap(original: Callable[..., int]) -> Callable[..., int]:

@@ -13,8 +13,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -33,7 +32,7 @@ from spanflow._internal import (
 from spanflow._internal import exporters as exporter_builders
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
-from spanflow._internal.exporters import ConfigurationError
+from spanflow._internal.parameters import ConfigurationError
 from spanflow._internal.provider_state import (
     SwitchableIdGenerator,
     force_flush,
@@ -45,17 +44,11 @@ from spanflow._internal.provider_state import (
 from spanflow._internal.provider_state import state as _state
 from spanflow._internal.settings import Settings
 from spanflow._internal.spool import Spool
-from spanflow.dataflow.switch import INLINE, dataflow_mode, set_dataflow
-from spanflow.instrumentation.content import set_content_capture
+from spanflow._version import get_tracer
 from spanflow.instrumentation.openinference import set_enabled as set_openinference
-from spanflow.replaying._recorder import set_recording
+from spanflow.redaction import Redactor
 
 logger = logging.getLogger("spanflow")
-
-try:
-    _VERSION = version("spanflow")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    _VERSION = "0"
 
 
 def configure(
@@ -69,7 +62,7 @@ def configure(
     heartbeat_interval_s: float | None = None,
     capture_content: bool | None = None,
     max_content_chars: int | None = None,
-    dataflow: bool | None = None,
+    dataflow: bool | Literal["inline"] | None = None,
     propagate_context: bool = True,
     resource_attributes: Mapping[str, str] | None = None,
     redact: bool | None = None,
@@ -83,8 +76,12 @@ def configure(
 ) -> None:
     """Set up spanflow: where spans go, the default project, liveness and content capture.
 
-    Optional: ``spanflow.run()`` configures itself from the environment on first use. Call it
-    again to change exporters; the tracer provider stays.
+    Optional: the first ``run()``, ``instrument()`` or ``@step`` call configures spanflow from
+    the environment. Each argument overrides its environment variable, which overrides the
+    default. Every call is complete: a second ``configure()`` resolves every setting again from
+    its own arguments, the environment and the defaults (nothing is kept from an earlier call,
+    nor from ``set_dataflow()``-style switches) and swaps the exporters; the tracer provider
+    stays.
 
     Args:
         project: Default project for runs (``SPANFLOW_PROJECT``, else ``"default"``).
@@ -97,9 +94,11 @@ def configure(
             endpoint is set, else ``embedded``.
         db_path: The embedded SQLite run index (``SPANFLOW_DB``, else ``./.spanflow/index.db``).
         heartbeat_interval_s: Seconds between heartbeats of an open run (default 30).
-        capture_content: Record LLM messages and step arguments (default on).
+        capture_content: Record LLM messages and step arguments (``SPANFLOW_CAPTURE_CONTENT``,
+            then ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``; default on).
         max_content_chars: Cut each captured content attribute to this many characters.
-        dataflow: Detect dataflow edges between calls (``SPANFLOW_DATAFLOW``, default on).
+        dataflow: Detect dataflow edges between calls (``SPANFLOW_DATAFLOW``, default on);
+            ``"inline"`` matches on the caller's thread instead of a background worker.
         propagate_context: Carry the current run into threads, executors and child processes.
         resource_attributes: Extra resource attributes for a provider spanflow installs.
         redact: Redact secrets in everything spanflow records (``SPANFLOW_REDACT``, default
@@ -126,35 +125,18 @@ def configure(
             or environment variable), grpc without ``grpcio``, the embedded index is not
             installed, or a redact pattern is not a regular expression.
     """
-    config_checks.check_arguments(locals())
-    exporters = config_checks.exporter_choices(exporters)
+    arguments = dict(locals())
+    config_checks.check_arguments(arguments)
+    arguments["exporters"] = config_checks.exporter_choices(exporters)
+    resolved = settings_module.resolve(**arguments)
     try:
-        redaction.set_redaction(enabled=redact, patterns=redact_patterns)
+        redactor = Redactor(resolved.redact_patterns)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
-    resolved = settings_module.resolve(
-        project=project,
-        service_name=service_name,
-        endpoint=endpoint,
-        headers=headers,
-        exporters=exporters,
-        db_path=db_path,
-        heartbeat_interval_s=heartbeat_interval_s,
-        dataflow=dataflow,
-        propagate_context=propagate_context,
-        resource_attributes=resource_attributes,
-        protocol=protocol,
-        spool_dir=spool_dir,
-        spool_max_bytes=spool_max_bytes,
-        exit_timeout_s=exit_timeout_s,
-    )
-    _apply(resolved)  # before the switches below, which a failing _apply must not change
-    set_content_capture(enabled=capture_content, max_chars=max_content_chars)
-    if dataflow is not None:
-        set_dataflow(enabled=dataflow, inline=dataflow_mode() == INLINE)
-    set_openinference(openinference)
-    if record_responses is not None:
-        set_recording(record_responses)
+    # Everything is checked before anything changes: a failing configure() changes nothing.
+    _apply(resolved)
+    redaction.use(enabled=resolved.redact, redactor=redactor)
+    set_openinference(resolved.openinference)
 
 
 def _apply(resolved: Settings) -> None:
@@ -189,8 +171,8 @@ def _apply(resolved: Settings) -> None:
         for old in _state.processor.swap_routes(routes):
             if id(old.exporter) not in kept:  # re-used exporter instances stay open
                 old.shutdown()
-        _state.settings = resolved
-        _state.tracer = trace.get_tracer("spanflow", _VERSION)
+        settings_module.install(resolved)
+        _state.tracer = get_tracer("spanflow")
         _state.configured = True
         if not _state.configured_once:
             inherit.adopt_parent_context()
@@ -256,9 +238,7 @@ def ensure_configured() -> None:
         except Exception as exc:
             logger.warning("spanflow: %s; runs are recorded nowhere until configure() works", exc)
             try:
-                # The protocol may be what failed; with no exporters it does not matter.
-                fallback = settings_module.resolve(exporters=(), protocol="http/protobuf")
-                _apply(replace(fallback, exporters=()))
+                _apply(Settings(exporters=()))  # the defaults: redacting, exporting nothing
             except Exception:
                 logger.warning("spanflow: could not set up tracing", exc_info=True)
                 _state.configured = True
@@ -267,7 +247,7 @@ def ensure_configured() -> None:
 def tracer() -> trace.Tracer:
     """spanflow's tracer on the global provider (configures on first use)."""
     ensure_configured()
-    return _state.tracer or trace.get_tracer("spanflow", _VERSION)
+    return _state.tracer or get_tracer("spanflow")
 
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from spanflow._internal.exporters import ConfigurationError
+from spanflow._internal.parameters import ConfigurationError
 
 _ATTRIBUTE_SCALARS = (str, bool, int, float)
 
@@ -140,7 +140,11 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
     _check_positive_seconds(arguments.get("heartbeat_interval_s"))
     _check_flag("capture_content", arguments.get("capture_content"))
     _check_positive_count(arguments.get("max_content_chars"))
-    _check_flag("dataflow", arguments.get("dataflow"))
+    dataflow = arguments.get("dataflow")
+    if not (dataflow is None or isinstance(dataflow, bool) or dataflow == "inline"):
+        raise ConfigurationError(
+            f"dataflow must be True, False or 'inline', got {_type_names(dataflow)} {dataflow!r}"
+        )
     _check_flag("propagate_context", arguments.get("propagate_context"), optional=False)
     _check_attributes(arguments.get("resource_attributes"))
     _check_flag("redact", arguments.get("redact"))

@@ -11,7 +11,7 @@ from types import FrameType
 from typing import Any
 
 from spanflow._internal import otlp_transport, provider_state
-from spanflow._internal.warn import log_internal_error_once
+from spanflow._internal.guard import report_internal_error
 
 _installed_in_pid: int | None = None
 # Each SIGTERM handler spanflow installed (a forked child may chain its own on its parent's),
@@ -52,7 +52,7 @@ def at_exit() -> None:
         provider_state.force_flush(bound_s)
         provider_state.shutdown()
     except Exception:
-        log_internal_error_once("at-exit", "flushing spans at exit failed")
+        report_internal_error("flushing spans at exit")
 
 
 def install_sigterm_handler() -> None:
@@ -85,7 +85,7 @@ def install_sigterm_handler() -> None:
                 # The default action kills the process without atexit: spool what is unsent.
                 provider_state.shutdown()
         except Exception:
-            log_internal_error_once("sigterm", "ending runs on SIGTERM failed")
+            report_internal_error("ending runs on SIGTERM")
         if callable(previous):
             return previous(signum, frame)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

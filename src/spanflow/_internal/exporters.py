@@ -18,26 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from spanflow._internal.otlp_exporter import OtlpSpanExporter
 from spanflow._internal.otlp_records import TransportRunRecordExporter
 from spanflow._internal.otlp_send import OtlpEndpoint
+from spanflow._internal.parameters import EXPORTER_NAMES, ConfigurationError
 from spanflow._internal.pipeline import ExportRoute
 from spanflow._internal.record_queue import InMemoryRunRecordExporter
 from spanflow._internal.spool import Spool
-
-EXPORTER_NAMES = ("otlp", "console", "memory", "embedded", "none")
-TRACES_PATH = "/v1/traces"
-
-
-class ConfigurationError(ValueError):
-    """``configure()`` was given something it cannot use; the message says what to change."""
-
-
-def traces_url(base_or_full: str) -> str:
-    """``http://host:4318`` → ``http://host:4318/v1/traces``; a URL ending in it is kept."""
-    url = base_or_full.strip()
-    if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"OTLP endpoint {url!r} must start with http:// or https://")
-    if url.rstrip("/").endswith(TRACES_PATH):
-        return url.rstrip("/")
-    return url.rstrip("/") + TRACES_PATH
 
 
 def otlp_route(endpoint: OtlpEndpoint, spool: Spool | None) -> ExportRoute:

@@ -17,9 +17,10 @@ from spanflow._internal.artifacts import (
     clean_name,
     read_artifact,
 )
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.run_limits import RunLimits
 from spanflow._internal.run_records import AttributeScalar, FieldValue, MetricPointData, RunRecord
-from spanflow._internal.warn import log_internal_error_once, warn, warn_once
+from spanflow._internal.warn import warn, warn_once
 
 FINISH_STATUSES = (
     attributes.RunStatus.COMPLETED,
@@ -442,7 +443,7 @@ class RunHandle:
         except Exception as exc:
             if isinstance(exc, Warning):
                 raise
-            log_internal_error_once("run-finish", "finish() failed inside spanflow")
+            report_internal_error("ending a run with finish()")
 
     def _set_finisher(self, finisher: Callable[[str, BaseException | None], None]) -> None:
         self._finisher = finisher
@@ -485,4 +486,4 @@ def safe_call(operation: str, func: Any, *args: Any, **kwargs: Any) -> None:
         # Warnings turned into errors (``-W error``) are the user's choice: let them through.
         if isinstance(exc, Warning):
             raise
-        log_internal_error_once(f"logging-{operation}", f"{operation}() failed inside spanflow")
+        report_internal_error(f"logging with {operation}()")

@@ -31,9 +31,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from spanflow import environment as env
 from spanflow._internal import membership, parent_run
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.parent_run import DATAFLOW_ATTRIBUTE, PROCESS_ATTRIBUTE
-from spanflow._internal.warn import log_internal_error_once
 from spanflow.dataflow.switch import current_detector
 
 _ENV_POPEN_ARGUMENT_INDEX = 10  # ``env`` is Popen's 11th positional parameter
@@ -100,7 +100,7 @@ def _popen_init(original: Callable[..., None]) -> Callable[..., None]:
             try:
                 variables = carrier_for_current_run()
             except Exception:
-                log_internal_error_once("inherit-popen", "passing the run to a subprocess failed")
+                report_internal_error("passing the run to a subprocess")
                 variables = {}
             if variables:
                 base = kwargs.get("env")
@@ -127,7 +127,7 @@ def _process_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
                 if snapshot is not None:
                     setattr(self, DATAFLOW_ATTRIBUTE, snapshot)
         except Exception:
-            log_internal_error_once("inherit-process", "passing the run to a process failed")
+            report_internal_error("passing the run to a process")
         original(self)
 
     return start

@@ -23,6 +23,7 @@ from spanflow._internal import (
     config,
     existing_run,
     exit_hooks,
+    guard,
     ids,
     liveness,
     membership,
@@ -32,8 +33,9 @@ from spanflow._internal import (
     written_index,
 )
 from spanflow._internal import redact as redaction
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
-from spanflow._internal.warn import log_internal_error_once
+from spanflow._internal.span_errors import record_error
 from spanflow.dataflow.switch import forget_run_tree
 from spanflow.replaying import _runs as replay_runs
 
@@ -202,6 +204,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         links=links,
         start_time=clock.time_ns(),
     )
+    guard.remember_run_start(span)
     handle = RunHandle(
         run_id=run_id,
         name=name,
@@ -212,7 +215,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         segment=segment,
         span=span,
         emit=config.processor().emit_record if span.is_recording() else None,
-        limits=run_limits.from_environment(),
+        limits=run_limits.from_settings(),
         redact=redact,
     )
     _remember(handle)
@@ -229,7 +232,7 @@ def open_run(spec: RunSpec) -> tuple[RunHandle, object]:
         if span.is_recording():
             liveness.heartbeats.add(handle, interval_s)
     except Exception:
-        log_internal_error_once("run-start", "announcing a run's start failed")
+        report_internal_error("announcing a run's start")
     return handle, token
 
 
@@ -305,15 +308,12 @@ def finish_run(handle: RunHandle, status: str, error: BaseException | None = Non
         return
     span.set_attribute(attributes.RUN_STATUS, status)
     pipeline.stamp_dropped_spans(span)  # a run that lost spans says so
+    guard.stamp_run(span)  # and one during which spanflow failed somewhere
     if status == RunStatus.COMPLETED:
         span.set_status(Status(StatusCode.OK))
     elif error is not None and status == RunStatus.FAILED:
-        error_type = type(error).__qualname__
-        message = redaction.error_text(error)
-        redaction.record_exception(span, error, timestamp=clock.time_ns(), escaped=True)
-        span.set_attribute(attributes.ERROR_TYPE, error_type)
-        span.set_attribute(attributes.ERROR_MESSAGE, message)
-        span.set_status(Status(StatusCode.ERROR, f"{error_type}: {message}"))
+        record_error(span, error, timestamp=clock.time_ns(), escaped=True)
+        span.set_attribute(attributes.ERROR_MESSAGE, redaction.error_text(error))
     else:
         if error is not None:
             span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
@@ -326,16 +326,16 @@ def close_run(handle: RunHandle, token: object, error: BaseException | None) -> 
     try:
         finish_run(handle, status_for(error), error)
     except Exception:
-        log_internal_error_once("run-end", "ending a run failed")
+        report_internal_error("ending a run")
     if handle.parent_id is None:
         try:
             forget_run_tree(handle.id)
         except Exception:
-            log_internal_error_once("run-forget", "dropping a run's dataflow index failed")
+            report_internal_error("dropping a run's dataflow index")
     try:
         otel_context.detach(token)  # type: ignore[arg-type]
     except Exception:
-        log_internal_error_once("run-detach", "restoring the context after a run failed")
+        report_internal_error("restoring the context after a run")
 
 
 def open_runs() -> Sequence[RunHandle]:
@@ -351,7 +351,7 @@ def end_open_runs_as_interrupted() -> int:
             finish_run(handle, attributes.RunStatus.INTERRUPTED)
             ended += 1
         except Exception:
-            log_internal_error_once("exit-end-run", "ending an open run at exit failed")
+            report_internal_error("ending an open run at exit")
     return ended
 
 

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.run_records import FieldValue
-from spanflow._internal.warn import log_internal_error_once
 
 _KIND = attributes.RecordKindValue
 
@@ -110,7 +110,7 @@ class HeartbeatThread:
                 try:
                     handle._emit_record(_KIND.HEARTBEAT)
                 except Exception:
-                    log_internal_error_once("heartbeat", "sending a run heartbeat failed")
+                    report_internal_error("sending a run heartbeat")
 
 
 heartbeats = HeartbeatThread()

@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.otlp_send import (
     LOGS,
     TRACES,
@@ -38,7 +39,7 @@ from spanflow._internal.otlp_send import (
     make_sender,
 )
 from spanflow._internal.spool import Spool, SpooledRequest
-from spanflow._internal.warn import SpanflowWarning, log_internal_error_once
+from spanflow._internal.warn import SpanflowWarning
 
 logger = logging.getLogger("spanflow")
 
@@ -309,7 +310,7 @@ class OtlpTransport:
                 else:
                     self._deliver_one_spooled()
             except Exception:
-                log_internal_error_once("otlp-sender", "the OTLP sender failed")
+                report_internal_error("sending OTLP requests")
                 self._recover_from_failure(job if isinstance(job, _Request) else None)
 
     def _recover_from_failure(self, request: _Request | None) -> None:

@@ -17,8 +17,8 @@ from opentelemetry.trace import SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from spanflow import environment as env
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
-from spanflow._internal.warn import log_internal_error_once
 
 PROCESS_ATTRIBUTE = "_spanflow_run_context"
 DATAFLOW_ATTRIBUTE = "_spanflow_dataflow_index"
@@ -73,7 +73,7 @@ def parent_run_and_span() -> tuple[RunHandle | None, SpanContext | None]:
             variables = dict(os.environ)
         result = parse_carrier(variables)
     except Exception:
-        log_internal_error_once("inherit-parse", "reading the parent process's run failed")
+        report_internal_error("reading the parent process's run")
     _cache[:] = [(pid, process, result)]
     return result
 

@@ -29,9 +29,9 @@ from opentelemetry.sdk.trace.export import (
 
 from spanflow import attributes
 from spanflow._internal import membership, otlp_transport
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.record_queue import RecordQueue, RunRecordExporter
 from spanflow._internal.run_records import RunRecord
-from spanflow._internal.warn import log_internal_error_once
 
 # Each open run root's span id → the process's dropped-span count when it started.
 _drop_baselines: dict[int, int] = {}
@@ -174,7 +174,7 @@ class SpanflowProcessor(SpanProcessor):
         try:
             membership.stamp_run_id(span, parent_context)
         except Exception:
-            log_internal_error_once("membership", "stamping the run id on a span failed")
+            report_internal_error("stamping the run id on a span")
         if span.attributes is not None and (
             span.attributes.get(attributes.SPAN_KIND) == attributes.SpanKindValue.RUN
         ):
@@ -186,7 +186,7 @@ class SpanflowProcessor(SpanProcessor):
             try:
                 route.on_end(span)
             except Exception:
-                log_internal_error_once("route-on-end", "queueing a span for export failed")
+                report_internal_error("queueing a span for export")
 
     def emit_record(self, record: RunRecord, urgent: bool = False) -> None:
         """Queue a run record on every route that takes run records; never raises."""
@@ -197,7 +197,7 @@ class SpanflowProcessor(SpanProcessor):
             except Exception as exc:
                 if isinstance(exc, Warning):  # a SpanflowWarning under -W error: the user's call
                     raise
-                log_internal_error_once("route-record", "queueing a run record failed")
+                report_internal_error("queueing a run record")
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         flushed = True
@@ -207,7 +207,7 @@ class SpanflowProcessor(SpanProcessor):
             try:
                 flushed = route.force_flush(remaining_ms) and flushed
             except Exception:
-                log_internal_error_once("route-flush", "flushing an exporter failed")
+                report_internal_error("flushing an exporter")
                 flushed = False
         return flushed
 
@@ -216,4 +216,4 @@ class SpanflowProcessor(SpanProcessor):
             try:
                 route.shutdown()
             except Exception:
-                log_internal_error_once("route-shutdown", "shutting down an exporter failed")
+                report_internal_error("shutting down an exporter")

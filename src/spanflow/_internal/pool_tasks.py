@@ -36,8 +36,8 @@ from typing import Any
 from opentelemetry import context as otel_context
 
 from spanflow._internal import inherit, provider_state
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.threads import call_in_context
-from spanflow._internal.warn import log_internal_error_once
 
 TASK_FLUSH_TIMEOUT_S = 5.0
 FLUSH_PAUSE_AFTER_TIMEOUT_S = 30.0
@@ -69,7 +69,7 @@ class PoolTask:
             if context is not None:
                 token = otel_context.attach(context)
         except Exception:
-            log_internal_error_once("pool-task-start", "entering a pool task's run failed")
+            report_internal_error("entering a pool task's run")
         try:
             return self.function(*args, **kwargs)
         finally:
@@ -82,7 +82,7 @@ class PoolTask:
                 ):
                     deliver_task_spans()
             except Exception:
-                log_internal_error_once("pool-task-end", "delivering a pool task's spans failed")
+                report_internal_error("delivering a pool task's spans")
 
 
 def deliver_task_spans() -> None:
@@ -110,7 +110,7 @@ def _task_for(pool: object, function: Callable[..., Any]) -> Callable[..., Any]:
             return functools.partial(call_in_context, otel_context.get_current(), function)
         return PoolTask(function, inherit.carrier_for_current_run() if _carry_context else {})
     except Exception:
-        log_internal_error_once("pool-task-wrap", "preparing a pool task failed")
+        report_internal_error("preparing a pool task")
         return function
 
 

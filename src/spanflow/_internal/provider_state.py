@@ -14,6 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
+from spanflow._internal import settings as settings_module
 from spanflow._internal.pipeline import SpanflowProcessor
 from spanflow._internal.settings import Settings
 
@@ -39,7 +40,6 @@ class ProviderState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.configured = False
-        self.settings = Settings()
         self.processor = SpanflowProcessor()
         self.provider: TracerProvider | None = None  # the SDK provider our processor is on
         self.id_generator: SwitchableIdGenerator | None = None  # only on a provider we made
@@ -54,8 +54,8 @@ state = ProviderState()
 
 
 def settings() -> Settings:
-    """The settings in use (defaults before the first ``configure()``)."""
-    return state.settings
+    """The settings in force (the environment's before the first ``configure()``)."""
+    return settings_module.current()
 
 
 def processor() -> SpanflowProcessor:
@@ -99,6 +99,6 @@ def shutdown() -> None:
     they did not take by then stays in the spool for the next process or ``spanflow spool flush``.
     """
     with state.lock:
-        state.processor.force_flush(int(state.settings.exit_timeout_s * 1000))
+        state.processor.force_flush(int(settings_module.current().exit_timeout_s * 1000))
         state.processor.shutdown()
         state.configured = False

@@ -21,8 +21,9 @@ from typing import Protocol
 
 from spanflow import attributes
 from spanflow._internal import clock
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.run_records import RunRecord, coalesce, split_by_size
-from spanflow._internal.warn import log_internal_error_once, warn_once
+from spanflow._internal.warn import warn_once
 
 logger = logging.getLogger("spanflow")
 
@@ -190,7 +191,7 @@ class RecordQueue:
                 try:
                     self.exporter.export(group)
                 except Exception:
-                    log_internal_error_once("record-export", "sending run records failed")
+                    report_internal_error("sending run records")
 
     def force_flush(self, timeout_s: float) -> bool:
         """Send everything queued now; True when it was handed over within ``timeout_s``."""
@@ -219,7 +220,7 @@ class RecordQueue:
         try:
             self.exporter.shutdown()
         except Exception:
-            log_internal_error_once("record-shutdown", "closing a run record exporter failed")
+            report_internal_error("closing a run record exporter")
 
 
 def _truncation_record(sample: RunRecord) -> RunRecord:

@@ -1,30 +1,26 @@
 """The SDK's redaction switch: which redactor applies to a value about to be recorded.
 
 Precedence: ``run(..., redact=...)`` (carried in the OpenTelemetry context, so subruns, LLM calls
-and steps inside the run follow it) over ``configure(redact=..., redact_patterns=...)`` over
-``SPANFLOW_REDACT`` / ``SPANFLOW_REDACT_PATTERNS``; on by default. Where the run's context is
-not at hand (a handle used from an unrelated thread, the exit hook) the process-wide setting
-applies, so a doubt ends redacted. See docs/secrets.md.
+and steps inside the run follow it) over the settings (``configure(redact=...,
+redact_patterns=...)`` over ``SPANFLOW_REDACT`` / ``SPANFLOW_REDACT_PATTERNS``); on by default.
+Where the run's context is not at hand (a handle used from an unrelated thread, the exit hook)
+the process-wide setting applies, so a doubt ends redacted. See docs/secrets.md.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import re
 import traceback
-from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span
 
-from spanflow import environment
+from spanflow._internal import settings
 from spanflow._internal.warn import logger
 from spanflow.redaction import DEFAULT_REDACTOR, Redactor
 
 _RUN_REDACT_KEY = otel_context.create_key("spanflow-redact")
-_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # Re-sent chat histories repeat the same message texts call after call; texts up to this size
 # are remembered (per redactor) so each is scanned once.
 _CACHED_TEXT_MAX_CHARS = 8192
@@ -32,31 +28,10 @@ _CACHED_TEXT_MAX_CHARS = 8192
 _configured: tuple[bool, Redactor] | None = None
 
 
-def set_redaction(
-    *,
-    enabled: bool | None = None,
-    patterns: Sequence[str | re.Pattern[str]] | None = None,
-) -> None:
-    """Set the process-wide switch and extra patterns; ``None`` reads the environment.
-
-    Raises:
-        ValueError: a pattern (given or from ``SPANFLOW_REDACT_PATTERNS``) is unusable.
-    """
+def use(*, enabled: bool, redactor: Redactor) -> None:
+    """Set the process-wide switch and redactor (``configure()`` does, from its settings)."""
     global _configured
-    _configured = (
-        _enabled_from_environment() if enabled is None else enabled,
-        Redactor(_patterns_from_environment() if patterns is None else patterns),
-    )
-
-
-def _enabled_from_environment() -> bool:
-    raw = os.environ.get(environment.SPANFLOW_REDACT, "")
-    return raw.strip().lower() not in _FALSE_WORDS
-
-
-def _patterns_from_environment() -> list[str]:
-    raw = os.environ.get(environment.SPANFLOW_REDACT_PATTERNS, "")
-    return [line.strip() for line in raw.splitlines() if line.strip()]
+    _configured = (enabled, redactor)
 
 
 def _process_setting() -> tuple[bool, Redactor]:
@@ -64,17 +39,14 @@ def _process_setting() -> tuple[bool, Redactor]:
     setting = _configured
     if setting is not None:
         return setting
+    chosen = settings.current()
     try:
-        set_redaction()
-    except ValueError as exc:
-        # configure() raises on this; outside it, say so in the log and keep redacting.
-        logger.warning(
-            "spanflow: %s: %s; only the built-in redaction rules apply",
-            environment.SPANFLOW_REDACT_PATTERNS,
-            exc,
-        )
-        _configured = (_enabled_from_environment(), DEFAULT_REDACTOR)
-    return _configured or (True, DEFAULT_REDACTOR)
+        redactor = Redactor(chosen.redact_patterns)
+    except ValueError as exc:  # a compiled pattern the redactor cannot use; configure() raises
+        logger.warning("spanflow: redact_patterns: %s; only the built-in rules apply", exc)
+        redactor = DEFAULT_REDACTOR
+    _configured = setting = (chosen.redact, redactor)
+    return setting
 
 
 def enabled(explicit: bool | None = None) -> bool:

@@ -1,4 +1,4 @@
-"""The documented per-run limits on logged data, read from the environment when a run opens.
+"""The documented per-run limits on logged data, read from the settings when a run opens.
 
 Run data travels as run records, so the only limits are these deliberate ones, generous enough
 for real runs and there to keep a runaway loop from exhausting memory. Reaching one warns once
@@ -12,11 +12,11 @@ import os
 from dataclasses import dataclass
 
 from spanflow import environment as env
+from spanflow._internal import settings
+from spanflow._internal.parameters import BY_NAME
 
 logger = logging.getLogger("spanflow")
 
-DEFAULT_MAX_KEYS = 100_000
-DEFAULT_MAX_METRIC_POINTS = 10_000_000
 DEFAULT_MAX_ARTIFACT_BYTES = 1024 * 1024
 MAX_ARTIFACT_BYTES_CEILING = 8 * 1024 * 1024
 """The most one artifact's content may be: its record must fit one OTLP request (the
@@ -33,23 +33,9 @@ spanflow's own pushed out."""
 class RunLimits:
     """How much one run segment may log before spanflow drops the rest (and says so)."""
 
-    max_keys: int = DEFAULT_MAX_KEYS  # distinct keys per kind: params, outputs, inputs
-    max_metric_points: int = DEFAULT_MAX_METRIC_POINTS
+    max_keys: int = BY_NAME["max_run_keys"].default  # distinct keys per kind: params, outputs...
+    max_metric_points: int = BY_NAME["max_run_metric_points"].default
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES  # stored above: a reference only
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        logger.warning("spanflow: %s=%r is not a positive integer; using %d", name, raw, default)
-        return default
-    return value
 
 
 def _artifact_bytes() -> int:
@@ -81,13 +67,12 @@ def _artifact_bytes() -> int:
     return value
 
 
-def from_environment() -> RunLimits:
-    """The limits ``SPANFLOW_MAX_RUN_KEYS``, ``SPANFLOW_MAX_RUN_METRIC_POINTS`` and
-    ``SPANFLOW_MAX_ARTIFACT_BYTES`` ask for."""
+def from_settings() -> RunLimits:
+    """The limits the settings ask for (``SPANFLOW_MAX_RUN_KEYS``, ``..._METRIC_POINTS``), and
+    ``SPANFLOW_MAX_ARTIFACT_BYTES`` read as the run opens."""
+    chosen = settings.current()
     return RunLimits(
-        max_keys=_positive_int(env.SPANFLOW_MAX_RUN_KEYS, DEFAULT_MAX_KEYS),
-        max_metric_points=_positive_int(
-            env.SPANFLOW_MAX_RUN_METRIC_POINTS, DEFAULT_MAX_METRIC_POINTS
-        ),
+        max_keys=chosen.max_run_keys,
+        max_metric_points=chosen.max_run_metric_points,
         max_artifact_bytes=_artifact_bytes(),
     )

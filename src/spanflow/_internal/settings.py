@@ -1,12 +1,20 @@
-"""``Settings``: what ``configure()`` arguments and the environment resolve to."""
+"""``Settings``: the one configuration object, built from the parameter table, read everywhere.
+
+``resolve()`` applies the table's one precedence rule (argument, else environment variable, else
+default) to every parameter at once. ``configure()`` installs the result; until something
+configures spanflow, ``current()`` resolves the environment once on first use. Code that needs a
+setting reads ``current().<field>``: nothing else reads spanflow's environment variables.
+"""
 
 from __future__ import annotations
 
-import math
+import logging
 import os
+import re
 import sys
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +22,60 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
 
 from spanflow import environment as env
-from spanflow._internal.exporters import EXPORTER_NAMES, ConfigurationError, traces_url
-from spanflow._internal.otlp_send import GRPC, HTTP_PROTOBUF, PROTOCOLS, OtlpEndpoint
+from spanflow._internal.otlp_send import GRPC, OtlpEndpoint
+from spanflow._internal.parameters import (
+    BY_NAME,
+    PARAMETERS,
+    ConfigurationError,
+    dataflow_mode,
+    value_of,
+)
 
-DEFAULT_PROJECT = "default"
-DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024
-DEFAULT_EXIT_TIMEOUT_S = 2.0
-DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
-DEFAULT_DB_PATH = Path(".spanflow") / "index.db"
-_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+logger = logging.getLogger("spanflow")
+
+Environ = Mapping[str, str]
+
+
+_DEFAULTS: dict[str, Any] = {parameter.name: parameter.default for parameter in PARAMETERS}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The resolved configuration (arguments first, then environment, then defaults)."""
+    """Every setting, resolved (one field per row of ``parameters.PARAMETERS``).
 
-    project: str = DEFAULT_PROJECT
-    service_name: str | None = None
-    exporters: tuple[str | SpanExporter, ...] = ()
+    ``endpoint`` and ``headers`` are resolved together into ``otlp_endpoints``.
+    """
+
+    project: str = _DEFAULTS["project"]
+    service_name: str | None = _DEFAULTS["service_name"]
     otlp_endpoints: tuple[OtlpEndpoint, ...] = ()
-    db_path: Path = DEFAULT_DB_PATH
-    heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S
-    dataflow: bool = True
-    propagate_context: bool = True
-    disabled: bool = False
-    resource_attributes: Mapping[str, str] = field(default_factory=dict)
-    protocol: str = HTTP_PROTOBUF
+    protocol: str = _DEFAULTS["protocol"]
     spool_dir: Path = field(default_factory=lambda: default_spool_dir())
-    spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES
-    exit_timeout_s: float = DEFAULT_EXIT_TIMEOUT_S
+    spool_max_bytes: int = _DEFAULTS["spool_max_bytes"]
+    exit_timeout_s: float = _DEFAULTS["exit_timeout_s"]
+    exporters: tuple[str | SpanExporter, ...] = ()
+    db_path: Path = _DEFAULTS["db_path"]
+    heartbeat_interval_s: float = _DEFAULTS["heartbeat_interval_s"]
+    capture_content: bool = _DEFAULTS["capture_content"]
+    max_content_chars: int = _DEFAULTS["max_content_chars"]
+    dataflow: str = _DEFAULTS["dataflow"]
+    """``off``, ``background`` or ``inline``."""
+    propagate_context: bool = _DEFAULTS["propagate_context"]
+    resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    redact: bool = _DEFAULTS["redact"]
+    redact_patterns: tuple[str | re.Pattern[str], ...] = ()
+    openinference: bool = _DEFAULTS["openinference"]
+    record_responses: bool = _DEFAULTS["record_responses"]
+    disabled: bool = _DEFAULTS["disabled"]
+    stream_usage: bool = _DEFAULTS["stream_usage"]
+    record_launch: bool = _DEFAULTS["record_launch"]
+    compression: str = _DEFAULTS["compression"]
+    certificate: str | None = _DEFAULTS["certificate"]
+    max_run_keys: int = _DEFAULTS["max_run_keys"]
+    max_run_metric_points: int = _DEFAULTS["max_run_metric_points"]
+
+
+SETTINGS_FIELDS = frozenset(item.name for item in fields(Settings))
 
 
 def default_spool_dir() -> Path:
@@ -58,36 +90,30 @@ def default_spool_dir() -> Path:
     return base / "spanflow" / "spool"
 
 
-def env_flag(name: str, default: bool) -> bool:
-    """A true/false environment variable; anything unrecognised means ``default``."""
-    value = os.environ.get(name, "").strip().lower()
-    if value in _TRUE_WORDS:
-        return True
-    if value in _FALSE_WORDS:
-        return False
-    return default
+TRACES_PATH = "/v1/traces"
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def traces_url(base_or_full: str) -> str:
+    """``http://host:4318`` → ``http://host:4318/v1/traces``; a URL ending in it is kept."""
+    url = base_or_full.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"OTLP endpoint {url!r} must start with http:// or https://")
+    if url.rstrip("/").endswith(TRACES_PATH):
+        return url.rstrip("/")
+    return url.rstrip("/") + TRACES_PATH
 
 
-def resolve_protocol(protocol: str | None) -> str:
-    """The OTLP protocol: ``protocol``, else the ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL``.
+def check_protocol(protocol: str) -> str:
+    """``protocol`` lowered, when this installation can speak it.
 
     Raises:
         ConfigurationError: not one of grpc, http/protobuf, http/json; or grpc without grpcio.
     """
-    chosen = (
-        protocol
-        or os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "").strip()
-        or os.environ.get(env.OTEL_EXPORTER_OTLP_PROTOCOL, "").strip()
-        or HTTP_PROTOBUF
-    ).lower()
-    if chosen not in PROTOCOLS:
-        raise ConfigurationError(
-            f"OTLP protocol {chosen!r} is not supported; choose one of {', '.join(PROTOCOLS)}"
-        )
+    chosen = protocol.strip().lower()
+    try:
+        BY_NAME["protocol"].parse(chosen)  # type: ignore[misc]
+    except ValueError as exc:
+        raise ConfigurationError(f"protocol {protocol!r}: {exc}") from None
     if chosen == GRPC:
         try:
             import grpc  # noqa: F401
@@ -122,7 +148,8 @@ def _endpoint_url(source: str, url: str, protocol: str, *, full: bool = False) -
 def resolve_endpoints(
     endpoint: str | Sequence[str] | None,
     headers: Mapping[str, str] | None,
-    protocol: str = HTTP_PROTOBUF,
+    protocol: str,
+    environ: Environ | None = None,
 ) -> tuple[OtlpEndpoint, ...]:
     """The OTLP endpoints to export to, each with its request headers.
 
@@ -130,151 +157,147 @@ def resolve_endpoints(
     OTLP receivers; each gets the ``SPANFLOW_COLLECTOR_TOKEN`` as a bearer token. Without
     them, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as is) or ``OTEL_EXPORTER_OTLP_ENDPOINT``
     (``/v1/traces`` appended for HTTP) is used. ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` apply to
-    all. For gRPC an endpoint is ``http://host:port`` (``https://`` for TLS) or ``host:port``.
+    all when ``headers`` is None. For gRPC an endpoint is ``http://host:port`` or ``host:port``.
     """
-    env_headers = dict(
-        parse_env_headers(
-            os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)
-            or os.environ.get(env.OTEL_EXPORTER_OTLP_HEADERS, ""),
+    environ = os.environ if environ is None else environ
+    if headers is None:
+        headers = parse_env_headers(
+            environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)
+            or environ.get(env.OTEL_EXPORTER_OTLP_HEADERS, ""),
             liberal=True,
         )
-    )
-    common = {**env_headers, **(headers or {})}
-    transport = _transport_options()
-    spanflow_urls: list[str]
+    common = dict(headers)
+    transport = {
+        "gzip": value_of("compression", None, environ) == "gzip",
+        "certificate": value_of("certificate", None, environ),
+    }
     if endpoint is not None:
-        spanflow_urls = [endpoint] if isinstance(endpoint, str) else list(endpoint)
+        urls = [endpoint] if isinstance(endpoint, str) else list(endpoint)
+        source = "endpoint"
     else:
-        spanflow_urls = _split(os.environ.get(env.SPANFLOW_ENDPOINT, ""))
-    if spanflow_urls:
-        token = os.environ.get(env.SPANFLOW_COLLECTOR_TOKEN)
+        raw = environ.get(env.SPANFLOW_ENDPOINT, "")
+        urls = [part.strip() for part in raw.split(",") if part.strip()]
+        source = env.SPANFLOW_ENDPOINT
+    if urls:
+        token = environ.get(env.SPANFLOW_COLLECTOR_TOKEN)
         with_token = dict(common)
         if token and "authorization" not in {key.lower() for key in with_token}:
             with_token["Authorization"] = f"Bearer {token}"
-        source = "endpoint" if endpoint is not None else env.SPANFLOW_ENDPOINT
+        headers_sent = tuple(with_token.items())
         return tuple(
-            OtlpEndpoint(
-                _endpoint_url(source, url, protocol),
-                protocol,
-                tuple(with_token.items()),
-                **transport,
-            )
-            for url in spanflow_urls
+            OtlpEndpoint(_endpoint_url(source, url, protocol), protocol, headers_sent, **transport)
+            for url in urls
         )
-    traces_endpoint = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
+    traces_endpoint = environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
     if traces_endpoint:
         url = _endpoint_url(
             env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, traces_endpoint, protocol, full=True
         )
         return (OtlpEndpoint(url, protocol, tuple(common.items()), **transport),)
-    base = os.environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
+    base = environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
     if base:
         url = _endpoint_url(env.OTEL_EXPORTER_OTLP_ENDPOINT, base, protocol)
         return (OtlpEndpoint(url, protocol, tuple(common.items()), **transport),)
     return ()
 
 
-def _transport_options() -> dict[str, Any]:
-    """Compression and CA certificate from the ``OTEL_EXPORTER_OTLP_(TRACES_)*`` variables.
-
-    Raises:
-        ConfigurationError: a compression other than ``gzip`` or ``none``.
-    """
-    compression = (
-        os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "").strip()
-        or os.environ.get(env.OTEL_EXPORTER_OTLP_COMPRESSION, "").strip()
-    ).lower()
-    if compression not in ("", "none", "gzip"):
-        raise ConfigurationError(
-            f"OTLP compression {compression!r} is not supported; use 'gzip' or 'none'"
-        )
-    certificate = (
-        os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, "").strip()
-        or os.environ.get(env.OTEL_EXPORTER_OTLP_CERTIFICATE, "").strip()
-    )
-    return {"gzip": compression == "gzip", "certificate": certificate or None}
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
-
-
-def resolve(
-    *,
-    project: str | None = None,
-    service_name: str | None = None,
-    endpoint: str | Sequence[str] | None = None,
-    headers: Mapping[str, str] | None = None,
-    exporters: Sequence[str | SpanExporter] | None = None,
-    db_path: str | os.PathLike[str] | None = None,
-    heartbeat_interval_s: float | None = None,
-    dataflow: bool | None = None,
-    propagate_context: bool = True,
-    resource_attributes: Mapping[str, str] | None = None,
-    protocol: str | None = None,
-    spool_dir: str | os.PathLike[str] | None = None,
-    spool_max_bytes: int | None = None,
-    exit_timeout_s: float | None = None,
-) -> Settings:
-    """Resolve ``configure()``'s arguments against the environment.
-
-    Raises:
-        ConfigurationError: a value that cannot work (negative interval, bad endpoint URL).
-    """
-    chosen_protocol = resolve_protocol(protocol)
-    otlp_endpoints = resolve_endpoints(endpoint, headers, chosen_protocol)
-    if exporters is None:
-        named = _split(os.environ.get(env.SPANFLOW_EXPORTERS, ""))
-        unknown = [name for name in named if name.lower() not in EXPORTER_NAMES]
-        if unknown:
-            raise ConfigurationError(
-                f"{env.SPANFLOW_EXPORTERS}: unknown exporter {unknown[0]!r}; "
-                f"choose from {', '.join(EXPORTER_NAMES)}"
-            )
-        exporters = named or (["otlp"] if otlp_endpoints else ["embedded"])
-    if heartbeat_interval_s is None:
-        raw = os.environ.get(env.SPANFLOW_HEARTBEAT_INTERVAL_S, "").strip()
-        try:
-            heartbeat_interval_s = float(raw) if raw else DEFAULT_HEARTBEAT_INTERVAL_S
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"{env.SPANFLOW_HEARTBEAT_INTERVAL_S}={raw!r} is not a number of seconds"
-            ) from exc
-        if not (heartbeat_interval_s > 0 and math.isfinite(heartbeat_interval_s)):
-            raise ConfigurationError(
-                f"{env.SPANFLOW_HEARTBEAT_INTERVAL_S}={raw!r} must be a positive number of seconds"
-            )
-    if not heartbeat_interval_s > 0:
-        raise ConfigurationError(
-            f"heartbeat_interval_s must be a positive number of seconds, got {heartbeat_interval_s}"
-        )
-    if spool_max_bytes is None:
-        spool_max_bytes = int(_env_number(env.SPANFLOW_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_BYTES))
-    if spool_max_bytes < 0:
+def _check_explicit(arguments: Mapping[str, Any]) -> None:
+    """Ranges ``config_checks`` leaves to here (it checks types)."""
+    spool_max_bytes = arguments.get("spool_max_bytes")
+    if spool_max_bytes is not None and spool_max_bytes < 0:
         raise ConfigurationError(f"spool_max_bytes must be 0 or more, got {spool_max_bytes}")
-    if exit_timeout_s is None:
-        exit_timeout_s = _env_number(env.SPANFLOW_EXIT_TIMEOUT_S, DEFAULT_EXIT_TIMEOUT_S)
-    if not exit_timeout_s >= 0:
+    exit_timeout_s = arguments.get("exit_timeout_s")
+    if exit_timeout_s is not None and not exit_timeout_s >= 0:
         raise ConfigurationError(f"exit_timeout_s must be 0 or more seconds, got {exit_timeout_s}")
-    return Settings(
-        project=project or os.environ.get(env.SPANFLOW_PROJECT) or DEFAULT_PROJECT,
-        service_name=service_name,
-        exporters=tuple(exporters),
-        otlp_endpoints=otlp_endpoints,
-        db_path=Path(db_path or os.environ.get(env.SPANFLOW_DB) or DEFAULT_DB_PATH),
-        heartbeat_interval_s=float(heartbeat_interval_s),
-        dataflow=dataflow if dataflow is not None else env_flag(env.SPANFLOW_DATAFLOW, True),
-        propagate_context=propagate_context,
-        disabled=env_flag(env.OTEL_SDK_DISABLED, False),
-        resource_attributes=dict(resource_attributes or {}),
-        protocol=chosen_protocol,
-        spool_dir=Path(spool_dir or os.environ.get(env.SPANFLOW_SPOOL_DIR) or default_spool_dir()),
-        spool_max_bytes=spool_max_bytes,
-        exit_timeout_s=float(exit_timeout_s),
+
+
+def resolve(environ: Environ | None = None, **arguments: Any) -> Settings:
+    """Resolve ``configure()``'s arguments (``None``: not given) against the environment.
+
+    Raises:
+        ConfigurationError: a value that cannot work; names the argument or the variable.
+    """
+    environ = os.environ if environ is None else environ
+    unknown = set(arguments) - set(BY_NAME)
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    _check_explicit(arguments)
+    values = {
+        parameter.name: value_of(parameter.name, arguments.get(parameter.name), environ)
+        for parameter in PARAMETERS
+        if parameter.name not in ("endpoint", "headers")
+    }
+    protocol = check_protocol(values["protocol"])
+    otlp_endpoints = resolve_endpoints(
+        arguments.get("endpoint"), arguments.get("headers"), protocol, environ
     )
+    if arguments.get("exporters") is not None:  # an empty list given means no exporter at all
+        exporters = tuple(arguments["exporters"])
+    else:
+        exporters = tuple(values["exporters"]) or (("otlp",) if otlp_endpoints else ("embedded",))
+    dataflow = arguments.get("dataflow")
+    values.update(
+        protocol=protocol,
+        otlp_endpoints=otlp_endpoints,
+        exporters=exporters,
+        dataflow=values["dataflow"] if dataflow is None else dataflow_mode(dataflow),
+        db_path=Path(values["db_path"]),
+        spool_dir=Path(values["spool_dir"] or default_spool_dir()),
+        heartbeat_interval_s=float(values["heartbeat_interval_s"]),
+        exit_timeout_s=float(values["exit_timeout_s"]),
+        resource_attributes=dict(values["resource_attributes"] or {}),
+        redact_patterns=tuple(values["redact_patterns"]),
+    )
+    return Settings(**values)
+
+
+_current: Settings | None = None
+_lock = threading.Lock()
+
+
+def current() -> Settings:
+    """The settings in force: the last ``configure()``'s, else the environment's (read once)."""
+    settings = _current
+    if settings is not None:
+        return settings
+    with _lock:
+        if _current is None:
+            _install(_from_environment())
+        return _current or Settings()
+
+
+def _from_environment() -> Settings:
+    try:
+        return resolve()
+    except ConfigurationError as exc:
+        # configure() raises this; read implicitly, it is logged (once: the result is kept).
+        logger.warning("spanflow: %s; the defaults apply until configure() works", exc)
+        return Settings()
+
+
+def _install(settings: Settings) -> None:
+    global _current
+    _current = settings
+
+
+def install(settings: Settings) -> None:
+    """Make ``settings`` the settings in force (``configure()`` does, once they are applied)."""
+    with _lock:
+        _install(settings)
+
+
+def update(name: str, explicit: Any) -> Settings:
+    """Change one setting by the precedence rule (``explicit``, else environment, else default).
+
+    For the switches that have their own function (``set_dataflow``, ``set_recording``, ...).
+
+    Raises:
+        ConfigurationError: ``explicit`` is None and the environment's value cannot be read.
+    """
+    value = value_of(name, explicit, os.environ)
+    if name == "dataflow" and explicit is not None:
+        value = dataflow_mode(explicit)
+    with _lock:
+        changed = replace(_current or _from_environment(), **{name: value})
+        _install(changed)
+    return changed

@@ -1,4 +1,7 @@
-"""spanflow's user-facing warnings and the log-once helper for its own internal failures."""
+"""spanflow's user-facing warnings: user misuse is a ``SpanflowWarning``, once per place.
+
+spanflow's own failures are not warnings: they go through ``spanflow._internal.guard``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import warnings
 logger = logging.getLogger("spanflow")
 
 _warned_keys: set[str] = set()
-_logged_keys: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -31,17 +33,7 @@ def warn_once(key: str, message: str, *, stacklevel: int = 3) -> None:
     warn(message, stacklevel=stacklevel + 1)
 
 
-def log_internal_error_once(key: str, message: str) -> None:
-    """Log a failure inside spanflow once per ``key``, with its traceback; never raises."""
-    with _lock:
-        first = key not in _logged_keys
-        _logged_keys.add(key)
-    if first:
-        logger.warning("spanflow: %s (further occurrences are not logged)", message, exc_info=True)
-
-
 def reset_once_registry() -> None:
     """Forget which warnings were issued, so they show again (used by the test capture)."""
     with _lock:
         _warned_keys.clear()
-        _logged_keys.clear()

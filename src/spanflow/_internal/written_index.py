@@ -15,8 +15,8 @@ from typing import Any
 from spanflow._client.client import Client
 from spanflow._client.errors import IndexNotFoundError, RunNotFoundError
 from spanflow._internal import provider_state
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
-from spanflow._internal.warn import log_internal_error_once
 from spanflow.query.graph import DataflowGraph
 
 LOOKUP_TIMEOUT_S = 2.0
@@ -73,7 +73,7 @@ def look_up_run(run_id: str) -> IndexAnswer:
     except (RunNotFoundError, IndexNotFoundError):  # no index file yet: nothing exists in it
         return IndexAnswer(answered=True, location=location)
     except Exception:  # a collector that is down, or an endpoint that is not spanflow's
-        log_internal_error_once("resume-lookup", f"could not read run {run_id} from {location}")
+        report_internal_error("reading a run to resume", detail=f"run {run_id} in {location}")
         return IndexAnswer(answered=False)
     known = KnownRun(
         name=summary.name if summary.name != summary.id else None,

@@ -20,9 +20,9 @@ from spanflow.environment import (
     SPANFLOW_COLLECTOR_READ_TOKEN,
     SPANFLOW_COLLECTOR_TOKEN,
     SPANFLOW_DB,
+    Default,
 )
 
-_DEFAULT_DB = os.path.join(".spanflow", "index.db")
 _MAX_BODY_MIB = 1024  # gRPC's message length is a 32-bit signed int; 1 GiB is plenty
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _AGE_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--db",
         default=None,
-        help=f"SQLite path or postgresql:// URL (${SPANFLOW_DB}, else {_DEFAULT_DB})",
+        help=f"SQLite path or postgresql:// URL (${SPANFLOW_DB}, else {Default.SPANFLOW_DB})",
     )
     tokens = parser.add_argument_group("access (tokens are read from files or the environment)")
     tokens.add_argument(
@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
             f"list; use --token-file or ${SPANFLOW_COLLECTOR_TOKEN} instead",
             file=sys.stderr,
         )
-    db = args.db or os.environ.get(SPANFLOW_DB) or _DEFAULT_DB
+    db = args.db or os.environ.get(SPANFLOW_DB) or Default.SPANFLOW_DB
     try:
         set_extra_patterns(args.redact_pattern)
     except ValueError as exc:

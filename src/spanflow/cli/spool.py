@@ -10,13 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from spanflow import environment as env
-from spanflow._internal.exporters import ConfigurationError
 from spanflow._internal.otlp_send import Outcome, Sender, make_sender
-from spanflow._internal.settings import (
-    DEFAULT_SPOOL_MAX_BYTES,
-    default_spool_dir,
-    resolve_endpoints,
-)
+from spanflow._internal.parameters import BY_NAME, ConfigurationError, value_of
+from spanflow._internal.settings import default_spool_dir, resolve_endpoints
 from spanflow._internal.spool import Spool
 
 
@@ -43,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _spool(args: argparse.Namespace) -> Spool:
-    root = args.dir or os.environ.get(env.SPANFLOW_SPOOL_DIR) or default_spool_dir()
-    return Spool(Path(root), DEFAULT_SPOOL_MAX_BYTES)
+    root = value_of("spool_dir", args.dir, os.environ) or default_spool_dir()
+    return Spool(Path(root), BY_NAME["spool_max_bytes"].default)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -16,10 +16,10 @@ from spanflow.environment import (
     SPANFLOW_COLLECTOR_READ_TOKEN,
     SPANFLOW_COLLECTOR_TOKEN,
     SPANFLOW_DB,
+    Default,
 )
 
 DEFAULT_PORT = 4320
-_DEFAULT_DB = os.path.join(".spanflow", "index.db")
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     source.add_argument(
         "--db",
         default=None,
-        help=f"SQLite path or postgresql:// URL (${SPANFLOW_DB}, else {_DEFAULT_DB})",
+        help=f"SQLite path or postgresql:// URL (${SPANFLOW_DB}, else {Default.SPANFLOW_DB})",
     )
     source.add_argument(
         "--url", default=None, help="a collector's HTTP URL whose query API to show"
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
             app = proxy_app(args.url, host=args.host, token=forwarded)
             describe = f"collector {args.url}"
         else:
-            db = args.db or os.environ.get(SPANFLOW_DB) or _DEFAULT_DB
+            db = args.db or os.environ.get(SPANFLOW_DB) or Default.SPANFLOW_DB
             if "://" not in db and not os.path.isfile(db):
                 return _fail(f"no run index at {db} (record a run first, or pass --db)")
             app = index_app(db, host=args.host, token=token)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from importlib.metadata import version
 from typing import Any
+
+from spanflow._version import __version__
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -14,5 +15,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _print_version(args: argparse.Namespace) -> int:
-    print(version("spanflow"))
+    print(__version__)
     return 0

@@ -13,9 +13,9 @@ See docs/dataflow.md.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from spanflow._internal.guard import report_internal_error
 from spanflow.dataflow.detector import DataflowDetector, PendingCall
 from spanflow.dataflow.explicit import link, register_output
 from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
@@ -41,10 +41,6 @@ __all__ = [
     "set_dataflow",
 ]
 
-logger = logging.getLogger("spanflow.dataflow")
-
-_seam_failed = False
-
 
 def on_call_start(span: Any, inputs: CallInputs) -> object | None:
     """Start matching ``inputs`` against what the current run produced; return a handle."""
@@ -54,7 +50,7 @@ def on_call_start(span: Any, inputs: CallInputs) -> object | None:
             return None
         return detector.start_call(span, call_scope(span), inputs)
     except Exception:
-        _log_seam_failure()
+        report_internal_error("starting dataflow detection for a call", span)
         return None
 
 
@@ -67,11 +63,4 @@ def on_call_end(pending: object | None, outputs: CallOutputs | None) -> None:
         if detector is not None:
             detector.end_call(pending, outputs)
     except Exception:
-        _log_seam_failure()
-
-
-def _log_seam_failure() -> None:
-    global _seam_failed
-    if not _seam_failed:
-        _seam_failed = True
-        logger.warning("dataflow detection failed; the call goes on without it", exc_info=True)
+        report_internal_error("ending dataflow detection for a call", pending.span)

@@ -23,6 +23,7 @@ from typing import Any
 from opentelemetry.trace import SpanContext
 
 from spanflow import attributes as attr
+from spanflow._internal.guard import report_internal_error
 from spanflow.dataflow.index import Producer, RunTreeIndex
 from spanflow.dataflow.matcher import Edge, match_call
 from spanflow.dataflow.records import CallInputs, CallOutputs
@@ -243,7 +244,7 @@ class DataflowDetector:
         try:
             job()
         except Exception:
-            self.warn_once("job", "dataflow detection failed; continuing without it", exc=True)
+            report_internal_error("matching dataflow off the caller's path")
 
     def warn_once(self, key: str, message: str, *, exc: bool = False) -> None:
         """Log ``message`` the first time ``key`` comes up, then only at debug level."""

@@ -10,19 +10,18 @@ that span automatically.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanContext
 
+from spanflow._internal.guard import report_internal_error
+from spanflow._internal.warn import warn_once
 from spanflow.attributes import LinkHowValue
 from spanflow.dataflow.detector import link_attributes
 from spanflow.dataflow.records import CallOutputs, TextField
 from spanflow.dataflow.scope import call_scope
 from spanflow.dataflow.switch import get_detector
-
-logger = logging.getLogger("spanflow.dataflow")
 
 
 def link(
@@ -45,17 +44,24 @@ def link(
         score: confidence in [0, 1].
 
     Returns:
-        True when the link was added; False (with a warning) when either side is not usable.
+        True when the link was added; False (with a ``SpanflowWarning``, once per kind of
+        misuse) when either side is not usable.
         Never raises.
     """
     try:
         target = consumer if consumer is not None else trace.get_current_span()
         context = _context_of(producer)
         if context is None or not context.is_valid:
-            logger.warning("spanflow.link: producer %r is not a span or span context", producer)
+            warn_once(
+                "link-producer",
+                f"spanflow.link: producer {producer!r} is not a span or span context; no link",
+            )
             return False
         if not target.is_recording():
-            logger.warning("spanflow.link: the consumer span is not recording (ended or no-op)")
+            warn_once(
+                "link-consumer",
+                "spanflow.link: the consumer span is not recording (ended or no-op); no link",
+            )
             return False
         attributes = link_attributes(
             LinkHowValue.EXPLICIT,
@@ -66,7 +72,7 @@ def link(
         target.add_link(context, attributes)
         return True
     except Exception:
-        logger.warning("spanflow.link failed", exc_info=True)
+        report_internal_error("adding an explicit dataflow link")
         return False
 
 
@@ -94,7 +100,7 @@ def register_output(value: Any, *, producer: Any = None, field: str = "output") 
         detector.register_output(context, call_scope(scope_span), outputs)
         return True
     except Exception:
-        logger.warning("spanflow.dataflow.register_output failed", exc_info=True)
+        report_internal_error("registering an output for dataflow")
         return False
 
 

@@ -2,43 +2,44 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
-from spanflow import environment
-from spanflow._internal import parent_run
+from spanflow._internal import parent_run, settings
+from spanflow._internal.parameters import DATAFLOW_BACKGROUND as BACKGROUND
+from spanflow._internal.parameters import DATAFLOW_INLINE as INLINE
+from spanflow._internal.parameters import DATAFLOW_OFF as OFF
 from spanflow.dataflow.detector import DataflowDetector, fork_safe
 
-OFF = "off"
-BACKGROUND = "background"
-INLINE = "inline"
-_FALSE_WORDS = frozenset({"0", "false", "no", "off", "disabled"})
+__all__ = [
+    "BACKGROUND",
+    "INLINE",
+    "OFF",
+    "current_detector",
+    "dataflow_mode",
+    "forget_run_tree",
+    "get_detector",
+    "set_dataflow",
+]
 
-_mode_override: str | None = None
 _detector: DataflowDetector | None = None
 _detector_lock = threading.Lock()
 
 
 def set_dataflow(*, enabled: bool | None = None, inline: bool = False) -> None:
-    """Override ``SPANFLOW_DATAFLOW``: ``enabled=None`` restores the environment's choice.
+    """Change the ``dataflow`` setting: ``enabled=None`` puts back the environment's choice.
 
     Args:
         enabled: True to detect edges, False to record none, None to follow the environment.
         inline: match on the caller's thread instead of the background worker.
     """
-    global _mode_override
-    _mode_override = None if enabled is None else (OFF if not enabled else _mode(inline))
+    chosen = None if enabled is None else (INLINE if enabled and inline else enabled)
+    settings.update("dataflow", chosen)
     _reset_detector()
 
 
 def dataflow_mode() -> str:
-    """``off``, ``background`` or ``inline``: what ``on_call_start`` will do."""
-    if _mode_override is not None:
-        return _mode_override
-    raw = os.environ.get(environment.SPANFLOW_DATAFLOW, "").strip().lower()
-    if raw in _FALSE_WORDS:
-        return OFF
-    return _mode(raw == INLINE)
+    """``off``, ``background`` or ``inline``: what ``on_call_start`` will do (the setting)."""
+    return settings.current().dataflow
 
 
 def get_detector() -> DataflowDetector | None:
@@ -74,10 +75,6 @@ def forget_run_tree(run_id: str) -> None:
     detector = _detector
     if detector is not None:
         detector.forget_run(run_id)
-
-
-def _mode(inline: bool) -> str:
-    return INLINE if inline else BACKGROUND
 
 
 def _reset_detector() -> None:

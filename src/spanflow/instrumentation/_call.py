@@ -7,7 +7,6 @@ once and swallowed, never raised.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,16 +14,17 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
-from spanflow import attributes, environment
+from spanflow import attributes
 from spanflow._internal import redact as redaction
-from spanflow.instrumentation import content
+from spanflow._internal import settings
+from spanflow._internal.parameters import DATAFLOW_OFF
+from spanflow._internal.span_errors import record_error
 from spanflow.instrumentation._facts import ApiAdapter, ReadOptions, ResponseFacts
 from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation._render import read_request, read_response
 
-_DATAFLOW_OFF_WORDS = frozenset({"0", "false", "no", "off", "disabled"})
 _IN_LLM_CALL = otel_context.create_key("spanflow-inside-llm-call")
 
 
@@ -35,17 +35,10 @@ def inside_llm_call() -> bool:
 
 def read_options() -> ReadOptions:
     """The capture and dataflow switches as they stand for a call starting now."""
-    return ReadOptions(capture_content=content.capture_enabled(), dataflow=_dataflow_enabled())
-
-
-def _dataflow_enabled() -> bool:
-    try:
-        from spanflow.dataflow.switch import dataflow_mode
-
-        return dataflow_mode() != "off"
-    except ImportError:  # pragma: no cover - dataflow package trimmed
-        raw = os.environ.get(environment.SPANFLOW_DATAFLOW, "").strip().lower()
-        return raw not in _DATAFLOW_OFF_WORDS
+    chosen = settings.current()
+    return ReadOptions(
+        capture_content=chosen.capture_content, dataflow=chosen.dataflow != DATAFLOW_OFF
+    )
 
 
 class LLMCall:
@@ -212,7 +205,7 @@ class LLMCall:
 
 
 def _record_error(span: trace.Span, error: BaseException) -> None:
-    span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
     if isinstance(error, Exception):
-        redaction.record_exception(span, error)
-        span.set_status(Status(StatusCode.ERROR, redaction.error_text(error)[:1024]))
+        record_error(span, error)
+    else:  # cancelled or interrupted: the call did not fail, it was stopped
+        span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)

@@ -23,11 +23,8 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
+from spanflow._version import get_tracer
 from spanflow.instrumentation._guard import report_internal_error
-from spanflow.instrumentation._version import VERSION
-
-# The GenAI conventions spanflow follows (gen_ai.provider.name, gen_ai.input.messages, ...).
-SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 WrapperFactory = Callable[[trace.Tracer, Mapping[str, Any]], Wrapper]
@@ -82,9 +79,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _when_imported(module_name, guarded)
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(
-            type(self).__module__, VERSION, kwargs.get("tracer_provider"), schema_url=SCHEMA_URL
-        )
+        tracer = get_tracer(type(self).__module__, kwargs.get("tracer_provider"))
         with _lock:
             self._spanflow_generation = getattr(self, "_spanflow_generation", 0) + 1
             self._spanflow_patched: list[tuple[Any, str]] = []

@@ -12,7 +12,6 @@ links stay standard span links. See https://arize-ai.github.io/openinference/spe
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -20,12 +19,12 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
-from spanflow import attributes, environment
+from spanflow import attributes
+from spanflow._internal import settings
 from spanflow.instrumentation import content
 
 __all__ = ["OpenInferenceKindProcessor", "enabled", "set_enabled", "set_input", "set_output"]
 
-_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _JSON_MIME_TYPE = "application/json"
 _TEXT_MIME_TYPE = "text/plain"
 
@@ -38,17 +37,13 @@ _KINDS = {
     attributes.SpanKindValue.RUN: attributes.OpenInferenceSpanKindValue.CHAIN,
 }
 
-_override: bool | None = None
 _installed_on: set[int] = set()
 _install_lock = threading.Lock()
 
 
 def enabled() -> bool:
-    """Whether OpenInference attributes are written (``set_enabled``, else the environment)."""
-    if _override is not None:
-        return _override
-    value = os.environ.get(environment.SPANFLOW_OPENINFERENCE, "")
-    return value.strip().lower() in _TRUE_WORDS
+    """Whether OpenInference attributes are written (the ``openinference`` setting)."""
+    return settings.current().openinference
 
 
 def set_enabled(value: bool | None) -> None:
@@ -56,8 +51,7 @@ def set_enabled(value: bool | None) -> None:
 
     When on, the span processor joins the global SDK tracer provider (once per provider).
     """
-    global _override
-    _override = value
+    settings.update("openinference", value)
     if not enabled():
         return
     provider = trace.get_tracer_provider()

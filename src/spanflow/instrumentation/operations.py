@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from spanflow import attributes, dataflow
 from spanflow._internal import redact as redaction
+from spanflow._internal.span_errors import record_error
 from spanflow.dataflow import CallInputs, CallOutputs, TextField
 from spanflow.instrumentation import content, openinference
 from spanflow.instrumentation._guard import report_internal_error
@@ -136,7 +137,7 @@ def finish_operation(
     try:
         _detach(operation)
         if error is not None:
-            _record_error(span, error)
+            record_error(span, error)
             dataflow.on_call_end(operation.pending, None)
         else:
             key = _RESULT_KEYS.get(operation.kind)
@@ -248,13 +249,6 @@ def _output_fields(result: Any) -> tuple[TextField, ...]:
         parts = [(f"return[{index}]", value) for index, value in enumerate(result)]
     fields.extend(TextField(path, text) for path, value in parts if (text := _text_of(value)))
     return tuple(fields)
-
-
-def _record_error(span: Span, error: BaseException) -> None:
-    redaction.record_exception(span, error)
-    span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
-    message = redaction.error_text(error)
-    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"))
 
 
 def _detach(operation: Operation) -> None:

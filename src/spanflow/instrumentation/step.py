@@ -7,33 +7,32 @@ a step's result is linked to that step — and a step fed by an LLM call's outpu
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from spanflow import attributes, dataflow
+from spanflow._internal import config
 from spanflow._internal import redact as redaction
+from spanflow._internal.guard import report_internal_error
+from spanflow._internal.span_errors import record_error
+from spanflow._version import get_tracer
 from spanflow.dataflow import CallInputs, CallOutputs, TextField
 from spanflow.instrumentation import content
 
 __all__ = ["step"]
 
-logger = logging.getLogger("spanflow.step")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _INSTRUMENTATION_NAME = "spanflow.step"
 _tracer_cache: tuple[trace.TracerProvider, trace.Tracer] | None = None
-_failure_logged = False
 
 
 @overload
@@ -135,6 +134,7 @@ class _StepCall:
     ) -> _StepCall | None:
         """Start the span and make it current; ``None`` (and a log) if spanflow fails."""
         try:
+            config.ensure_configured()  # a script using only @step records too
             arguments = _bound_arguments(signature, args, kwargs)
             step_name = redaction.text(step_name)  # a name built from user data can hold a key
             span = _tracer().start_span(
@@ -147,7 +147,7 @@ class _StepCall:
                 },
             )
         except Exception:
-            _log_internal_failure()
+            report_internal_error("starting a step span")
             return None
         token = otel_context.attach(trace.set_span_in_context(span))
         call = cls(span=span, token=token, pending=None)
@@ -160,8 +160,8 @@ class _StepCall:
                 if (text := _text_of(value))
             )
             call.pending = dataflow.on_call_start(span, CallInputs(fields=fields))
-        except Exception as error:
-            _record_internal_failure(span, error)
+        except Exception:
+            report_internal_error("recording a step's arguments", span)
         return call
 
 
@@ -174,25 +174,22 @@ def _finish(
     span = call.span
     try:
         otel_context.detach(call.token)  # type: ignore[arg-type]
-    except Exception as failure:
-        _record_internal_failure(span, failure)
+    except Exception:
+        report_internal_error("restoring the context after a step", span)
     try:
         if error is not None:
-            redaction.record_exception(span, error)
-            span.set_attribute(attributes.ERROR_TYPE, type(error).__qualname__)
-            message = redaction.error_text(error)
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"))
+            record_error(span, error)
             dataflow.on_call_end(call.pending, None)
         else:
             if content.capture_enabled():
                 _set_json(span, attributes.STEP_OUTPUT, result)
             dataflow.on_call_end(call.pending, CallOutputs(fields=_output_fields(result)))
-    except Exception as failure:
-        _record_internal_failure(span, failure)
+    except Exception:
+        report_internal_error("recording a step's outcome", span)
     try:
         span.end()
     except Exception:
-        _log_internal_failure()
+        report_internal_error("ending a step span")
 
 
 def _signature_of(func: Callable[..., Any]) -> inspect.Signature | None:
@@ -263,31 +260,6 @@ def _tracer() -> trace.Tracer:
     cached = _tracer_cache
     if cached is not None and cached[0] is provider:
         return cached[1]
-    tracer = trace.get_tracer(_INSTRUMENTATION_NAME, _spanflow_version(), tracer_provider=provider)
+    tracer = get_tracer(_INSTRUMENTATION_NAME, provider)
     _tracer_cache = (provider, tracer)
     return tracer
-
-
-@functools.lru_cache(maxsize=1)
-def _spanflow_version() -> str:
-    try:
-        return version("spanflow")
-    except PackageNotFoundError:
-        return "0.0.0"
-
-
-def _record_internal_failure(span: Span, error: Exception) -> None:
-    _log_internal_failure()
-    with contextlib.suppress(Exception):  # a broken span: the log above is all we can do
-        message = redaction.error_text(error)
-        span.set_attribute(attributes.INTERNAL_ERROR, f"{type(error).__name__}: {message}")
-
-
-def _log_internal_failure() -> None:
-    """Log spanflow's own failure with its traceback once per process, then at debug level."""
-    global _failure_logged
-    if _failure_logged:
-        logger.debug("spanflow step tracing failed again", exc_info=True)
-        return
-    _failure_logged = True
-    logger.warning("spanflow step tracing failed; the step itself is unaffected", exc_info=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from spanflow import environment
 from spanflow._internal import redact as redaction
+from spanflow._internal import settings
 from spanflow.redaction import MARKER_PREFIX
 
 LAUNCH_ENVIRONMENT = (
@@ -34,13 +35,11 @@ LAUNCH_ENVIRONMENT = (
 """The environment variables a launch record keeps (documented in docs/replay.md)."""
 
 _GIT_TIMEOUT_S = 5.0
-_OFF_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
 def launch_wanted() -> bool:
     """Whether every run records its launch (``SPANFLOW_RECORD_LAUNCH``; default off)."""
-    raw = os.environ.get(environment.SPANFLOW_RECORD_LAUNCH, "")
-    return raw.strip().lower() not in _OFF_WORDS
+    return settings.current().record_launch
 
 
 def launch_record(argv: Sequence[str] | None = None) -> str:

@@ -7,35 +7,28 @@ every exchange of the call so far.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from typing import Any
 
 from opentelemetry import trace
 
-from spanflow import attributes, environment
+from spanflow import attributes
 from spanflow._internal import redact as redaction
+from spanflow._internal import settings
 from spanflow.instrumentation._guard import report_internal_error
 from spanflow.replaying._exchange import Exchange, Recording, kept_headers, pack
 from spanflow.replaying._streams import recording_classes
 
-_OFF_WORDS = frozenset({"0", "false", "no", "off"})
-_switch: bool | None = None  # None: read SPANFLOW_RECORD_RESPONSES
-
 
 def set_recording(enabled: bool | None) -> None:
     """Turn response recording on or off for this process; ``None`` reads the environment."""
-    global _switch
-    _switch = enabled
+    settings.update("record_responses", enabled)
 
 
 def recording_enabled() -> bool:
     """Whether LLM calls starting now record their responses (default on)."""
-    if _switch is not None:
-        return _switch
-    raw = os.environ.get(environment.SPANFLOW_RECORD_RESPONSES, "")
-    return raw.strip().lower() not in _OFF_WORDS
+    return settings.current().record_responses
 
 
 _recorders: weakref.WeakKeyDictionary[trace.Span, CallRecorder] = weakref.WeakKeyDictionary()

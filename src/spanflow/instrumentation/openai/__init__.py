@@ -9,13 +9,12 @@ Azure OpenAI and of OpenAI-compatible servers get their provider's name (``_comp
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import trace
 
-from spanflow import environment
+from spanflow._internal import settings
 from spanflow.instrumentation._facts import ApiAdapter
 from spanflow.instrumentation._instrumentor import Hook, LLMInstrumentor, Wrapper
 from spanflow.instrumentation._request import (
@@ -60,8 +59,7 @@ def route_asking_usage(options: Any) -> ApiAdapter | None:
 def _router(options: Mapping[str, Any]) -> Router:
     stream_usage = options.get("stream_usage")
     if stream_usage is None:
-        raw = os.environ.get(environment.SPANFLOW_STREAM_USAGE, "")
-        stream_usage = raw.strip().lower() in ("1", "true", "yes", "on")
+        stream_usage = settings.current().stream_usage
     return route_asking_usage if stream_usage else route
 
 
