@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
-    redact.set_redaction()
+    redact.use(enabled=True, redactor=DEFAULT_REDACTOR)
     chat = typical_chat(0)
     whole = "[" + ",".join(content.to_json(message) for message in chat) + "]"
     span = SpanRecord(
@@ -160,9 +160,9 @@ def main() -> None:
         return target
 
     def sdk_cost(function: Callable[[int], object]) -> tuple[float, float]:
-        redact.set_redaction(enabled=False)
+        redact.use(enabled=False, redactor=DEFAULT_REDACTOR)
         off = per_call_us(function, calls=args.calls, repeats=args.repeats)
-        redact.set_redaction(enabled=True)
+        redact.use(enabled=True, redactor=DEFAULT_REDACTOR)
         on = per_call_us(function, calls=args.calls, repeats=args.repeats)
         return on, off
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from spanflow import attributes as attr
 from spanflow._internal import redact as redaction
+from spanflow._internal import settings
+from spanflow.redaction import Redactor
 from spanflow.testing import FakeLLMServer, SpanCapture
 from tests.instrumentation.helpers import llm_spans, openai_client
 
@@ -41,11 +43,13 @@ def test_a_re_sent_message_is_redacted_by_the_rules_in_force(
     client = openai_client(llm)
     history = [{"role": "user", "content": "my ticket is TICKET-12345, please look it up"}]
     client.chat.completions.create(model="gpt-4o-mini", messages=history)
-    redaction.set_redaction(patterns=[r"TICKET-\d+"])
+    # What configure(redact_patterns=...) installs; configure() itself would drop the capture.
+    redaction.use(enabled=True, redactor=Redactor([r"TICKET-\d+"]))
     try:
         client.chat.completions.create(model="gpt-4o-mini", messages=history)
     finally:
-        redaction.set_redaction()
+        in_force = settings.current()
+        redaction.use(enabled=in_force.redact, redactor=Redactor(in_force.redact_patterns))
 
     first, second = (span for span in llm_spans(traced))
     assert "TICKET-12345" in _sent_texts(first.attributes)[0]
