@@ -62,8 +62,22 @@ def _begin(
         return None
 
 
-def sync_call_wrapper(tracer: trace.Tracer, locate: Locate) -> Wrapper:
-    """A ``wrapt`` wrapper for a sync method that makes one LLM call (streamed or not)."""
+Complete = Callable[[LLMCall, Any], Any]
+
+
+def _complete_sync(call: LLMCall, result: Any) -> Any:
+    return complete_call(call, _sent_inside_span(call, result), wrap_sync_stream)
+
+
+def sync_call_wrapper(
+    tracer: trace.Tracer, locate: Locate, complete: Complete = _complete_sync
+) -> Wrapper:
+    """A ``wrapt`` wrapper for a sync method that makes one LLM call (streamed or not).
+
+    ``complete`` ends the span of a returned result or hands it to a stream proxy; the default
+    suits clients that return a response object or a chunk iterator (Bedrock passes its own,
+    for boto3's response dicts).
+    """
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = _begin(tracer, locate, instance, args, kwargs)
@@ -75,7 +89,7 @@ def sync_call_wrapper(tracer: trace.Tracer, locate: Locate) -> Wrapper:
         except BaseException as error:
             call.fail(error)
             raise
-        return complete_call(call, _sent_inside_span(call, result), wrap_sync_stream)
+        return complete(call, result)
 
     return wrapper
 

@@ -112,7 +112,7 @@ class SyncStreamProxy(_StreamProxyBase):
 
     def __next__(self) -> Any:
         try:
-            event = next(self.__wrapped__)
+            event = self._next_event()
         except StopIteration:
             self._self_state.exhausted()
             raise
@@ -121,6 +121,10 @@ class SyncStreamProxy(_StreamProxyBase):
             raise
         self._self_state.observe(event)
         return event
+
+    def _next_event(self) -> Any:
+        """The wrapped stream's next event (a subclass may read it another way)."""
+        return next(self.__wrapped__)
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()

@@ -16,7 +16,7 @@ from opentelemetry import trace
 
 from spanflow.instrumentation._facts import ApiAdapter
 from spanflow.instrumentation._instrumentor import Hook, LLMInstrumentor, Wrapper
-from spanflow.instrumentation._method import CallSite, _begin, argument, url_server
+from spanflow.instrumentation._method import CallSite, argument, sync_call_wrapper, url_server
 from spanflow.instrumentation.bedrock._converse import PROVIDER, ConverseAdapter
 from spanflow.instrumentation.bedrock._invoke import InvokeModelAdapter
 from spanflow.instrumentation.bedrock._response import complete_bedrock_call
@@ -53,19 +53,7 @@ def _locate(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Cal
 
 
 def _wrapper(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = _begin(tracer, _locate, instance, args, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        try:
-            with call.current():
-                result = wrapped(*args, **kwargs)
-        except BaseException as error:
-            call.fail(error)
-            raise
-        return complete_bedrock_call(call, result)
-
-    return wrapper
+    return sync_call_wrapper(tracer, _locate, complete_bedrock_call)
 
 
 class BedrockInstrumentor(LLMInstrumentor):

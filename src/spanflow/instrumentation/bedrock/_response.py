@@ -27,17 +27,9 @@ class EventStreamProxy(SyncStreamProxy):
         super().__init__(stream, call, accumulator)
         self._self_events = iter(stream)
 
-    def __next__(self) -> Any:
-        try:
-            event = next(self._self_events)
-        except StopIteration:
-            self._self_state.exhausted()
-            raise
-        except BaseException as error:
-            self._self_state.failed(error)
-            raise
-        self._self_state.observe(event)
-        return event
+    def _next_event(self) -> Any:
+        # An EventStream can be iterated but is no iterator itself.
+        return next(self._self_events)
 
 
 class _FailedRead:
