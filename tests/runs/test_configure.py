@@ -61,6 +61,24 @@ def test_otel_variables_set_endpoint_headers_service_and_resource() -> None:
     assert all(h.get("x-team") == "agents" for h in headers)
 
 
+def test_secrets_in_resource_attributes_are_redacted_before_export() -> None:
+    """A token put in OTEL_RESOURCE_ATTRIBUTES never leaves the process; the rest stays."""
+    key = "sk-proj-" + "Ab3dE5gH7jK9mN1pQ3sT5vX7zB9dF1hJ3lN5pR7tV9xZ"
+    with OTLPReceiver() as receiver:
+        _run(
+            "implicit",
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            OTEL_RESOURCE_ATTRIBUTES=(
+                f"deployment.environment=ci,app.note=key {key},db.password=hunter2"
+            ),
+        )
+        root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
+    assert root.resource["deployment.environment"] == "ci"
+    assert key not in str(root.resource["app.note"])
+    assert str(root.resource["app.note"]).startswith("key [REDACTED")
+    assert root.resource["db.password"] != "hunter2"
+
+
 def test_the_traces_endpoint_variable_is_used_as_given() -> None:
     """OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is a full URL: nothing is appended."""
     with OTLPReceiver() as receiver:

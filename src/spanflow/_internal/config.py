@@ -196,6 +196,19 @@ def _apply(resolved: Settings) -> None:
             child_exit.install()
 
 
+def _redacted_resource(extra: Mapping[str, str]) -> Resource:
+    """The process's resource (``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SERVICE_NAME`` and
+    ``extra``) with secrets redacted: it goes out with every span, to every backend."""
+    resource = Resource.create(dict(extra))
+    redactor = redaction.active_redactor()
+    if redactor is None:
+        return resource
+    cleaned = redactor.attributes(resource.attributes)
+    if cleaned is resource.attributes:
+        return resource
+    return Resource(cleaned, resource.schema_url)
+
+
 def _attach_to_provider(resolved: Settings) -> None:
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
@@ -205,7 +218,9 @@ def _attach_to_provider(resolved: Settings) -> None:
         if resolved.service_name:
             extra[SERVICE_NAME] = resolved.service_name
         _state.id_generator = SwitchableIdGenerator()
-        provider = TracerProvider(resource=Resource.create(extra), id_generator=_state.id_generator)
+        provider = TracerProvider(
+            resource=_redacted_resource(extra), id_generator=_state.id_generator
+        )
         trace.set_tracer_provider(provider)
         if trace.get_tracer_provider() is not provider:  # lost a race with another installer
             _attach_to_provider(resolved)
