@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -43,6 +44,18 @@ RETRY_AFTER_S: Final = 1
 STORE_UNAVAILABLE: Final = "store unavailable, retry later"
 
 _MEDIA_TYPES: Final = {PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF, JSON: JSON}
+
+
+class Refusable(Protocol):
+    """A decoded export that the answer reports on: items refused later are added to it."""
+
+    def reject(self, reason: str) -> None: ...
+
+
+D = TypeVar("D", bound=Refusable)
+T = TypeVar("T")
+# (body, encoding, media type) -> (what the answer reports on, what to queue, items refused)
+Decode = Callable[[bytes, str, str], Awaitable[tuple[D, Payload, int]]]
 
 
 class OtlpHttpReceiver:
@@ -83,16 +96,24 @@ class OtlpHttpReceiver:
 
     async def export_traces(self, request: Request) -> Response:
         """Handle one ``POST /v1/traces``."""
-        media_type = _MEDIA_TYPES.get(
-            request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        )
+        return await self.receive(request, self._decode, _export_response)
+
+    async def receive(
+        self, request: Request, decode: Decode[D], respond: Callable[[str, D], Response]
+    ) -> Response:
+        """One OTLP/HTTP export, whatever its signal: admission, body, ``decode``, cap, commit.
+
+        ``decode`` turns the (still compressed) body into what the answer counts, what to queue
+        and how many items were refused while decoding; ``respond`` writes the 200 answer.
+        """
+        content_type = request.headers.get("content-type", "")
+        media_type = _MEDIA_TYPES.get(content_type.split(";", 1)[0].strip().lower())
         if media_type is None:
             return _status_response(
                 415,
                 JSON,
                 code_pb2.INVALID_ARGUMENT,
-                f"unsupported content type {request.headers.get('content-type')!r}; "
-                f"send {PROTOBUF} or {JSON}",
+                f"unsupported content type {content_type!r}; send {PROTOBUF} or {JSON}",
             )
         encoding = request.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in WBITS and encoding not in ("identity", ""):
@@ -110,7 +131,7 @@ class OtlpHttpReceiver:
             return _unavailable(media_type, str(exc))
         try:
             body = await self._read_body(request)
-            decoded, payload = await self._decode(body, encoding, media_type)
+            decoded, payload, refused = await decode(body, encoding, media_type)
         except BrokenProcessPool:
             return _unavailable(media_type, "the decoder restarted, retry")
         except BodyTooLargeError:
@@ -123,7 +144,7 @@ class OtlpHttpReceiver:
         except (BodyDecodeError, OtlpDecodeError) as exc:
             return _status_response(400, media_type, code_pb2.INVALID_ARGUMENT, str(exc))
         try:
-            self._gate.check_size(len(payload) + decoded.rejected_spans)
+            self._gate.check_size(len(payload) + refused)
         except RequestTooLargeError as exc:
             return _status_response(413, media_type, code_pb2.RESOURCE_EXHAUSTED, str(exc))
         try:
@@ -135,13 +156,19 @@ class OtlpHttpReceiver:
             return _unavailable(media_type, str(exc))
         except Exception:
             # The store failed for a transient reason (the pipeline logged why, and isolates
-            # spans it refuses for their data); a retry may succeed, and spans already
+            # items it refuses for their data); a retry may succeed, and items already
             # committed are not stored twice. Its error text stays in the log: it can name
             # tables, hosts or users.
             return _unavailable(media_type, STORE_UNAVAILABLE)
         for reason in rejections:
             decoded.reject(reason)
-        return _export_response(media_type, decoded)
+        return respond(media_type, decoded)
+
+    async def decode_in_thread(self, decode: Callable[[], T]) -> T:
+        """Run ``decode`` off the event loop, so a 20 MiB body does not stall other requests."""
+        if self._decoders is None:  # created on first use: it belongs to the running loop
+            self._decoders = anyio.CapacityLimiter(DECODE_THREADS)
+        return await anyio.to_thread.run_sync(decode, limiter=self._decoders)
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
@@ -158,26 +185,20 @@ class OtlpHttpReceiver:
 
     async def _decode(
         self, body: bytes, encoding: str, media_type: str
-    ) -> tuple[DecodedSpans, Payload]:
+    ) -> tuple[DecodedSpans, Payload, int]:
         """The request's answer counts and what to queue: rows from a worker, or records."""
         if self._workers is None or len(body) < self._process_decode_min_bytes:
-            decoded = await self._decode_in_thread(body, encoding, media_type)
-            return decoded, decoded.records
+            decoded = await self.decode_in_thread(
+                lambda: decode_traces(body, encoding, media_type, self._max_body_bytes)
+            )
+            return decoded, decoded.records, decoded.rejected_spans
         future = self._workers.submit(body, encoding, media_type, self._max_body_bytes)
         try:
             prepared = await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             self._workers.forget_broken(exc)
             raise
-        return prepared.decoded, prepared.spans
-
-    async def _decode_in_thread(self, body: bytes, encoding: str, media_type: str) -> DecodedSpans:
-        """Inflate and decode off the event loop, so a 20 MiB body does not stall other requests."""
-        if self._decoders is None:  # created on first use: it belongs to the running loop
-            self._decoders = anyio.CapacityLimiter(DECODE_THREADS)
-        return await anyio.to_thread.run_sync(
-            decode_traces, body, encoding, media_type, self._max_body_bytes, limiter=self._decoders
-        )
+        return prepared.decoded, prepared.spans, prepared.decoded.rejected_spans
 
 
 def _export_response(media_type: str, decoded: DecodedSpans) -> Response:
