@@ -29,10 +29,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from spanflow_collector.access import AccessScope, AccessTokens
 from spanflow_collector.admission import IngestGate, RequestTooLargeError, client_key
-from spanflow_collector.http import STORE_UNAVAILABLE
-from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError
-from spanflow_collector.otlp import OtlpDecodeError, parse_protobuf_request
+from spanflow_collector.http import STORE_UNAVAILABLE, DecodedT
+from spanflow_collector.ingest import IngestPipeline, IngestUnavailableError, Payload
+from spanflow_collector.otlp import DecodedSpans, OtlpDecodeError, parse_protobuf_request
 from spanflow_collector.otlp.logs import decode_logs_request
+from spanflow_collector.otlp.run_records import DecodedRunRecords
 
 GRPC_WORKER_THREADS: Final = 16
 MAX_CONCURRENT_RPCS: Final = 4 * GRPC_WORKER_THREADS
@@ -85,22 +86,25 @@ def _refusal(code: grpc.StatusCode, message: str) -> Any:
 _TRACE_SERVICE: Final = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 
-class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """The TraceService implementation: decode, admit, commit, then answer.
+class _IngestingService:
+    """What both OTLP services do with a request: admit, decode, cap, commit, collect refusals.
 
     Args:
-        pipeline: Where decoded spans go.
-        gate: Admission to the ingest queue (span cap, per-client share).
+        pipeline: Where decoded items go.
+        gate: Admission to the ingest queue (item cap, per-client share).
     """
 
     def __init__(self, pipeline: IngestPipeline, gate: IngestGate) -> None:
         self._pipeline = pipeline
         self._gate = gate
 
-    def Export(self, request: Any, context: Any) -> Any:
-        """Store the request's valid spans and answer once they are committed.
+    def _ingest(
+        self, context: Any, decode: Callable[[], tuple[DecodedT, Payload, int]]
+    ) -> DecodedT:
+        """``decode()``'s result once its items are committed, or abort the call saying why.
 
-        ``request`` is the serialized ``ExportTraceServiceRequest`` (see ``add_trace_service``).
+        ``decode`` returns what the answer reports on, what to queue and how many items it
+        refused; it may raise ``OtlpDecodeError``.
         """
         sender = peer_key(context.peer())
         try:
@@ -108,18 +112,16 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
         except IngestUnavailableError as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         try:
-            decoded = parse_protobuf_request(request)
+            decoded, payload, refused = decode()
         except OtlpDecodeError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         try:
-            self._gate.check_size(len(decoded.records) + decoded.rejected_spans)
+            self._gate.check_size(len(payload) + refused)
         except RequestTooLargeError as exc:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
         try:
             rejections = self._gate.submit(
-                sender,
-                len(decoded.records),
-                lambda: self._pipeline.submit(decoded.records),
+                sender, len(payload), lambda: self._pipeline.submit(payload)
             ).result()
         except IngestUnavailableError as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
@@ -128,6 +130,23 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
         for reason in rejections:
             decoded.reject(reason)
+        return decoded
+
+
+class OtlpGrpcTraceService(_IngestingService, trace_service_pb2_grpc.TraceServiceServicer):
+    """The TraceService implementation: decode, admit, commit, then answer."""
+
+    def Export(self, request: Any, context: Any) -> Any:
+        """Store the request's valid spans and answer once they are committed.
+
+        ``request`` is the serialized ``ExportTraceServiceRequest`` (see ``add_trace_service``).
+        """
+
+        def decode() -> tuple[DecodedSpans, Payload, int]:
+            decoded = parse_protobuf_request(request)
+            return decoded, decoded.records, decoded.rejected_spans
+
+        decoded = self._ingest(context, decode)
         response = ExportTraceServiceResponse()
         if decoded.rejected_spans:
             response.partial_success.rejected_spans = decoded.rejected_spans
@@ -135,42 +154,18 @@ class OtlpGrpcTraceService(trace_service_pb2_grpc.TraceServiceServicer):
         return response
 
 
-class OtlpGrpcLogsService(logs_service_pb2_grpc.LogsServiceServicer):
-    """The LogsService implementation: spanflow run records in, other logs acknowledged.
-
-    Args:
-        pipeline: Where decoded run records go.
-        gate: Admission to the ingest queue; a run record counts as one item.
-    """
-
-    def __init__(self, pipeline: IngestPipeline, gate: IngestGate) -> None:
-        self._pipeline = pipeline
-        self._gate = gate
+class OtlpGrpcLogsService(_IngestingService, logs_service_pb2_grpc.LogsServiceServicer):
+    """The LogsService implementation: spanflow run records in, other logs acknowledged; a run
+    record counts as one item against the queue."""
 
     def Export(self, request: Any, context: Any) -> Any:
         """Store the request's run records and answer once they are committed."""
-        sender = peer_key(context.peer())
-        try:
-            self._gate.check_share(sender)
-        except IngestUnavailableError as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-        decoded = decode_logs_request(request)
-        try:
-            self._gate.check_size(len(decoded.records) + decoded.rejected_log_records)
-        except RequestTooLargeError as exc:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-        try:
-            rejections = self._gate.submit(
-                sender,
-                len(decoded.records),
-                lambda: self._pipeline.submit(decoded.records),
-            ).result()
-        except IngestUnavailableError as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-        except Exception:
-            context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE)
-        for reason in rejections:
-            decoded.reject(reason)
+
+        def decode() -> tuple[DecodedRunRecords, Payload, int]:
+            decoded = decode_logs_request(request)
+            return decoded, decoded.records, decoded.rejected_log_records
+
+        decoded = self._ingest(context, decode)
         response = ExportLogsServiceResponse()
         if decoded.rejected_log_records:
             response.partial_success.rejected_log_records = decoded.rejected_log_records

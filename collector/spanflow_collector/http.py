@@ -52,10 +52,10 @@ class Refusable(Protocol):
     def reject(self, reason: str) -> None: ...
 
 
-D = TypeVar("D", bound=Refusable)
+DecodedT = TypeVar("DecodedT", bound=Refusable)
 T = TypeVar("T")
 # (body, encoding, media type) -> (what the answer reports on, what to queue, items refused)
-Decode = Callable[[bytes, str, str], Awaitable[tuple[D, Payload, int]]]
+Decode = Callable[[bytes, str, str], Awaitable[tuple[DecodedT, Payload, int]]]
 
 
 class OtlpHttpReceiver:
@@ -99,7 +99,10 @@ class OtlpHttpReceiver:
         return await self.receive(request, self._decode, _export_response)
 
     async def receive(
-        self, request: Request, decode: Decode[D], respond: Callable[[str, D], Response]
+        self,
+        request: Request,
+        decode: Decode[DecodedT],
+        respond: Callable[[str, DecodedT], Response],
     ) -> Response:
         """One OTLP/HTTP export, whatever its signal: admission, body, ``decode``, cap, commit.
 
