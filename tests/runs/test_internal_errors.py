@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from tests.environments import child_environment
 
 import spanflow
 from spanflow import attributes as attr
@@ -96,3 +100,48 @@ def test_misuse_is_a_warning_once_per_place_not_a_log_line_per_call(
     assert len(warned) == 1 and "is not a span" in str(warned[0].message)
     assert warned[0].filename == __file__  # points at the user's call
     assert not caplog.records
+
+
+_SCRIPT_BROKEN_CAPTURE = """
+import spanflow
+from spanflow.instrumentation import content
+
+def broken(*args, **kwargs):
+    raise RuntimeError("injected into spanflow")
+
+content.bound_json = broken
+
+@spanflow.step(name="double")
+def double(x):
+    return 2 * x
+
+with spanflow.run("unlucky"):
+    print(sum(double(n) for n in range(3)))
+"""
+
+
+def test_runs_show_says_how_often_spanflow_failed_while_recording(tmp_path: Path) -> None:
+    """A run recorded while spanflow's content capture kept failing is complete for the user,
+    and `spanflow runs show` tells the reader that the record itself may have gaps."""
+    db = tmp_path / "index.db"
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT_BROKEN_CAPTURE],
+        env=child_environment(SPANFLOW_DB=str(db)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "6"
+    with spanflow.Client(db) as client:
+        (run,) = client.list_runs().runs
+    assert run.attributes[attr.RUN_INTERNAL_ERRORS] == 6  # 3 steps x (arguments, outcome)
+    shown = subprocess.run(
+        [sys.executable, "-m", "spanflow.cli", "runs", "show", "--db", str(db), run.id],
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "6 failures inside spanflow while recording" in shown.stdout

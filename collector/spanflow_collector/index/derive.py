@@ -48,6 +48,9 @@ _FINAL_STATUSES = frozenset(
 )
 
 
+_SHOWN_WHOLE = frozenset({attr.RUN_DROPPED_SPANS, attr.RUN_INTERNAL_ERRORS})
+
+
 def interrupted_timeout_s(heartbeat_interval_s: float | None) -> float:
     """How long a run may stay silent before it reads as interrupted."""
     interval = heartbeat_interval_s or Default.SPANFLOW_HEARTBEAT_INTERVAL_S
@@ -215,7 +218,7 @@ def derive_run(
                 outputs[key[len(attr.OUTPUT_PREFIX) :]] = value
             elif key.startswith(attr.RUN_ATTRIBUTE_PREFIX):
                 run_attributes[key[len(attr.RUN_ATTRIBUTE_PREFIX) :]] = value
-            elif key == attr.RUN_DROPPED_SPANS:  # kept whole: `runs show` marks the gap
+            elif key in _SHOWN_WHOLE:  # `runs show` marks the gap / spanflow's own failures
                 run_attributes[key] = value
 
     tags.update((tag, None) for tag in records.tags)

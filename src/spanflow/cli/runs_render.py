@@ -215,6 +215,10 @@ def run_detail_text(detail: RunDetail, *, now_ns: int, style: Style) -> str:
     facts.append(("spans", f"{run.span_count}  errors {run.error_count}"))
     if dropped := run.attributes.get(attr.RUN_DROPPED_SPANS):
         facts.append(("gap", f"{dropped} spans lost before reaching the index (incomplete run)"))
+    if internal := run.attributes.get(attr.RUN_INTERNAL_ERRORS):
+        facts.append(
+            ("internal", f"{internal} failures inside spanflow while recording (see its log)")
+        )
     if run.segment_count > 1:
         facts.append(("segments", str(run.segment_count)))
     if run.truncated:
