@@ -34,6 +34,7 @@ def open_store(
     *,
     schema: str | None = None,
     clock: Callable[[], int] = time.time_ns,
+    read_only: bool = False,
 ) -> SqlRunIndexStore:
     """Open the run index at ``url_or_path``, creating or upgrading its schema.
 
@@ -42,6 +43,7 @@ def open_store(
             a SQLite file path (parent folders are created).
         schema: PostgreSQL only: the schema to keep the tables in (created if missing).
         clock: nanoseconds since the epoch, used to derive ``interrupted`` at read time.
+        read_only: read an existing index only; never create, upgrade or change it.
 
     Raises:
         SchemaVersionError: the index was written by a newer spanflow.
@@ -55,7 +57,7 @@ def open_store(
             raise ImportError(
                 "the PostgreSQL run index needs psycopg: pip install 'spanflow[postgres]'"
             ) from exc
-        return PostgresRunIndexStore(target, schema=schema, clock=clock)
+        return PostgresRunIndexStore(target, schema=schema, clock=clock, read_only=read_only)
     if schema is not None:
         raise ValueError("schema= applies to PostgreSQL URLs only")
-    return SqliteRunIndexStore(target, clock=clock)
+    return SqliteRunIndexStore(target, clock=clock, read_only=read_only)

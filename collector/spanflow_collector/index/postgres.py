@@ -31,6 +31,7 @@ from psycopg import errors, sql
 from spanflow import attributes as attr
 from spanflow.query.records import SpanRecord
 from spanflow_collector.index.executor import Executor
+from spanflow_collector.index.schema import IndexSchemaMissingError, require_current
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
 
 T = TypeVar("T")
@@ -174,6 +175,7 @@ class PostgresRunIndexStore(SqlRunIndexStore):
         *,
         schema: str | None = None,
         clock: Callable[[], int] = time.time_ns,
+        read_only: bool = False,
     ) -> None:
         """Connect to ``url`` and create or upgrade the schema.
 
@@ -182,9 +184,13 @@ class PostgresRunIndexStore(SqlRunIndexStore):
             schema: keep the tables in this schema (created if missing) instead of the
                 connection's default search path; lowercase letters, digits and ``_``.
             clock: nanoseconds since the epoch, used to derive ``interrupted`` at read time.
+            read_only: read an existing index only: never create or upgrade its schema, and
+                every transaction is read-only (PostgreSQL refuses any write).
 
         Raises:
-            SchemaVersionError: the database was written by a newer spanflow.
+            SchemaVersionError: the database was written by a newer spanflow (or, read-only,
+                by an older one).
+            IndexSchemaMissingError: read-only, and the database holds no run index.
         """
         super().__init__(clock=clock)
         if schema is not None and not _SCHEMA_NAME.match(schema):
@@ -195,8 +201,12 @@ class PostgresRunIndexStore(SqlRunIndexStore):
         self._connections: list[psycopg.Connection[Any]] = []
         self._connections_lock = threading.Lock()
         self._closed = False
+        self._read_only = read_only
         try:
-            self._write(self._migrate)
+            if read_only:
+                self._read(self._check_schema_readable)
+            else:
+                self._write(self._migrate)
         except BaseException:
             self.close()  # e.g. SchemaVersionError: leave no connection open behind
             raise
@@ -208,10 +218,13 @@ class PostgresRunIndexStore(SqlRunIndexStore):
         if self._closed:
             raise RuntimeError("the run index store is closed")
         connection = psycopg.connect(self._url, autocommit=True)
+        if self._read_only:
+            connection.execute("SET default_transaction_read_only = on")
         if self._schema is not None:
-            connection.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
-            )
+            if not self._read_only:
+                connection.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
+                )
             connection.execute(
                 sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
             )
@@ -259,6 +272,17 @@ class PostgresRunIndexStore(SqlRunIndexStore):
 
     def _write(self, work: Callable[[Executor], T]) -> T:
         return self._transaction(work, reconnect_once=False)
+
+    def _check_schema_readable(self, executor: Executor) -> None:
+        """Refuse, at open, a database that reading without upgrading would misread."""
+        found = executor.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+        if not found or not found[0][0]:
+            raise IndexSchemaMissingError(
+                "this PostgreSQL database holds no spanflow run index (no schema_version "
+                "table); point the collector at it once to create one"
+            )
+        rows = executor.execute("SELECT version FROM schema_version")
+        require_current(int(rows[0][0]) if rows else 0)
 
     def _read(self, work: Callable[[Executor], T]) -> T:
         # REPEATABLE READ would give one snapshot across a read's queries; reads here are one or

@@ -234,3 +234,22 @@ def pending_migrations(current_version: int) -> list[Migration]:
             f"versions up to {LATEST_VERSION}; upgrade spanflow to open it"
         )
     return [migration for migration in MIGRATIONS if migration.version > current_version]
+
+
+def require_current(current_version: int) -> None:
+    """Refuse to read, without upgrading, an index whose schema this code would misread.
+
+    Raises:
+        SchemaVersionError: the index is older than this code (a writer must upgrade it first)
+            or newer.
+    """
+    if pending_migrations(current_version):
+        raise SchemaVersionError(
+            f"the run index has schema version {current_version}, older than this spanflow's "
+            f"{LATEST_VERSION}; open it once with a writing command (spanflow collector, "
+            "or a recorded run) to upgrade it"
+        )
+
+
+class IndexSchemaMissingError(LookupError):
+    """A read-only open found no run index where one was expected."""

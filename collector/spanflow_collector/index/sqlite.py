@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from spanflow_collector.index.executor import Executor
-from spanflow_collector.index.schema import LATEST_VERSION, SchemaVersionError, pending_migrations
+from spanflow_collector.index.schema import require_current
 from spanflow_collector.index.sqlstore import SqlRunIndexStore
 
 logger = logging.getLogger(__name__)
@@ -136,13 +136,7 @@ class SqliteRunIndexStore(SqlRunIndexStore):
             raise sqlite3.DatabaseError(
                 "not a spanflow run index (it has no schema_version table)"
             ) from error
-        current = int(rows[0][0]) if rows else 0
-        if pending_migrations(current):  # raises SchemaVersionError when newer than this code
-            raise SchemaVersionError(
-                f"the run index has schema version {current}, older than this spanflow's "
-                f"{LATEST_VERSION}; open it once with a writing command (spanflow collector, "
-                "or a recorded run) to upgrade it"
-            )
+        require_current(int(rows[0][0]) if rows else 0)
 
     def _retry_busy(self, action: Callable[[], T]) -> T:
         deadline = time.monotonic() + WRITE_RETRY_DEADLINE_S

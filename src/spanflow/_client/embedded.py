@@ -86,12 +86,15 @@ def _translated(
 def _open_for_reading(location: str) -> RunIndexStore:
     """The index at ``location``, opened so that reading cannot create or change it."""
     from spanflow_collector.index import SqliteRunIndexStore, open_store
+    from spanflow_collector.index.schema import IndexSchemaMissingError
 
     if location.startswith(_POSTGRES_SCHEMES):
         try:
-            return open_store(location)
+            return open_store(location, read_only=True)
         except ImportError as exc:
             raise IndexUnreadableError(str(exc)) from exc
+        except IndexSchemaMissingError as exc:
+            raise IndexNotFoundError(str(exc)) from exc
     if "://" in location:
         raise IndexUnreadableError(
             f"{location} is neither a run index path nor a postgresql:// URL"
