@@ -196,14 +196,14 @@ def _apply(resolved: Settings) -> None:
             child_exit.install()
 
 
-def _redacted_resource(extra: Mapping[str, str]) -> Resource:
+def _redacted_resource(extra: Mapping[str, str], resolved: Settings) -> Resource:
     """The process's resource (``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SERVICE_NAME`` and
-    ``extra``) with secrets redacted: it goes out with every span, to every backend."""
+    ``extra``) with secrets redacted under the settings being applied: it goes out with every
+    span, to every backend."""
     resource = Resource.create(dict(extra))
-    redactor = redaction.active_redactor()
-    if redactor is None:
+    if not resolved.redact:
         return resource
-    cleaned = redactor.attributes(resource.attributes)
+    cleaned = Redactor(resolved.redact_patterns).attributes(resource.attributes)
     if cleaned is resource.attributes:
         return resource
     return Resource(cleaned, resource.schema_url)
@@ -219,7 +219,7 @@ def _attach_to_provider(resolved: Settings) -> None:
             extra[SERVICE_NAME] = resolved.service_name
         _state.id_generator = SwitchableIdGenerator()
         provider = TracerProvider(
-            resource=_redacted_resource(extra), id_generator=_state.id_generator
+            resource=_redacted_resource(extra, resolved), id_generator=_state.id_generator
         )
         trace.set_tracer_provider(provider)
         if trace.get_tracer_provider() is not provider:  # lost a race with another installer
