@@ -44,6 +44,7 @@ FROM_ENVIRONMENT: dict[str, tuple[str, Any, Any]] = {
     "record_launch": ("1", True, None),
     "compression": ("gzip", "gzip", None),
     "certificate": ("/tmp/ca.pem", "/tmp/ca.pem", None),
+    "request_timeout_s": ("2500", 2.5, None),
     "max_run_keys": ("12", 12, None),
     "max_run_metric_points": ("34", 34, None),
 }
@@ -62,6 +63,7 @@ INVALID: list[tuple[str, str, str]] = [
     (env.SPANFLOW_REDACT_PATTERNS, "(unclosed", "regular expression"),
     (env.OTEL_EXPORTER_OTLP_PROTOCOL, "udp", "http/json"),
     (env.OTEL_EXPORTER_OTLP_COMPRESSION, "zstd", "gzip"),
+    (env.OTEL_EXPORTER_OTLP_TIMEOUT, "soon", "milliseconds"),
     (env.OTEL_RESOURCE_ATTRIBUTES, "no-equals-sign", "key=value"),
 ]
 
@@ -212,3 +214,17 @@ def test_implicit_configuration_with_a_bad_variable_logs_once_and_never_raises()
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "completed 42"
     assert done.stderr.count("SPANFLOW_DATAFLOW='sometimes'") == 1, done.stderr
+
+
+def test_the_otlp_timeout_variables_bound_each_request_of_their_endpoint() -> None:
+    """OTEL_EXPORTER_OTLP_TIMEOUT is in milliseconds, as OpenTelemetry's; the traces variable
+    wins; without either a request may take 10 s."""
+    base = {env.OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318"}
+    (default,) = settings.resolve_endpoints(None, None, "http/protobuf", base)
+    assert default.timeout_s == 10.0
+    general = {**base, env.OTEL_EXPORTER_OTLP_TIMEOUT: "2500"}
+    (endpoint,) = settings.resolve_endpoints(None, None, "http/protobuf", general)
+    assert endpoint.timeout_s == 2.5
+    traces = {**general, env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "300"}
+    (endpoint,) = settings.resolve_endpoints(None, None, "grpc", traces)
+    assert endpoint.timeout_s == 0.3

@@ -60,6 +60,9 @@ class Outcome(enum.Enum):
     REFUSED = "refused"
 
 
+DEFAULT_REQUEST_TIMEOUT_S = 10.0  # OTEL_EXPORTER_OTLP_TIMEOUT's default, 10,000 ms
+
+
 @dataclass(frozen=True)
 class Answer:
     """An outcome and how the endpoint put it (``HTTP 503``, ``connection refused``)."""
@@ -79,6 +82,7 @@ class OtlpEndpoint:
     headers: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     gzip: bool = field(default=False, compare=False)  # OTEL_EXPORTER_OTLP_COMPRESSION=gzip
     certificate: str | None = field(default=None, compare=False)  # CA file for https
+    timeout_s: float = field(default=DEFAULT_REQUEST_TIMEOUT_S, compare=False)  # per request
 
     @property
     def identity(self) -> str:

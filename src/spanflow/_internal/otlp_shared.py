@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from spanflow._internal.otlp_send import HTTP_PROTOBUF, LOGS, OtlpEndpoint
-from spanflow._internal.otlp_transport import DEFAULT_REQUEST_TIMEOUT_S, OtlpTransport
+from spanflow._internal.otlp_transport import OtlpTransport
 from spanflow._internal.spool import Spool
 
 _LOGS_PATH = "/v1/logs"
@@ -34,9 +34,15 @@ def acquire(
     endpoint: OtlpEndpoint,
     spool: Spool | None,
     *,
-    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+    request_timeout_s: float | None = None,
 ) -> OtlpTransport:
-    """The process's transport for ``endpoint`` (shared, counted; give it back with release)."""
+    """The process's transport for ``endpoint`` (shared, counted; give it back with release).
+
+    Each request waits at most ``request_timeout_s``, by default the endpoint's own timeout
+    (``OTEL_EXPORTER_OTLP_TIMEOUT``).
+    """
+    if request_timeout_s is None:
+        request_timeout_s = endpoint.timeout_s
     key = (
         endpoint.identity,
         endpoint.headers,

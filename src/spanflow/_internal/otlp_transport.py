@@ -30,6 +30,7 @@ from pathlib import Path
 
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.otlp_send import (
+    DEFAULT_REQUEST_TIMEOUT_S,
     LOGS,
     TRACES,
     Answer,
@@ -43,7 +44,6 @@ from spanflow._internal.warn import SpanflowWarning
 
 logger = logging.getLogger("spanflow")
 
-DEFAULT_REQUEST_TIMEOUT_S = 10.0
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 SPOOL_LOOK_INTERVAL_S = 5.0  # while up, how often to look for files other processes spooled

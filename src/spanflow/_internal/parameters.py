@@ -145,6 +145,17 @@ def _positive_seconds(raw: str) -> float:
     return value
 
 
+def _milliseconds(raw: str) -> float:
+    """An OpenTelemetry timeout variable: milliseconds, as seconds."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("is not a number of milliseconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError("must be a positive, finite number of milliseconds")
+    return value / 1000
+
+
 def _seconds_or_zero(raw: str) -> float:
     try:
         value = float(raw)
@@ -255,6 +266,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("certificate",
               (env.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, env.OTEL_EXPORTER_OTLP_CERTIFICATE),
               "path", None, _text, "CA certificate file for https:// endpoints", argument=False),
+    Parameter("request_timeout_s",
+              (env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, env.OTEL_EXPORTER_OTLP_TIMEOUT),
+              "float", 10.0, _milliseconds,
+              "longest wait for one OTLP request (the variables are in milliseconds)",
+              argument=False),
     Parameter("max_run_keys", (env.SPANFLOW_MAX_RUN_KEYS,), "int", 100_000, _count(1),
               "distinct keys of each kind one run may log", argument=False),
     Parameter("max_run_metric_points", (env.SPANFLOW_MAX_RUN_METRIC_POINTS,), "int",

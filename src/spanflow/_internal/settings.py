@@ -71,6 +71,7 @@ class Settings:
     record_launch: bool = _DEFAULTS["record_launch"]
     compression: str = _DEFAULTS["compression"]
     certificate: str | None = _DEFAULTS["certificate"]
+    request_timeout_s: float = _DEFAULTS["request_timeout_s"]
     max_run_keys: int = _DEFAULTS["max_run_keys"]
     max_run_metric_points: int = _DEFAULTS["max_run_metric_points"]
 
@@ -170,6 +171,7 @@ def resolve_endpoints(
     transport = {
         "gzip": value_of("compression", None, environ) == "gzip",
         "certificate": value_of("certificate", None, environ),
+        "timeout_s": value_of("request_timeout_s", None, environ),
     }
     if endpoint is not None:
         urls = [endpoint] if isinstance(endpoint, str) else list(endpoint)
