@@ -27,52 +27,15 @@ from spanflow.instrumentation.operations import Operation
 LANGGRAPH_STEP_KEY = "langgraph_step"  # the superstep number in a task's config metadata
 
 
-def sync_graph_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
-    """The wrapt wrapper of ``Pregel.invoke``."""
-
-    def wrapper(
-        wrapped: Callable[..., Any], graph: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        operation = _start_graph(tracer, graph)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as error:  # recorded, then re-raised as it is
-            _finish_failed(operation, error)
-            raise
-        operations.finish_operation(operation)
-        return result
-
-    return wrapper
+# How a wrapped call opens its operation: (tracer, instance, args, kwargs) -> operation or None.
+_Start = Callable[[trace.Tracer, Any, tuple[Any, ...], dict[str, Any]], "Operation | None"]
 
 
-def async_graph_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
-    """The wrapt wrapper of ``Pregel.ainvoke``."""
-
-    async def wrapper(
-        wrapped: Callable[..., Awaitable[Any]],
-        graph: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        operation = _start_graph(tracer, graph)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as error:  # recorded, then re-raised as it is
-            _finish_failed(operation, error)
-            raise
-        operations.finish_operation(operation)
-        return result
-
-    return wrapper
-
-
-def sync_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
-    """The wrapt wrapper of ``run_with_retry``."""
-
+def _sync_wrapper(tracer: trace.Tracer, start: _Start) -> Callable[..., Any]:
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        operation = _start(tracer, args, kwargs)
+        operation = start(tracer, instance, args, kwargs)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:  # recorded, then re-raised as it is
@@ -84,16 +47,14 @@ def sync_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     return wrapper
 
 
-def async_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
-    """The wrapt wrapper of ``arun_with_retry``."""
-
+def _async_wrapper(tracer: trace.Tracer, start: _Start) -> Callable[..., Any]:
     async def wrapper(
         wrapped: Callable[..., Awaitable[Any]],
         instance: Any,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
-        operation = _start(tracer, args, kwargs)
+        operation = start(tracer, instance, args, kwargs)
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:  # recorded, then re-raised as it is
@@ -105,7 +66,29 @@ def async_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
     return wrapper
 
 
-def _start(tracer: trace.Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation | None:
+def sync_graph_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
+    """The wrapt wrapper of ``Pregel.invoke``."""
+    return _sync_wrapper(tracer, _start_graph)
+
+
+def async_graph_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
+    """The wrapt wrapper of ``Pregel.ainvoke``."""
+    return _async_wrapper(tracer, _start_graph)
+
+
+def sync_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
+    """The wrapt wrapper of ``run_with_retry``."""
+    return _sync_wrapper(tracer, _start)
+
+
+def async_node_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
+    """The wrapt wrapper of ``arun_with_retry``."""
+    return _async_wrapper(tracer, _start)
+
+
+def _start(
+    tracer: trace.Tracer, _instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Operation | None:
     try:
         task = args[0] if args else kwargs.get("task")
         name = getattr(task, "name", None)
@@ -122,7 +105,9 @@ def _start(tracer: trace.Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         return None
 
 
-def _start_graph(tracer: trace.Tracer, graph: Any) -> Operation | None:
+def _start_graph(
+    tracer: trace.Tracer, graph: Any, _args: tuple[Any, ...], _kwargs: dict[str, Any]
+) -> Operation | None:
     try:
         name = getattr(graph, "name", None)
         return operations.start_operation(
