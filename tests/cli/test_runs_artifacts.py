@@ -80,6 +80,18 @@ def test_download_writes_a_file_with_a_safe_name_and_never_overwrites(tmp_path: 
     assert not (work / "large.bin").exists()
 
 
+def test_download_into_a_folder_named_with_a_trailing_slash_makes_it(tmp_path: Path) -> None:
+    """`-o out/` (as docs/artifacts.md shows) saves into the folder out, made when missing,
+    under the artifact's safe file name."""
+    run_id, _ = _log(tmp_path)
+    db = str(tmp_path / "index.db")
+    done = spanflow_cli(
+        "runs", "download", run_id, "table.csv", "--db", db, "-o", "out/", cwd=tmp_path
+    )
+    assert done.code == 0, done.err
+    assert (tmp_path / "out" / "table.csv").read_bytes() == b"a,b\n1,2\n"
+
+
 def test_download_to_standard_output_only_into_a_pipe(tmp_path: Path) -> None:
     """`-o -` writes the raw bytes into a pipe, exactly."""
     run_id, _ = _log(tmp_path)

@@ -49,7 +49,8 @@ def register(
     download.add_argument(
         "-o",
         "--output",
-        help="file or folder to write (default: a safe form of the name, here); "
+        help="file or folder to write (a trailing / names a folder, made when missing; "
+        "default: a safe form of the name, here); "
         "'-' writes to standard output when it is not a terminal",
     )
     download.add_argument("-f", "--force", action="store_true", help="replace an existing file")
@@ -90,6 +91,9 @@ def _download(client: Client, args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
         return 0
     target = Path(args.output) if args.output else Path(download_filename(args.name))
+    names_a_folder = args.output is not None and args.output.endswith(("/", os.sep))
+    if names_a_folder:  # `-o out/`: a folder, made when missing, never a file called "out"
+        target.mkdir(parents=True, exist_ok=True)
     if target.is_dir():
         target = target / download_filename(args.name)
     if target.exists() and not args.force:
