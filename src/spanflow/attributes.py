@@ -8,6 +8,7 @@ https://github.com/open-telemetry/semantic-conventions/blob/main/docs/gen-ai/gen
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Final
 
 # --- What a span is, for spanflow -------------------------------------------------------------
@@ -56,14 +57,27 @@ ERROR_TYPE: Final = "error.type"  # OTel general key: exception class qualname, 
 ERROR_MESSAGE: Final = "spanflow.error.message"
 
 
-class RunStatus:
-    """Values of ``spanflow.run.status`` and of a run's status in the index."""
+class RunStatus(str, Enum):
+    """A run's status: the values of ``spanflow.run.status`` and of a run's status in the index.
 
-    RUNNING: Final = "running"
-    COMPLETED: Final = "completed"
-    FAILED: Final = "failed"
-    CANCELLED: Final = "cancelled"
-    INTERRUPTED: Final = "interrupted"
+    Each member is a ``str`` equal to its value (``RunStatus.FAILED == "failed"``), hashes like
+    it, and prints, formats and JSON-encodes as the plain value, so stores, filters and output
+    see the same strings as before; ``RunStatus(run.status)`` turns a read status into a member.
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    # A (str, Enum) prints as "RunStatus.FAILED", and its format() differs between Python
+    # versions (3.12 changed it); the plain value everywhere keeps f-strings and logs stable.
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(str.__str__(self), format_spec)
 
 
 # --- Span events on the run root ---------------------------------------------------------------

@@ -227,7 +227,7 @@ def derive_run(
     run_attributes.update(records.values.get("attribute", {}))
     metrics.update(records.metrics)
 
-    status = attr.RunStatus.RUNNING
+    status: str = attr.RunStatus.RUNNING
     end_ns: int | None = None
     error_type: str | None = None
     error_message: str | None = None

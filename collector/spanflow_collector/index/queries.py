@@ -182,7 +182,7 @@ def run_summary(row: Sequence[Any], now_ns: int) -> RunSummary:
     status = row[3]
     stale_after_ns = row[6]
     if status == attr.RunStatus.RUNNING and stale_after_ns is not None and stale_after_ns < now_ns:
-        status = attr.RunStatus.INTERRUPTED
+        status = attr.RunStatus.INTERRUPTED.value  # a plain str, as the stored statuses are
     metrics = {key: float(value) for key, value in json.loads(row[10]).items()}
     return RunSummary(
         id=row[0],

@@ -68,7 +68,7 @@ class RunHandle:
             span.get_span_context() if span is not None else None
         )
         self._is_remote = is_remote
-        self._status = attributes.RunStatus.RUNNING
+        self._status: str = attributes.RunStatus.RUNNING
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
         self._emit = emit
@@ -150,7 +150,7 @@ class RunHandle:
     def __repr__(self) -> str:
         return (
             f"RunHandle(id={self._id!r}, name={self._name!r}, project={self._project!r}, "
-            f"status={self._status!r}, parent_id={self._parent_id!r})"
+            f"status={str(self._status)!r}, parent_id={self._parent_id!r})"
         )
 
     # --- logging -------------------------------------------------------------------------------
@@ -427,9 +427,8 @@ class RunHandle:
             attributes.RunStatus.FAILED if error is not None else attributes.RunStatus.COMPLETED
         )
         if chosen not in FINISH_STATUSES:
-            raise ValueError(
-                f"finish(status={status!r}): use one of {', '.join(map(repr, FINISH_STATUSES))}"
-            )
+            choices = ", ".join(repr(str(choice)) for choice in FINISH_STATUSES)
+            raise ValueError(f"finish(status={status!r}): use one of {choices}")
         finisher = self._finisher
         if finisher is None:
             warn_once(

@@ -20,7 +20,7 @@ from spanflow.client import RunComparison, RunDetail, RunSummary, SpanNode
 from spanflow.query.records import AttributeValue, StatusCode
 from spanflow.query.terminal_text import char_width, fit, printable
 
-_STATUS_COLORS = {
+_STATUS_COLORS: dict[str, str] = {
     attr.RunStatus.COMPLETED: "32",  # green
     attr.RunStatus.FAILED: "31",  # red
     attr.RunStatus.RUNNING: "36",  # cyan

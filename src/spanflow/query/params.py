@@ -28,13 +28,7 @@ MAX_TAG_FILTERS = 50
 _INT64_MAX = 2**63 - 1
 _LATEST_UNIX_SECONDS = _INT64_MAX / 1e9  # 2262-04-11: the index stores int64 nanoseconds
 
-RUN_STATUSES: tuple[str, ...] = (
-    RunStatus.RUNNING,
-    RunStatus.COMPLETED,
-    RunStatus.FAILED,
-    RunStatus.CANCELLED,
-    RunStatus.INTERRUPTED,
-)
+RUN_STATUSES: tuple[str, ...] = tuple(RunStatus)
 
 LIST_PARAMETERS: tuple[str, ...] = (
     "project",
