@@ -183,12 +183,12 @@ def test_compare(capsys: pytest.CaptureFixture[str], source: list[str], seeded: 
     assert [run["id"] for run in json.loads(out)["runs"]] == ids
 
 
-def test_rm_deletes_runs(
+def test_delete_deletes_runs(
     capsys: pytest.CaptureFixture[str], source: list[str], seeded: Seeded
 ) -> None:
-    """`runs rm` deletes runs with their subruns and says so; they are gone afterwards."""
+    """`runs delete` deletes runs with their subruns and says so; they are gone afterwards."""
     alpha, beta = seeded.id("eval-alpha"), seeded.id("eval-beta")
-    code, out, _ = run_cli(capsys, "runs", "rm", *source, alpha, beta)
+    code, out, _ = run_cli(capsys, "runs", "delete", *source, alpha, beta)
     assert code == 0
     assert out.splitlines() == [
         f"deleted {alpha} (eval-alpha) and 2 subruns",
@@ -198,6 +198,34 @@ def test_rm_deletes_runs(
     assert [run["name"] for run in json.loads(out)["runs"]] == ["chat-demo", "legacy-import"]
 
 
+def test_rm_is_kept_as_an_alias_of_delete(
+    capsys: pytest.CaptureFixture[str], source: list[str], seeded: Seeded
+) -> None:
+    """`runs rm`, the former name, still deletes, as `ls` still lists."""
+    beta = seeded.id("eval-beta")
+    code, out, _ = run_cli(capsys, "runs", "rm", *source, beta)
+    assert (code, out.splitlines()) == (0, [f"deleted {beta} (eval-beta)"])
+    code, out, _ = run_cli(capsys, "runs", "ls", *source, "--json")
+    assert "eval-beta" not in [run["name"] for run in json.loads(out)["runs"]]
+
+
+def test_runs_help_lists_each_command_with_its_alias_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`spanflow runs --help` shows `delete (rm)` and `list (ls)` with their help on the same
+    line, aligned with the other commands."""
+    with pytest.raises(SystemExit) as exited:
+        run_cli(capsys, "runs", "--help")
+    assert exited.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    named = [line for line in lines if line.startswith("    ") and line[4] != " "]
+    commands = {line.strip().split("  ")[0]: line for line in named}
+    assert "delete runs with their spans and subruns" in commands["delete (rm)"]
+    assert "list runs, newest first" in commands["list (ls)"]
+    columns = {line.index(line.split("  ")[-1].strip()) for line in commands.values()}
+    assert len(columns) == 1, lines
+
+
 def test_errors_exit_nonzero_with_a_message(
     capsys: pytest.CaptureFixture[str], source: list[str], seeded: Seeded
 ) -> None:
@@ -205,7 +233,9 @@ def test_errors_exit_nonzero_with_a_message(
     code, out, err = run_cli(capsys, "runs", "show", *source, "01JNOSUCHRUN")
     assert (code, out) == (1, "")
     assert err.strip() == "spanflow runs: no run with id '01JNOSUCHRUN'"
-    code, _, err = run_cli(capsys, "runs", "rm", *source, seeded.id("eval-beta"), "01JNOSUCHRUN")
+    code, _, err = run_cli(
+        capsys, "runs", "delete", *source, seeded.id("eval-beta"), "01JNOSUCHRUN"
+    )
     assert code == 1 and "01JNOSUCHRUN" in err
     code, out, _ = run_cli(capsys, "runs", "list", *source, "--status", "failed")
     assert "eval-beta" in out

@@ -23,10 +23,28 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class CommandListFormatter(argparse.HelpFormatter):
+    """Keeps each command's help on its own line beside names with an alias (``delete (rm)``).
+
+    argparse measures subcommand names one indent short of where it prints them, so the
+    longest ``name (alias)`` would push its help onto the next line.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            printed_at = self._current_indent + self._indent_increment
+            for command in action._get_subactions():
+                width = printed_at + len(self._format_action_invocation(command))
+                self._action_max_length = max(self._action_max_length, width)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand registered."""
     parser = argparse.ArgumentParser(
-        prog="spanflow", description="OpenTelemetry-native run tracking for LLM agents."
+        prog="spanflow",
+        description="OpenTelemetry-native run tracking for LLM agents.",
+        formatter_class=CommandListFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:

@@ -1,4 +1,4 @@
-"""``spanflow runs``: list, show, tree, graph, compare, stats, rm, prune, export, import,
+"""``spanflow runs``: list, show, tree, graph, compare, stats, delete, prune, export, import,
 artifacts, download."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spanflow import environment as env
-from spanflow.cli import runs_artifacts, runs_bundle
+from spanflow.cli import CommandListFormatter, runs_artifacts, runs_bundle
 from spanflow.cli import runs_render as render
 from spanflow.cli import runs_stats_render as stats_render
 from spanflow.client import (
@@ -57,7 +57,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    runs = subparsers.add_parser("runs", help="list, inspect, compare and delete runs")
+    runs = subparsers.add_parser(
+        "runs",
+        help="list, inspect, compare and delete runs",
+        formatter_class=CommandListFormatter,
+    )
     runs.set_defaults(func=lambda args: _usage(runs))
     commands = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
 
@@ -114,7 +118,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     stats.set_defaults(func=_command(_stats))
 
     remove = commands.add_parser(
-        "rm", parents=[source], help="delete runs with their spans and subruns"
+        "delete",
+        parents=[source],
+        help="delete runs with their spans and subruns",
+        aliases=["rm"],
     )
     remove.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     remove.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
