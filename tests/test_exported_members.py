@@ -23,7 +23,8 @@ EXPECTED_PUBLIC_NAMES = {
     "graph",
     "instrument",
     "launch",
-    "link",
+    "link",  # deprecated name of link_dataflow
+    "link_dataflow",
     "log_artifact",
     "log_input",
     "log_inputs",

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from spanflow._internal.written_index import graph
     from spanflow.attributes import RunStatus
     from spanflow.client import Client
-    from spanflow.dataflow import link
+    from spanflow.dataflow import link, link_dataflow
     from spanflow.instrumentation._api import instrument, uninstrument
     from spanflow.instrumentation.step import step
     from spanflow.replaying import replay
@@ -54,7 +54,8 @@ __all__ = [
     "graph",
     "instrument",
     "launch",
-    "link",
+    "link",  # deprecated name of link_dataflow, kept working
+    "link_dataflow",
     "log_artifact",
     "log_input",
     "log_inputs",
@@ -89,6 +90,7 @@ _PUBLIC_HOMES = {
     "instrument": "spanflow.instrumentation._api",
     "launch": "spanflow._internal.run",
     "link": "spanflow.dataflow",
+    "link_dataflow": "spanflow.dataflow",
     "log_artifact": "spanflow._internal.logging_api",
     "log_input": "spanflow._internal.logging_api",
     "log_inputs": "spanflow._internal.logging_api",

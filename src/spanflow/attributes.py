@@ -146,7 +146,7 @@ class LinkHowValue:
     TOOL_CALL: Final = "tool_call"  # a tool result answering a tool call the producer emitted
     VERBATIM: Final = "content.verbatim"  # the producer's output text appears whole
     PARTIAL: Final = "content.partial"  # a substantial part of it appears
-    EXPLICIT: Final = "explicit"  # spanflow.link(...) or a marked value
+    EXPLICIT: Final = "explicit"  # spanflow.link_dataflow(...) or a marked value
 
 
 # --- Steps (@spanflow.step) --------------------------------------------------------------------

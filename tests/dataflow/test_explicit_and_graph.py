@@ -1,23 +1,30 @@
-"""spanflow.link, register_output, and the dataflow graph built from spans or records."""
+"""link_dataflow (and its old name link), register_output, and the graph built from spans."""
 
 from __future__ import annotations
+
+import warnings
+from pathlib import Path
 
 import pytest
 from opentelemetry.trace import INVALID_SPAN
 
 import spanflow
 from spanflow import attributes as attr
+from spanflow._internal import warn
+from spanflow._internal.warn import SpanflowDeprecationWarning
 from spanflow.dataflow import DataflowGraph, get_detector, register_output
 from tests.dataflow.conftest import Harness
 from tests.dataflow.prose import prose
 
 
 def test_link_records_an_explicit_edge(harness: Harness) -> None:
-    """spanflow.link(consumer=, producer=) adds a dataflow link with how=explicit."""
+    """spanflow.link_dataflow(consumer=, producer=) adds a dataflow link with how=explicit."""
     producer = harness.tracer.start_span("translate")
     producer.end()
     consumer = harness.tracer.start_span("review")
-    assert spanflow.link(consumer=consumer, producer=producer, input_field="text", score=0.7)
+    assert spanflow.link_dataflow(
+        consumer=consumer, producer=producer, input_field="text", score=0.7
+    )
     consumer.end()
     (link,) = harness.finished()["review"].links
     assert link.context.span_id == producer.get_span_context().span_id
@@ -34,7 +41,7 @@ def test_link_defaults_to_the_current_span_and_accepts_span_contexts(harness: Ha
     producer = harness.tracer.start_span("remote")
     producer.end()
     with harness.tracer.start_as_current_span("local"):
-        assert spanflow.link(producer=producer.get_span_context())
+        assert spanflow.link_dataflow(producer=producer.get_span_context())
     assert len(harness.finished()["local"].links) == 1
 
 
@@ -44,9 +51,50 @@ def test_link_refuses_unusable_spans_without_raising(harness: Harness) -> None:
     producer.end()
     ended = harness.tracer.start_span("ended")
     ended.end()
-    assert spanflow.link(consumer=ended, producer=producer) is False
-    assert spanflow.link(consumer=harness.tracer.start_span("c"), producer="nope") is False
-    assert spanflow.link(consumer=harness.tracer.start_span("d"), producer=INVALID_SPAN) is False
+    assert spanflow.link_dataflow(consumer=ended, producer=producer) is False
+    assert spanflow.link_dataflow(consumer=harness.tracer.start_span("c"), producer="nope") is False
+    assert (
+        spanflow.link_dataflow(consumer=harness.tracer.start_span("d"), producer=INVALID_SPAN)
+        is False
+    )
+
+
+def test_the_old_name_link_still_links_and_warns_once_per_process(harness: Harness) -> None:
+    """spanflow.link, the former name, adds the same edge as link_dataflow; its first call in a
+    process warns with a SpanflowDeprecationWarning pointing at the caller, later calls do not."""
+    warn.reset_once_registry()  # as in a fresh process
+    producer = harness.tracer.start_span("translate")
+    producer.end()
+    consumer = harness.tracer.start_span("review")
+    with pytest.warns(SpanflowDeprecationWarning, match="call spanflow.link_dataflow") as caught:
+        assert spanflow.link(consumer=consumer, producer=producer, input_field="text")
+    (warned,) = caught.list
+    assert issubclass(warned.category, spanflow.SpanflowWarning)
+    assert issubclass(warned.category, DeprecationWarning)
+    assert warned.filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert spanflow.link(consumer=consumer, producer=producer, output_field="out")
+    consumer.end()
+    links = harness.finished()["review"].links
+    assert [(link.attributes or {})[attr.LINK_HOW] for link in links] == ["explicit", "explicit"]
+    assert {link.context.span_id for link in links} == {producer.get_span_context().span_id}
+
+
+def test_a_misuse_warning_points_at_the_call_of_link_dataflow(harness: Harness) -> None:
+    """Linking from a producer that is not a span warns once, at the user's line."""
+    warn.reset_once_registry()
+    with pytest.warns(spanflow.SpanflowWarning, match="is not a span") as caught:
+        linked = spanflow.link_dataflow(producer="nope")
+    (warned,) = caught.list
+    assert linked is False and (warned.filename, warned.lineno) == (__file__, _line_of("nope"))
+
+
+def _line_of(marker: str) -> int:
+    """The line of this file's first call of link_dataflow with ``marker`` as producer."""
+    source = Path(__file__).read_text(encoding="utf-8").splitlines()
+    call = f'spanflow.link_dataflow(producer="{marker}")'
+    return next(number for number, line in enumerate(source, 1) if call in line)
 
 
 def test_detected_edge_is_not_duplicated_by_an_explicit_one(harness: Harness) -> None:
@@ -57,7 +105,7 @@ def test_detected_edge_is_not_duplicated_by_an_explicit_one(harness: Harness) ->
     producer = harness.call("producer", ["Write."], [text])
     consumer = harness.tracer.start_span("consumer")
     pending = on_call_start(consumer, CallInputs(fields=(TextField("prompt", text),)))
-    spanflow.link(consumer=consumer, producer=producer)
+    spanflow.link_dataflow(consumer=consumer, producer=producer)
     on_call_end(pending, CallOutputs(fields=()))
     consumer.end()
     links = harness.finished()["consumer"].links

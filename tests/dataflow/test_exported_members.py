@@ -20,6 +20,7 @@ def test_dataflow_exports() -> None:
         "get_detector",
         "graph",
         "link",
+        "link_dataflow",
         "on_call_end",
         "on_call_start",
         "register_output",
@@ -30,8 +31,10 @@ def test_dataflow_exports() -> None:
 
 
 def test_top_level_link_and_graph_are_the_dataflow_ones() -> None:
-    """spanflow.link is the dataflow one; spanflow.graph reads spans as it does (and run ids)."""
+    """spanflow.link_dataflow (and its old name link) are the dataflow ones; spanflow.graph
+    reads spans as it does (and run ids)."""
+    assert spanflow.link_dataflow is spanflow.dataflow.link_dataflow
     assert spanflow.link is spanflow.dataflow.link
     spans = [{"span_id": "a", "name": "chat", "attributes": {"spanflow.span.kind": "llm"}}]
     assert spanflow.graph(spans) == spanflow.dataflow.graph(spans)
-    assert {"graph", "link"} <= set(spanflow.__all__)
+    assert {"graph", "link", "link_dataflow"} <= set(spanflow.__all__)

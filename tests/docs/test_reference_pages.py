@@ -35,7 +35,7 @@ def attribute_values() -> set[str]:
 
 
 # Names in backticks on docs/attributes.md that are Python objects, not attribute keys.
-_PYTHON_NAMES = {"spanflow.attributes", "spanflow.link"}
+_PYTHON_NAMES = {"spanflow.attributes", "spanflow.link_dataflow"}
 
 
 def documented_attribute_names() -> set[str]:

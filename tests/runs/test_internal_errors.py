@@ -92,9 +92,9 @@ def test_misuse_is_a_warning_once_per_place_not_a_log_line_per_call(
     caplog: pytest.LogCaptureFixture,
     recwarn: pytest.WarningsRecorder,
 ) -> None:
-    """spanflow.link with something that is not a span warns once, returns False, logs nothing."""
+    """link_dataflow with something that is not a span warns once, returns False, logs nothing."""
     with caplog.at_level(logging.WARNING, logger="spanflow"), spanflow.run("misuse"):
-        results = [spanflow.link(producer="not a span") for _ in range(3)]
+        results = [spanflow.link_dataflow(producer="not a span") for _ in range(3)]
     assert results == [False, False, False]
     warned = [w for w in recwarn if issubclass(w.category, spanflow.SpanflowWarning)]
     assert len(warned) == 1 and "is not a span" in str(warned[0].message)

@@ -118,8 +118,8 @@ def record_pipeline() -> None:
         @spanflow.step(name="draft")
         def draft(facts: str, producer: trace.SpanContext) -> str:
             """Write from facts found in a sibling subrun: detection does not look across
-            siblings, so the edge is stated (spanflow.link)."""
-            spanflow.link(producer=producer, input_field="facts")
+            siblings, so the edge is stated (spanflow.link_dataflow)."""
+            spanflow.link_dataflow(producer=producer, input_field="facts")
             reply = client.chat.completions.create(
                 model=MODEL, messages=[{"role": "user", "content": f"write about: {facts}"}]
             )

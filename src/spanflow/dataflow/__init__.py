@@ -17,7 +17,7 @@ from typing import Any
 
 from spanflow._internal.guard import report_internal_error
 from spanflow.dataflow.detector import DataflowDetector, PendingCall
-from spanflow.dataflow.explicit import link, register_output
+from spanflow.dataflow.explicit import link, link_dataflow, register_output
 from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
 from spanflow.dataflow.scope import call_scope
 from spanflow.dataflow.switch import dataflow_mode, get_detector, set_dataflow
@@ -35,6 +35,7 @@ __all__ = [
     "get_detector",
     "graph",
     "link",
+    "link_dataflow",
     "on_call_end",
     "on_call_start",
     "register_output",

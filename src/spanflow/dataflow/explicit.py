@@ -1,10 +1,10 @@
-"""Edges the user states: ``link(consumer=..., producer=...)`` and ``register_output(value)``.
+"""Edges the user states: ``link_dataflow(consumer=..., producer=...)``, ``register_output(value)``.
 
 Detection cannot see data that crosses a process boundary without a common run index, or text
-that was transformed beyond recognition (translated, summarised by code, embedded). ``link``
-records such an edge directly; ``register_output`` marks a value as produced by a span (a
-retrieval function, a tool that is not a ``@step``) so that later calls reading it are linked to
-that span automatically.
+that was transformed beyond recognition (translated, summarised by code, embedded).
+``link_dataflow`` records such an edge directly; ``register_output`` marks a value as produced by
+a span (a retrieval function, a tool that is not a ``@step``) so that later calls reading it are
+linked to that span automatically. ``link`` is its former name, kept as a deprecated alias.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanContext
 
 from spanflow._internal.guard import report_internal_error
-from spanflow._internal.warn import warn_once
+from spanflow._internal.warn import SpanflowDeprecationWarning, warn_once
 from spanflow.attributes import LinkHowValue
 from spanflow.dataflow.detector import link_attributes
 from spanflow.dataflow.records import CallOutputs, TextField
@@ -24,7 +24,7 @@ from spanflow.dataflow.scope import call_scope
 from spanflow.dataflow.switch import get_detector
 
 
-def link(
+def link_dataflow(
     *,
     producer: Any,
     consumer: Any = None,
@@ -48,19 +48,55 @@ def link(
         misuse) when either side is not usable.
         Never raises.
     """
+    return _add_explicit_link(producer, consumer, input_field, output_field, score)
+
+
+def link(
+    *,
+    producer: Any,
+    consumer: Any = None,
+    input_field: str | None = None,
+    output_field: str | None = None,
+    score: float = 1.0,
+) -> bool:
+    """Deprecated name of :func:`link_dataflow`: the same arguments, the same result.
+
+    Renamed because ``spanflow.link`` read like OpenTelemetry's ``Link``. It keeps working and
+    warns once per process with a ``SpanflowDeprecationWarning`` (a ``SpanflowWarning`` and a
+    ``DeprecationWarning``).
+    """
+    warn_once(
+        "link-renamed",
+        "spanflow.link is deprecated: call spanflow.link_dataflow (same arguments)",
+        stacklevel=2,
+        category=SpanflowDeprecationWarning,
+    )
+    return _add_explicit_link(producer, consumer, input_field, output_field, score)
+
+
+def _add_explicit_link(
+    producer: Any,
+    consumer: Any,
+    input_field: str | None,
+    output_field: str | None,
+    score: float,
+) -> bool:
+    """``link_dataflow``'s work; a misuse warning points at the user's call of either name."""
     try:
         target = consumer if consumer is not None else trace.get_current_span()
         context = _context_of(producer)
         if context is None or not context.is_valid:
             warn_once(
                 "link-producer",
-                f"spanflow.link: producer {producer!r} is not a span or span context; no link",
+                f"spanflow.link_dataflow: producer {producer!r} is not a span or span context; "
+                "no link",
             )
             return False
         if not target.is_recording():
             warn_once(
                 "link-consumer",
-                "spanflow.link: the consumer span is not recording (ended or no-op); no link",
+                "spanflow.link_dataflow: the consumer span is not recording (ended or no-op); "
+                "no link",
             )
             return False
         attributes = link_attributes(
