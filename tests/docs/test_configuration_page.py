@@ -17,14 +17,10 @@ NOT_SETTINGS = {
     "SPANFLOW_COLLECTOR_READ_TOKEN",
     "TRACEPARENT",
     "SPANFLOW_RUN_CONTEXT",
-    "SPANFLOW_REPLAY",
     "SPANFLOW_REQUIRE_POSTGRES",
     "SPANFLOW_TEST_POSTGRES_URL",
     "SPANFLOW_FUZZ_EXAMPLES",
 }
-# Read by its own code, not yet through the parameter table (it warns and falls back instead of
-# raising, and is read as each run opens): run_limits._artifact_bytes.
-NOT_YET_IN_THE_TABLE = {"SPANFLOW_MAX_ARTIFACT_BYTES"}
 _VARIABLE = r"`((?:SPANFLOW|OTEL|TRACEPARENT)[A-Z0-9_]*)`"
 
 
@@ -83,6 +79,6 @@ def test_every_variable_of_a_setting_is_in_the_variable_table() -> None:
 def test_every_documented_variable_is_a_setting_or_named_as_not_one() -> None:
     """A variable on the page is read through the parameter table, or is knowingly outside it."""
     of_settings = {variable for parameter in PARAMETERS for variable in parameter.variables}
-    stray = _variable_table() - of_settings - NOT_SETTINGS - NOT_YET_IN_THE_TABLE
+    stray = _variable_table() - of_settings - NOT_SETTINGS
     assert not stray, f"documented variables that are no setting: {sorted(stray)}"
-    assert not (NOT_SETTINGS | NOT_YET_IN_THE_TABLE) & of_settings
+    assert not NOT_SETTINGS & of_settings

@@ -62,6 +62,7 @@ def test_content_above_the_limit_is_a_reference_and_the_run_says_so(
     """Above SPANFLOW_MAX_ARTIFACT_BYTES only name, size, sha256, media type and path are
     kept; asking for the bytes says it is a reference and where the file was."""
     monkeypatch.setenv(env.SPANFLOW_MAX_ARTIFACT_BYTES, "100")
+    spanflow.configure(exporters=["embedded"], db_path=embedded_db)  # a setting: read here
     large = tmp_path / "large.csv"
     large.write_bytes(b"x," * 1000)
     with spanflow.run("large") as run:
@@ -80,8 +81,7 @@ def test_content_above_the_limit_is_a_reference_and_the_run_says_so(
 
 
 @pytest.mark.parametrize(
-    ("setting", "expected_stored"),
-    [("not-a-number", True), ("0", False), ("999999999999", True)],
+    ("setting", "expected_stored"), [("0", False), ("8388608", True), ("999999999999", True)]
 )
 def test_the_size_setting_is_checked(
     embedded_db: Path,
@@ -90,19 +90,32 @@ def test_the_size_setting_is_checked(
     setting: str,
     expected_stored: bool,
 ) -> None:
-    """A bad setting falls back to 1 MiB and says so; 0 stores no content; a setting above
-    8 MiB is capped at 8 MiB (one OTLP request) with a message naming the cap."""
+    """0 stores no content; up to 8 MiB is taken as given; a setting above 8 MiB is capped at
+    8 MiB (one OTLP request) with a message naming the cap."""
     monkeypatch.setenv(env.SPANFLOW_MAX_ARTIFACT_BYTES, setting)
+    spanflow.configure(exporters=["embedded"], db_path=embedded_db)
     with spanflow.run("setting") as run:
         spanflow.log_artifact(b"abc", name="tiny.txt")
     spanflow.force_flush()
     with Client(embedded_db) as client:
         (artifact,) = client.artifacts(run.id)
     assert artifact.stored is expected_stored
-    if setting == "not-a-number":
-        assert "is not a whole number of bytes" in caplog.text
-    if setting == "999999999999":
-        assert str(8 * 1024 * 1024) in caplog.text
+    capped = f"{env.SPANFLOW_MAX_ARTIFACT_BYTES}=999999999999 is above {8 * 1024 * 1024}"
+    assert (capped in caplog.text) is (setting == "999999999999")
+
+
+@pytest.mark.parametrize("setting", ["not-a-number", "-1", "1.5"])
+def test_a_size_setting_that_is_no_byte_count_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    """Like every setting, a value that is not a whole number of bytes makes configure() fail,
+    naming the variable and what it accepts, and changes nothing."""
+    monkeypatch.setenv(env.SPANFLOW_MAX_ARTIFACT_BYTES, setting)
+    with pytest.raises(spanflow.ConfigurationError) as raised:
+        spanflow.configure(exporters=["embedded"], db_path=tmp_path / "index.db")
+    assert str(raised.value) == (
+        f"{env.SPANFLOW_MAX_ARTIFACT_BYTES}={setting!r}: must be a whole number, 0 or more"
+    )
 
 
 def test_identical_content_is_stored_once_and_reclaimed_with_its_last_run(

@@ -47,6 +47,8 @@ FROM_ENVIRONMENT: dict[str, tuple[str, Any, Any]] = {
     "request_timeout_s": ("2500", 2.5, None),
     "max_run_keys": ("12", 12, None),
     "max_run_metric_points": ("34", 34, None),
+    "max_artifact_bytes": ("0", 0, None),
+    "replay_plan": ("/tmp/plan.json", "/tmp/plan.json", None),
 }
 
 # Values no parser accepts, and a word the error must contain besides the variable's name.
@@ -60,6 +62,7 @@ INVALID: list[tuple[str, str, str]] = [
     (env.SPANFLOW_SPOOL_MAX_BYTES, "lots", "0 or more"),
     (env.SPANFLOW_EXIT_TIMEOUT_S, "-1", "0 or more"),
     (env.SPANFLOW_MAX_RUN_KEYS, "many", "1 or more"),
+    (env.SPANFLOW_MAX_ARTIFACT_BYTES, "1 MiB", "0 or more"),
     (env.SPANFLOW_REDACT_PATTERNS, "(unclosed", "regular expression"),
     (env.OTEL_EXPORTER_OTLP_PROTOCOL, "udp", "http/json"),
     (env.OTEL_EXPORTER_OTLP_COMPRESSION, "zstd", "gzip"),

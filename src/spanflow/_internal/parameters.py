@@ -203,6 +203,11 @@ def _resource(raw: str) -> dict[str, str]:
 
 
 DEFAULT_MAX_CONTENT_CHARS = 16_384
+DEFAULT_MAX_ARTIFACT_BYTES = 1024 * 1024
+MAX_ARTIFACT_BYTES_CEILING = 8 * 1024 * 1024
+"""The most one artifact's content may be: its record must fit one OTLP request (the
+collector's body limit is 20 MiB and OTLP/JSON carries bytes as base64, a third larger). A
+larger ``max_artifact_bytes`` is lowered to it, with a warning (``settings.resolve``)."""
 _GENAI_CONTENT_VARIABLE = env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
 
 PARAMETERS: tuple[Parameter, ...] = (
@@ -275,6 +280,13 @@ PARAMETERS: tuple[Parameter, ...] = (
               "distinct keys of each kind one run may log", argument=False),
     Parameter("max_run_metric_points", (env.SPANFLOW_MAX_RUN_METRIC_POINTS,), "int",
               10_000_000, _count(1), "metric points one run may log", argument=False),
+    # naming block: read through this table like every setting (were read by their own code).
+    Parameter("max_artifact_bytes", (env.SPANFLOW_MAX_ARTIFACT_BYTES,), "int",
+              DEFAULT_MAX_ARTIFACT_BYTES, _count(0),
+              "artifact content up to this size is stored, larger as a reference; 0: none",
+              argument=False),
+    Parameter("replay_plan", (env.SPANFLOW_REPLAY,), "path", None, _text,
+              "the replay plan `spanflow replay` hands the program it starts", argument=False),
 )  # fmt: skip
 
 BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}

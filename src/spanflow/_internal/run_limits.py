@@ -7,20 +7,11 @@ for real runs and there to keep a runaway loop from exhausting memory. Reaching 
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass
 
-from spanflow import environment as env
 from spanflow._internal import settings
 from spanflow._internal.parameters import BY_NAME
 
-logger = logging.getLogger("spanflow")
-
-DEFAULT_MAX_ARTIFACT_BYTES = 1024 * 1024
-MAX_ARTIFACT_BYTES_CEILING = 8 * 1024 * 1024
-"""The most one artifact's content may be: its record must fit one OTLP request (the
-collector's body limit is 20 MiB and OTLP/JSON carries bytes as base64, a third larger)."""
 ROOT_SPAN_USER_ATTRIBUTES = 32
 """Params and ``run(**attributes)`` copied onto the root span for trace-only backends, at most."""
 ROOT_SPAN_OWN_ATTRIBUTES = 16
@@ -35,44 +26,15 @@ class RunLimits:
 
     max_keys: int = BY_NAME["max_run_keys"].default  # distinct keys per kind: params, outputs...
     max_metric_points: int = BY_NAME["max_run_metric_points"].default
-    max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES  # stored above: a reference only
-
-
-def _artifact_bytes() -> int:
-    """``SPANFLOW_MAX_ARTIFACT_BYTES``: 0 stores no content at all, the ceiling caps it."""
-    raw = os.environ.get(env.SPANFLOW_MAX_ARTIFACT_BYTES, "").strip()
-    if not raw:
-        return DEFAULT_MAX_ARTIFACT_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        logger.warning(
-            "spanflow: %s=%r is not a whole number of bytes; using %d",
-            env.SPANFLOW_MAX_ARTIFACT_BYTES,
-            raw,
-            DEFAULT_MAX_ARTIFACT_BYTES,
-        )
-        return DEFAULT_MAX_ARTIFACT_BYTES
-    if value > MAX_ARTIFACT_BYTES_CEILING:
-        logger.warning(
-            "spanflow: %s=%d is above %d, the most one OTLP request carries safely; larger "
-            "artifacts are logged as references (name, size, sha256, path) instead",
-            env.SPANFLOW_MAX_ARTIFACT_BYTES,
-            value,
-            MAX_ARTIFACT_BYTES_CEILING,
-        )
-        return MAX_ARTIFACT_BYTES_CEILING
-    return value
+    max_artifact_bytes: int = BY_NAME["max_artifact_bytes"].default  # above: a reference only
 
 
 def from_settings() -> RunLimits:
-    """The limits the settings ask for (``SPANFLOW_MAX_RUN_KEYS``, ``..._METRIC_POINTS``), and
-    ``SPANFLOW_MAX_ARTIFACT_BYTES`` read as the run opens."""
+    """The limits the settings ask for (``SPANFLOW_MAX_RUN_KEYS``, ``..._METRIC_POINTS``,
+    ``SPANFLOW_MAX_ARTIFACT_BYTES``)."""
     chosen = settings.current()
     return RunLimits(
         max_keys=chosen.max_run_keys,
         max_metric_points=chosen.max_run_metric_points,
-        max_artifact_bytes=_artifact_bytes(),
+        max_artifact_bytes=chosen.max_artifact_bytes,
     )

@@ -25,6 +25,7 @@ from spanflow import environment as env
 from spanflow._internal.otlp_send import GRPC, OtlpEndpoint
 from spanflow._internal.parameters import (
     BY_NAME,
+    MAX_ARTIFACT_BYTES_CEILING,
     PARAMETERS,
     ConfigurationError,
     dataflow_mode,
@@ -74,6 +75,9 @@ class Settings:
     request_timeout_s: float = _DEFAULTS["request_timeout_s"]
     max_run_keys: int = _DEFAULTS["max_run_keys"]
     max_run_metric_points: int = _DEFAULTS["max_run_metric_points"]
+    max_artifact_bytes: int = _DEFAULTS["max_artifact_bytes"]
+    replay_plan: str | None = _DEFAULTS["replay_plan"]
+    """Set in a program started by ``spanflow replay`` (and its child processes)."""
 
 
 SETTINGS_FIELDS = frozenset(item.name for item in fields(Settings))
@@ -249,8 +253,23 @@ def resolve(environ: Environ | None = None, **arguments: Any) -> Settings:
         exit_timeout_s=float(values["exit_timeout_s"]),
         resource_attributes=dict(values["resource_attributes"] or {}),
         redact_patterns=tuple(values["redact_patterns"]),
+        max_artifact_bytes=_storable_artifact_bytes(values["max_artifact_bytes"]),
     )
     return Settings(**values)
+
+
+def _storable_artifact_bytes(requested: int) -> int:
+    """``requested``, lowered to the most one OTLP request carries safely (and said so)."""
+    if requested <= MAX_ARTIFACT_BYTES_CEILING:
+        return requested
+    logger.warning(
+        "spanflow: %s=%d is above %d, the most one OTLP request carries safely; larger "
+        "artifacts are logged as references (name, size, sha256, path) instead",
+        env.SPANFLOW_MAX_ARTIFACT_BYTES,
+        requested,
+        MAX_ARTIFACT_BYTES_CEILING,
+    )
+    return MAX_ARTIFACT_BYTES_CEILING
 
 
 _current: Settings | None = None

@@ -17,8 +17,8 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from spanflow import attributes, environment
-from spanflow._internal import ids
+from spanflow import attributes
+from spanflow._internal import ids, settings
 from spanflow.replaying import _state, _transport
 from spanflow.replaying._index import ReplayError, load_run
 from spanflow.replaying._launch import launch_record, launch_wanted
@@ -79,7 +79,9 @@ def activate_from_environment() -> None:
         if _from_environment_done:
             return
         _from_environment_done = True
-        plan_path = os.environ.get(environment.SPANFLOW_REPLAY)
+        # A setting that only the environment sets, so each child process of the replayed
+        # program (which inherits the variable) replays too.
+        plan_path = settings.current().replay_plan
         if not plan_path:
             return
         try:
