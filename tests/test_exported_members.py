@@ -16,6 +16,7 @@ EXPECTED_PUBLIC_NAMES = {
     "RunExistsError",
     "RunHandle",
     "RunStatus",
+    "SpanflowDeprecationWarning",
     "SpanflowWarning",
     "configure",
     "current_run",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
         tag,
     )
     from spanflow._internal.run import current_run, launch, run, start_run
-    from spanflow._internal.warn import SpanflowWarning
+    from spanflow._internal.warn import SpanflowDeprecationWarning, SpanflowWarning
     from spanflow._internal.written_index import graph
     from spanflow.attributes import RunStatus
     from spanflow.client import Client
@@ -47,6 +47,7 @@ __all__ = [
     "RunExistsError",
     "RunHandle",
     "RunStatus",
+    "SpanflowDeprecationWarning",
     "SpanflowWarning",
     "configure",
     "current_run",
@@ -82,6 +83,7 @@ _PUBLIC_HOMES = {
     "RunExistsError": "spanflow._internal.existing_run",
     "RunHandle": "spanflow._internal.handle",
     "RunStatus": "spanflow.attributes",
+    "SpanflowDeprecationWarning": "spanflow._internal.warn",
     "SpanflowWarning": "spanflow._internal.warn",
     "configure": "spanflow._internal.config",
     "current_run": "spanflow._internal.run",

@@ -11,7 +11,6 @@ from opentelemetry.trace import INVALID_SPAN
 import spanflow
 from spanflow import attributes as attr
 from spanflow._internal import warn
-from spanflow._internal.warn import SpanflowDeprecationWarning
 from spanflow.dataflow import DataflowGraph, get_detector, register_output
 from tests.dataflow.conftest import Harness
 from tests.dataflow.prose import prose
@@ -66,7 +65,9 @@ def test_the_old_name_link_still_links_and_warns_once_per_process(harness: Harne
     producer = harness.tracer.start_span("translate")
     producer.end()
     consumer = harness.tracer.start_span("review")
-    with pytest.warns(SpanflowDeprecationWarning, match="call spanflow.link_dataflow") as caught:
+    with pytest.warns(
+        spanflow.SpanflowDeprecationWarning, match="call spanflow.link_dataflow"
+    ) as caught:
         assert spanflow.link(consumer=consumer, producer=producer, input_field="text")
     (warned,) = caught.list
     assert issubclass(warned.category, spanflow.SpanflowWarning)

@@ -40,8 +40,9 @@ def test_a_member_compares_hashes_and_prints_as_its_word(member: RunStatus) -> N
 
 
 def test_statuses_read_back_are_plain_strings_that_equal_members(tmp_path: Path) -> None:
-    """A run's status read from the index is a plain str, equal to the member, and a filter
-    given members finds the runs as one given the words does."""
+    """A handle's status is a member (also after finish() with a word); a run's status read from
+    the index is a plain str, equal to the member; a filter given members finds the runs one
+    given the words does."""
     db = tmp_path / "index.db"
     spanflow.configure(exporters=["embedded"], db_path=db)
     try:
@@ -49,8 +50,12 @@ def test_statuses_read_back_are_plain_strings_that_equal_members(tmp_path: Path)
             pass
         with pytest.raises(RuntimeError), spanflow.run("breaks"):
             raise RuntimeError("boom")
-        assert passing.status == RunStatus.COMPLETED and str(passing.status) == "completed"
+        assert passing.status is RunStatus.COMPLETED and str(passing.status) == "completed"
         assert "status='completed'" in repr(passing)
+        finished_by_word = spanflow.start_run("finished-by-word")
+        assert finished_by_word.status is RunStatus.RUNNING
+        finished_by_word.finish("cancelled")
+        assert finished_by_word.status is RunStatus.CANCELLED
         spanflow.force_flush()
     finally:
         spanflow.configure(exporters=["none"])
@@ -59,7 +64,7 @@ def test_statuses_read_back_are_plain_strings_that_equal_members(tmp_path: Path)
         assert failed.name == "breaks"
         assert type(failed.status) is str and failed.status == RunStatus.FAILED
         assert RunStatus(failed.status) is RunStatus.FAILED
-        by_members = client.list_runs(status=[RunStatus.COMPLETED, RunStatus.FAILED]).runs
-        by_words = client.list_runs(status=["completed", "failed"]).runs
+        by_members = client.list_runs(status=[RunStatus.COMPLETED, RunStatus.CANCELLED]).runs
+        by_words = client.list_runs(status=["completed", "cancelled"]).runs
         assert [run.id for run in by_members] == [run.id for run in by_words]
         assert len(by_words) == 2

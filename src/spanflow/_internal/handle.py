@@ -68,7 +68,7 @@ class RunHandle:
             span.get_span_context() if span is not None else None
         )
         self._is_remote = is_remote
-        self._status: str = attributes.RunStatus.RUNNING
+        self._status = attributes.RunStatus.RUNNING
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
         self._emit = emit
@@ -125,8 +125,11 @@ class RunHandle:
         return self._segment
 
     @property
-    def status(self) -> str:
-        """``running`` while open, then ``completed``/``failed``/``cancelled``/``interrupted``."""
+    def status(self) -> attributes.RunStatus:
+        """``running`` while open, then ``completed``/``failed``/``cancelled``/``interrupted``.
+
+        A :class:`spanflow.RunStatus` member, equal to those words.
+        """
         return self._status
 
     @property
@@ -452,7 +455,7 @@ class RunHandle:
         with self._lock:
             if self._status != attributes.RunStatus.RUNNING:
                 return False
-            self._status = status
+            self._status = attributes.RunStatus(status)
             return True
 
     def _span_for_lifecycle(self) -> Span | None:
