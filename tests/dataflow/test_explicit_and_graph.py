@@ -10,7 +10,7 @@ from opentelemetry.trace import INVALID_SPAN
 
 import spanflow
 from spanflow import attributes as attr
-from spanflow._internal import warn
+from spanflow._internal import guard, warn
 from spanflow.dataflow import DataflowGraph, get_detector, register_output
 from tests.dataflow.conftest import Harness
 from tests.dataflow.prose import prose
@@ -45,17 +45,37 @@ def test_link_defaults_to_the_current_span_and_accepts_span_contexts(harness: Ha
 
 
 def test_link_refuses_unusable_spans_without_raising(harness: Harness) -> None:
-    """An ended consumer or a non-span producer is refused with False, never an exception."""
+    """An ended consumer or a non-span producer is refused with False and a SpanflowWarning,
+    never an exception of spanflow's own."""
+    warn.reset_once_registry()  # as in a fresh process
     producer = harness.tracer.start_span("p")
     producer.end()
     ended = harness.tracer.start_span("ended")
     ended.end()
-    assert spanflow.link_dataflow(consumer=ended, producer=producer) is False
-    assert spanflow.link_dataflow(consumer=harness.tracer.start_span("c"), producer="nope") is False
+    with pytest.warns(spanflow.SpanflowWarning, match="consumer span is not recording"):
+        assert spanflow.link_dataflow(consumer=ended, producer=producer) is False
+    with pytest.warns(spanflow.SpanflowWarning, match="is not a span or span context"):
+        assert (
+            spanflow.link_dataflow(consumer=harness.tracer.start_span("c"), producer="nope")
+            is False
+        )
+    # Warned once per kind: the second refusal of a kind is silent.
     assert (
         spanflow.link_dataflow(consumer=harness.tracer.start_span("d"), producer=INVALID_SPAN)
         is False
     )
+
+
+def test_link_misuse_warning_is_raised_when_warnings_are_errors(harness: Harness) -> None:
+    """A program running with warnings as errors gets the SpanflowWarning raised from its
+    link_dataflow call, not swallowed as an internal error of spanflow's."""
+    warn.reset_once_registry()
+    guard.reset_reported()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(spanflow.SpanflowWarning, match="is not a span"):
+            spanflow.link_dataflow(consumer=harness.tracer.start_span("c"), producer=42)
+    assert guard.internal_error_counts() == {}
 
 
 def test_the_old_name_link_still_links_and_warns_once_per_process(harness: Harness) -> None:

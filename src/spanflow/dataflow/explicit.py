@@ -81,35 +81,42 @@ def _add_explicit_link(
     output_field: str | None,
     score: float,
 ) -> bool:
-    """``link_dataflow``'s work; a misuse warning points at the user's call of either name."""
+    """``link_dataflow``'s work; a misuse warning points at the user's call of either name.
+
+    The misuse warnings are issued outside the internal-error guard, so a program that turns
+    warnings into errors gets its ``SpanflowWarning`` raised, not logged as spanflow's failure.
+    """
+    misuse = ""
     try:
         target = consumer if consumer is not None else trace.get_current_span()
         context = _context_of(producer)
         if context is None or not context.is_valid:
-            warn_once(
-                "link-producer",
-                f"spanflow.link_dataflow: producer {producer!r} is not a span or span context; "
-                "no link",
+            misuse = "link-producer"
+        elif not target.is_recording():
+            misuse = "link-consumer"
+        else:
+            attributes = link_attributes(
+                LinkHowValue.EXPLICIT,
+                min(1.0, max(0.0, score)),
+                (input_field,) if input_field else (),
+                output_field or "",
             )
-            return False
-        if not target.is_recording():
-            warn_once(
-                "link-consumer",
-                "spanflow.link_dataflow: the consumer span is not recording (ended or no-op); "
-                "no link",
-            )
-            return False
-        attributes = link_attributes(
-            LinkHowValue.EXPLICIT,
-            min(1.0, max(0.0, score)),
-            (input_field,) if input_field else (),
-            output_field or "",
-        )
-        target.add_link(context, attributes)
-        return True
+            target.add_link(context, attributes)
+            return True
     except Exception:
         report_internal_error("adding an explicit dataflow link")
         return False
+    if misuse == "link-producer":
+        warn_once(
+            misuse,
+            f"spanflow.link_dataflow: producer {producer!r} is not a span or span context; no link",
+        )
+    else:
+        warn_once(
+            misuse,
+            "spanflow.link_dataflow: the consumer span is not recording (ended or no-op); no link",
+        )
+    return False
 
 
 def register_output(value: Any, *, producer: Any = None, field: str = "output") -> bool:
