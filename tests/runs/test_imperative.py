@@ -162,6 +162,21 @@ def test_log_params_takes_a_mapping_like_log_metrics(spanflow_capture: SpanCaptu
     }
 
 
+def test_log_outputs_and_inputs_take_a_mapping_like_log_params(
+    spanflow_capture: SpanCapture,
+) -> None:
+    """`log_outputs({...})` and `log_inputs({...})` record keys that are not identifiers,
+    keywords too (a keyword wins); anything else positional is a warning and logs nothing."""
+    with spanflow.run("mapped-values") as handle:
+        spanflow.log_outputs({"final answer": "4", "score": "low"}, score="high")
+        handle.log_inputs({"dataset row": "2+2"}, prompt="add")
+        with pytest.warns(spanflow.SpanflowWarning, match=r"log_outputs\(\) takes a mapping"):
+            spanflow.log_outputs("4")  # type: ignore[arg-type]
+    run = spanflow_capture.run("mapped-values")
+    assert run.outputs == {"final answer": "4", "score": "high"}
+    assert run.inputs == {"dataset row": "2+2", "prompt": "add"}
+
+
 def test_a_run_finished_by_another_task_stops_being_current_in_the_starting_task(
     spanflow_capture: SpanCapture, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -334,17 +334,23 @@ class RunHandle:
         """Record an output (str native, anything else JSON)."""
         self._log_keyed("log_output", "output", attributes.RecordKindValue.OUTPUTS, {name: value})
 
-    def log_outputs(self, **outputs: Any) -> None:
-        """Record several outputs at once."""
-        self._log_keyed("log_output", "output", attributes.RecordKindValue.OUTPUTS, outputs)
+    def log_outputs(self, outputs: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+        """Record several outputs at once: as keywords, as a mapping (for keys that are not
+        identifiers), or both, like ``log_params``."""
+        merged = _merged("log_outputs", outputs, named)
+        if merged is not None:
+            self._log_keyed("log_output", "output", attributes.RecordKindValue.OUTPUTS, merged)
 
     def log_input(self, name: str, value: Any) -> None:
         """Record an input of the run: a dataset row, a prompt (str native, else JSON)."""
         self._log_keyed("log_input", "input", attributes.RecordKindValue.INPUTS, {name: value})
 
-    def log_inputs(self, **inputs: Any) -> None:
-        """Record several inputs at once."""
-        self._log_keyed("log_input", "input", attributes.RecordKindValue.INPUTS, inputs)
+    def log_inputs(self, inputs: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+        """Record several inputs at once: as keywords, as a mapping (for keys that are not
+        identifiers), or both, like ``log_params``."""
+        merged = _merged("log_inputs", inputs, named)
+        if merged is not None:
+            self._log_keyed("log_input", "input", attributes.RecordKindValue.INPUTS, merged)
 
     def _log_keyed(
         self, operation: str, kind: str, record_kind: str, items: Mapping[Any, Any]

@@ -68,10 +68,11 @@ def log_output(name: str, value: Any) -> None:
         safe_call("log_output", target.log_output, name, value)
 
 
-def log_outputs(**outputs: Any) -> None:
-    """Record several outputs of the current run."""
+def log_outputs(outputs: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+    """Record several outputs of the current run: ``log_outputs(answer="4")`` or
+    ``log_outputs({"final answer": "4"})`` (or both; a keyword wins over the same key)."""
     if (target := _target("log_outputs")) is not None:
-        safe_call("log_outputs", target.log_outputs, **outputs)
+        safe_call("log_outputs", target.log_outputs, outputs, **named)
 
 
 def log_input(name: str, value: Any) -> None:
@@ -80,10 +81,11 @@ def log_input(name: str, value: Any) -> None:
         safe_call("log_input", target.log_input, name, value)
 
 
-def log_inputs(**inputs: Any) -> None:
-    """Record several inputs of the current run."""
+def log_inputs(inputs: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+    """Record several inputs of the current run: ``log_inputs(answer="4")`` or
+    ``log_inputs({"final answer": "4"})`` (or both; a keyword wins over the same key)."""
     if (target := _target("log_inputs")) is not None:
-        safe_call("log_inputs", target.log_inputs, **inputs)
+        safe_call("log_inputs", target.log_inputs, inputs, **named)
 
 
 def log_artifact(
