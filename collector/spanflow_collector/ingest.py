@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from spanflow.query.records import RunRecord, SpanRecord
 from spanflow.query.store import RunIndexStore
 from spanflow_collector.index.prepared import PreparedSpans
+from spanflow_collector.index.run_claims import ForeignRunRecordError
 from spanflow_collector.store_errors import is_data_error
 
 logger = logging.getLogger(__name__)
@@ -235,6 +236,8 @@ class IngestPipeline:
                 what = f"span {record.span_id}"
             else:
                 what = f"run record {record.record_id}"
+            if isinstance(error, ForeignRunRecordError):
+                return (str(error),)  # the index's own rule, worded for the sender
             # The client learns which item and the kind of error; the store's own message
             # (which can name tables, hosts or users) goes to the log only.
             logger.warning("the run index refused %s: %s", what, error)

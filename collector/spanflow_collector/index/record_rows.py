@@ -83,6 +83,9 @@ class RecordRows:
     start_trace_ids: set[str] = field(default_factory=set)
     artifact_contents: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content
     artifact_refs: set[tuple[str, str]] = field(default_factory=set)  # (run id, sha256)
+    # (run id, trace id, record id) of every record but start records, for run_claims.py.
+    claims: list[tuple[str, str, str]] = field(default_factory=list)
+    started_traces: set[tuple[str, str]] = field(default_factory=set)  # (run id, trace id)
 
     def keep_newest(self, key: tuple[str, str, str], value: str, time_ns: int) -> None:
         """Remember ``value`` for ``key`` unless the batch already has a newer one."""
@@ -108,8 +111,11 @@ def build_record_rows(records: Sequence[RunRecord], received_ns: int) -> RecordR
         rows.liveness[run_id] = (received_ns, heartbeat_ns or (held[1] if held else None))
         time_ns = record.time_unix_nano
         if record.kind == _KIND.START:
+            rows.started_traces.add((run_id, record.trace_id))
             _add_start(rows, record)
-        elif record.kind in _KEYED_KINDS:
+            continue
+        rows.claims.append((run_id, record.trace_id, record.record_id))
+        if record.kind in _KEYED_KINDS:
             kind = _KEYED_KINDS[record.kind]
             for key, value in record.values.items():
                 rows.keep_newest((run_id, kind, key), encode_value(value), time_ns)

@@ -62,6 +62,7 @@ from spanflow_collector.index.rows import (
     parse_span_rows,
     span_record,
 )
+from spanflow_collector.index.run_claims import refuse_foreign_records
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
 from spanflow_collector.redact import redact_run_records, redact_spans
 
@@ -179,6 +180,7 @@ class SqlRunIndexStore:
             "ON CONFLICT DO NOTHING",
             rows.metric_points,
         )
+        refuse_foreign_records(executor, record_rows)
         write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
         affected = set(rows.own_run_ids) | record_rows.run_ids
