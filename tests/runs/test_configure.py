@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pytest
 from tests.environments import child_environment
@@ -129,3 +130,49 @@ def test_bad_configuration_is_a_clear_error(arguments: dict[str, object], messag
     """Unusable values raise ConfigurationError naming the problem."""
     with pytest.raises(spanflow.ConfigurationError, match=message):
         spanflow.configure(**arguments)  # type: ignore[arg-type]
+
+
+def test_run_records_follow_the_otlp_logs_variables() -> None:
+    """OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (as given) and _LOGS_HEADERS steer the run records: they
+    reach a token-guarded collector there while the spans go to the traces endpoint."""
+    from spanflow_collector.index.sqlite import SqliteRunIndexStore
+    from spanflow_collector.server import Collector
+
+    with TemporaryDirectory() as folder:
+        store = SqliteRunIndexStore(Path(folder) / "index.db")
+        collector = Collector(store, http_port=0, grpc_port=None, ingest_token="logs-only")
+        collector.start()
+        try:
+            with OTLPReceiver() as spans_receiver:
+                _run(
+                    "implicit",
+                    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=spans_receiver.traces_url,
+                    OTEL_EXPORTER_OTLP_TRACES_HEADERS="x-team=spans",
+                    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=f"{collector.http_url}/v1/logs",
+                    OTEL_EXPORTER_OTLP_LOGS_HEADERS="Authorization=Bearer logs-only",
+                    OTEL_EXPORTER_OTLP_LOGS_COMPRESSION="gzip",
+                )
+                root = spans_receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
+                assert spans_receiver.logs_request_count == 0
+                assert all(h.get("x-team") == "spans" for h in spans_receiver.request_headers())
+            run = store.get_run(root.run_id)
+            assert run is not None and run.name == "implicit"
+        finally:
+            collector.stop()
+            store.close()
+
+
+def test_the_generic_endpoint_takes_run_records_when_spans_go_elsewhere() -> None:
+    """With OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and OTEL_EXPORTER_OTLP_ENDPOINT both set, spans
+    go to the first and run records to the second plus /v1/logs, as OpenTelemetry routes."""
+    with OTLPReceiver() as spans_receiver, OTLPReceiver() as generic:
+        _run(
+            "implicit",
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=spans_receiver.traces_url,
+            OTEL_EXPORTER_OTLP_ENDPOINT=generic.endpoint,
+        )
+        root = spans_receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
+        start = generic.wait_for_record(kind=attr.RecordKindValue.START, run_id=root.run_id)
+        assert start.run_id == root.run_id
+        assert spans_receiver.logs_request_count == 0
+        assert generic.spans() == []

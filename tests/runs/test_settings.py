@@ -49,6 +49,8 @@ FROM_ENVIRONMENT: dict[str, tuple[str, Any, Any]] = {
     "max_run_metric_points": ("34", 34, None),
     "max_artifact_bytes": ("0", 0, None),
     "replay_plan": ("/tmp/plan.json", "/tmp/plan.json", None),
+    "logs_compression": ("gzip", "gzip", None),
+    "logs_request_timeout_s": ("2500", 2.5, None),
 }
 
 # Values no parser accepts, and a word the error must contain besides the variable's name.
@@ -92,7 +94,8 @@ print(handle.status, value)
 def test_every_parameter_has_a_settings_field_and_a_precedence_case() -> None:
     """The table, the Settings fields and this test's cases name the same parameters."""
     names = {parameter.name for parameter in PARAMETERS}
-    derived = {"endpoint", "headers"}  # resolved together into otlp_endpoints
+    # Resolved together into otlp_endpoints.
+    derived = {"endpoint", "headers", "logs_endpoint", "logs_headers"}
     assert names - derived == settings.SETTINGS_FIELDS - {"otlp_endpoints"}
     with_variables = {
         parameter.name
@@ -231,3 +234,60 @@ def test_the_otlp_timeout_variables_bound_each_request_of_their_endpoint() -> No
     traces = {**general, env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "300"}
     (endpoint,) = settings.resolve_endpoints(None, None, "grpc", traces)
     assert endpoint.timeout_s == 0.3
+
+
+def test_the_otlp_logs_variables_win_over_the_generic_ones_for_run_records() -> None:
+    """Run records (OTLP logs): each LOGS_ variable beats the generic one, which beats the
+    default; the traces variables do not apply to them."""
+    base = {
+        env.OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318/",
+        env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "300",
+        env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "gzip",
+        env.OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-signal=traces",
+    }
+    (endpoint,) = settings.resolve_endpoints(None, None, "http/protobuf", base)
+    assert endpoint.signal_url("logs") == "http://127.0.0.1:4318/v1/logs"
+    assert (endpoint.signal_timeout_s("logs"), endpoint.signal_gzip("logs")) == (10.0, False)
+    assert endpoint.signal_headers("logs") == ()
+    generic = {
+        **base,
+        env.OTEL_EXPORTER_OTLP_TIMEOUT: "2500",
+        env.OTEL_EXPORTER_OTLP_COMPRESSION: "gzip",
+        env.OTEL_EXPORTER_OTLP_HEADERS: "x-signal=any",
+    }
+    (endpoint,) = settings.resolve_endpoints(None, None, "http/protobuf", generic)
+    assert (endpoint.signal_timeout_s("logs"), endpoint.signal_gzip("logs")) == (2.5, True)
+    assert endpoint.signal_headers("logs") == (("x-signal", "any"),)
+    specific = {
+        **generic,
+        env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "http://logs.example:4318/custom",
+        env.OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: "700",
+        env.OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: "none",
+        env.OTEL_EXPORTER_OTLP_LOGS_HEADERS: "x-signal=logs",
+    }
+    (endpoint,) = settings.resolve_endpoints(None, None, "http/protobuf", specific)
+    assert endpoint.signal_url("logs") == "http://logs.example:4318/custom"
+    assert (endpoint.signal_timeout_s("logs"), endpoint.signal_gzip("logs")) == (0.7, False)
+    assert endpoint.signal_headers("logs") == (("x-signal", "logs"),)
+    assert (endpoint.signal_url("traces"), endpoint.signal_timeout_s("traces")) == (
+        "http://127.0.0.1:4318/v1/traces",
+        0.3,
+    )
+    assert endpoint.signal_headers("traces") == (("x-signal", "traces"),)
+
+
+def test_spanflow_endpoints_take_run_records_themselves_with_the_token() -> None:
+    """SPANFLOW_ENDPOINT names collectors that take both signals: no OTEL_ logs endpoint moves
+    the run records away, and the logs headers still carry the collector token."""
+    environ = {
+        env.SPANFLOW_ENDPOINT: "http://127.0.0.1:4318",
+        env.SPANFLOW_COLLECTOR_TOKEN: "s3cret",
+        env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "http://elsewhere:4318/v1/logs",
+        env.OTEL_EXPORTER_OTLP_LOGS_HEADERS: "x-signal=logs",
+    }
+    (endpoint,) = settings.resolve_endpoints(None, None, "http/protobuf", environ)
+    assert endpoint.signal_url("logs") == "http://127.0.0.1:4318/v1/logs"
+    assert dict(endpoint.signal_headers("logs")) == {
+        "x-signal": "logs",
+        "Authorization": "Bearer s3cret",
+    }

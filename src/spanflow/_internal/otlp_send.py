@@ -74,6 +74,20 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class LogsOptions:
+    """How run records (the logs signal) travel where that differs from the spans' way.
+
+    From ``OTEL_EXPORTER_OTLP_LOGS_*`` and the generic ``OTEL_EXPORTER_OTLP_*`` variables, as
+    OpenTelemetry's logs exporter reads them; ``None`` in a field: as for the spans.
+    """
+
+    url: str | None = None  # the logs URL (HTTP) or target (gRPC)
+    headers: tuple[tuple[str, str], ...] | None = None
+    gzip: bool | None = None
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
 class OtlpEndpoint:
     """Where to send and how: ``url`` is the traces URL for HTTP, the base URL for gRPC."""
 
@@ -83,6 +97,7 @@ class OtlpEndpoint:
     gzip: bool = field(default=False, compare=False)  # OTEL_EXPORTER_OTLP_COMPRESSION=gzip
     certificate: str | None = field(default=None, compare=False)  # CA file for https
     timeout_s: float = field(default=DEFAULT_REQUEST_TIMEOUT_S, compare=False)  # per request
+    logs: LogsOptions = field(default=LogsOptions(), compare=False)
 
     @property
     def identity(self) -> str:
@@ -90,12 +105,32 @@ class OtlpEndpoint:
         return f"{self.protocol} {self.url}"
 
     def signal_url(self, signal: str) -> str:
-        """The URL a signal is posted to (HTTP), derived from the traces URL."""
+        """Where a signal goes: the traces URL (or gRPC target), or the logs one."""
+        if signal == LOGS and self.logs.url is not None:
+            return self.logs.url
         traces_path = _HTTP_PATHS[TRACES]
         if signal == TRACES or self.protocol == GRPC:
             return self.url
         base = self.url[: -len(traces_path)] if self.url.endswith(traces_path) else self.url
         return base.rstrip("/") + _HTTP_PATHS[signal]
+
+    def signal_headers(self, signal: str) -> tuple[tuple[str, str], ...]:
+        """The extra headers (gRPC metadata) of a signal's requests."""
+        if signal == LOGS and self.logs.headers is not None:
+            return self.logs.headers
+        return self.headers
+
+    def signal_gzip(self, signal: str) -> bool:
+        """Whether a signal's requests are gzip-compressed."""
+        if signal == LOGS and self.logs.gzip is not None:
+            return self.logs.gzip
+        return self.gzip
+
+    def signal_timeout_s(self, signal: str) -> float:
+        """The longest wait for one request of a signal."""
+        if signal == LOGS and self.logs.timeout_s is not None:
+            return self.logs.timeout_s
+        return self.timeout_s
 
 
 def grpc_target(url: str) -> tuple[str, bool]:
@@ -114,22 +149,27 @@ class HttpSender:
         self._session = requests.Session()
         if endpoint.certificate:
             self._session.verify = endpoint.certificate
-        self._headers = {
-            **dict(endpoint.headers),
+        self._headers = {signal: self._signal_headers(signal) for signal in _HTTP_PATHS}
+
+    def _signal_headers(self, signal: str) -> dict[str, str]:
+        endpoint = self._endpoint
+        headers = {
+            **dict(endpoint.signal_headers(signal)),
             "Content-Type": "application/json" if self._json else "application/x-protobuf",
         }
-        if endpoint.gzip:
-            self._headers["Content-Encoding"] = "gzip"
+        if endpoint.signal_gzip(signal):
+            headers["Content-Encoding"] = "gzip"
+        return headers
 
     def send(self, signal: str, body: bytes, timeout_s: float) -> Answer:
         payload = to_otlp_json(signal, body) if self._json else body
-        if self._endpoint.gzip:
+        if self._endpoint.signal_gzip(signal):
             payload = gzip.compress(payload, compresslevel=6)
         try:
             response = self._session.post(
                 self._endpoint.signal_url(signal),
                 data=payload,
-                headers=self._headers,
+                headers=self._headers[signal],
                 timeout=max(timeout_s, 0.01),
             )
         except requests.Timeout:
@@ -165,7 +205,17 @@ class GrpcSender:
         import grpc  # checked at configure time (ConfigurationError names the pip install)
 
         self._grpc: Any = grpc
-        target, secure = grpc_target(endpoint.url)
+        self._endpoint = endpoint
+        self._channels: dict[str, Any] = {}  # per target: the logs may have their own
+        self._lock = threading.Lock()
+        self._methods: dict[str, Any] = {}
+
+    def _channel(self, url: str) -> Any:
+        grpc = self._grpc
+        target, secure = grpc_target(url)
+        channel = self._channels.get(target)
+        if channel is not None:
+            return channel
         # Short reconnect backoff: after a collector restart the channel must not sit in
         # TRANSIENT_FAILURE for grpc's default of up to two minutes.
         options = [
@@ -173,31 +223,31 @@ class GrpcSender:
             ("grpc.min_reconnect_backoff_ms", 500),
             ("grpc.max_reconnect_backoff_ms", 5000),
         ]
-        compression = grpc.Compression.Gzip if endpoint.gzip else None
         if secure:
             root_certificates = None
-            if endpoint.certificate:
-                with open(endpoint.certificate, "rb") as handle:
+            if self._endpoint.certificate:
+                with open(self._endpoint.certificate, "rb") as handle:
                     root_certificates = handle.read()
             credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
-            self._channel = grpc.secure_channel(
-                target, credentials, options=options, compression=compression
-            )
+            channel = grpc.secure_channel(target, credentials, options=options)
         else:
-            self._channel = grpc.insecure_channel(target, options=options, compression=compression)
-        self._metadata = tuple((key.lower(), value) for key, value in endpoint.headers)
-        self._lock = threading.Lock()
-        self._methods: dict[str, Any] = {}
+            channel = grpc.insecure_channel(target, options=options)
+        self._channels[target] = channel
+        return channel
 
     def send(self, signal: str, body: bytes, timeout_s: float) -> Answer:
+        endpoint = self._endpoint
         with self._lock:
             method = self._methods.get(signal)
             if method is None:
                 # No serializers: the request is already bytes, the response is not needed.
-                method = self._channel.unary_unary(_GRPC_METHODS[signal])
+                channel = self._channel(endpoint.signal_url(signal))
+                method = channel.unary_unary(_GRPC_METHODS[signal])
                 self._methods[signal] = method
+        metadata = tuple((key.lower(), value) for key, value in endpoint.signal_headers(signal))
+        compression = self._grpc.Compression.Gzip if endpoint.signal_gzip(signal) else None
         try:
-            method(body, timeout=max(timeout_s, 0.01), metadata=self._metadata)
+            method(body, timeout=max(timeout_s, 0.01), metadata=metadata, compression=compression)
         except self._grpc.RpcError as exc:
             code = exc.code()
             name = code.name if code is not None else "UNKNOWN"
@@ -210,7 +260,9 @@ class GrpcSender:
         return Answer(Outcome.ACCEPTED, "gRPC OK")
 
     def close(self) -> None:
-        self._channel.close()
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
 
 
 Sender = HttpSender | GrpcSender

@@ -46,6 +46,7 @@ def acquire(
     key = (
         endpoint.identity,
         endpoint.headers,
+        endpoint.logs,
         spool.root if spool else None,
         spool.max_bytes if spool else 0,
         request_timeout_s,

@@ -329,19 +329,22 @@ class OtlpTransport:
                     self._outcomes[request.seq] = Outcome.REFUSED
             self._cond.notify_all()
 
-    def _timeout_s(self) -> float:
+    def _timeout_s(self, signal: str) -> float:
+        request_timeout_s = self._request_timeout_s
+        if signal == LOGS and self.endpoint.logs.timeout_s is not None:
+            request_timeout_s = self.endpoint.logs.timeout_s  # OTEL_EXPORTER_OTLP_LOGS_TIMEOUT
         deadline = self._flush_deadline
         if deadline is None:
             deadline = _exit_deadline
         if deadline is None:
-            return self._request_timeout_s
-        return max(min(self._request_timeout_s, deadline - time.monotonic()), 0.05)
+            return request_timeout_s
+        return max(min(request_timeout_s, deadline - time.monotonic()), 0.05)
 
     def _send(self, signal: str, body: bytes) -> Answer:
         with self._send_lock:
             if self._sender is None:
                 self._sender = make_sender(self.endpoint)
-            return self._sender.send(signal, body, self._timeout_s())
+            return self._sender.send(signal, body, self._timeout_s(signal))
 
     def _send_request(self, request: _Request) -> None:
         # While down, requests go straight to the spool until a probe is accepted.

@@ -287,6 +287,25 @@ PARAMETERS: tuple[Parameter, ...] = (
               argument=False),
     Parameter("replay_plan", (env.SPANFLOW_REPLAY,), "path", None, _text,
               "the replay plan `spanflow replay` hands the program it starts", argument=False),
+    # Run records (OTLP logs), as OpenTelemetry's logs exporter reads them: the LOGS_ variable,
+    # else the generic one. logs_endpoint and logs_headers: read by settings.resolve_endpoints.
+    Parameter("logs_endpoint",
+              (env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, env.OTEL_EXPORTER_OTLP_ENDPOINT),
+              "str", None, None,
+              "where run records go when spans go to an OTEL_ endpoint", argument=False),
+    Parameter("logs_headers",
+              (env.OTEL_EXPORTER_OTLP_LOGS_HEADERS, env.OTEL_EXPORTER_OTLP_HEADERS),
+              "dict[str, str]", None, None, "extra headers of run record requests",
+              argument=False),
+    Parameter("logs_compression",
+              (env.OTEL_EXPORTER_OTLP_LOGS_COMPRESSION, env.OTEL_EXPORTER_OTLP_COMPRESSION),
+              "str", "none", _compression, "gzip compresses run record requests",
+              argument=False),
+    Parameter("logs_request_timeout_s",
+              (env.OTEL_EXPORTER_OTLP_LOGS_TIMEOUT, env.OTEL_EXPORTER_OTLP_TIMEOUT),
+              "float", 10.0, _milliseconds,
+              "longest wait for one run record request (the variables are in milliseconds)",
+              argument=False),
 )  # fmt: skip
 
 BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}

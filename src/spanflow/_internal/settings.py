@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
 
 from spanflow import environment as env
-from spanflow._internal.otlp_send import GRPC, OtlpEndpoint
+from spanflow._internal.otlp_send import GRPC, LogsOptions, OtlpEndpoint
 from spanflow._internal.parameters import (
     BY_NAME,
     MAX_ARTIFACT_BYTES_CEILING,
@@ -44,7 +44,8 @@ _DEFAULTS: dict[str, Any] = {parameter.name: parameter.default for parameter in 
 class Settings:
     """Every setting, resolved (one field per row of ``parameters.PARAMETERS``).
 
-    ``endpoint`` and ``headers`` are resolved together into ``otlp_endpoints``.
+    ``endpoint``, ``headers``, ``logs_endpoint`` and ``logs_headers`` are resolved together into
+    ``otlp_endpoints``.
     """
 
     project: str = _DEFAULTS["project"]
@@ -78,6 +79,8 @@ class Settings:
     max_artifact_bytes: int = _DEFAULTS["max_artifact_bytes"]
     replay_plan: str | None = _DEFAULTS["replay_plan"]
     """Set in a program started by ``spanflow replay`` (and its child processes)."""
+    logs_compression: str = _DEFAULTS["logs_compression"]
+    logs_request_timeout_s: float = _DEFAULTS["logs_request_timeout_s"]
 
 
 SETTINGS_FIELDS = frozenset(item.name for item in fields(Settings))
@@ -96,6 +99,7 @@ def default_spool_dir() -> Path:
 
 
 TRACES_PATH = "/v1/traces"
+LOGS_PATH = "/v1/logs"
 
 
 def traces_url(base_or_full: str) -> str:
@@ -163,14 +167,13 @@ def resolve_endpoints(
     them, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as is) or ``OTEL_EXPORTER_OTLP_ENDPOINT``
     (``/v1/traces`` appended for HTTP) is used. ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` apply to
     all when ``headers`` is None. For gRPC an endpoint is ``http://host:port`` or ``host:port``.
+    Run records (OTLP logs) follow ``OTEL_EXPORTER_OTLP_LOGS_*`` (see :func:`_logs_options`).
     """
     environ = os.environ if environ is None else environ
+    logs_headers: Mapping[str, str] | None = None
     if headers is None:
-        headers = parse_env_headers(
-            environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)
-            or environ.get(env.OTEL_EXPORTER_OTLP_HEADERS, ""),
-            liberal=True,
-        )
+        headers = _env_headers(environ, env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)
+        logs_headers = _env_headers(environ, env.OTEL_EXPORTER_OTLP_LOGS_HEADERS)
     common = dict(headers)
     transport = {
         "gzip": value_of("compression", None, environ) == "gzip",
@@ -186,25 +189,77 @@ def resolve_endpoints(
         source = env.SPANFLOW_ENDPOINT
     if urls:
         token = environ.get(env.SPANFLOW_COLLECTOR_TOKEN)
-        with_token = dict(common)
-        if token and "authorization" not in {key.lower() for key in with_token}:
-            with_token["Authorization"] = f"Bearer {token}"
-        headers_sent = tuple(with_token.items())
+        # A spanflow collector takes both signals at one URL: no OTEL_ endpoint steers them.
+        logs = _logs_options(environ, protocol, _with_token(logs_headers, token), own_url=False)
+        headers_sent = _with_token(common, token) or ()
         return tuple(
-            OtlpEndpoint(_endpoint_url(source, url, protocol), protocol, headers_sent, **transport)
+            OtlpEndpoint(
+                _endpoint_url(source, url, protocol), protocol, headers_sent, logs=logs, **transport
+            )
             for url in urls
         )
+    logs = _logs_options(environ, protocol, _with_token(logs_headers, None), own_url=True)
     traces_endpoint = environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
     if traces_endpoint:
         url = _endpoint_url(
             env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, traces_endpoint, protocol, full=True
         )
-        return (OtlpEndpoint(url, protocol, tuple(common.items()), **transport),)
+        return (OtlpEndpoint(url, protocol, tuple(common.items()), logs=logs, **transport),)
     base = environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
     if base:
         url = _endpoint_url(env.OTEL_EXPORTER_OTLP_ENDPOINT, base, protocol)
-        return (OtlpEndpoint(url, protocol, tuple(common.items()), **transport),)
+        return (OtlpEndpoint(url, protocol, tuple(common.items()), logs=logs, **transport),)
     return ()
+
+
+def _env_headers(environ: Environ, signal_variable: str) -> dict[str, str]:
+    """Headers from a signal's variable, else the generic ``OTEL_EXPORTER_OTLP_HEADERS``."""
+    raw = environ.get(signal_variable) or environ.get(env.OTEL_EXPORTER_OTLP_HEADERS, "")
+    return dict(parse_env_headers(raw, liberal=True))
+
+
+def _with_token(
+    headers: Mapping[str, str] | None, token: str | None
+) -> tuple[tuple[str, str], ...] | None:
+    """``headers`` plus ``Authorization: Bearer <token>`` unless they carry one already."""
+    if headers is None:
+        return None
+    sent = dict(headers)
+    if token and "authorization" not in {key.lower() for key in sent}:
+        sent["Authorization"] = f"Bearer {token}"
+    return tuple(sent.items())
+
+
+def _logs_options(
+    environ: Environ,
+    protocol: str,
+    headers: tuple[tuple[str, str], ...] | None,
+    *,
+    own_url: bool,
+) -> LogsOptions:
+    """How run records travel, as OpenTelemetry's logs exporter reads its variables.
+
+    The ``LOGS_`` variable wins over the generic one. ``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`` is
+    used as is, ``OTEL_EXPORTER_OTLP_ENDPOINT`` gets ``/v1/logs`` appended (HTTP); with neither
+    (or ``own_url`` False: endpoints named by spanflow) the records go where the spans go.
+    ``headers`` None: the spans' headers (``configure(headers=...)`` covers both signals).
+    """
+    url: str | None = None
+    logs_endpoint = environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, "").strip()
+    base = environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT, "").strip()
+    if own_url and logs_endpoint:
+        variable = env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+        url = _endpoint_url(variable, logs_endpoint, protocol, full=True)
+    elif own_url and base:
+        url = _endpoint_url(env.OTEL_EXPORTER_OTLP_ENDPOINT, base, protocol, full=True)
+        if protocol != GRPC:
+            url = url.rstrip("/") + LOGS_PATH
+    return LogsOptions(
+        url=url,
+        headers=headers,
+        gzip=value_of("logs_compression", None, environ) == "gzip",
+        timeout_s=value_of("logs_request_timeout_s", None, environ),
+    )
 
 
 def _check_explicit(arguments: Mapping[str, Any]) -> None:
@@ -215,6 +270,10 @@ def _check_explicit(arguments: Mapping[str, Any]) -> None:
     exit_timeout_s = arguments.get("exit_timeout_s")
     if exit_timeout_s is not None and not exit_timeout_s >= 0:
         raise ConfigurationError(f"exit_timeout_s must be 0 or more seconds, got {exit_timeout_s}")
+
+
+# Resolved into ``otlp_endpoints`` by resolve_endpoints, not into fields of their own.
+_RESOLVED_TOGETHER = ("endpoint", "headers", "logs_endpoint", "logs_headers")
 
 
 def resolve(environ: Environ | None = None, **arguments: Any) -> Settings:
@@ -231,7 +290,7 @@ def resolve(environ: Environ | None = None, **arguments: Any) -> Settings:
     values = {
         parameter.name: value_of(parameter.name, arguments.get(parameter.name), environ)
         for parameter in PARAMETERS
-        if parameter.name not in ("endpoint", "headers")
+        if parameter.name not in _RESOLVED_TOGETHER
     }
     protocol = check_protocol(values["protocol"])
     otlp_endpoints = resolve_endpoints(
