@@ -7,6 +7,7 @@ machine and fail when ``CI`` is set, like the PostgreSQL tests with SPANFLOW_REQ
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -64,8 +65,48 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        _playwright_loop.append(_park_running_loop())
+        try:
+            yield launched
+        finally:
+            asyncio._set_running_loop(_playwright_loop.pop())
+            launched.close()
+    # The dispatcher's loop is closed now; leave no running or current loop behind.
+    asyncio._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+# Playwright's sync API marks its own event loop as this thread's running loop between calls
+# (its dispatcher greenlet resumes inside that loop). Left set, every later test in the
+# process that calls asyncio.run() or a CLI main() using it fails with "cannot be called from
+# a running event loop". So the loop is parked while no browser test runs, and restored for
+# the duration of each one (and for the browser's shutdown).
+_playwright_loop: list[asyncio.AbstractEventLoop | None] = []
+
+
+def _park_running_loop() -> asyncio.AbstractEventLoop | None:
+    """Unset this thread's running loop and return it."""
+    running = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    return running
+
+
+@pytest.fixture(autouse=True)
+def _playwright_loop_while_testing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For a browser test: Playwright's loop runs during the test and is parked after it.
+
+    Autouse, so it is set up before ``page`` and torn down after it: the page's own teardown
+    (closing its context) still talks to the browser.
+    """
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("browser")
+    asyncio._set_running_loop(_playwright_loop[-1])
+    try:
+        yield
+    finally:
+        _playwright_loop[-1] = _park_running_loop()
 
 
 @pytest.fixture(scope="session")
