@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import spanflow
 from spanflow import attributes as attr
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.server import Collector
@@ -30,18 +31,16 @@ def collector(tmp_path: Path) -> Iterator[Collector]:
         running.stop()
 
 
-def test_a_run_id_with_a_slash_is_served_by_every_run_endpoint(collector: Collector) -> None:
-    """GET run, spans, tree, graph, metrics and children of "team/run-1" (sent as %2F) answer
-    200 for that run; the id "team" alone is still unknown (404)."""
+def _store_root(collector: Collector, run_id: str, span_id: str) -> None:
     span = {
-        "traceId": "aa" * 16,
-        "spanId": "01" * 8,
-        "name": "root",
+        "traceId": span_id * 2,
+        "spanId": span_id,
+        "name": f"root of {run_id}",
         "kind": 1,
         "startTimeUnixNano": str(T0),
         "endTimeUnixNano": str(T0 + 10),
         "attributes": [
-            {"key": attr.RUN_ID, "value": {"stringValue": RUN_ID}},
+            {"key": attr.RUN_ID, "value": {"stringValue": run_id}},
             {"key": attr.SPAN_KIND, "value": {"stringValue": attr.SpanKindValue.RUN}},
         ],
     }
@@ -53,7 +52,17 @@ def test_a_run_id_with_a_slash_is_served_by_every_run_endpoint(collector: Collec
         timeout=TIMEOUT_S,
     )
     assert stored.status_code == 200, stored.text
-    base = f"{collector.http_url}/api/v1/runs/{urllib.parse.quote(RUN_ID, safe='')}"
+
+
+def _run_url(collector: Collector, run_id: str) -> str:
+    return f"{collector.http_url}/api/v1/runs/{urllib.parse.quote(run_id, safe='')}"
+
+
+def test_a_run_id_with_a_slash_is_served_by_every_run_endpoint(collector: Collector) -> None:
+    """GET run, spans, tree, graph, metrics and children of "team/run-1" (sent as %2F) answer
+    200 for that run; the id "team" alone is still unknown (404)."""
+    _store_root(collector, RUN_ID, "01" * 8)
+    base = _run_url(collector, RUN_ID)
     detail = requests.get(base, timeout=TIMEOUT_S)
     assert detail.status_code == 200, detail.text
     assert detail.json()["run"]["id"] == RUN_ID
@@ -62,3 +71,40 @@ def test_a_run_id_with_a_slash_is_served_by_every_run_endpoint(collector: Collec
         assert answer.status_code == 200, (suffix, answer.text)
     unknown = requests.get(f"{collector.http_url}/api/v1/runs/team", timeout=TIMEOUT_S)
     assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize("sub_resource", ["spans", "artifacts", "artifacts/content"])
+def test_an_id_ending_like_a_sub_resource_names_its_run_when_encoded(
+    collector: Collector, sub_resource: str
+) -> None:
+    """With runs "team" and "team/<sub-resource>" both stored, ".../team%2F<sub>" is the second
+    run (detail, its own spans, its deletion) and ".../team/<sub>" the first run's resource."""
+    suffixed = f"team/{sub_resource}"
+    _store_root(collector, "team", "02" * 8)
+    _store_root(collector, suffixed, "03" * 8)
+    detail = requests.get(_run_url(collector, suffixed), timeout=TIMEOUT_S)
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["run"]["id"] == suffixed
+    own_spans = requests.get(f"{_run_url(collector, suffixed)}/spans", timeout=TIMEOUT_S)
+    assert [span["name"] for span in own_spans.json()["spans"]] == [f"root of {suffixed}"]
+    with spanflow.Client(collector.http_url) as client:
+        assert client.get_run(suffixed).id == suffixed
+        assert client.get_run("team").id == "team"
+    if sub_resource == "spans":
+        of_team = requests.get(f"{collector.http_url}/api/v1/runs/team/spans", timeout=TIMEOUT_S)
+        assert [span["name"] for span in of_team.json()["spans"]] == ["root of team"]
+    deleted = requests.delete(_run_url(collector, suffixed), timeout=TIMEOUT_S)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["id"] == suffixed
+    assert requests.get(_run_url(collector, suffixed), timeout=TIMEOUT_S).status_code == 404
+    assert requests.get(_run_url(collector, "team"), timeout=TIMEOUT_S).status_code == 200
+
+
+def test_an_id_sent_with_its_slash_unencoded_still_reaches_its_run(collector: Collector) -> None:
+    """A client that does not encode "/" (".../runs/team/run-1") still gets that run, and its
+    spans at ".../runs/team/run-1/spans", as before ids were read from the raw path."""
+    _store_root(collector, RUN_ID, "04" * 8)
+    base = f"{collector.http_url}/api/v1/runs/{RUN_ID}"
+    assert requests.get(base, timeout=TIMEOUT_S).json()["run"]["id"] == RUN_ID
+    spans = requests.get(f"{base}/spans", timeout=TIMEOUT_S)
+    assert [span["name"] for span in spans.json()["spans"]] == [f"root of {RUN_ID}"]

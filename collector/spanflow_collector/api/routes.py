@@ -43,6 +43,7 @@ from spanflow.query.views import (
 )
 from spanflow_collector.api import analysis_views, graph_view
 from spanflow_collector.api.openapi import openapi_document
+from spanflow_collector.api.run_paths import RUN_DETAIL, run_dispatcher
 from spanflow_collector.store_errors import is_unavailable_error
 
 logger = logging.getLogger("spanflow_collector.api")
@@ -297,30 +298,43 @@ def _no_parameters(request: Request, *allowed: str) -> None:
 def build_query_routes(store: RunIndexStore) -> list[BaseRoute]:
     """Every query API route over ``store``, with full paths (``/api/v1/...``)."""
     api = _QueryApi(store)
-    # ``:path``: a run id from another SDK may hold "/", which arrives decoded from "%2F".
-    # The sub-resource routes come first, so "<id>/spans" is the spans of <id>.
-    run = f"{API_PREFIX}/runs/{{run_id:path}}"
+    runs = f"{API_PREFIX}/runs/"
     table: list[tuple[str, Handler, str]] = [
         (OPENAPI_PATH, api.openapi, "GET"),
         (f"{API_PREFIX}/runs", api.list_runs, "GET"),
-        (f"{API_PREFIX}/runs/compare", _or_run_of_that_id(api, "compare", api.compare), "GET"),
+        (f"{runs}compare", _or_run_of_that_id(api, "compare", api.compare), "GET"),
         (
-            f"{API_PREFIX}/runs/compare/paired",
+            f"{runs}compare/paired",
             _or_run_of_that_id(api, "compare/paired", api.compare_paired),
             "GET",
         ),
-        (f"{API_PREFIX}/runs/stats", _or_run_of_that_id(api, "stats", api.stats), "GET"),
-        (f"{run}/children", api.children, "GET"),
-        (f"{run}/metrics", api.metric_history, "GET"),
-        (f"{run}/spans", api.spans, "GET"),
-        (f"{run}/tree", api.tree, "GET"),
-        (f"{run}/graph", api.graph, "GET"),
-        (f"{run}/artifacts/content", api.artifact_content, "GET"),
-        (f"{run}/artifacts", api.artifacts, "GET"),
-        (run, api.get_run, "GET"),
-        (run, api.delete, "DELETE"),
+        (f"{runs}stats", _or_run_of_that_id(api, "stats", api.stats), "GET"),
     ]
+    # A run id may hold "/" (another SDK's ids), which Starlette's decoded path cannot tell from
+    # a sub-resource: every run route hands the request to one dispatcher that reads the raw
+    # path (run_paths.py), so "<id>%2Fspans" is the run "<id>/spans" whichever route matched.
+    readers: dict[str, Handler] = {
+        RUN_DETAIL: api.get_run,
+        "children": api.children,
+        "metrics": api.metric_history,
+        "spans": api.spans,
+        "tree": api.tree,
+        "graph": api.graph,
+        "artifacts/content": api.artifact_content,
+        "artifacts": api.artifacts,
+    }
+    read = run_dispatcher(runs, {name: _handles_errors(h) for name, h in readers.items()})
+    delete = run_dispatcher(runs, {RUN_DETAIL: _handles_errors(api.delete)})
+    run = f"{runs}{{run_id:path}}"
+    run_routes = [
+        Route(f"{run}/{name}" if name else run, read, methods=["GET"], name=handler.__name__)
+        for name, handler in readers.items()
+    ]
+    run_routes.append(Route(run, delete, methods=["DELETE"], name="delete"))
     return [
-        Route(path, _handles_errors(handler), methods=[method], name=handler.__name__)
-        for path, handler, method in table
+        *(
+            Route(path, _handles_errors(handler), methods=[method], name=handler.__name__)
+            for path, handler, method in table
+        ),
+        *run_routes,
     ]
