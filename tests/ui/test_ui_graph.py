@@ -308,3 +308,52 @@ def test_a_graph_over_300_calls_opens_with_its_subruns_folded(
     assert page.locator(f'svg g.group:not(.collapsed)[data-run-id="{seventh.run_id}"]').count()
     assert page.locator(".edge").count() == 4
     assert "(60 folded)" in page.locator(".graph-summary").inner_text()
+
+
+def test_a_graph_taller_than_the_view_opens_fitted_whole(page: Any, big_evaluation: Any) -> None:
+    """61 folded subruns stack taller than the canvas: the graph opens scaled to fit, every
+    subrun box inside the canvas without pressing Fit."""
+    url, parent_id, _ = big_evaluation
+    page.goto(f"{url}#/run/{parent_id}")
+    page.locator("svg g.group.collapsed").first.wait_for(timeout=WAIT_MS)
+    canvas = page.locator("svg.graph-canvas").bounding_box()
+    boxes = [group.bounding_box() for group in page.locator("svg g.group.collapsed").all()]
+    assert len(boxes) == 61
+    assert all(_inside(box, canvas) for box in boxes), "part of the graph opened out of view"
+
+
+def test_the_subrun_list_keeps_each_badge_beside_a_one_line_name(
+    page: Any, ui_server: UiServer
+) -> None:
+    """A very long subrun name is one line ending in an ellipsis, its full name in the link's
+    title, with the status badge right beside it."""
+    parent = _run(ui_server.db, "hostile-groups")
+    page.goto(f"{ui_server.url}#/run/{parent.id}")
+    item = page.locator("ul.subrun-list li").filter(has_text="subrun-very-long-name")
+    item.wait_for(timeout=WAIT_MS)
+    link, badge = item.locator("a.subrun-name"), item.locator(".status")
+    assert recorder.LONG_GROUP in (link.get_attribute("title") or "")
+    name_box, badge_box, item_box = link.bounding_box(), badge.bounding_box(), item.bounding_box()
+    assert name_box["x"] + name_box["width"] <= item_box["x"] + item_box["width"]
+    assert 0 <= badge_box["x"] - (name_box["x"] + name_box["width"]) < 20
+    assert abs(badge_box["y"] - name_box["y"]) < name_box["height"]
+    assert page.evaluate("el => el.scrollWidth > el.clientWidth", link.element_handle())
+
+
+def test_the_run_header_counts_its_own_llm_calls_and_those_with_its_subruns(
+    page: Any, ui_server: UiServer
+) -> None:
+    """The header's "LLM calls (this run)" is the run's own count; beside it the count with the
+    subruns its graph draws, as the index holds them."""
+    parent = _run(ui_server.db, recorder.PIPELINE)
+    children = [_run(ui_server.db, name, parent.id) for name in ("research", "write")]
+    page.goto(f"{ui_server.url}#/run/{parent.id}")
+    facts = page.locator(".run-header dl.facts")
+    own = facts.locator("dt", has_text="LLM calls (this run)")
+    own.wait_for(timeout=WAIT_MS)
+    assert own.locator("xpath=following-sibling::dd[1]").inner_text() == str(parent.llm_call_count)
+    total = parent.llm_call_count + sum(child.llm_call_count for child in children)
+    with_subruns = facts.locator("dt", has_text="LLM calls (with 2 subruns)")
+    expect(with_subruns).to_have_count(1, timeout=WAIT_MS)
+    assert with_subruns.locator("xpath=following-sibling::dd[1]").inner_text() == str(total)
+    assert total > parent.llm_call_count

@@ -114,6 +114,8 @@ export interface GraphRun {
   status: string;
   parent_id: string | null;
   node_count: number;
+  /** The run's own LLM calls (absent from collectors older than this field). */
+  llm_call_count?: number;
 }
 
 export interface Graph {

@@ -183,7 +183,8 @@ function drawGraph(
     transform.y = (height - contentHeight * transform.scale) / 2;
     apply();
   };
-  /** The first view: readable text (not below 85%), starting at the left, the canvas no taller than needed. */
+  /** The first view: readable text (not below 85%), starting at the left, the canvas no taller
+   * than needed; a graph taller than the canvas at that scale is fitted whole instead. */
   const initial = () => {
     const box = canvas.getBoundingClientRect();
     const width = box.width || 800;
@@ -193,6 +194,11 @@ function drawGraph(
     if (shownHeight < window.innerHeight * 0.68) canvas.style.height = `${shownHeight}px`;
     state.canvasHeight = canvas.style.height;
     const height = canvas.getBoundingClientRect().height || shownHeight;
+    // Taller than the view at a readable scale: the bottom would open cut off, so fit instead.
+    if (contentHeight * transform.scale > height) {
+      fit();
+      return;
+    }
     transform.x = contentWidth * transform.scale < width ? (width - contentWidth * transform.scale) / 2 : 10;
     transform.y = Math.max((height - contentHeight * transform.scale) / 2, 0);
     apply();

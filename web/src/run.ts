@@ -138,7 +138,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
         data.graph.nodes.length !== graphData.nodes.length || data.graph.edges.length !== graphData.edges.length ||
         data.graph.runs.map((r) => r.status).join() !== graphData.runs.map((r) => r.status).join();
       data = { detail, spans, graph: graphData, children };
-      replace(header, runHeader(detail, spans));
+      replace(header, runHeader(detail, spans, graphData));
       replace(subruns, subrunTree(detail.run, children, parentName ?? ""));
       if (first) renderTabs();
       if (first || changed) {
@@ -161,7 +161,7 @@ export function runPage(root: HTMLElement, runId: string, query: URLSearchParams
   return { stop: () => { stopped = true; window.clearTimeout(timer); } };
 }
 
-function runHeader(detail: RunDetail, spans: Span[]): Child[] {
+function runHeader(detail: RunDetail, spans: Span[], graph: Graph): Child[] {
   const run = detail.run;
   const finals = Object.entries(run.metrics) as [string, number | string][];
   return [
@@ -177,7 +177,8 @@ function runHeader(detail: RunDetail, spans: Span[]): Child[] {
       fact("Started", formatTime(run.started_at)),
       fact("Ended", run.status === "running" ? "still running" : formatTime(run.ended_at)),
       fact("Duration", formatDuration(run.duration_s)),
-      fact("LLM calls", formatCount(run.llm_call_count)),
+      fact("LLM calls (this run)", formatCount(run.llm_call_count)),
+      subrunCallsFact(graph),
       fact("Tokens", `${formatCount(run.input_tokens)} in · ${formatCount(run.output_tokens)} out`),
       fact("Spans", `${formatCount(run.span_count)} (${formatCount(run.error_count)} errors)`),
       fact("Tags", run.tags.length ? run.tags.join(", ") : "none"),
@@ -194,6 +195,16 @@ function runHeader(detail: RunDetail, spans: Span[]): Child[] {
 
 function fact(term: string, value: string): Node[] {
   return [h("dt", null, term), h("dd", null, value)];
+}
+
+/** The LLM calls of the run with the subruns its graph draws (their counts come with the graph,
+ * so this costs no request); nothing for a run without subruns or an older collector. */
+function subrunCallsFact(graph: Graph): Node[] {
+  const subruns = graph.runs.length - 1;
+  if (subruns < 1 || graph.runs.some((r) => typeof r.llm_call_count !== "number")) return [];
+  const total = graph.runs.reduce((sum, r) => sum + (r.llm_call_count ?? 0), 0);
+  const which = graph.truncated ? `the ${subruns} subruns shown` : `${subruns} subrun${subruns === 1 ? "" : "s"}`;
+  return fact(`LLM calls (with ${which})`, formatCount(total));
 }
 
 /** One line per run segment (a resumed run has several root spans). */
@@ -220,7 +231,9 @@ function subrunTree(run: Run, children: Run[], parentName: string): Child[] {
       : null,
     children.length
       ? h("ul", { class: "subrun-list" }, children.map((child) =>
-          h("li", null, h("a", { href: runHref(child.id), title: printable(child.name || child.id) }, preview(child.name || child.id, SUBRUN_NAME_CHARS)), " ", statusBadge(child.status),
+          // One line: a long name ends in an ellipsis (the title holds all of it), so the
+          // status badge stays beside it.
+          h("li", null, h("a", { class: "subrun-name", href: runHref(child.id), title: printable(child.name || child.id) }, preview(child.name || child.id, SUBRUN_NAME_CHARS)), " ", statusBadge(child.status),
             h("span", { class: "muted" }, ` ${formatDuration(child.duration_s)} · ${child.llm_call_count} LLM calls`))))
       : null,
   ];

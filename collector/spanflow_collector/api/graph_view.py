@@ -86,6 +86,7 @@ def run_graph(store: RunIndexStore, run: RunSummary, *, subruns: bool) -> JsonOb
                 "status": r.status,
                 "parent_id": r.parent_id,
                 "node_count": node_counts.get(r.id, 0),
+                "llm_call_count": r.llm_call_count,  # the run's own, as its summary says
             }
             for r in tree.runs
         ],

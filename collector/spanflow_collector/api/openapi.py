@@ -261,7 +261,8 @@ _SCHEMAS: JsonObject = {
                 "type": "array",
                 "items": {"type": "object"},
                 "description": (
-                    "the runs drawn, the run first: id, name, status, parent_id, node_count"
+                    "the runs drawn, the run first: id, name, status, parent_id, node_count, "
+                    "llm_call_count (the run's own LLM calls)"
                 ),
             },
             "truncated": {
