@@ -229,6 +229,18 @@ class IngestPipeline:
         Raises:
             Exception: a transient store error on the way (the request is then retried whole).
         """
+        if isinstance(error, ForeignRunRecordError) and not isinstance(records, PreparedSpans):
+            # The index named every record at fault: store the rest in one go, not by halves.
+            kept = [record for record in records if not _refused(error, record)]
+            rejections: Rejections = error.reasons
+            if kept:
+                try:
+                    self._write([kept])
+                except Exception as exc:
+                    if not is_data_error(exc):
+                        raise
+                    rejections += self._isolate(kept, exc)
+            return rejections
         if len(records) == 1:
             if isinstance(records, PreparedSpans):
                 what = f"span {records.first_span_id()}"
@@ -236,14 +248,12 @@ class IngestPipeline:
                 what = f"span {record.span_id}"
             else:
                 what = f"run record {record.record_id}"
-            if isinstance(error, ForeignRunRecordError):
-                return (str(error),)  # the index's own rule, worded for the sender
             # The client learns which item and the kind of error; the store's own message
             # (which can name tables, hosts or users) goes to the log only.
             logger.warning("the run index refused %s: %s", what, error)
             return (f"{what}: the run index refused it ({type(error).__name__})",)
         middle = len(records) // 2
-        rejections: Rejections = ()
+        rejections = ()
         for half in (records[:middle], records[middle:]):
             try:
                 self._write([half])
@@ -252,6 +262,10 @@ class IngestPipeline:
                     raise
                 rejections += self._isolate(half, exc)
         return rejections
+
+
+def _refused(error: ForeignRunRecordError, record: Record) -> bool:
+    return isinstance(record, RunRecord) and error.refuses(record)
 
 
 def _settle_together(whole: Future[Rejections], parts: Sequence[Future[Rejections]]) -> None:

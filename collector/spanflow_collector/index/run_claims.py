@@ -19,36 +19,53 @@ themselves are always stored, since opening a new segment in a new trace is what
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+from spanflow.query.records import RunRecord
 from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.record_rows import RecordRows
 
 
 class ForeignRunRecordError(ValueError):
-    """A run record names a run the index knows, from a trace that is not one of the run's.
+    """Run records name a run the index knows, from traces that are not the run's.
 
-    A ``ValueError``: the ingest pipeline treats it as a fault in the data and refuses only
-    the records at fault (``partial_success``), storing the rest of the request.
+    A ``ValueError``: the ingest pipeline treats it as a fault in the data. It names every such
+    record of the batch (``refused``: run id, trace id, record id), so the pipeline can store
+    the rest at once and report these in ``partial_success``, one reason each.
     """
+
+    def __init__(self, refused: Sequence[tuple[str, str, str]]) -> None:
+        self.refused = frozenset(refused)
+        self.reasons = tuple(
+            f"run record {record_id}: run {run_id} was not started in trace "
+            f"{trace_id or '(none)'}; only its own segments may add to it"
+            for run_id, trace_id, record_id in refused
+        )
+        super().__init__(self.reasons[0] if self.reasons else "foreign run records")
+
+    def refuses(self, record: RunRecord) -> bool:
+        """Whether ``record`` is one of those refused."""
+        return (record.run_id, record.trace_id, record.record_id) in self.refused
 
 
 def refuse_foreign_records(executor: Executor, rows: RecordRows) -> None:
-    """Raise when a record of ``rows`` claims a known run from a trace not the run's.
+    """Raise when records of ``rows`` claim a known run from a trace not the run's.
 
     Raises:
-        ForeignRunRecordError: naming the first such record.
+        ForeignRunRecordError: naming every such record.
     """
     if not rows.claims:
         return
     known = _known_traces(executor, sorted({run_id for run_id, _, _ in rows.claims}))
-    for run_id, trace_id, record_id in rows.claims:
-        traces = known.get(run_id)
-        if not traces or trace_id in traces or (run_id, trace_id) in rows.started_traces:
-            continue
-        raise ForeignRunRecordError(
-            f"run record {record_id}: run {run_id} was not started in trace "
-            f"{trace_id or '(none)'}; only its own segments may add to it"
-        )
+    refused = [
+        (run_id, trace_id, record_id)
+        for run_id, trace_id, record_id in rows.claims
+        if known.get(run_id)
+        and trace_id not in known[run_id]
+        and (run_id, trace_id) not in rows.started_traces
+    ]
+    if refused:
+        raise ForeignRunRecordError(refused)
 
 
 def _known_traces(executor: Executor, run_ids: list[str]) -> dict[str, set[str]]:
@@ -64,5 +81,4 @@ def _known_traces(executor: Executor, run_ids: list[str]) -> dict[str, set[str]]
             f"SELECT id, trace_ids FROM runs WHERE id IN ({in_list})", batch
         ):
             known.setdefault(run_id, set()).update(json.loads(trace_ids))
-    known = {run_id: traces - {""} for run_id, traces in known.items()}
-    return known
+    return {run_id: traces - {""} for run_id, traces in known.items()}
