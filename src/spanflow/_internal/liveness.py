@@ -10,13 +10,14 @@ root span ever arriving.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from spanflow import attributes
+from spanflow._internal import fork_hooks
+from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.run_records import FieldValue
@@ -59,7 +60,7 @@ class HeartbeatThread:
 
     def __init__(self) -> None:
         self._reset()
-        os.register_at_fork(after_in_child=self._reset)
+        fork_hooks.register(ForkStage.LIVENESS, self, after_in_child=HeartbeatThread._reset)
 
     def _reset(self) -> None:
         # After a fork the parent's runs are not this process's to keep alive or to end.

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import threading
 import time
 import warnings
-import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from spanflow._internal import fork_hooks
+from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.otlp_send import (
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -105,27 +105,17 @@ class OtlpTransport:
         # lock, and a child forked at that moment deadlocks on its first export.
         self._send_lock = threading.Lock()
         self._reset()
-        ref = weakref.ref(self)
-
-        def before_fork() -> None:
-            me = ref()
-            if me is not None:
-                me._send_lock.acquire()
-
-        def after_fork_in_parent() -> None:
-            me = ref()
-            if me is not None:
-                me._send_lock.release()
-
-        def reset_in_child() -> None:
-            me = ref()
-            if me is not None:
-                me._send_lock = threading.Lock()
-                me._reset()
-
-        os.register_at_fork(
-            before=before_fork, after_in_parent=after_fork_in_parent, after_in_child=reset_in_child
+        fork_hooks.register(
+            ForkStage.TRANSPORT,
+            self,
+            before=lambda me: me._send_lock.acquire(),
+            after_in_parent=lambda me: me._send_lock.release(),
+            after_in_child=OtlpTransport._reset_in_child,
         )
+
+    def _reset_in_child(self) -> None:
+        self._send_lock = threading.Lock()
+        self._reset()
 
     def _reset(self) -> None:
         self._cond = threading.Condition()

@@ -11,10 +11,8 @@ that index runs (an OTLP endpoint, the embedded index, a test capture), run reco
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 
 from opentelemetry import trace
@@ -28,7 +26,8 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from spanflow import attributes
-from spanflow._internal import membership, otlp_transport
+from spanflow._internal import fork_hooks, membership, otlp_transport
+from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.record_queue import RecordQueue, RunRecordExporter
 from spanflow._internal.run_records import RunRecord
@@ -69,28 +68,16 @@ class SerializedExporter(SpanExporter):
     def __init__(self, exporter: SpanExporter) -> None:
         self.exporter = exporter
         self._lock = threading.Lock()
-        ref = weakref.ref(self)
-
-        def before_fork() -> None:
-            me = ref()
-            if me is not None:
-                me._lock.acquire()
-
-        def after_fork_in_parent() -> None:
-            me = ref()
-            if me is not None:
-                me._lock.release()
-
-        def after_fork_in_child() -> None:
-            me = ref()
-            if me is not None:
-                me._lock = threading.Lock()
-
-        os.register_at_fork(
-            before=before_fork,
-            after_in_parent=after_fork_in_parent,
-            after_in_child=after_fork_in_child,
+        fork_hooks.register(
+            ForkStage.EXPORT_LOCK,
+            self,
+            before=lambda me: me._lock.acquire(),
+            after_in_parent=lambda me: me._lock.release(),
+            after_in_child=SerializedExporter._new_lock_in_child,
         )
+
+    def _new_lock_in_child(self) -> None:
+        self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         with self._lock:

@@ -11,16 +11,15 @@ slower than the program) records are dropped, and the runs they belonged to get 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
 from spanflow import attributes
-from spanflow._internal import clock
+from spanflow._internal import clock, fork_hooks
+from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.run_records import RunRecord, coalesce, split_by_size
 from spanflow._internal.warn import warn_once
@@ -94,14 +93,7 @@ class RecordQueue:
         self._max_queued_items = max_queued_items
         self._delay_s = delay_s
         self._reset()
-        ref = weakref.ref(self)
-
-        def reset_in_child() -> None:
-            me = ref()
-            if me is not None:
-                me._reset()
-
-        os.register_at_fork(after_in_child=reset_in_child)
+        fork_hooks.register(ForkStage.RECORD_QUEUE, self, after_in_child=RecordQueue._reset)
 
     def _reset(self) -> None:
         # A forked child starts empty: the parent sends what it queued itself.

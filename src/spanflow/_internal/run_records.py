@@ -10,12 +10,13 @@ points travel as a few records rather than 100,000.
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from spanflow import attributes
+from spanflow._internal import fork_hooks
+from spanflow._internal.fork_hooks import ForkStage
 
 AttributeScalar = bool | int | float | str
 FieldValue = AttributeScalar | tuple[str, ...]
@@ -41,7 +42,7 @@ class _RecordIds:
 
     def __init__(self) -> None:
         self.reset()
-        os.register_at_fork(after_in_child=self.reset)
+        fork_hooks.register(ForkStage.RECORD_IDS, self, after_in_child=_RecordIds.reset)
 
     def reset(self) -> None:
         self.prefix = secrets.token_hex(8)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import pickle
 import queue
 import threading
@@ -23,6 +22,8 @@ from typing import Any
 from opentelemetry.trace import SpanContext
 
 from spanflow import attributes as attr
+from spanflow._internal import fork_hooks
+from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow.dataflow.index import Producer, RunTreeIndex
 from spanflow.dataflow.matcher import Edge, match_call
@@ -295,5 +296,4 @@ def fork_safe(detector_getter: Callable[[], DataflowDetector | None]) -> None:
         if detector is not None:
             detector.after_fork_in_child()
 
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=reset)
+    fork_hooks.register_in_child(ForkStage.DATAFLOW, reset)

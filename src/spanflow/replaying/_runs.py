@@ -18,7 +18,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from spanflow import attributes
-from spanflow._internal import ids, settings
+from spanflow._internal import fork_hooks, ids, settings
+from spanflow._internal.fork_hooks import ForkStage
 from spanflow.replaying import _state, _transport
 from spanflow.replaying._index import ReplayError, load_run
 from spanflow.replaying._launch import launch_record, launch_wanted
@@ -121,8 +122,7 @@ def _write_tallies(session: ReplaySession, summary_dir: str) -> None:
         )
 
     atexit.register(_write_summary, session, summary_dir)
-    if hasattr(os, "register_at_fork"):  # POSIX only; elsewhere children are spawned
-        os.register_at_fork(after_in_child=forked)
+    fork_hooks.register_in_child(ForkStage.REPLAY, forked)
     multiprocessing.util.register_after_fork(session, worker_started)
 
 
