@@ -8,7 +8,6 @@ routes of that processor, because OpenTelemetry allows only one global provider 
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import re
@@ -27,11 +26,13 @@ from spanflow._internal import (
     inherit,
     pool_tasks,
     provider_join,
-    threads,
+    provider_state,
 )
 from spanflow._internal import exporters as exporter_builders
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings as settings_module
+from spanflow._internal.guard import report_internal_error
+from spanflow._internal.inherit import ProcessPropagationInstrumentor
 from spanflow._internal.parameters import ConfigurationError
 from spanflow._internal.provider_state import (
     SwitchableIdGenerator,
@@ -39,11 +40,11 @@ from spanflow._internal.provider_state import (
     id_generator,
     processor,
     settings,
-    shutdown,
 )
 from spanflow._internal.provider_state import state as _state
 from spanflow._internal.settings import Settings
 from spanflow._internal.spool import Spool
+from spanflow._internal.threads import ThreadPropagationInstrumentor
 from spanflow._version import get_tracer
 from spanflow.instrumentation.openinference import set_enabled as set_openinference
 from spanflow.redaction import Redactor
@@ -178,16 +179,10 @@ def _apply(resolved: Settings) -> None:
             inherit.adopt_parent_context()
             _state.configured_once = True
 
-        if resolved.propagate_context and not resolved.disabled:
-            threads.install()
-        else:
-            threads.uninstall()
-        if not _state.exit_hook_registered:
-            # Registered after the provider exists, so it runs before the provider's own
-            # shutdown hook (atexit is last-in, first-out).
-            atexit.register(exit_hooks.at_exit)
-            _state.exit_hook_registered = True
-        exit_hooks.install_sigterm_handler()
+        propagate = resolved.propagate_context and not resolved.disabled
+        ThreadPropagationInstrumentor().ensure(instrumented=propagate)
+        ProcessPropagationInstrumentor().ensure(instrumented=propagate)
+        exit_hooks.install()  # after the provider exists: see exit_hooks.install
         if resolved.disabled:
             pool_tasks.uninstall()
             child_exit.uninstall()
@@ -235,6 +230,22 @@ def _attach_to_provider(resolved: Settings) -> None:
     if _state.provider is not provider:
         provider.add_span_processor(_state.processor)
         _state.provider = provider
+
+
+def shutdown() -> None:
+    """Flush and close spanflow's exporters, and remove its exit hooks. A later run configures
+    spanflow again (and puts the hooks back).
+
+    Waits at most the exit bound (``exit_timeout_s``, 2 s by default) for OTLP endpoints; what
+    they did not take by then stays in the spool for the next process or ``spanflow spool flush``.
+    The ``atexit`` hook and the SIGTERM handler are removed because what they flush is closed;
+    threads and child processes still inherit the current run.
+    """
+    provider_state.shutdown()
+    try:
+        exit_hooks.uninstall()
+    except Exception:
+        report_internal_error("removing the exit hooks")
 
 
 def ensure_configured() -> None:

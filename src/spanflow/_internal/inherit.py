@@ -10,22 +10,27 @@ one process-wide value.
 
 In the child, ``parent_run.inherited_run`` returns a read-only handle of that run: spans started
 outside any run are stamped with its id, and a run opened in the child is its subrun.
+
+``ProcessPropagationInstrumentor`` wraps ``subprocess.Popen.__init__`` and
+``multiprocessing.process.BaseProcess.start`` to hand the carrier over (see
+``process_instrumentor.py`` for how it is undone). A failure while preparing the carrier is
+reported and the child starts as it would without spanflow.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import multiprocessing.process
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -34,18 +39,21 @@ from spanflow._internal import membership, parent_run
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
 from spanflow._internal.parent_run import DATAFLOW_ATTRIBUTE, PROCESS_ATTRIBUTE
+from spanflow._internal.process_instrumentor import MethodPatch, ProcessInstrumentor
 from spanflow.dataflow.switch import current_detector
 
 _ENV_POPEN_ARGUMENT_INDEX = 10  # ``env`` is Popen's 11th positional parameter
 _propagator = TraceContextTextMapPropagator()
-_lock = threading.Lock()
-_originals: dict[str, Any] = {}
 
 
 def carrier_for_current_run() -> dict[str, str]:
-    """``TRACEPARENT`` and ``SPANFLOW_RUN_CONTEXT`` for a child started now; empty outside runs."""
+    """``TRACEPARENT`` and ``SPANFLOW_RUN_CONTEXT`` for a child started now; empty outside runs.
+
+    Also empty under OpenTelemetry's ``suppress_instrumentation``: a child cannot inherit the
+    suppression, so it is not handed the run of code that asked not to be instrumented.
+    """
     handle = membership.current_run()
-    if handle is None:
+    if handle is None or not is_instrumentation_enabled():
         return {}
     carrier: dict[str, str] = {}
     _propagator.inject(carrier)
@@ -93,44 +101,48 @@ def context_from_carrier(variables: Mapping[str, str]) -> otel_context.Context |
     return None if parent_span is None else _context_of(handle, parent_span)
 
 
-def _popen_init(original: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(original)
-    def init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
-        if len(args) <= _ENV_POPEN_ARGUMENT_INDEX:
-            try:
-                variables = carrier_for_current_run()
-            except Exception:
-                report_internal_error("passing the run to a subprocess")
-                variables = {}
-            if variables:
-                base = kwargs.get("env")
-                child_env = dict(os.environ if base is None else base)
-                for key, value in variables.items():
-                    if base is None:
-                        child_env[key] = value  # the current run wins over an inherited one
-                    else:
-                        child_env.setdefault(key, value)  # an explicit env wins
-                kwargs["env"] = child_env
-        original(self, *args, **kwargs)
-
-    return init
-
-
-def _process_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
-    @functools.wraps(original)
-    def start(self: multiprocessing.process.BaseProcess) -> None:
+def _popen_init(
+    wrapped: Any, instance: subprocess.Popen[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if len(args) <= _ENV_POPEN_ARGUMENT_INDEX:
         try:
-            variables = carrier_for_current_run()
-            if variables:
-                setattr(self, PROCESS_ATTRIBUTE, variables)
-                snapshot = _dataflow_snapshot(self)
-                if snapshot is not None:
-                    setattr(self, DATAFLOW_ATTRIBUTE, snapshot)
+            kwargs = _with_run_environment(kwargs)
         except Exception:
-            report_internal_error("passing the run to a process")
-        original(self)
+            report_internal_error("passing the run to a subprocess")
+    return wrapped(*args, **kwargs)
 
-    return start
+
+def _with_run_environment(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Popen's keyword arguments with the run's variables added to ``env`` (a new dict)."""
+    variables = carrier_for_current_run()
+    if not variables:
+        return kwargs
+    base = kwargs.get("env")
+    child_env = dict(os.environ if base is None else base)
+    for key, value in variables.items():
+        if base is None:
+            child_env[key] = value  # the current run wins over an inherited one
+        else:
+            child_env.setdefault(key, value)  # an explicit env wins
+    return {**kwargs, "env": child_env}
+
+
+def _process_start(
+    wrapped: Any,
+    instance: multiprocessing.process.BaseProcess,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    try:
+        variables = carrier_for_current_run()
+        if variables:
+            setattr(instance, PROCESS_ATTRIBUTE, variables)
+            snapshot = _dataflow_snapshot(instance)
+            if snapshot is not None:
+                setattr(instance, DATAFLOW_ATTRIBUTE, snapshot)
+    except Exception:
+        report_internal_error("passing the run to a process")
+    return wrapped(*args, **kwargs)
 
 
 def _dataflow_snapshot(process: multiprocessing.process.BaseProcess) -> bytes | None:
@@ -149,25 +161,10 @@ def _dataflow_snapshot(process: multiprocessing.process.BaseProcess) -> bytes | 
     return detector.snapshot_tree(handle.id)
 
 
-def install() -> None:
-    """Wrap ``subprocess.Popen.__init__`` and ``multiprocessing``'s ``Process.start``."""
-    with _lock:
-        if _originals:
-            return
-        _originals["popen"] = subprocess.Popen.__init__
-        _originals["process"] = multiprocessing.process.BaseProcess.start
-        subprocess.Popen.__init__ = _popen_init(_originals["popen"])  # type: ignore[method-assign]
-        multiprocessing.process.BaseProcess.start = _process_start(  # type: ignore[method-assign,assignment]
-            _originals["process"]
-        )
+class ProcessPropagationInstrumentor(ProcessInstrumentor):
+    """Hands the current run to ``subprocess`` and ``multiprocessing`` children."""
 
-
-def uninstall() -> None:
-    """Restore the original methods."""
-    with _lock:
-        if not _originals:
-            return
-        subprocess.Popen.__init__ = _originals.pop("popen")  # type: ignore[method-assign]
-        multiprocessing.process.BaseProcess.start = _originals.pop(  # type: ignore[method-assign]
-            "process"
-        )
+    patches = (
+        MethodPatch(subprocess.Popen, "__init__", _popen_init),
+        MethodPatch(multiprocessing.process.BaseProcess, "start", _process_start),
+    )

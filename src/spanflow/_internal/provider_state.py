@@ -44,7 +44,6 @@ class ProviderState:
         self.provider: TracerProvider | None = None  # the SDK provider our processor is on
         self.id_generator: SwitchableIdGenerator | None = None  # only on a provider we made
         self.tracer: trace.Tracer | None = None
-        self.exit_hook_registered = False
         self.configured_once = False
         # Processors of a joined provider that already export to one of our endpoints.
         self.joined: tuple[SpanProcessor, ...] = ()

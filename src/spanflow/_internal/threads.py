@@ -1,8 +1,8 @@
-"""Carry the current run into threads and thread pools, reversibly.
+"""Carry the current run into threads and thread pools: ``ThreadPropagationInstrumentor``.
 
 Python threads start with an empty ``contextvars`` context, so a span started in a thread the
 user spawned inside a run would belong to no run. While spanflow is configured (with
-``propagate_context=True``, the default) two methods are wrapped:
+``propagate_context=True``, the default) the instrumentor wraps two methods:
 
 * ``threading.Thread.start``: when a run is current, the new thread runs inside the
   OpenTelemetry context of the code that started it (its run and its current span);
@@ -11,7 +11,13 @@ user spawned inside a run would belong to no run. While spanflow is configured (
   each ``submit``, never at thread creation — a work item is never attributed to the run that
   happened to create the pool thread.
 
-``uninstall()`` puts the original methods back.
+Under OpenTelemetry's ``suppress_instrumentation`` the wrappers still carry the context, and the
+suppression with it: work handed to a thread stays suppressed, as it would be had it run inline.
+Stepping aside instead would start the thread with an empty context, where instrumentation is on
+again. So ``Thread.start`` also carries a suppressed context outside runs.
+
+A failure inside a wrapper is reported and the thread starts (the item is submitted) as without
+spanflow. ``uninstrument()`` puts the original methods back (see ``process_instrumentor.py``).
 """
 
 from __future__ import annotations
@@ -19,16 +25,15 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from spanflow._internal import inherit
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.membership import run_in_context
-
-_lock = threading.Lock()
-_originals: dict[str, Any] = {}
+from spanflow._internal.process_instrumentor import MethodPatch, ProcessInstrumentor
 
 
 def call_in_context(
@@ -43,52 +48,38 @@ def call_in_context(
 
 
 def _start_in_run(
-    original_start: Callable[[threading.Thread], None],
-) -> Callable[[threading.Thread], None]:
-    @functools.wraps(original_start)
-    def start(self: threading.Thread) -> None:
+    wrapped: Any, instance: threading.Thread, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
         context = otel_context.get_current()
-        if run_in_context(context) is not None:
-            target_run = self.run
-            self.run = functools.partial(call_in_context, context, target_run)  # type: ignore[method-assign]
-        original_start(self)
-
-    return start
-
-
-def _submit_in_context(original_submit: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
-    @functools.wraps(original_submit)
-    def submit(
-        self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> Future[Any]:
-        wrapped = functools.partial(call_in_context, otel_context.get_current(), fn)
-        return original_submit(self, wrapped, *args, **kwargs)
-
-    return submit
+        if run_in_context(context) is not None or not is_instrumentation_enabled():
+            instance.run = functools.partial(call_in_context, context, instance.run)  # type: ignore[method-assign]
+    except Exception:
+        report_internal_error("passing the run to a thread")
+    return wrapped(*args, **kwargs)
 
 
-def install() -> None:
-    """Wrap ``Thread.start`` and ``ThreadPoolExecutor.submit`` (idempotent)."""
-    with _lock:
-        if _originals:
-            return
-        _originals["start"] = threading.Thread.start
-        _originals["submit"] = ThreadPoolExecutor.submit
-        threading.Thread.start = _start_in_run(_originals["start"])  # type: ignore[method-assign,assignment]
-        ThreadPoolExecutor.submit = _submit_in_context(_originals["submit"])  # type: ignore[method-assign]
-    inherit.install()
+def _submit_in_context(
+    wrapped: Any, instance: ThreadPoolExecutor, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    if args:
+        try:
+            fn, *rest = args
+            args = (functools.partial(call_in_context, otel_context.get_current(), fn), *rest)
+        except Exception:
+            report_internal_error("passing the run to a thread pool")
+    return wrapped(*args, **kwargs)
 
 
-def uninstall() -> None:
-    """Restore the original methods (idempotent)."""
-    with _lock:
-        if not _originals:
-            return
-        threading.Thread.start = _originals.pop("start")  # type: ignore[method-assign]
-        ThreadPoolExecutor.submit = _originals.pop("submit")  # type: ignore[method-assign]
-    inherit.uninstall()
+class ThreadPropagationInstrumentor(ProcessInstrumentor):
+    """Runs threads and ``ThreadPoolExecutor`` work items in the run that started them."""
+
+    patches = (
+        MethodPatch(threading.Thread, "start", _start_in_run),
+        MethodPatch(ThreadPoolExecutor, "submit", _submit_in_context),
+    )
 
 
 def installed() -> bool:
-    """Whether the wrappers are in place."""
-    return bool(_originals)
+    """Whether threads and thread pools carry the current run."""
+    return bool(ThreadPropagationInstrumentor().is_instrumented_by_opentelemetry)
