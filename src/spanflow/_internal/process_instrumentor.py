@@ -18,6 +18,7 @@ that can be switched off:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ class _Layer:
     ) -> Any:
         if not self.active:
             return wrapped(*args, **kwargs)
+        if instance is None and args:
+            # Called on the function itself (``vars(Thread)["start"](thread)``, as a wrapper
+            # another library saved may do): the instance is the first argument.
+            instance, args = args[0], args[1:]
+            wrapped = functools.partial(wrapped, instance)
         return self._wrapper(wrapped, instance, args, kwargs)
 
     def in_chain_of(self, attribute: object) -> bool:
