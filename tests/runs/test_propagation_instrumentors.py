@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import multiprocessing.pool
 import multiprocessing.process
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,8 +19,11 @@ from tests.environments import child_environment
 
 import spanflow
 from spanflow._internal import inherit
+from spanflow._internal.child_exit import ChildExitInstrumentor
 from spanflow._internal.guard import internal_error_counts
 from spanflow._internal.inherit import ProcessPropagationInstrumentor
+from spanflow._internal.pool_tasks import PoolTaskInstrumentor
+from spanflow._internal.process_instrumentor import ProcessInstrumentor
 from spanflow._internal.threads import ThreadPropagationInstrumentor
 from spanflow.testing import SpanCapture
 
@@ -28,14 +32,18 @@ METHODS = [
     (ThreadPoolExecutor, "submit"),
     (subprocess.Popen, "__init__"),
     (multiprocessing.process.BaseProcess, "start"),
+    (multiprocessing.pool.Pool, "apply_async"),
+    (multiprocessing.pool.Pool, "_guarded_task_generation"),
+    (ProcessPoolExecutor, "submit"),
+    (multiprocessing.process.BaseProcess, "_bootstrap"),
 ]
 PRINT_RUN_CONTEXT = "import os; print(os.environ.get('SPANFLOW_RUN_CONTEXT') or '')"
 
 
 @pytest.fixture
 def uninstrumented(spanflow_capture: SpanCapture) -> Iterator[dict[tuple[type, str], object]]:
-    """Both propagation instrumentors off for the test (on again after it); the originals."""
-    instrumentors = (ThreadPropagationInstrumentor(), ProcessPropagationInstrumentor())
+    """spanflow's process instrumentors off for the test (on again after it); the originals."""
+    instrumentors = _all_instrumentors()
     for instrumentor in instrumentors:
         instrumentor.ensure(instrumented=False)
     try:
@@ -43,6 +51,15 @@ def uninstrumented(spanflow_capture: SpanCapture) -> Iterator[dict[tuple[type, s
     finally:
         for instrumentor in instrumentors:
             instrumentor.ensure(instrumented=True)
+
+
+def _all_instrumentors() -> tuple[ProcessInstrumentor, ...]:
+    return (
+        ThreadPropagationInstrumentor(),
+        ProcessPropagationInstrumentor(),
+        PoolTaskInstrumentor(),
+        ChildExitInstrumentor(),
+    )
 
 
 def _run_seen_by_a_thread() -> str | None:
@@ -74,7 +91,7 @@ def test_instrumenting_twice_wraps_once_and_uninstrumenting_restores_the_origina
     uninstrumented: dict[tuple[type, str], object],
 ) -> None:
     """Two instrument() calls wrap each method once; uninstrument() puts back the same objects."""
-    instrumentors = (ThreadPropagationInstrumentor(), ProcessPropagationInstrumentor())
+    instrumentors = _all_instrumentors()
     for instrumentor in instrumentors:
         instrumentor.instrument()
         instrumentor.instrument()  # OpenTelemetry's BaseInstrumentor: a no-op the second time

@@ -6,8 +6,9 @@ A ``multiprocessing`` child made by fork or forkserver leaves through ``os._exit
 ``inherit.py``) arrives, so a ``configure()`` or ``instrument()`` at module top level runs
 before the parent's run is known.
 
-While spanflow is configured, ``BaseProcess._bootstrap`` (what every child runs: it calls the
-target, then multiprocessing's exit finalizers) is wrapped. In the child, the wrapper
+While spanflow is configured, ``ChildExitInstrumentor`` wraps ``BaseProcess._bootstrap`` (what
+every child runs: it calls the target, then multiprocessing's exit finalizers). In the child,
+the wrapper
 
 * makes the parent's run and span current before the target runs, unless a span is current
   already (a forked child inherits its parent's context);
@@ -28,14 +29,12 @@ multiprocessing exit finalizer (``util.Finalize``) instead. :func:`uninstall` un
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import multiprocessing.process
 import multiprocessing.util
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -50,6 +49,7 @@ from spanflow._internal import (
     provider_state,
 )
 from spanflow._internal.guard import report_internal_error
+from spanflow._internal.process_instrumentor import MethodPatch, ProcessInstrumentor
 
 CHILD_EXIT_FLUSH_TIMEOUT_S = 5.0
 _SPOOL_WAIT_S = 0.5  # for a spool write under way when the flush gave up
@@ -58,7 +58,6 @@ _SPOOL_WAIT_S = 0.5  # for a spool write under way when the flush gave up
 _EXIT_PRIORITY = 0
 
 _lock = threading.Lock()
-_original_bootstrap: Callable[..., int] | None = None
 _wrapped_bootstrap_pid: int | None = None  # this child runs inside the wrapper
 _finalizer: multiprocessing.util.Finalize | None = None
 _finalizer_pid: int | None = None
@@ -96,30 +95,33 @@ def _enter_parent_run(process: multiprocessing.process.BaseProcess) -> None:
         report_internal_error("entering the parent's run in a child")
 
 
-def _wrap_bootstrap(original: Callable[..., int]) -> Callable[..., int]:
-    @functools.wraps(original)
-    def _bootstrap(self: multiprocessing.process.BaseProcess, *args: Any, **kwargs: Any) -> int:
-        global _wrapped_bootstrap_pid
-        _wrapped_bootstrap_pid = os.getpid()
-        _drop_sigterm_handler()
-        _enter_parent_run(self)
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            _flush_at_child_exit()
+def _bootstrap(
+    wrapped: Any,
+    instance: multiprocessing.process.BaseProcess,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    global _wrapped_bootstrap_pid
+    _wrapped_bootstrap_pid = os.getpid()
+    _drop_sigterm_handler()
+    _enter_parent_run(instance)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        _flush_at_child_exit()
 
-    return _bootstrap
+
+class ChildExitInstrumentor(ProcessInstrumentor):
+    """In every ``multiprocessing`` child: the parent's run, default SIGTERM, a flush at exit."""
+
+    patches = (MethodPatch(multiprocessing.process.BaseProcess, "_bootstrap", _bootstrap),)
 
 
 def install() -> None:
     """Wrap ``BaseProcess._bootstrap``; inside a running child, flush at its exit (idempotent)."""
-    global _original_bootstrap, _finalizer, _finalizer_pid
+    global _finalizer, _finalizer_pid
     with _lock:
-        if _original_bootstrap is None:
-            _original_bootstrap = multiprocessing.process.BaseProcess._bootstrap  # type: ignore[attr-defined]
-            multiprocessing.process.BaseProcess._bootstrap = _wrap_bootstrap(  # type: ignore[attr-defined]
-                _original_bootstrap
-            )
+        ChildExitInstrumentor().ensure(instrumented=True)
         pid = os.getpid()
         in_child = multiprocessing.parent_process() is not None
         if in_child:
@@ -135,11 +137,9 @@ def install() -> None:
 
 def uninstall() -> None:
     """Restore ``_bootstrap`` and cancel this process's exit finalizer (idempotent)."""
-    global _original_bootstrap, _finalizer, _finalizer_pid
+    global _finalizer, _finalizer_pid
     with _lock:
-        if _original_bootstrap is not None:
-            multiprocessing.process.BaseProcess._bootstrap = _original_bootstrap  # type: ignore[attr-defined]
-            _original_bootstrap = None
+        ChildExitInstrumentor().ensure(instrumented=False)
         if _finalizer is not None and _finalizer_pid == os.getpid():
             _finalizer.cancel()
         _finalizer = None
@@ -148,4 +148,4 @@ def uninstall() -> None:
 
 def installed() -> bool:
     """Whether children started from now on deliver their spans at exit."""
-    return _original_bootstrap is not None
+    return bool(ChildExitInstrumentor().is_instrumented_by_opentelemetry)

@@ -15,21 +15,21 @@ task and, there:
   later tasks do not wait for ``FLUSH_PAUSE_AFTER_TIMEOUT_S`` (their spans still go out in the
   background and at exit).
 
-Three methods are wrapped, reversibly: ``Pool.apply_async`` (behind ``apply``),
-``Pool._guarded_task_generation`` (behind ``map``, ``imap``, ``imap_unordered``, ``starmap``
-and their ``_async`` forms; called in the submitting thread) and
-``ProcessPoolExecutor.submit`` (behind its ``map``). ``multiprocessing.pool.ThreadPool`` runs
-tasks in this process: its tasks only carry the submitter's context.
+``PoolTaskInstrumentor`` wraps three methods (undone as ``process_instrumentor.py`` says):
+``Pool.apply_async`` (behind ``apply``), ``Pool._guarded_task_generation`` (behind ``map``,
+``imap``, ``imap_unordered``, ``starmap`` and their ``_async`` forms; called in the submitting
+thread) and ``ProcessPoolExecutor.submit`` (behind its ``map``).
+``multiprocessing.pool.ThreadPool`` runs tasks in this process: its tasks only carry the
+submitter's context.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.pool import Pool, ThreadPool
 from typing import Any
 
@@ -37,14 +37,13 @@ from opentelemetry import context as otel_context
 
 from spanflow._internal import inherit, provider_state
 from spanflow._internal.guard import report_internal_error
+from spanflow._internal.process_instrumentor import MethodPatch, ProcessInstrumentor, Wrapper
 from spanflow._internal.threads import call_in_context
 
 TASK_FLUSH_TIMEOUT_S = 5.0
 FLUSH_PAUSE_AFTER_TIMEOUT_S = 30.0
 
 logger = logging.getLogger("spanflow")
-_lock = threading.Lock()
-_originals: dict[str, Any] = {}
 _carry_context = True
 _flush_paused_until = 0.0
 
@@ -114,32 +113,26 @@ def _task_for(pool: object, function: Callable[..., Any]) -> Callable[..., Any]:
         return function
 
 
-def _wrap_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def apply_async(self: Pool, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return original(self, _task_for(self, func), *args, **kwargs)
+def _with_task_at(position: int) -> Wrapper:
+    """A wrapper that wraps the task function, the ``position``-th argument, for its pool."""
 
-    return apply_async
-
-
-def _wrap_task_generation(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def _guarded_task_generation(
-        self: Pool, result_job: int, func: Callable[..., Any], iterable: Any
-    ) -> Any:
-        return original(self, result_job, _task_for(self, func), iterable)
-
-    return _guarded_task_generation
-
-
-def _wrap_submit(original: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
-    @functools.wraps(original)
-    def submit(
-        self: ProcessPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> Future[Any]:
-        return original(self, _task_for(self, fn), *args, **kwargs)
+    def submit(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if len(args) > position:
+            task = _task_for(instance, args[position])
+            args = (*args[:position], task, *args[position + 1 :])
+        return wrapped(*args, **kwargs)
 
     return submit
+
+
+class PoolTaskInstrumentor(ProcessInstrumentor):
+    """Wraps each task given to a process pool (or ``ThreadPool``) for its submitter's run."""
+
+    patches = (
+        MethodPatch(Pool, "apply_async", _with_task_at(0)),  # (func, args, kwds, ...)
+        MethodPatch(Pool, "_guarded_task_generation", _with_task_at(1)),  # (job, func, iterable)
+        MethodPatch(ProcessPoolExecutor, "submit", _with_task_at(0)),  # (fn, /, *args)
+    )
 
 
 def install(*, carry_context: bool = True) -> None:
@@ -150,30 +143,15 @@ def install(*, carry_context: bool = True) -> None:
             they deliver their spans either way.
     """
     global _carry_context
-    with _lock:
-        _carry_context = carry_context
-        if _originals:
-            return
-        _originals["apply_async"] = Pool.apply_async
-        _originals["task_generation"] = Pool._guarded_task_generation  # type: ignore[attr-defined]
-        _originals["submit"] = ProcessPoolExecutor.submit
-        Pool.apply_async = _wrap_apply_async(_originals["apply_async"])  # type: ignore[method-assign]
-        Pool._guarded_task_generation = _wrap_task_generation(  # type: ignore[attr-defined]
-            _originals["task_generation"]
-        )
-        ProcessPoolExecutor.submit = _wrap_submit(_originals["submit"])  # type: ignore[method-assign]
+    _carry_context = carry_context
+    PoolTaskInstrumentor().ensure(instrumented=True)
 
 
 def uninstall() -> None:
     """Restore the original methods (idempotent)."""
-    with _lock:
-        if not _originals:
-            return
-        Pool.apply_async = _originals.pop("apply_async")  # type: ignore[method-assign]
-        Pool._guarded_task_generation = _originals.pop("task_generation")  # type: ignore[attr-defined]
-        ProcessPoolExecutor.submit = _originals.pop("submit")  # type: ignore[method-assign]
+    PoolTaskInstrumentor().ensure(instrumented=False)
 
 
 def installed() -> bool:
     """Whether pool tasks are wrapped."""
-    return bool(_originals)
+    return bool(PoolTaskInstrumentor().is_instrumented_by_opentelemetry)
