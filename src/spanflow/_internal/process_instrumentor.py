@@ -91,6 +91,8 @@ class ProcessInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         with _lock:
             layers: dict[tuple[type, str], _Layer] = self.__dict__.setdefault("_layers", {})
             for patch in self.patches:
+                if patch.name not in vars(patch.owner):
+                    continue  # not in this Python version (a private method): nothing to carry
                 key = (patch.owner, patch.name)
                 layer = layers.get(key)
                 if layer is not None and layer.in_chain_of(vars(patch.owner).get(patch.name)):
