@@ -25,10 +25,10 @@ import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from spanflow._internal import fork_hooks
+from spanflow._internal.background_worker import STOP, BackgroundWorker, Stop, Wait
 from spanflow._internal.fork_hooks import ForkStage
-from spanflow._internal.guard import report_internal_error
 from spanflow._internal.otlp_send import (
     DEFAULT_REQUEST_TIMEOUT_S,
     LOGS,
@@ -87,7 +87,7 @@ class _Request:
     abandoned: bool = False  # spooled by close() while still in flight
 
 
-class OtlpTransport:
+class OtlpTransport(BackgroundWorker[_Request | None]):
     """Sends one endpoint's OTLP requests over its protocol; spools on retryable failure."""
 
     def __init__(
@@ -100,31 +100,19 @@ class OtlpTransport:
         self.endpoint = endpoint
         self._spool = spool
         self._request_timeout_s = request_timeout_s
-        # Held while a request is on the wire. fork() waits for it: a sender thread caught
-        # mid-request can hold an import lock (requests imports lazily) or a connection-pool
-        # lock, and a child forked at that moment deadlocks on its first export.
-        self._send_lock = threading.Lock()
-        self._reset()
-        fork_hooks.register(
-            ForkStage.TRANSPORT,
-            self,
-            before=lambda me: me._send_lock.acquire(),
-            after_in_parent=lambda me: me._send_lock.release(),
-            after_in_child=OtlpTransport._reset_in_child,
+        # _send_lock is held while a request is on the wire, so fork() waits for it.
+        super().__init__(
+            thread_name=f"spanflow-otlp {endpoint.url}",
+            failure_context="sending OTLP requests",
+            fork_stage=ForkStage.TRANSPORT,
+            hold_send_lock_across_fork=True,
         )
 
-    def _reset_in_child(self) -> None:
-        self._send_lock = threading.Lock()
-        self._reset()
-
     def _reset(self) -> None:
-        self._cond = threading.Condition()
         self._queue: deque[_Request] = deque()
         self._queued_bytes = 0
         self._in_flight: _Request | None = None
-        self._thread: threading.Thread | None = None
         self._sender: Sender | None = None
-        self._closed = False
         self._down = False
         self._retry_at: float | None = None
         self._backoff_s = INITIAL_BACKOFF_S
@@ -262,48 +250,29 @@ class OtlpTransport:
 
     # --- the worker -----------------------------------------------------------------------------
 
-    def _ensure_worker(self) -> None:
-        if self._thread is None and not self._closed:
-            self._thread = threading.Thread(
-                target=self._work, name=f"spanflow-otlp {self.endpoint.url}", daemon=True
-            )
-            self._thread.start()
+    def _next_job(self) -> _Request | Wait | Literal[Stop.STOP] | None:
+        """The next request, None to work on the spool, a wait, or STOP (the thread exits)."""
+        if self._closed:
+            return STOP
+        if self._queue:
+            request = self._queue.popleft()
+            self._queued_bytes -= len(request.body)
+            self._in_flight = request
+            return request
+        if self._retry_at is None:
+            return STOP  # idle: a later submit starts a new thread
+        wait_s = self._retry_at - time.monotonic()
+        if wait_s <= 0:
+            return None
+        return Wait(wait_s)
 
-    def _next_job(self) -> _Request | bool | None:
-        """The next request, None to work on the spool, False to stop (the thread exits)."""
-        with self._cond:
-            while True:
-                if self._closed:
-                    self._thread = None
-                    return False
-                if self._queue:
-                    request = self._queue.popleft()
-                    self._queued_bytes -= len(request.body)
-                    self._in_flight = request
-                    return request
-                if self._retry_at is None:
-                    self._thread = None  # idle: a later submit starts a new thread
-                    return False
-                wait_s = self._retry_at - time.monotonic()
-                if wait_s <= 0:
-                    return None
-                self._cond.wait(wait_s)
+    def _run_job(self, job: _Request | None) -> None:
+        if job is None:
+            self._deliver_one_spooled()
+        else:
+            self._send_request(job)
 
-    def _work(self) -> None:
-        while True:
-            job = self._next_job()
-            if job is False:
-                return
-            try:
-                if isinstance(job, _Request):
-                    self._send_request(job)
-                else:
-                    self._deliver_one_spooled()
-            except Exception:
-                report_internal_error("sending OTLP requests")
-                self._recover_from_failure(job if isinstance(job, _Request) else None)
-
-    def _recover_from_failure(self, request: _Request | None) -> None:
+    def _job_failed(self, request: _Request | None) -> None:
         """After an unexpected error: resolve the request (dropped, counted), back off."""
         if request is not None:
             _count_dropped(request.signal, request.item_count)

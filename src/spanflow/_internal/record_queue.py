@@ -15,10 +15,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from spanflow import attributes
-from spanflow._internal import clock, fork_hooks
+from spanflow._internal import clock
+from spanflow._internal.background_worker import STOP, BackgroundWorker, Stop, Wait
 from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.run_records import RunRecord, coalesce, split_by_size
@@ -69,7 +70,7 @@ class InMemoryRunRecordExporter:
         return None
 
 
-class RecordQueue:
+class RecordQueue(BackgroundWorker[list[RunRecord]]):
     """Queues run records for one exporter and sends them from a background thread.
 
     Args:
@@ -92,12 +93,14 @@ class RecordQueue:
         self._batch = batch
         self._max_queued_items = max_queued_items
         self._delay_s = delay_s
-        self._reset()
-        fork_hooks.register(ForkStage.RECORD_QUEUE, self, after_in_child=RecordQueue._reset)
+        super().__init__(
+            thread_name="spanflow-run-records",
+            failure_context="sending run records",
+            fork_stage=ForkStage.RECORD_QUEUE,
+        )
 
     def _reset(self) -> None:
         # A forked child starts empty: the parent sends what it queued itself.
-        self._condition = threading.Condition()
         self._pending: deque[RunRecord] = deque()
         self._pending_items = 0
         self._in_flight = 0
@@ -105,16 +108,13 @@ class RecordQueue:
         self._flush_requested = 0
         self._oldest_monotonic = 0.0
         self._dropped: dict[str, RunRecord] = {}  # run id -> a record of it, for the ids
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self._send_lock = threading.Lock()
 
     def submit(self, record: RunRecord, *, urgent: bool = False) -> None:
         """Queue ``record``; ``urgent`` (start records) wakes the sender at once."""
         if not self._batch:
             self._send([record])
             return
-        with self._condition:
+        with self._cond:
             if self._closed:
                 return
             if self._pending_items + record.weight > self._max_queued_items:
@@ -132,14 +132,10 @@ class RecordQueue:
             self._pending.append(record)
             self._pending_items += record.weight
             self._urgent = self._urgent or urgent
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="spanflow-run-records", daemon=True
-                )
-                self._thread.start()
+            self._ensure_worker()
             if urgent or first:
                 # The sender sleeps without a deadline while the queue is empty.
-                self._condition.notify_all()
+                self._cond.notify_all()
 
     def _due(self) -> bool:
         if not self._pending and not self._dropped:
@@ -152,30 +148,31 @@ class RecordQueue:
             or time.monotonic() - self._oldest_monotonic >= self._delay_s
         )
 
-    def _work(self) -> None:
-        while True:
-            with self._condition:
-                while not self._due():
-                    if self._closed:
-                        return
-                    wait_s = None
-                    if self._pending:
-                        waited_s = time.monotonic() - self._oldest_monotonic
-                        wait_s = max(0.0, self._delay_s - waited_s)
-                    self._condition.wait(wait_s)
-                taken = list(self._pending)
-                self._pending.clear()
-                self._in_flight = self._pending_items or 1
-                self._pending_items = 0
-                self._urgent = False
-                dropped, self._dropped = self._dropped, {}
-            taken.extend(_truncation_record(record) for record in dropped.values())
-            try:
-                self._send(taken)
-            finally:
-                with self._condition:
-                    self._in_flight = 0
-                    self._condition.notify_all()
+    def _next_job(self) -> list[RunRecord] | Wait | Literal[Stop.STOP]:
+        """What is queued once it is due (with a truncation record per run that lost some)."""
+        if not self._due():
+            if self._closed:
+                return STOP
+            if not self._pending:
+                return Wait(None)
+            waited_s = time.monotonic() - self._oldest_monotonic
+            return Wait(max(0.0, self._delay_s - waited_s))
+        taken = list(self._pending)
+        self._pending.clear()
+        self._in_flight = self._pending_items or 1
+        self._pending_items = 0
+        self._urgent = False
+        dropped, self._dropped = self._dropped, {}
+        taken.extend(_truncation_record(record) for record in dropped.values())
+        return taken
+
+    def _run_job(self, job: list[RunRecord]) -> None:
+        try:
+            self._send(job)
+        finally:
+            with self._cond:
+                self._in_flight = 0
+                self._cond.notify_all()
 
     def _send(self, records: list[RunRecord]) -> None:
         with self._send_lock:
@@ -189,11 +186,11 @@ class RecordQueue:
         """Send everything queued now; True when it was handed over within ``timeout_s``."""
         if not self._batch:
             return True
-        with self._condition:
+        with self._cond:
             self._flush_requested += 1
-            self._condition.notify_all()
+            self._cond.notify_all()
             try:
-                return self._condition.wait_for(
+                return self._cond.wait_for(
                     lambda: not self._pending and not self._dropped and not self._in_flight,
                     timeout=timeout_s,
                 )
@@ -203,10 +200,10 @@ class RecordQueue:
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Send what is queued, stop the thread and shut the exporter down."""
         self.force_flush(timeout_s)
-        with self._condition:
+        with self._cond:
             self._closed = True
             thread = self._thread
-            self._condition.notify_all()
+            self._cond.notify_all()
         if thread is not None:
             thread.join(timeout_s)
         try:
