@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
 from spanflow import environment as env
@@ -141,27 +141,21 @@ class Client:
         page_size: int = 200,
     ) -> Iterator[RunSummary]:
         """Every matching run, newest first, fetching pages as the loop goes (filters as above)."""
-        cursor: str | None = None
-        while True:
-            page = self.list_runs(
-                project=project,
-                status=status,
-                tags=tags,
-                name=name,
-                started_after=started_after,
-                started_before=started_before,
-                parent=parent,
-                top_level=top_level,
-                params=params,
-                metrics=metrics,
-                attributes=attributes,
-                limit=min(page_size, MAX_LIMIT),
-                cursor=cursor,
-            )
-            yield from page.runs
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        pairs = run_list_pairs(
+            project=project,
+            status=status,
+            tags=tags,
+            name=name,
+            started_after=started_after,
+            started_before=started_before,
+            parent=parent,
+            top_level=top_level,
+            params=params,
+            metrics=metrics,
+            attributes=attributes,
+            limit=min(page_size, MAX_LIMIT),
+        )
+        yield from _every_run(lambda cursor: self._backend.list_runs(_at(pairs, cursor)))
 
     def get_run(self, run_id: str) -> RunSummary:
         """The run, merged across its segments. Raises ``RunNotFoundError``."""
@@ -173,15 +167,8 @@ class Client:
 
     def children(self, run_id: str) -> list[RunSummary]:
         """Every direct subrun of the run, newest first."""
-        runs: list[RunSummary] = []
-        cursor: str | None = None
-        while True:
-            pairs = run_list_pairs(limit=MAX_LIMIT, cursor=cursor)
-            page = self._backend.children(run_id, pairs)
-            runs.extend(page.runs)
-            if page.next_cursor is None:
-                return runs
-            cursor = page.next_cursor
+        pairs = run_list_pairs(limit=MAX_LIMIT)
+        return list(_every_run(lambda cursor: self._backend.children(run_id, _at(pairs, cursor))))
 
     def metric_history(self, run_id: str) -> list[MetricPoint]:
         """Every metric point the run logged, in time order."""
@@ -325,3 +312,19 @@ class Client:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _at(pairs: list[tuple[str, str]], cursor: str | None) -> list[tuple[str, str]]:
+    """The query ``pairs`` for the page ``cursor`` points at (None: the first page)."""
+    return pairs if cursor is None else [*pairs, ("cursor", cursor)]
+
+
+def _every_run(fetch_page: Callable[[str | None], RunPage]) -> Iterator[RunSummary]:
+    """The runs of every page, fetched one page at a time as the caller iterates."""
+    cursor: str | None = None
+    while True:
+        page = fetch_page(cursor)
+        yield from page.runs
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
