@@ -19,18 +19,17 @@ import argparse
 import importlib
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_instrumentation import (
-    REPLY_TEXT,
-    dropping_exporter,
-    history_messages,
-    measure,
-)
+# The workload (history, reply) and the span-counting exporter are bench_overhead's, so both
+# benches measure the same calls.
+from bench_overhead import REPLY_TEXT, _Counter, dropping_exporter, history_messages
 
 PROVIDERS = ("google_genai", "mistral", "cohere", "ollama")
 VARIANTS = {
@@ -134,6 +133,24 @@ def provider_calls(provider: str, url: str) -> tuple[Callable[[], None], Callabl
     )  # type: ignore[return-value]
 
 
+def measure(one_call: Callable[[], None], *, calls: int, warmup: int) -> dict[str, float]:
+    """Median/mean wall time and CPU time per call, in microseconds."""
+    for _ in range(warmup):
+        one_call()
+    wall_ns: list[int] = []
+    cpu_start = time.process_time()
+    for _ in range(calls):
+        started = time.perf_counter_ns()
+        one_call()
+        wall_ns.append(time.perf_counter_ns() - started)
+    cpu_s = time.process_time() - cpu_start
+    return {
+        "median_us": statistics.median(wall_ns) / 1000,
+        "mean_us": statistics.fmean(wall_ns) / 1000,
+        "cpu_us": cpu_s / calls * 1e6,
+    }
+
+
 def run_worker(provider: str, variant: str, url: str, calls: int, warmup: int) -> dict[str, Any]:
     """Measure one provider and variant against the server at ``url``."""
     exporter = dropping_exporter()
@@ -144,7 +161,7 @@ def run_worker(provider: str, variant: str, url: str, calls: int, warmup: int) -
         "stream": measure(streamed, calls=calls, warmup=warmup),
     }
     flush()
-    results["spans_per_call"] = exporter.count / (2 * (calls + warmup))
+    results["spans_per_call"] = _Counter.spans / (2 * (calls + warmup))
     return results
 
 
