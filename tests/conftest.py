@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from spanflow import environment
+from tests import postgres
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +24,8 @@ def private_spool(
 def postgres_url() -> str:
     """The test PostgreSQL server (``. scripts/postgres-env.sh`` exports it).
 
-    Without one the requesting test skips — or fails when ``SPANFLOW_REQUIRE_POSTGRES=1`` (CI),
-    so a missing server can never pass silently there.
+    Without one, or without ``psycopg`` (the ``postgres`` extra), the requesting test skips —
+    or fails when ``SPANFLOW_REQUIRE_POSTGRES=1`` (CI), so a missing server can never pass
+    silently there.
     """
-    url = os.environ.get(environment.SPANFLOW_TEST_POSTGRES_URL)
-    if url:
-        return url
-    message = (
-        f"{environment.SPANFLOW_TEST_POSTGRES_URL} is not set (run `. scripts/postgres-env.sh`)"
-    )
-    if os.environ.get(environment.SPANFLOW_REQUIRE_POSTGRES) == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+    return postgres.postgres_url()

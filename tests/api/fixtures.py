@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from spanflow import attributes as attr
 from spanflow.query.store import RunIndexStore
 from tests.api.support import LlmCall, RunSpec, serve, write_runs
+from tests.postgres import schema_of_its_own
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -23,16 +23,9 @@ def index_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield str(tmp_path / "index.db")
         return
-    import psycopg
-
     url: str = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in url else "?"
-    yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with schema_of_its_own(url) as location:
+        yield location
 
 
 @pytest.fixture

@@ -76,9 +76,9 @@ def target(
         with collector_process(str(path)) as collector:
             yield FuzzTarget(collector, sqlite_spans)
         return
-    import psycopg
-
     url: str = request.getfixturevalue("postgres_url")
+    import psycopg  # after postgres_url: it skips (or fails in CI) without the extra
+
     schema = f"f_{uuid.uuid4().hex}"
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")

@@ -44,9 +44,9 @@ def live_collector(
         with running_collector(str(tmp_path_factory.mktemp("hostile") / "index.db")) as running:
             yield running
         return
-    import psycopg
-
     url: str = request.getfixturevalue("postgres_url")
+    import psycopg  # after postgres_url: it skips (or fails in CI) without the extra
+
     schema = f"h_{uuid.uuid4().hex}"
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")

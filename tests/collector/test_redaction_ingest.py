@@ -92,9 +92,9 @@ def index(
         db = tmp_path / "index.db"
         yield str(db), lambda: index_bytes(db)
         return
-    import psycopg
-
     url: str = request.getfixturevalue("postgres_url")
+    import psycopg  # after postgres_url: it skips (or fails in CI) without the extra
+
     schema = f"t_{uuid.uuid4().hex}"
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")

@@ -6,7 +6,6 @@ import re
 import sys
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from tests.collector.processes import collector_process
 from tests.environments import child_environment
+from tests.postgres import schema_of_its_own
 from tests.ui.conftest import ready_process, record_runs, screenshot
 
 pytestmark = pytest.mark.slow
@@ -29,18 +29,9 @@ def collector_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield str(tmp_path / "index.db")
         return
-    import psycopg
-
     postgres_url: str = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in postgres_url else "?"
-    try:
-        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with schema_of_its_own(postgres_url) as location:
+        yield location
 
 
 def _answer(url: str, **headers: str) -> tuple[int, str]:
