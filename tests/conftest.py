@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+
 import pytest
 
+import spanflow
 from spanflow import environment
+from spanflow.instrumentation import _guard, content
+from spanflow.testing import FakeLLMServer, SpanCapture
 from tests import postgres
+from tests.instrumentation.helpers import close_clients
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +36,25 @@ def postgres_url() -> str:
     silently there.
     """
     return postgres.postgres_url()
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLMServer]:
+    """A fake LLM server (OpenAI, Anthropic and the other providers' APIs) on loopback."""
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def traced(spanflow_capture: SpanCapture) -> Iterator[SpanCapture]:
+    """Every installed LLM client and framework instrumented for the test, uninstrumented after
+    (content capture and the once-per-place error log reset first)."""
+    content.set_content_capture()
+    _guard.reset_reported()
+    spanflow.instrument()
+    try:
+        yield spanflow_capture
+    finally:
+        close_clients()
+        spanflow.uninstrument()
+        gc.collect()

@@ -1,4 +1,4 @@
-"""Fixtures: a fake LLM server per test and real clients pointed at it."""
+"""Fixtures: real clients pointed at the fake LLM server (``llm``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,6 @@ import openai
 import pytest
 
 from spanflow.testing.fake_llm import FakeLLMServer
-
-
-@pytest.fixture
-def llm() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture
