@@ -122,6 +122,18 @@ def record(
                 del sys.modules[name]
 
 
+def _assert_the_demo_run(run: CapturedRun) -> None:
+    """The run of ``--project demo --tag nightly agent.py``: completed, with its one step."""
+    assert (run.name, run.project, run.tags, run.status) == (
+        "agent",
+        "demo",
+        ["nightly"],
+        "completed",
+    )
+    steps = [s for s in run.spans if s.kind == attributes.SpanKindValue.STEP]
+    assert [s.attributes[attributes.STEP_OUTPUT] for s in steps] == ["42"]
+
+
 def test_a_script_recorded_in_its_own_process_exports_one_completed_run(
     receiver: OTLPReceiver, project_dir: Path
 ) -> None:
@@ -134,14 +146,7 @@ def test_a_script_recorded_in_its_own_process_exports_one_completed_run(
     assert "argv: ['a', '--b'] name: __main__ result: 42" in done.stdout
     receiver.wait_for(lambda spans: any(s.kind == "run" for s in spans), timeout_s=15)
     (run,) = receiver.runs()
-    assert (run.name, run.project, run.tags, run.status) == (
-        "agent",
-        "demo",
-        ["nightly"],
-        "completed",
-    )
-    steps = [s for s in run.spans if s.kind == attributes.SpanKindValue.STEP]
-    assert [s.attributes[attributes.STEP_OUTPUT] for s in steps] == ["42"]
+    _assert_the_demo_run(run)
 
 
 def test_script_runs_as_main_with_its_arguments(record: Callable[..., Recorded]) -> None:
@@ -149,15 +154,7 @@ def test_script_runs_as_main_with_its_arguments(record: Callable[..., Recorded])
     done = record("--project", "demo", "--tag", "nightly", "agent.py", "a", "--b")
     assert done.code == 0, done.err
     assert "argv: ['a', '--b'] name: __main__ result: 42" in done.out
-    run = done.run()
-    assert (run.name, run.project, run.tags, run.status) == (
-        "agent",
-        "demo",
-        ["nightly"],
-        "completed",
-    )
-    steps = [s for s in run.spans if s.kind == attributes.SpanKindValue.STEP]
-    assert [s.attributes[attributes.STEP_OUTPUT] for s in steps] == ["42"]
+    _assert_the_demo_run(done.run())
 
 
 def test_exception_fails_the_run_and_prints_a_python_traceback(

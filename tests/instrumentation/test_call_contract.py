@@ -140,15 +140,21 @@ def _stable(span: SpanRecord) -> dict[str, Any]:
     }
 
 
+def _read_one_event(api: Api, llm: FakeLLMServer) -> Any:
+    """A streamed call of ``api`` with its first event read and the rest left unread."""
+    assert api.open_stream is not None
+    llm.add_replies(Reply(STREAMED_TEXT))
+    stream = api.open_stream(llm)
+    next(iter(stream))
+    return stream
+
+
 @pytest.mark.parametrize("api", ABANDONED_CASES)
 def test_an_abandoned_stream_ends_its_span_once_when_collected(
     traced: SpanCapture, llm: FakeLLMServer, api: Api
 ) -> None:
     """A stream dropped after its first event ends its span once, marked abandoned, not failed."""
-    assert api.open_stream is not None
-    llm.add_replies(Reply(STREAMED_TEXT))
-    stream = api.open_stream(llm)
-    next(iter(stream))
+    stream = _read_one_event(api, llm)
     assert llm_spans(traced) == []
     del stream
     gc.collect()
@@ -162,10 +168,7 @@ def test_a_stream_closed_early_ends_its_span_once(
     traced: SpanCapture, llm: FakeLLMServer, api: Api
 ) -> None:
     """close() ends the span; closing again or collecting the stream adds no second end."""
-    assert api.open_stream is not None
-    llm.add_replies(Reply(STREAMED_TEXT))
-    stream = api.open_stream(llm)
-    next(iter(stream))
+    stream = _read_one_event(api, llm)
     stream.close()
     stream.close()
     del stream
