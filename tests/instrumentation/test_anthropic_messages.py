@@ -94,26 +94,6 @@ def test_sync_stream_true_reassembles_output_and_usage(
     _check_span(traced, llm, stream=True)
 
 
-def test_async_stream_true_reassembles_output_and_usage(
-    traced: SpanCapture, llm: FakeLLMServer
-) -> None:
-    """The async stream is traced like the sync one."""
-    llm.add_replies(PARIS)
-
-    async def call() -> str:
-        async with async_anthropic_client(llm) as client:
-            stream = await client.messages.create(**REQUEST, stream=True)
-            pieces = [
-                event.delta.text  # type: ignore[union-attr]
-                async for event in stream
-                if event.type == "content_block_delta"
-            ]
-        return "".join(pieces)
-
-    assert asyncio.run(call()) == "Paris."
-    _check_span(traced, llm, stream=True)
-
-
 def test_stream_helper_text_stream_and_final_message(
     traced: SpanCapture, llm: FakeLLMServer
 ) -> None:
