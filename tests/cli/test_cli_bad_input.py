@@ -265,25 +265,3 @@ def test_fake_llm_replies_that_are_not_json(tmp_path: Path) -> None:
     (tmp_path / "replies.json").write_text("hello", encoding="utf-8")
     result = spanflow_cli("fake-llm", "--replies", "replies.json", cwd=tmp_path)
     assert_one_line_error(result, 2, "replies.json is not JSON")
-
-
-@pytest.mark.parametrize(
-    ("module", "words"),
-    [
-        ("nosuchmodule", ("No module named nosuchmodule",)),
-        ("nosuch.sub", ("Error while finding module specification for 'nosuch.sub'",)),
-        ("pkg_without_main", ("is a package and cannot be directly executed",)),
-    ],
-)
-def test_record_a_module_that_does_not_exist(
-    tmp_path: Path, module: str, words: tuple[str, ...]
-) -> None:
-    """`spanflow record -m` on a module Python cannot run says so before recording any run."""
-    (tmp_path / "pkg_without_main").mkdir()
-    (tmp_path / "pkg_without_main" / "__init__.py").touch()
-    index = tmp_path / "index.db"
-    result = spanflow_cli(
-        "record", "-m", module, cwd=tmp_path, env=child_environment(SPANFLOW_DB=str(index))
-    )
-    assert_one_line_error(result, 1, *words)
-    assert not index.exists()

@@ -205,3 +205,24 @@ def test_missing_script_is_an_error(record: Callable[..., Recorded]) -> None:
     done = record("nope.py")
     assert done.code == 2
     assert "can't open file 'nope.py'" in done.err
+
+
+@pytest.mark.parametrize(
+    ("module", "words"),
+    [
+        ("nosuchmodule", "No module named nosuchmodule"),
+        ("nosuch.sub", "Error while finding module specification for 'nosuch.sub'"),
+        ("pkg_without_main", "is a package and cannot be directly executed"),
+    ],
+)
+def test_record_a_module_that_does_not_exist(
+    record: Callable[..., Recorded], project_dir: Path, module: str, words: str
+) -> None:
+    """`spanflow record -m` on a module Python cannot run says so before recording any run."""
+    (project_dir / "pkg_without_main").mkdir()
+    (project_dir / "pkg_without_main" / "__init__.py").touch()
+    done = record("-m", module)
+    assert done.code == 1
+    assert done.err.count("\n") == 1 and done.err.startswith("spanflow record: "), done.err
+    assert words in done.err
+    assert done.capture.runs() == []
