@@ -8,6 +8,7 @@ import pytest
 from index_builders import RunSpans, StoreFactory
 
 from spanflow import attributes as attr
+from spanflow.query.records import AttributeValue
 from spanflow_collector.index import SchemaVersionError, SqlRunIndexStore
 from spanflow_collector.index.schema import LATEST_VERSION
 
@@ -63,3 +64,38 @@ def test_the_schema_is_versioned_and_a_newer_index_is_refused(make_store: StoreF
     )
     with pytest.raises(SchemaVersionError, match="upgrade spanflow"):
         make_store()
+
+
+def test_attribute_values_of_every_kind_are_stored_as_json_text_and_read_back_exactly(
+    store: SqlRunIndexStore,
+) -> None:
+    """Floats in exponent form, NaN, integers past 64 bits and escaped text read back as sent."""
+    run = RunSpans("01VALUES")
+    values: dict[str, AttributeValue] = {
+        "small": 1e-05,
+        "large": 2.5e16,
+        "plain": 0.25,
+        "negative_zero": -0.0,
+        "not_a_number": float("nan"),
+        "infinite": float("-inf"),
+        "huge_int": 2**70,
+        "floats": (1.5, 3e-9),
+        "text": 'quotes " and \\ and \u2028 and \x01',
+        "flag": True,
+    }
+    call = run.child("step", **values)
+    store.write_spans([run.marker(), call, run.root()])
+    [stored] = [span for span in store.get_spans("01VALUES") if span.span_id == call.span_id]
+    for key, value in values.items():
+        got = stored.attributes[key]
+        if isinstance(value, float) and value != value:
+            assert isinstance(got, float) and got != got, key
+        else:
+            assert got == value and type(got) is type(value), key
+    raw = store._read(
+        lambda executor: executor.execute(
+            "SELECT attributes FROM spans WHERE span_id = ?", [call.span_id]
+        )
+    )
+    # The text is the standard library's compact JSON of the values, whichever encoder wrote it.
+    assert '"small":1e-05' in raw[0][0] and '"large":2.5e+16' in raw[0][0]

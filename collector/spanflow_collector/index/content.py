@@ -22,6 +22,11 @@ from typing import Any
 
 from spanflow.query.records import Attributes, AttributeValue
 
+try:  # the collector's extra installs it; the SDK alone (embedded index) uses the stdlib
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _orjson = None  # type: ignore[assignment]
+
 BLOB_MIN_CHARS = 1024
 ELEMENT_MIN_CHARS = 256
 PARTS_KEY = "$parts"
@@ -31,6 +36,9 @@ _decoder = json.JSONDecoder()
 _compact_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _canonical_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 _WHITESPACE = " \t\n\r"
+# Where ``repr(float)`` (the stdlib encoder's text) is plain positional notation, orjson writes
+# the same digits; outside (1e-05, 1e+16, NaN, Infinity) their texts differ.
+_POSITIONAL_FLOATS = (1e-4, 1e16)
 
 
 def content_hash(text: str) -> str:
@@ -67,6 +75,21 @@ class AttributeEncoder:
         for key in large:
             encoded[key] = {PARTS_KEY: self._split(encoded[key])}
         return encoded
+
+    def encode_json(self, attributes: Attributes) -> str:
+        """``dumps(self.encode(attributes))``: the same text, faster for common attributes.
+
+        The message JSON of LLM spans makes the escaping of strings the cost of a span's row;
+        orjson does it several times faster than the stdlib encoder. It is used only where its
+        text is the stdlib's, character for character: values of the plain types (no
+        subclasses) and floats that ``repr`` writes without an exponent.
+        """
+        if _orjson is None or not _same_text_in_orjson(attributes):
+            return dumps(self.encode(attributes))
+        try:
+            return _orjson.dumps(self.encode(attributes)).decode()
+        except _orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
+            return dumps(self.encode(attributes))
 
     def _blob(self, text: str) -> list[str]:
         digest = content_hash(text)
@@ -122,6 +145,31 @@ def _skip_whitespace(text: str, index: int) -> int:
     while index < len(text) and text[index] in _WHITESPACE:
         index += 1
     return index
+
+
+def _same_text_in_orjson(attributes: Attributes) -> bool:
+    """Whether orjson encodes ``attributes`` to the stdlib encoder's text (see encode_json)."""
+    if attributes.__class__ is not dict:
+        return False
+    low, high = _POSITIONAL_FLOATS
+    for value in attributes.values():
+        kind = value.__class__
+        if kind is str or kind is int or kind is bool:
+            continue
+        if kind is float:
+            if not (low <= abs(value) < high or value == 0):
+                return False
+        elif kind is tuple:
+            for item in value:
+                item_kind = item.__class__
+                if item_kind is float:
+                    if not (low <= abs(item) < high or item == 0):
+                        return False
+                elif item_kind is not str and item_kind is not int and item_kind is not bool:
+                    return False
+        else:
+            return False
+    return True
 
 
 def dumps(value: Any) -> str:

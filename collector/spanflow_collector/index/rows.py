@@ -92,7 +92,7 @@ def build_rows(spans: Sequence[SpanRecord]) -> BatchRows:
             rows.resources[resource_hash] = resource_json
 
         encoder.referenced.clear()
-        encoded_attributes = dumps(encoder.encode(attributes))
+        encoded_attributes = encoder.encode_json(attributes)
         encoded_events = _encode_events(span.events, encoder)
         rows.span_blobs.extend((span.trace_id, span.span_id, h) for h in encoder.referenced)
         is_llm = sf_kind == attr.SpanKindValue.LLM or attr.GEN_AI_OPERATION_NAME in attributes
