@@ -77,21 +77,42 @@ def _redact_span(
         if resource is span.resource_attributes:
             return span
         return replace(span, resource_attributes=resource)
-    events = tuple(_redact_event(event, redactor) for event in span.events)
-    links = tuple(_redact_link(link, redactor) for link in span.links)
-    changes = {
-        "name": redactor.text(span.name),
-        "attributes": redactor.attributes(span.attributes),
-        "status_message": redactor.text(span.status_message),
-        "scope_name": redactor.text(span.scope_name),
-        "scope_version": redactor.text(span.scope_version),
-        "resource_attributes": resource,
-        "events": events if _changed(events, span.events) else span.events,
-        "links": links if _changed(links, span.links) else span.links,
-    }
-    if all(value is getattr(span, field) for field, value in changes.items()):
+    # Field by field, without building a mapping of changes: this runs for every span ingested.
+    name = redactor.text(span.name)
+    attributes = redactor.attributes(span.attributes)
+    status_message = redactor.text(span.status_message)
+    scope_name = redactor.text(span.scope_name)
+    scope_version = redactor.text(span.scope_version)
+    events = span.events
+    if events:
+        cleaned_events = tuple(_redact_event(event, redactor) for event in events)
+        events = cleaned_events if _changed(cleaned_events, events) else events
+    links = span.links
+    if links:
+        cleaned_links = tuple(_redact_link(link, redactor) for link in links)
+        links = cleaned_links if _changed(cleaned_links, links) else links
+    if (
+        name is span.name
+        and attributes is span.attributes
+        and status_message is span.status_message
+        and scope_name is span.scope_name
+        and scope_version is span.scope_version
+        and resource is span.resource_attributes
+        and events is span.events
+        and links is span.links
+    ):
         return span
-    return replace(span, **changes)  # type: ignore[arg-type]
+    return replace(
+        span,
+        name=name,
+        attributes=attributes,
+        status_message=status_message,
+        scope_name=scope_name,
+        scope_version=scope_version,
+        resource_attributes=resource,
+        events=events,
+        links=links,
+    )
 
 
 def redact_run_records(records: Sequence[RunRecord]) -> Sequence[RunRecord]:

@@ -78,6 +78,8 @@ class Redactor:
         # Attribute keys, model names and the like repeat on every span: short texts are
         # remembered (a dict lookup instead of a scan); the dict is emptied when it fills up.
         self._short: dict[str, str | None] = {}  # None: the text holds no secret
+        # Per attribute key: the key redacted, and whether its values are secrets by name.
+        self._keys: dict[str, tuple[str, bool]] = {}
 
     def text(self, text: str) -> str:
         """``text`` with every credential shape and ``secret_name=value`` replaced."""
@@ -111,6 +113,8 @@ class Redactor:
             text = apply_edits(text, edits)
             folded = fold(text)
         for shape in self._scanned:
+            if not shape.may_match(text, folded):
+                continue
             edits = shape.edits(text, folded)
             if edits:
                 text = apply_edits(text, edits)
@@ -143,9 +147,17 @@ class Redactor:
     def attributes(self, attributes: Mapping[str, Any]) -> Mapping[str, Any]:
         """Keys and values of an attribute mapping; the same object when nothing changed."""
         changed: dict[str, Any] | None = None
+        keys = self._keys
         for key, value in attributes.items():
-            new_key = self.text(key)
-            new_value = self.value(key, value)
+            known = keys.get(key)
+            if known is None:
+                known = self._learn_key(key)
+            new_key, secret_name = known
+            # Inline for the common case, a string under an ordinary name: what value() does.
+            if value.__class__ is str and not secret_name:
+                new_value = self.text(value)
+            else:
+                new_value = self.value(key, value)
             if changed is None and (new_key is not key or new_value is not value):
                 changed = {}
                 for earlier_key, earlier_value in attributes.items():
@@ -155,6 +167,14 @@ class Redactor:
             if changed is not None:
                 changed[new_key] = new_value
         return attributes if changed is None else changed
+
+    def _learn_key(self, key: str) -> tuple[str, bool]:
+        known = (self.text(key), is_secret_name(key))
+        if len(key) <= _SHORT_TEXT_CHARS:  # like ``_short``: bounded, emptied when full
+            if len(self._keys) >= _SHORT_TEXTS_KEPT:
+                self._keys.clear()
+            self._keys[key] = known
+        return known
 
 
 _UNSEEN: Any = object()

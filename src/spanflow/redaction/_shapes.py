@@ -41,6 +41,13 @@ class Shape:
     folded: bool = False  # triggers are lowercase and looked for in the lowercased text
     verify: Callable[[str], bool] | None = None
 
+    def may_match(self, text: str, folded: str) -> bool:
+        """False when none of the triggers is in the text: ``edits`` would find nothing."""
+        if not self.triggers:
+            return True
+        haystack = folded if self.folded else text
+        return any(trigger in haystack for trigger in self.triggers)
+
     def edits(self, text: str, folded: str) -> list[Edit]:
         """Where this shape matches in ``text`` (``folded`` is its position-keeping lowercase)."""
         found: list[Edit] = []
