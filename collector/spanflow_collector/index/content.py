@@ -84,12 +84,16 @@ class AttributeEncoder:
         text is the stdlib's, character for character: values of the plain types (no
         subclasses) and floats that ``repr`` writes without an exponent.
         """
-        if _orjson is None or not _same_text_in_orjson(attributes):
+        if _orjson is None:
             return dumps(self.encode(attributes))
+        same_text, has_large = _orjson_check(attributes)
+        if not same_text:
+            return dumps(self.encode(attributes))
+        encoded = self.encode(attributes) if has_large else attributes
         try:
-            return _orjson.dumps(self.encode(attributes)).decode()
+            return _orjson.dumps(encoded).decode()
         except _orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
-            return dumps(self.encode(attributes))
+            return dumps(encoded)
 
     def _blob(self, text: str) -> list[str]:
         digest = content_hash(text)
@@ -147,29 +151,34 @@ def _skip_whitespace(text: str, index: int) -> int:
     return index
 
 
-def _same_text_in_orjson(attributes: Attributes) -> bool:
-    """Whether orjson encodes ``attributes`` to the stdlib encoder's text (see encode_json)."""
+def _orjson_check(attributes: Attributes) -> tuple[bool, bool]:
+    """Whether orjson writes ``attributes`` as the stdlib encoder does (see ``encode_json``),
+    and whether any value is a string large enough for a blob (one pass over the values)."""
     if attributes.__class__ is not dict:
-        return False
+        return False, False
     low, high = _POSITIONAL_FLOATS
+    has_large = False
     for value in attributes.values():
         kind = value.__class__
-        if kind is str or kind is int or kind is bool:
+        if kind is str:
+            if len(value) >= BLOB_MIN_CHARS:
+                has_large = True
+        elif kind is int or kind is bool:
             continue
-        if kind is float:
+        elif kind is float:
             if not (low <= abs(value) < high or value == 0):
-                return False
+                return False, False
         elif kind is tuple:
             for item in value:
                 item_kind = item.__class__
                 if item_kind is float:
                     if not (low <= abs(item) < high or item == 0):
-                        return False
+                        return False, False
                 elif item_kind is not str and item_kind is not int and item_kind is not bool:
-                    return False
+                    return False, False
         else:
-            return False
-    return True
+            return False, False
+    return True, has_large
 
 
 def dumps(value: Any) -> str:

@@ -59,6 +59,8 @@ class BatchRows:
 def _token_count(attributes: Mapping[str, AttributeValue], key: str) -> int:
     """A token count for the run sums: 0 unless a plausible number (collectors drop others)."""
     value = attributes.get(key)
+    if value.__class__ is int and 0 <= value <= MAX_TOKENS_PER_SPAN:  # the common case
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     if not 0 <= value <= MAX_TOKENS_PER_SPAN:  # also false for NaN
@@ -91,10 +93,12 @@ def build_rows(spans: Sequence[SpanRecord]) -> BatchRows:
             resource_hashes[resource_key] = resource_hash
             rows.resources[resource_hash] = resource_json
 
-        encoder.referenced.clear()
+        referenced = encoder.referenced
+        referenced.clear()
         encoded_attributes = encoder.encode_json(attributes)
-        encoded_events = _encode_events(span.events, encoder)
-        rows.span_blobs.extend((span.trace_id, span.span_id, h) for h in encoder.referenced)
+        encoded_events = _encode_events(span.events, encoder) if span.events else "[]"
+        if referenced:
+            rows.span_blobs.extend((span.trace_id, span.span_id, h) for h in referenced)
         is_llm = sf_kind == attr.SpanKindValue.LLM or attr.GEN_AI_OPERATION_NAME in attributes
         rows.spans.append(
             (
@@ -133,10 +137,11 @@ def build_rows(spans: Sequence[SpanRecord]) -> BatchRows:
                     plain_json(link.attributes),
                 )
             )
-        for seq, event in enumerate(span.events):
-            point = _metric_point(event)
-            if point is not None:
-                rows.metric_points.append((span.trace_id, span.span_id, seq, *point))
+        if span.events:  # most spans have none
+            for seq, event in enumerate(span.events):
+                point = _metric_point(event)
+                if point is not None:
+                    rows.metric_points.append((span.trace_id, span.span_id, seq, *point))
         rows.trace_ids.add(span.trace_id)
         if own_run_id is not None:
             rows.own_run_ids.add(own_run_id)

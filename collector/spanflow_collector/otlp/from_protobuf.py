@@ -94,12 +94,14 @@ def _span_record(
     if end_ns > MAX_TIME_NS:
         end_ns = clamp_time_ns(end_ns, "end_time_unix_nano", notes)
     check_span_fields(trace_id, span_id, parent_span_id, start_ns, end_ns)
-    check_item_count(span_id, "attributes", len(span.attributes))
-    check_item_count(span_id, "events", len(span.events))
-    check_item_count(span_id, "links", len(span.links))
+    # Each read of a repeated field makes a new wrapper object: read each once.
+    span_attributes, span_events, span_links = span.attributes, span.events, span.links
+    check_item_count(span_id, "attributes", len(span_attributes))
+    check_item_count(span_id, "events", len(span_events))
+    check_item_count(span_id, "links", len(span_links))
     status = span.status
-    attributes = _attributes(span.attributes, notes) if span.attributes else _EMPTY
-    events = _events(span.events, notes) if span.events else ()
+    attributes = _attributes(span_attributes, notes) if span_attributes else _EMPTY
+    events = _events(span_events, notes) if span_events else ()
     kind = span.kind
     if kind not in SPAN_KINDS:
         kind = enum_value(kind, SPAN_KINDS, "kind", notes)
@@ -121,8 +123,8 @@ def _span_record(
         end_time_unix_nano=end_ns,
         attributes=attributes,
         events=events,
-        links=tuple(_link_record(link, span_id, notes) for link in span.links)
-        if span.links
+        links=tuple(_link_record(link, span_id, notes) for link in span_links)
+        if span_links
         else (),
         status_code=status_code,
         status_message=_text(status.message),
