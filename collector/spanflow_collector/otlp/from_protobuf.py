@@ -191,13 +191,20 @@ def _composite_value(value: Any, which: str, truncated: list[bool]) -> Attribute
         return hex_value
     if which == "array_value":
         items = value.array_value.values
-        kinds = {item.WhichOneof("value") for item in items}
-        if len(kinds) == 1 and (kind := next(iter(kinds))) in _SCALARS:
-            if kind == "string_value":
-                return tuple(_text(item.string_value) for item in items)
-            return tuple(getattr(item, kind) for item in items)
-        if not kinds:
+        if not items:
             return ()
+        # One pass (arrays are short: finish reasons, tags): stop at the first other type.
+        kind = items[0].WhichOneof("value")
+        if kind in _SCALARS:
+            scalars = []
+            for item in items:
+                if item.WhichOneof("value") != kind:
+                    break
+                scalars.append(getattr(item, kind))
+            else:
+                if kind == "string_value":
+                    return tuple(_text(text) for text in scalars)
+                return tuple(scalars)
     return json.dumps(_plain_value(value, 0, truncated), ensure_ascii=False, default=str)
 
 
