@@ -78,8 +78,9 @@ class Redactor:
         # Attribute keys, model names and the like repeat on every span: short texts are
         # remembered (a dict lookup instead of a scan); the dict is emptied when it fills up.
         self._short: dict[str, str | None] = {}  # None: the text holds no secret
-        # Per attribute key: the key redacted, and whether its values are secrets by name.
-        self._keys: dict[str, tuple[str, bool]] = {}
+        # Per attribute key: the key redacted (None: unchanged, so the caller's own object is
+        # kept), and whether values under it are secrets by their name.
+        self._keys: dict[str, tuple[str | None, bool]] = {}
 
     def text(self, text: str) -> str:
         """``text`` with every credential shape and ``secret_name=value`` replaced."""
@@ -152,7 +153,8 @@ class Redactor:
             known = keys.get(key)
             if known is None:
                 known = self._learn_key(key)
-            new_key, secret_name = known
+            redacted_key, secret_name = known
+            new_key = key if redacted_key is None else redacted_key
             # Inline for the common case, a string under an ordinary name: what value() does.
             if value.__class__ is str and not secret_name:
                 new_value = self.text(value)
@@ -168,8 +170,9 @@ class Redactor:
                 changed[new_key] = new_value
         return attributes if changed is None else changed
 
-    def _learn_key(self, key: str) -> tuple[str, bool]:
-        known = (self.text(key), is_secret_name(key))
+    def _learn_key(self, key: str) -> tuple[str | None, bool]:
+        redacted = self.text(key)
+        known = (None if redacted is key else redacted, is_secret_name(key))
         if len(key) <= _SHORT_TEXT_CHARS:  # like ``_short``: bounded, emptied when full
             if len(self._keys) >= _SHORT_TEXTS_KEPT:
                 self._keys.clear()
