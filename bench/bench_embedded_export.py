@@ -30,8 +30,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.trace import SpanKind
 
 from spanflow import attributes as attr
+from spanflow._internal.embedded_export import EmbeddedSpanExporter
 from spanflow.instrumentation._messages import set_json_array
-from spanflow_collector.embedded import EmbeddedSpanExporter
 
 BATCH_SIZE = 512
 _SPAN_NUMBERS = itertools.count()  # every span's messages differ, as across real calls

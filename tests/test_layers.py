@@ -19,9 +19,9 @@ from tests.import_graph import ImportEdge, import_cycles, import_edges
 # The layers, lowest first; docs/architecture.md draws the same table.
 LEAVES = ("spanflow.attributes", "spanflow.environment", "spanflow.redaction")
 CONTRACT = ("spanflow.query",)
-# The only collector modules the SDK runtime may import: the embedded exporter and the index
-# stores it writes to and the client reads.
-SEAMS = ("spanflow_collector.embedded", "spanflow_collector.index")
+# The only collector modules the SDK runtime may import: the index stores the embedded exporter
+# writes to and the client reads.
+SEAMS = ("spanflow_collector.index",)
 # CLI commands whose job is to start the collector's servers.
 COLLECTOR_COMMANDS = ("spanflow.cli.collector", "spanflow.cli.ui")
 # Package __init__ modules that import nothing at run time, so any module may pass through them.
@@ -101,7 +101,8 @@ def test_the_layer_rules_reject_forbidden_arrows() -> None:
     assert reason("spanflow_collector.index.sqlite", "spanflow.dataflow.detector") is not None
     assert reason("spanflow._client.http", "spanflow_collector.api.routes") is not None
     assert reason("spanflow.attributes", "spanflow.query.records") is not None
-    assert reason("spanflow._internal.exporters", "spanflow_collector.embedded") is None
+    assert reason("spanflow._internal.embedded_export", "spanflow_collector.index.sqlite") is None
+    assert reason("spanflow._internal.exporters", "spanflow_collector.ingest") is not None
     assert reason("spanflow.cli.collector", "spanflow_collector.server") is None
     assert reason("spanflow_collector.api.routes", "spanflow.query.views") is None
 
@@ -109,7 +110,7 @@ def test_the_layer_rules_reject_forbidden_arrows() -> None:
 def test_the_import_graph_sees_deferred_imports_and_cycles() -> None:
     """Function-level imports are in the graph, and a two-module loop is found as a cycle."""
     deferred = {(edge.importer, edge.imported) for edge in import_edges() if edge.in_function}
-    assert ("spanflow._internal.exporters", "spanflow_collector.embedded") in deferred
+    assert ("spanflow._internal.exporters", "spanflow._internal.embedded_export") in deferred
     loop = [ImportEdge("a", "b", 1, in_function=True), ImportEdge("b", "a", 3, in_function=False)]
     assert import_cycles(loop) == [["a", "b"]]
 

@@ -144,7 +144,7 @@ def test_a_script_recorded_in_its_own_process_exports_one_completed_run(
     )
     assert done.returncode == 0, done.stderr
     assert "argv: ['a', '--b'] name: __main__ result: 42" in done.stdout
-    receiver.wait_for(lambda spans: any(s.kind == "run" for s in spans), timeout_s=15)
+    receiver.wait_for(lambda spans: any(s.spanflow_kind == "run" for s in spans), timeout_s=15)
     (run,) = receiver.runs()
     _assert_the_demo_run(run)
 

@@ -247,7 +247,7 @@ def found_edges(scenario: dict[str, Any], capture: SpanCapture) -> set[tuple[str
     spans = [
         span
         for span in sorted(capture.spans(), key=lambda s: s.start_time_ns)
-        if span.kind in (attr.SpanKindValue.LLM, attr.SpanKindValue.STEP)
+        if span.spanflow_kind in (attr.SpanKindValue.LLM, attr.SpanKindValue.STEP)
     ]
     calls = scenario["calls"]
     assert len(spans) == len(calls), f"{scenario['name']}: {len(spans)} spans, {len(calls)} calls"

@@ -24,6 +24,9 @@ from spanflow.dataflow import (
     on_call_end,
     on_call_start,
 )
+from spanflow.dataflow import (
+    graph as dataflow_graph,
+)
 from spanflow.dataflow.scope import declare_run
 
 
@@ -48,7 +51,7 @@ def replay(
         span.end()
         span_ids[f"{span.get_span_context().span_id:016x}"] = call["id"]
     spans: tuple[ReadableSpan, ...] = exporter.get_finished_spans()
-    graph = DataflowGraph.from_spans(spans)
+    graph = dataflow_graph(spans)
     found = {(span_ids[e.producer], span_ids[e.consumer]) for e in graph.edges}
     provider.shutdown()
     return found, graph

@@ -188,7 +188,7 @@ def test_graph_from_plain_records_matches_the_span_graph(harness: Harness) -> No
         }
         for span in harness.exporter.get_finished_spans()
     ]
-    assert DataflowGraph.from_spans(records) == from_spans
+    assert spanflow.graph(records) == from_spans
 
 
 def test_graph_exports_mermaid_and_dot(harness: Harness) -> None:
@@ -207,40 +207,19 @@ def test_graph_exports_mermaid_and_dot(harness: Harness) -> None:
 @pytest.mark.parametrize("text", ['say "hi" <b>', "back\\slash"])
 def test_graph_exports_escape_labels(text: str) -> None:
     """Quotes, angle brackets and backslashes in names never break the rendered graph."""
-    graph = DataflowGraph.from_spans(
+    graph = spanflow.graph(
         [{"span_id": "01", "name": text, "attributes": {attr.SPAN_KIND: "llm"}, "links": []}]
     )
     assert '"' not in graph.to_mermaid().split('["', 1)[1].rsplit('"]', 1)[0]
     assert graph.to_dot().count('\\"') == text.count('"')
 
 
-def test_graph_reads_collector_and_testing_span_records(harness: Harness) -> None:
-    """The collector's SpanRecords and spanflow.testing's records give the same graph."""
-    from spanflow.query.records import LinkRecord, SpanRecord
-    from spanflow.testing.records import record_from_readable
+def test_graph_reads_span_records_as_it_reads_sdk_spans(harness: Harness) -> None:
+    """Span records, as the index, the client and spanflow.testing give them, make the same
+    graph as the SDK spans they were converted from."""
+    from spanflow._internal.span_records import span_record_from_readable
 
     from_spans = _three_call_graph(harness)
-    finished = harness.exporter.get_finished_spans()
-    collector_records = [
-        SpanRecord(
-            trace_id=f"{span.context.trace_id:032x}",
-            span_id=f"{span.context.span_id:016x}",
-            parent_span_id=None,
-            name=span.name,
-            kind=1,
-            start_time_unix_nano=span.start_time or 0,
-            end_time_unix_nano=span.end_time or 0,
-            attributes=dict(span.attributes or {}),
-            links=tuple(
-                LinkRecord(
-                    f"{link.context.trace_id:032x}",
-                    f"{link.context.span_id:016x}",
-                    dict(link.attributes or {}),
-                )
-                for link in span.links
-            ),
-        )
-        for span in finished
-    ]
-    assert DataflowGraph.from_spans(collector_records) == from_spans
-    assert DataflowGraph.from_spans([record_from_readable(s) for s in finished]) == from_spans
+    records = [span_record_from_readable(s) for s in harness.exporter.get_finished_spans()]
+    assert DataflowGraph.from_spans(records) == from_spans
+    assert spanflow.graph(records) == from_spans

@@ -21,9 +21,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from tests.environments import child_environment
 
+from spanflow.query.records import SpanRecord
 from spanflow.testing import FakeLLMServer, OTLPReceiver
 from spanflow.testing.otlp_receiver import decode_request
-from spanflow.testing.records import SpanRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOC = REPO_ROOT / "docs" / "instrumentation.md"

@@ -28,7 +28,7 @@ def test_start_record_and_heartbeats_arrive_before_the_run_ends(receiver: OTLPRe
         assert start.trace_id == handle.trace_id
         heartbeat = receiver.wait_for_record(kind=HEARTBEAT, run_id=handle.id)
         assert (heartbeat.trace_id, heartbeat.span_id) == (start.trace_id, start.span_id)
-        assert not any(s.kind == RUN for s in receiver.spans())
+        assert not any(s.spanflow_kind == RUN for s in receiver.spans())
         assert handle.status == "running"
     root = receiver.wait_for_span(kind=RUN, run_id=handle.id)
     assert root.span_id == start.span_id
@@ -71,7 +71,7 @@ def test_the_exported_run_root_carries_params_metrics_tags_and_the_error(
     assert run.metrics == {"loss": 0.25}
     assert [(p.name, p.value, p.step) for p in run.metric_points] == [("loss", 0.25, 3)]
     assert run.outputs == {"answer": "x"}
-    assert run.status == "failed" and run.root.status_code == "ERROR"
+    assert run.status == "failed" and run.root.status == "ERROR"
     assert run.root.attributes[attributes.ERROR_TYPE] == "ZeroDivisionError"
     assert run.root.attributes[attributes.ERROR_MESSAGE] == "division by zero"
     assert any(event.name == "exception" for event in run.root.events)

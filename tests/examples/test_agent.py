@@ -50,7 +50,7 @@ def test_evaluation_records_a_run_with_a_subrun_per_sample() -> None:
     assert set(samples) == {f"sample-{s.id}" for s in agent.SAMPLES}
     france = samples["sample-france-x2"]
     assert france.metrics == {"correct": 1.0, "llm_calls": 4.0, "tool_calls": 2.0}
-    steps = [s for s in france.spans if s.kind == attributes.SpanKindValue.STEP]
+    steps = [s for s in france.spans if s.spanflow_kind == attributes.SpanKindValue.STEP]
     assert [s.attributes[attributes.STEP_NAME] for s in steps] == ["lookup", "calculator"]
     assert steps[1].attributes[attributes.STEP_INPUT] == '{"expression":"68 * 2"}'
     # 3 samples: planner + tool turns + answer = 4 + 4 + 3 chat requests.

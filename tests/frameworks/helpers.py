@@ -8,7 +8,7 @@ from spanflow.testing import SpanCapture, SpanRecord
 
 def spans_of_kind(capture: SpanCapture, kind: str) -> list[SpanRecord]:
     """The ended spans whose ``spanflow.span.kind`` is ``kind``, in start order."""
-    found = [span for span in capture.spans() if span.kind == kind]
+    found = [span for span in capture.spans() if span.spanflow_kind == kind]
     return sorted(found, key=lambda span: span.start_time_ns)
 
 

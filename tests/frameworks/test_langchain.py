@@ -86,7 +86,7 @@ def test_tool_error_is_recorded_and_reraised_unchanged(traced: SpanCapture) -> N
         broken_station.invoke({"city": "Oslo"})
     assert caught.value is failure
     (tool_span,) = spans_of_kind(traced, attributes.SpanKindValue.TOOL)
-    assert tool_span.status_code == "ERROR"
+    assert tool_span.status == "ERROR"
     assert tool_span.attributes[attributes.ERROR_TYPE] == "StationOffline"
     assert any(event.name == "exception" for event in tool_span.events)
 
@@ -105,7 +105,7 @@ def test_handled_tool_error_marks_the_span_and_returns_the_message(traced: SpanC
     )
     assert message.content == "try again later" and message.status == "error"
     (tool_span,) = spans_of_kind(traced, attributes.SpanKindValue.TOOL)
-    assert tool_span.status_code == "ERROR"
+    assert tool_span.status == "ERROR"
     assert tool_span.attributes[attributes.GEN_AI_TOOL_CALL_ID] == "call_9"
     assert tool_span.attributes[attributes.GEN_AI_TOOL_CALL_RESULT] == "try again later"
 
@@ -239,4 +239,4 @@ def test_interrupt_is_not_recorded_as_a_failure(traced: SpanCapture) -> None:
     (node,) = spans_of_kind(traced, attributes.SpanKindValue.CHAIN)
     (agent_span,) = spans_of_kind(traced, attributes.SpanKindValue.AGENT)
     assert node.name == "ask_human"
-    assert node.status_code != "ERROR" and agent_span.status_code != "ERROR"
+    assert node.status != "ERROR" and agent_span.status != "ERROR"

@@ -64,7 +64,7 @@ def test_call_tool_is_an_execute_tool_span_with_arguments_and_result(
         "city": "Oslo"
     }
     assert tool_span.attributes[attributes.GEN_AI_TOOL_CALL_RESULT] == WEATHER
-    assert tool_span.status_code == "UNSET"
+    assert tool_span.status == "UNSET"
 
 
 def test_tool_error_result_marks_the_span_without_raising(traced: SpanCapture) -> None:
@@ -72,7 +72,7 @@ def test_tool_error_result_marks_the_span_without_raising(traced: SpanCapture) -
     result = with_client(lambda client: client.call_tool("get_weather", {"city": "Atlantis"}))
     assert result.is_error
     (tool_span,) = spans_of_kind(traced, attributes.SpanKindValue.TOOL)
-    assert tool_span.status_code == "ERROR"
+    assert tool_span.status == "ERROR"
     assert tool_span.attributes[attributes.ERROR_TYPE] == "tool_error"
 
 
@@ -94,7 +94,7 @@ def test_read_resource_span_and_raised_error_passes_through(traced: SpanCapture)
     assert ok.name == "resources/read weather://oslo/forecast"
     assert ok.attributes[attributes.MCP_RESOURCE_URI] == "weather://oslo/forecast"
     assert ok.attributes[attributes.GEN_AI_TOOL_CALL_RESULT].startswith("Tomorrow in Oslo")
-    assert failed.status_code == "ERROR"
+    assert failed.status == "ERROR"
     assert failed.attributes[attributes.ERROR_TYPE] == "MCPError"
 
 

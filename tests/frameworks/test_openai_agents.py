@@ -100,7 +100,7 @@ def test_tool_error_sent_to_the_model_marks_the_tool_span(
         result = run_agent(llm, "Weather?", tools=[broken_station])
     assert result.final_output == "The station is offline."
     (tool_span,) = spans_of_kind(agents_traced, attributes.SpanKindValue.TOOL)
-    assert tool_span.status_code == "ERROR"
+    assert tool_span.status == "ERROR"
     assert tool_span.attributes[attributes.ERROR_TYPE] == "agents_error"
 
 
@@ -120,7 +120,7 @@ def test_tool_exception_propagates_as_the_sdk_raises_it(
         run_agent(llm, "Weather?", tools=[broken_station])
     assert caught.value.__cause__ is failure
     (tool_span,) = spans_of_kind(agents_traced, attributes.SpanKindValue.TOOL)
-    assert tool_span.status_code == "ERROR"
+    assert tool_span.status == "ERROR"
 
 
 def test_handoff_gives_a_handoff_span_and_a_second_agent_span(

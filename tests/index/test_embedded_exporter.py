@@ -11,8 +11,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from spanflow import attributes as attr
+from spanflow._internal.embedded_export import EmbeddedSpanExporter
+from spanflow._internal.span_records import span_record_from_readable
 from spanflow.query.store import RunQuery
-from spanflow_collector.embedded import EmbeddedSpanExporter, span_record_from_readable
 from spanflow_collector.index import open_store
 
 

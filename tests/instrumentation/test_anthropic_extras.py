@@ -149,6 +149,6 @@ def test_cloud_client_errors_reach_the_caller_unchanged(
     with make(llm) as client, pytest.raises(anthropic.RateLimitError) as raised:
         client.messages.create(**{**MESSAGES, "model": model})
     span = only_llm_span(traced)
-    assert span.status_code == "ERROR"
+    assert span.status == "ERROR"
     assert span.attributes[attr.ERROR_TYPE] == "RateLimitError"
     assert raised.value.status_code == 429

@@ -56,7 +56,7 @@ def _check_span(capture: SpanCapture, llm: FakeLLMServer, *, stream: bool) -> No
     assert span.name == f"chat {MODEL}"
     (exported,) = [s for s in capture.exporter.get_finished_spans() if s.name == span.name]
     assert exported.kind == trace.SpanKind.CLIENT
-    assert span.status_code == "UNSET"
+    assert span.status == "UNSET"
     for key, value in EXPECTED.items():
         assert span.attributes[key] == value, key
     assert span.attributes[attr.SERVER_PORT] == llm.port

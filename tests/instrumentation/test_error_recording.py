@@ -13,8 +13,8 @@ from tests.instrumentation.helpers import close_clients, openai_client
 
 def _error_facts(span: SpanRecord) -> tuple[str, str, str, list[str]]:
     return (
-        span.status_code,
-        span.status_description,
+        span.status,
+        span.status_message,
         str(span.attributes.get(attr.ERROR_TYPE)),
         [event.name for event in span.events],
     )

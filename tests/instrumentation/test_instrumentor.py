@@ -149,4 +149,4 @@ def test_opentelemetry_instrument_traces_an_unmodified_script(
         span = receiver.wait_for_span(kind=attr.SpanKindValue.LLM)
     assert span.name == "chat gpt-4o-mini"
     assert span.attributes[attr.GEN_AI_PROVIDER_NAME] == "openai"
-    assert span.resource["service.name"] == "plain-app"
+    assert span.resource_attributes["service.name"] == "plain-app"

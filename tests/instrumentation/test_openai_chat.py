@@ -55,7 +55,7 @@ def _expected_common(llm: FakeLLMServer, *, stream: bool) -> dict[str, object]:
 def _check_span(capture: SpanCapture, llm: FakeLLMServer, *, stream: bool) -> None:
     span = only_llm_span(capture)
     assert span.name == "chat gpt-4o-mini"
-    assert span.status_code == "UNSET"
+    assert span.status == "UNSET"
     expected = _expected_common(llm, stream=stream)
     for key, value in expected.items():
         assert span.attributes[key] == value, key

@@ -52,7 +52,7 @@ EXPECTED = {
 def _check_response_span(capture: SpanCapture, llm: FakeLLMServer, *, stream: bool) -> None:
     span = only_llm_span(capture)
     assert span.name == "chat gpt-4o-mini"
-    assert span.status_code == "UNSET"
+    assert span.status == "UNSET"
     for key, value in EXPECTED.items():
         assert span.attributes[key] == value, key
     assert span.attributes[attr.SERVER_PORT] == llm.port
@@ -191,7 +191,7 @@ def test_embeddings_connection_error_is_reraised_identically(traced: SpanCapture
     with client, pytest.raises(openai.APIConnectionError):
         client.embeddings.create(model="text-embedding-3-small", input="x")
     span = only_llm_span(traced)
-    assert span.status_code == "ERROR"
+    assert span.status == "ERROR"
     assert span.attributes[attr.ERROR_TYPE] == "APIConnectionError"
 
 

@@ -56,8 +56,8 @@ def test_otel_variables_set_endpoint_headers_service_and_resource() -> None:
         )
         root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
         headers = receiver.request_headers()
-    assert root.resource["service.name"] == "evaluator"
-    assert root.resource["deployment.environment"] == "ci"
+    assert root.resource_attributes["service.name"] == "evaluator"
+    assert root.resource_attributes["deployment.environment"] == "ci"
     assert root.attributes[attr.PROJECT] == "from-env"
     assert all(h.get("x-team") == "agents" for h in headers)
 
@@ -74,10 +74,10 @@ def test_secrets_in_resource_attributes_are_redacted_before_export() -> None:
             ),
         )
         root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="implicit")
-    assert root.resource["deployment.environment"] == "ci"
-    assert key not in str(root.resource["app.note"])
-    assert str(root.resource["app.note"]).startswith("key [REDACTED")
-    assert root.resource["db.password"] != "hunter2"
+    assert root.resource_attributes["deployment.environment"] == "ci"
+    assert key not in str(root.resource_attributes["app.note"])
+    assert str(root.resource_attributes["app.note"]).startswith("key [REDACTED")
+    assert root.resource_attributes["db.password"] != "hunter2"
 
 
 def test_the_traces_endpoint_variable_is_used_as_given() -> None:

@@ -16,8 +16,8 @@ from tests.environments import child_environment
 
 import spanflow
 from spanflow import attributes as attr
+from spanflow.query.records import SpanRecord
 from spanflow.testing import OTLPReceiver
-from spanflow.testing.records import SpanRecord
 
 SCENARIOS = Path(__file__).with_name("pool_scenarios.py")
 LABELS = ("a", "b", "c", "d")
@@ -35,7 +35,7 @@ def _run_scenario(mode: str, method: str, environment: dict[str, str], *extra: s
 
 
 def _root(spans: list[SpanRecord], name: str) -> SpanRecord:
-    (root,) = [s for s in spans if s.name == name and s.kind == attr.SpanKindValue.RUN]
+    (root,) = [s for s in spans if s.name == name and s.spanflow_kind == attr.SpanKindValue.RUN]
     return root
 
 
@@ -46,7 +46,9 @@ def _collect(mode: str, method: str, labels: tuple[str, ...], *extra: str) -> li
         expected = {f"subrun-in-{label}" for label in labels} | {"parent-run"}
         # The parent flushed at exit, so everything should be in; wait briefly regardless.
         return receiver.wait_for(
-            lambda spans: expected <= {s.name for s in spans if s.kind == attr.SpanKindValue.RUN},
+            lambda spans: (
+                expected <= {s.name for s in spans if s.spanflow_kind == attr.SpanKindValue.RUN}
+            ),
             timeout_s=30,
         )
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from tests.environments import child_environment
 
 from spanflow import attributes as attr
+from spanflow.query.records import SpanRecord
 from spanflow.testing import OTLPReceiver
-from spanflow.testing.records import SpanRecord
 
 SCENARIOS = Path(__file__).with_name("process_scenarios.py")
 
@@ -24,7 +24,7 @@ def _environment(receiver: OTLPReceiver) -> dict[str, str]:
 
 
 def _root_of(spans: list[SpanRecord], name: str) -> SpanRecord:
-    (root,) = [s for s in spans if s.name == name and s.kind == attr.SpanKindValue.RUN]
+    (root,) = [s for s in spans if s.name == name and s.spanflow_kind == attr.SpanKindValue.RUN]
     return root
 
 
@@ -78,7 +78,7 @@ def test_sigterm_ends_an_open_run_as_interrupted_and_flushes() -> None:
                 process.stdout.close()
         root = receiver.wait_for_span(kind=attr.SpanKindValue.RUN, name="killed-run")
     assert root.attributes[attr.RUN_STATUS] == "interrupted"
-    assert root.status_code == "ERROR"
+    assert root.status == "ERROR"
 
 
 def test_interpreter_exit_ends_an_open_run_as_interrupted() -> None:

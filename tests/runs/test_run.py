@@ -29,7 +29,7 @@ def test_a_run_is_a_root_span_with_id_name_project_tags_and_params(
     assert captured.tags == ["nightly", "gpt"]
     assert captured.params == {"k": 3, "cfg": {"t": 0.1}}
     assert captured.root.attributes[attributes.PARAM_PREFIX + "cfg"] == '{"t": 0.1}'
-    assert captured.status == "completed" and captured.root.status_code == "OK"
+    assert captured.status == "completed" and captured.root.status == "OK"
     assert spanflow.current_run() is None
 
 

@@ -26,7 +26,7 @@ def test_a_failing_run_records_the_error_and_reraises_the_same_object(
     assert handle.status == "failed"
     run = spanflow_capture.run("failing")
     assert run.status == "failed"
-    assert run.root.status_code == "ERROR"
+    assert run.root.status == "ERROR"
     assert run.root.attributes[attributes.ERROR_TYPE] == "EvalError"
     assert run.root.attributes[attributes.ERROR_MESSAGE] == "sample 3 broke"
     (exception_event,) = [e for e in run.root.events if e.name == "exception"]
@@ -54,7 +54,7 @@ def test_keyboard_interrupt_ends_the_run_cancelled(spanflow_capture: SpanCapture
     with pytest.raises(KeyboardInterrupt), spanflow.run("interrupted-by-user"):
         raise KeyboardInterrupt
     run = spanflow_capture.run("interrupted-by-user")
-    assert run.status == "cancelled" and run.root.status_code == "ERROR"
+    assert run.status == "cancelled" and run.root.status == "ERROR"
 
 
 def test_asyncio_cancellation_ends_the_run_cancelled(spanflow_capture: SpanCapture) -> None:

@@ -33,9 +33,7 @@ def otlp_route(endpoint: OtlpEndpoint, spool: Spool | None) -> ExportRoute:
 def embedded_exporter(path: Path) -> SpanExporter:
     """The exporter writing into the local SQLite run index at ``path`` (imported lazily)."""
     try:
-        from spanflow_collector.embedded import (  # type: ignore[import-not-found,unused-ignore]
-            EmbeddedSpanExporter,
-        )
+        from spanflow._internal.embedded_export import EmbeddedSpanExporter
     except ImportError as exc:
         raise ConfigurationError(
             "the embedded run index is not available in this installation "

@@ -17,6 +17,7 @@ from spanflow._client.errors import IndexNotFoundError, RunNotFoundError
 from spanflow._internal import provider_state
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.handle import RunHandle
+from spanflow._internal.span_records import as_span_records
 from spanflow.query.graph import DataflowGraph
 
 LOOKUP_TIMEOUT_S = 2.0
@@ -104,7 +105,7 @@ def graph(run_or_spans: str | RunHandle | Iterable[Any]) -> DataflowGraph:
     A run is read from the index this process writes to (see :func:`index_location`; before
     ``configure()``, where ``spanflow.Client()`` reads), after flushing this process's spans so
     a run that just ended is complete. Spans may be ``ReadableSpan``s, span records or mappings
-    (see :meth:`DataflowGraph.from_spans`).
+    (see :func:`spanflow.dataflow.graph`).
 
     Example::
 
@@ -117,7 +118,7 @@ def graph(run_or_spans: str | RunHandle | Iterable[Any]) -> DataflowGraph:
     if isinstance(run_or_spans, RunHandle):
         run_or_spans = run_or_spans.id
     if not isinstance(run_or_spans, str):
-        return DataflowGraph.from_spans(run_or_spans)
+        return DataflowGraph.from_spans(as_span_records(run_or_spans))
     provider_state.force_flush(GRAPH_FLUSH_TIMEOUT_S)
     with Client(index_location()) as client:
         return client.graph(run_or_spans)

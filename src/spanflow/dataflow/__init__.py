@@ -13,15 +13,20 @@ See docs/dataflow.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from opentelemetry.sdk.trace import ReadableSpan
+
 from spanflow._internal.guard import report_internal_error
+from spanflow._internal.span_records import as_span_records
 from spanflow.dataflow.detector import DataflowDetector, PendingCall
 from spanflow.dataflow.explicit import link, link_dataflow, register_output
 from spanflow.dataflow.records import CallInputs, CallOutputs, TextField
 from spanflow.dataflow.scope import call_scope
 from spanflow.dataflow.switch import dataflow_mode, get_detector, set_dataflow
-from spanflow.query.graph import DataflowEdge, DataflowGraph, DataflowNode, graph
+from spanflow.query.graph import DataflowEdge, DataflowGraph, DataflowNode
+from spanflow.query.records import SpanRecord
 
 __all__ = [
     "CallInputs",
@@ -41,6 +46,13 @@ __all__ = [
     "register_output",
     "set_dataflow",
 ]
+
+
+def graph(spans: Iterable[ReadableSpan | SpanRecord | Mapping[str, Any]]) -> DataflowGraph:
+    """The dataflow graph of ``spans``: OpenTelemetry ``ReadableSpan``s, span records, or
+    mappings (``span_id``, ``name``, ``attributes``, ``links``; see
+    :func:`spanflow._internal.span_records.as_span_records`)."""
+    return DataflowGraph.from_spans(as_span_records(spans))
 
 
 def on_call_start(span: Any, inputs: CallInputs) -> object | None:

@@ -1,9 +1,8 @@
 """The dataflow graph of a set of spans, and its Mermaid and Graphviz DOT renderings.
 
-``DataflowGraph.from_spans`` reads OpenTelemetry ``ReadableSpan``s (in-memory capture), the
-collector's and ``spanflow.testing``'s ``SpanRecord``s, or plain mappings with ``span_id``,
-``name``, ``attributes`` and ``links`` (each link a mapping with ``span_id`` and
-``attributes``). Span ids may be ints or hex.
+``DataflowGraph.from_spans`` reads ``SpanRecord``s (``spanflow.query.records``), the one span
+model of the index, the client and ``spanflow.testing``; ``spanflow.graph`` converts
+OpenTelemetry ``ReadableSpan``s and plain mappings to them first.
 
 Labels come from recorded spans, so the renderings escape them for their format: first every
 control character becomes a visible escape (``terminal_text.printable``, so a label is one line
@@ -21,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
+from spanflow.query.records import Attributes, SpanRecord
 from spanflow.query.terminal_text import printable
 
 PREVIEW_CHARS = 60
-_START_KEYS = ("start_time_unix_nano", "start_time_ns", "start_time")
 # Spans that are graph nodes even without links: calls, steps and framework tool calls.
 _NODE_KINDS = (attr.SpanKindValue.LLM, attr.SpanKindValue.STEP, attr.SpanKindValue.TOOL)
 
@@ -61,9 +60,9 @@ class DataflowGraph:
     edges: tuple[DataflowEdge, ...] = field(default=())
 
     @classmethod
-    def from_spans(cls, spans: Iterable[Any]) -> DataflowGraph:
-        """Build the graph from spans or span records (see the module docstring)."""
-        views = sorted((_SpanView.of(span) for span in spans), key=lambda v: v.start_ns)
+    def from_spans(cls, spans: Iterable[SpanRecord]) -> DataflowGraph:
+        """Build the graph from span records, in start order."""
+        views = sorted((_SpanView(span) for span in spans), key=lambda v: v.start_ns)
         nodes: dict[str, DataflowNode] = {}
         edges: list[DataflowEdge] = []
         for view in views:
@@ -71,7 +70,8 @@ class DataflowGraph:
                 nodes[view.span_id] = view.node()
         by_id = {view.span_id: view for view in views}
         for view in views:
-            for producer_id, link_attributes in view.links:
+            for link in view.span.links:
+                producer_id, link_attributes = link.span_id, link.attributes
                 if link_attributes.get(attr.LINK_TYPE) != attr.LinkTypeValue.DATAFLOW:
                     continue
                 for span_id in (producer_id, view.span_id):
@@ -80,9 +80,9 @@ class DataflowGraph:
                         nodes[span_id] = (
                             known.node() if known else DataflowNode(span_id, span_id, "external")
                         )
-                fields = link_attributes.get(attr.LINK_INPUT_FIELDS) or ()
-                if not isinstance(fields, tuple | list):  # another SDK's one field, not an array
-                    fields = (fields,)
+                value = link_attributes.get(attr.LINK_INPUT_FIELDS) or ()
+                # another SDK's one field, not an array
+                fields = value if isinstance(value, tuple) else (value,)
                 edges.append(
                     DataflowEdge(
                         producer=producer_id,
@@ -134,34 +134,21 @@ class DataflowGraph:
         return "\n".join(lines) + "\n"
 
 
-def graph(spans: Iterable[Any]) -> DataflowGraph:
-    """The dataflow graph of ``spans`` (ReadableSpans, SpanRecords or mappings)."""
-    return DataflowGraph.from_spans(spans)
-
-
 @dataclass(frozen=True)
 class _SpanView:
-    span_id: str
-    name: str
-    start_ns: int
-    attributes: Mapping[str, Any]
-    links: tuple[tuple[str, Mapping[str, Any]], ...]
+    span: SpanRecord
 
-    @classmethod
-    def of(cls, span: Any) -> _SpanView:
-        if isinstance(span, Mapping):
-            get = span.get
-            span_id, name = get("span_id"), get("name", "")
-            start = next((get(k) for k in _START_KEYS if get(k) is not None), 0)
-            attributes, links = get("attributes") or {}, get("links") or ()
-        else:
-            context = getattr(span, "context", None)
-            span_id = getattr(span, "span_id", None) or getattr(context, "span_id", None)
-            name = getattr(span, "name", "")
-            start = next((getattr(span, k) for k in _START_KEYS if hasattr(span, k)), 0)
-            attributes, links = getattr(span, "attributes", None) or {}, span.links or ()
-        return cls(_hex_id(span_id), str(name), int(start or 0), attributes,
-                   tuple(_link_of(link) for link in links))  # fmt: skip
+    @property
+    def span_id(self) -> str:
+        return self.span.span_id
+
+    @property
+    def start_ns(self) -> int:
+        return self.span.start_time_unix_nano
+
+    @property
+    def attributes(self) -> Attributes:
+        return self.span.attributes
 
     @property
     def kind(self) -> str:
@@ -182,7 +169,7 @@ class _SpanView:
         model = get(attr.GEN_AI_RESPONSE_MODEL) or get(attr.GEN_AI_REQUEST_MODEL)
         return DataflowNode(
             span_id=self.span_id,
-            name=self.name,
+            name=self.span.name,
             kind=self.kind,
             model=str(model) if model else None,
             input_preview=_preview(
@@ -198,20 +185,6 @@ class _SpanView:
                 0,
             ),
         )
-
-
-def _link_of(link: Any) -> tuple[str, Mapping[str, Any]]:
-    if isinstance(link, Mapping):
-        return _hex_id(link.get("span_id")), link.get("attributes") or {}
-    context = getattr(link, "context", None)
-    span_id = getattr(link, "span_id", None) or getattr(context, "span_id", None)
-    return _hex_id(span_id), getattr(link, "attributes", None) or {}
-
-
-def _hex_id(value: Any) -> str:
-    if isinstance(value, int):
-        return f"{value:016x}"
-    return str(value or "").lower()
 
 
 def _preview(value: Any, pick: int) -> str:

@@ -3,12 +3,18 @@
 Receivers decode OTLP (protobuf or JSON) into ``SpanRecord``s at the edge; the SDK's embedded
 exporter builds the same records from ``ReadableSpan``s; stores only ever see these.
 Ids are lowercase hex strings (32 chars for trace ids, 16 for span ids), as in OTLP/JSON.
+``spanflow.testing`` captures the same records, so tests read what the index stores.
+
+The convenience properties (``run_id``, ``spanflow_kind``, ``status``, ...) are computed on
+access, so building a record on the ingest path costs nothing more for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from spanflow import attributes as attr
 
 AttributeValue = (
     str
@@ -38,6 +44,10 @@ class StatusCode:
     ERROR = 2
 
 
+STATUS_NAMES = ("UNSET", "OK", "ERROR")
+"""Status names by OTLP ``Status.code``, as OpenTelemetry's ``StatusCode`` enum names them."""
+
+
 @dataclass(frozen=True)
 class EventRecord:
     """A span event (metric points, exceptions, GenAI events)."""
@@ -45,6 +55,11 @@ class EventRecord:
     name: str
     time_unix_nano: int
     attributes: Attributes = field(default_factory=dict)
+
+    @property
+    def time_ns(self) -> int:
+        """``time_unix_nano``: when the event happened (ns since the Unix epoch)."""
+        return self.time_unix_nano
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,40 @@ class SpanRecord:
     resource_attributes: Attributes = field(default_factory=dict)
     scope_name: str = ""
     scope_version: str = ""
+
+    @property
+    def run_id(self) -> str | None:
+        """The ``spanflow.run.id`` attribute: the run this span belongs to (None without)."""
+        value = self.attributes.get(attr.RUN_ID)
+        return value if isinstance(value, str) else None
+
+    @property
+    def spanflow_kind(self) -> str | None:
+        """The ``spanflow.span.kind`` attribute (``"run"``, ``"llm"``, ``"step"``, ...), or None
+        on spans spanflow did not make; ``kind`` is the OTLP SpanKind number."""
+        value = self.attributes.get(attr.SPAN_KIND)
+        return value if isinstance(value, str) else None
+
+    @property
+    def status(self) -> str:
+        """The status name: ``"UNSET"``, ``"OK"`` or ``"ERROR"`` (``status_code`` is the number)."""
+        code = self.status_code
+        return STATUS_NAMES[code] if 0 <= code < len(STATUS_NAMES) else STATUS_NAMES[0]
+
+    @property
+    def start_time_ns(self) -> int:
+        """``start_time_unix_nano``: when the span started (ns since the Unix epoch)."""
+        return self.start_time_unix_nano
+
+    @property
+    def end_time_ns(self) -> int:
+        """``end_time_unix_nano``: when the span ended (ns since the Unix epoch)."""
+        return self.end_time_unix_nano
+
+    @property
+    def duration_ns(self) -> int:
+        """How long the span took, in nanoseconds."""
+        return self.end_time_unix_nano - self.start_time_unix_nano
 
 
 @dataclass(frozen=True)

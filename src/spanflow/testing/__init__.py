@@ -7,10 +7,11 @@ Import-light on purpose; everything here is a re-export.
 from __future__ import annotations
 
 from spanflow._internal.run_records import MetricPointData, RunRecord
+from spanflow.query.records import SpanRecord
 from spanflow.testing.capture import SpanCapture, capture_spans
 from spanflow.testing.fake_llm import FakeLLMServer
 from spanflow.testing.otlp_receiver import OTLPReceiver, export_to
-from spanflow.testing.records import CapturedRun, MetricPoint, SpanRecord
+from spanflow.testing.records import CapturedRun, MetricPoint
 
 __all__ = [
     "CapturedRun",

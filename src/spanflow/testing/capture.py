@@ -21,7 +21,9 @@ from spanflow._internal import clock, config, ids, provider_state, warn
 from spanflow._internal.pipeline import ExportRoute
 from spanflow._internal.record_queue import InMemoryRunRecordExporter
 from spanflow._internal.run_records import RunRecord
-from spanflow.testing.records import CapturedRun, SpanRecord, assemble_runs, record_from_readable
+from spanflow._internal.span_records import span_record_from_readable
+from spanflow.query.records import SpanRecord
+from spanflow.testing.records import CapturedRun, assemble_runs
 
 FIXED_EPOCH_NS = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z
 CLOCK_STEP_NS = 1_000_000  # each reading of the test clock advances it by 1 ms
@@ -67,7 +69,7 @@ class SpanCapture:
 
     def spans(self) -> list[SpanRecord]:
         """Every span ended so far, in end order."""
-        return [record_from_readable(span) for span in self.exporter.get_finished_spans()]
+        return [span_record_from_readable(span) for span in self.exporter.get_finished_spans()]
 
     def records(self) -> list[RunRecord]:
         """Every run record so far (start, heartbeat, params, metric points, ...), in order.

@@ -2,7 +2,7 @@
 
 It answers ``POST /v1/traces`` (protobuf, optionally gzip-compressed) and ``POST /v1/logs``
 (spanflow's run records), decodes each request with ``opentelemetry-proto`` into
-:class:`~spanflow.testing.records.SpanRecord`s and run records, and lets a test wait until what
+:class:`~spanflow.query.records.SpanRecord`s and run records, and lets a test wait until what
 it expects has arrived::
 
     with OTLPReceiver() as receiver:
@@ -27,33 +27,22 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from spanflow._internal.otlp_logs import LOGS_PATH
 from spanflow._internal.otlp_logs import decode_request as decode_logs_request
 from spanflow._internal.run_records import RunRecord
-from spanflow.testing.records import (
-    CapturedRun,
-    EventRecord,
-    LinkRecord,
-    SpanRecord,
-    assemble_runs,
-)
-
-_STATUS_NAMES = {
-    Status.STATUS_CODE_UNSET: "UNSET",
-    Status.STATUS_CODE_OK: "OK",
-    Status.STATUS_CODE_ERROR: "ERROR",
-}
+from spanflow.query.records import EventRecord, LinkRecord, SpanRecord
+from spanflow.testing.records import CapturedRun, assemble_runs
 
 
 def decode_any_value(value: AnyValue) -> Any:
-    """An OTLP ``AnyValue`` as a Python value (arrays as lists, kvlists as dicts)."""
+    """An OTLP ``AnyValue`` as a Python value (arrays as tuples, kvlists as dicts)."""
     which = value.WhichOneof("value")
     if which is None:
         return None
     if which == "array_value":
-        return [decode_any_value(item) for item in value.array_value.values]
+        return tuple(decode_any_value(item) for item in value.array_value.values)
     if which == "kvlist_value":
         return decode_attributes(value.kvlist_value.values)
     return getattr(value, which)
@@ -64,26 +53,29 @@ def decode_attributes(pairs: Any) -> dict[str, Any]:
     return {pair.key: decode_any_value(pair.value) for pair in pairs if isinstance(pair, KeyValue)}
 
 
-def _decode_span(span: Span, resource: dict[str, Any]) -> SpanRecord:
+def _decode_span(span: Span, resource: dict[str, Any], scope: tuple[str, str]) -> SpanRecord:
     return SpanRecord(
-        name=span.name,
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
         parent_span_id=span.parent_span_id.hex() or None,
+        name=span.name,
+        kind=span.kind,
+        start_time_unix_nano=span.start_time_unix_nano,
+        end_time_unix_nano=span.end_time_unix_nano,
         attributes=decode_attributes(span.attributes),
-        start_time_ns=span.start_time_unix_nano,
-        end_time_ns=span.end_time_unix_nano,
-        status_code=_STATUS_NAMES.get(span.status.code, "UNSET"),
-        status_description=span.status.message,
         events=tuple(
-            EventRecord(event.name, decode_attributes(event.attributes), event.time_unix_nano)
+            EventRecord(event.name, event.time_unix_nano, decode_attributes(event.attributes))
             for event in span.events
         ),
         links=tuple(
             LinkRecord(link.trace_id.hex(), link.span_id.hex(), decode_attributes(link.attributes))
             for link in span.links
         ),
-        resource=resource,
+        status_code=span.status.code,
+        status_message=span.status.message,
+        resource_attributes=resource,
+        scope_name=scope[0],
+        scope_version=scope[1],
     )
 
 
@@ -95,7 +87,8 @@ def decode_request(body: bytes) -> list[SpanRecord]:
     for resource_spans in request.resource_spans:
         resource = decode_attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
-            records.extend(_decode_span(span, resource) for span in scope_spans.spans)
+            scope = (scope_spans.scope.name, scope_spans.scope.version)
+            records.extend(_decode_span(span, resource, scope) for span in scope_spans.spans)
     return records
 
 
@@ -104,7 +97,7 @@ def _first_matching(
 ) -> SpanRecord | None:
     for span in spans:
         if (
-            (kind is None or span.kind == kind)
+            (kind is None or span.spanflow_kind == kind)
             and (run_id is None or span.run_id == run_id)
             and (name is None or span.name == name)
         ):

@@ -1,105 +1,22 @@
-"""Plain records of exported spans and run records, and runs assembled from them, for tests."""
+"""Runs assembled from exported spans and run records, for tests.
+
+Spans are ``spanflow.query.records.SpanRecord``s, the same records the run index stores and
+``spanflow.Client`` returns.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from opentelemetry.sdk.trace import ReadableSpan
 
 from spanflow import attributes
 from spanflow._internal.run_records import RunRecord
+from spanflow.query.records import SpanRecord
 
 _KIND = attributes.RecordKindValue
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """A span event."""
-
-    name: str
-    attributes: Mapping[str, Any]
-    time_ns: int
-
-
-@dataclass(frozen=True)
-class LinkRecord:
-    """A span link (ids as lowercase hex)."""
-
-    trace_id: str
-    span_id: str
-    attributes: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class SpanRecord:
-    """One exported span; ids are lowercase hex, ``parent_span_id`` is ``None`` on roots."""
-
-    name: str
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    attributes: Mapping[str, Any]
-    start_time_ns: int
-    end_time_ns: int
-    status_code: str  # "UNSET" | "OK" | "ERROR"
-    status_description: str = ""
-    events: tuple[EventRecord, ...] = ()
-    links: tuple[LinkRecord, ...] = ()
-    resource: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str | None:
-        """The ``spanflow.span.kind`` of the span, if spanflow made it."""
-        value = self.attributes.get(attributes.SPAN_KIND)
-        return value if isinstance(value, str) else None
-
-    @property
-    def run_id(self) -> str | None:
-        """The ``spanflow.run.id`` stamped on the span."""
-        value = self.attributes.get(attributes.RUN_ID)
-        return value if isinstance(value, str) else None
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def record_from_readable(span: ReadableSpan) -> SpanRecord:
-    """Convert an SDK ``ReadableSpan`` (in-memory export) into a :class:`SpanRecord`."""
-    context = span.get_span_context()
-    assert context is not None
-    return SpanRecord(
-        name=span.name,
-        trace_id=f"{context.trace_id:032x}",
-        span_id=f"{context.span_id:016x}",
-        parent_span_id=f"{span.parent.span_id:016x}" if span.parent is not None else None,
-        attributes={key: _plain(value) for key, value in (span.attributes or {}).items()},
-        start_time_ns=span.start_time or 0,
-        end_time_ns=span.end_time or 0,
-        status_code=span.status.status_code.name,
-        status_description=span.status.description or "",
-        events=tuple(
-            EventRecord(
-                event.name,
-                {key: _plain(value) for key, value in (event.attributes or {}).items()},
-                event.timestamp,
-            )
-            for event in span.events
-        ),
-        links=tuple(
-            LinkRecord(
-                f"{link.context.trace_id:032x}",
-                f"{link.context.span_id:016x}",
-                dict(link.attributes or {}),
-            )
-            for link in span.links
-        ),
-        resource=dict(span.resource.attributes),
-    )
 
 
 @dataclass(frozen=True)
@@ -152,7 +69,8 @@ class CapturedRun:
     @property
     def tags(self) -> list[str]:
         """The run's tags."""
-        return list(self.root.attributes.get(attributes.RUN_TAGS, []))
+        value = self.root.attributes.get(attributes.RUN_TAGS, ())
+        return [str(tag) for tag in value] if isinstance(value, tuple) else [str(value)]
 
     @property
     def params(self) -> dict[str, Any]:
@@ -212,7 +130,7 @@ class CapturedRun:
     @property
     def work_spans(self) -> list[SpanRecord]:
         """Spans of this run other than its root."""
-        return [span for span in self.spans if span.kind != attributes.SpanKindValue.RUN]
+        return [span for span in self.spans if span.spanflow_kind != attributes.SpanKindValue.RUN]
 
 
 def _decoded(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,7 +165,7 @@ def assemble_runs(
     members: dict[str, list[SpanRecord]] = {}
     roots: list[SpanRecord] = []
     for span in spans:
-        if span.kind == attributes.SpanKindValue.RUN and span.parent_span_id is None:
+        if span.spanflow_kind == attributes.SpanKindValue.RUN and span.parent_span_id is None:
             roots.append(span)
         elif span.run_id is not None:
             members.setdefault(span.run_id, []).append(span)

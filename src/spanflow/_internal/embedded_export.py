@@ -6,7 +6,9 @@ into the same index, so the embedded path needs no OTLP logs at all.
 With no collector configured, ``spanflow.configure()`` adds this exporter (behind a batch
 processor), so ``python agent.py`` followed by ``spanflow runs list`` works on one machine. It
 converts each ``ReadableSpan`` to the same ``SpanRecord`` the collector's OTLP decoder produces
-and writes through the same store code. Standard library only: no extras needed.
+(``span_records.span_record_from_readable``, which ``spanflow.testing`` uses too) and writes
+through the collector's index store, its one seam there. Standard library only: no extras
+needed.
 Several processes may export into one index file at once.
 """
 
@@ -14,29 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from spanflow import environment
-from spanflow.query.records import (
-    AttributeValue,
-    EventRecord,
-    LinkRecord,
-    MetricPointValue,
-    RunRecord,
-    SpanRecord,
-    StatusCode,
-)
+from spanflow._internal.run_records import RunRecord as SdkRunRecord
+from spanflow._internal.span_records import plain_attributes, span_record_from_readable
+from spanflow.query.records import MetricPointValue, RunRecord
 from spanflow.redaction import VOUCHED
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
-
-if TYPE_CHECKING:
-    # The SDK hands its own records across this seam; the collector never imports SDK runtime.
-    from spanflow._internal.run_records import RunRecord as SdkRunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -44,78 +34,6 @@ logger = logging.getLogger(__name__)
 def default_index_path() -> str:
     """``$SPANFLOW_DB``, else ``./.spanflow/index.db``."""
     return os.environ.get(environment.SPANFLOW_DB) or environment.Default.SPANFLOW_DB
-
-
-def _attribute_value(value: Any) -> AttributeValue:
-    if isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return str(value)
-
-
-def _attributes(attributes: Mapping[str, Any] | None) -> dict[str, AttributeValue]:
-    if not attributes:
-        return {}
-    return {key: _attribute_value(value) for key, value in attributes.items()}
-
-
-# The spans of a TracerProvider share one Resource. Converting it once lets them share one
-# attribute mapping too, which the store redacts and encodes once per batch instead of per span.
-_last_resource: tuple[Resource | None, dict[str, AttributeValue]] = (None, {})
-
-
-def _resource_attributes(resource: Resource) -> dict[str, AttributeValue]:
-    global _last_resource
-    known, converted = _last_resource  # one tuple: read and replaced atomically across threads
-    if known is not resource:
-        converted = _attributes(resource.attributes)
-        _last_resource = (resource, converted)
-    return converted
-
-
-def span_record_from_readable(span: ReadableSpan) -> SpanRecord:
-    """The SpanRecord of an ended SDK span (what the OTLP decoder would produce for it)."""
-    context = span.context
-    assert context is not None, "ended SDK spans always have a context"
-    parent = span.parent
-    scope = span.instrumentation_scope
-    status = span.status
-    start_ns = span.start_time or 0
-    return SpanRecord(
-        trace_id=format(context.trace_id, "032x"),
-        span_id=format(context.span_id, "016x"),
-        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
-        name=span.name,
-        # The Python API numbers SpanKind from INTERNAL = 0; OTLP from UNSPECIFIED = 0.
-        kind=span.kind.value + 1,
-        start_time_unix_nano=start_ns,
-        end_time_unix_nano=span.end_time or start_ns,
-        attributes=_attributes(span.attributes),
-        events=tuple(
-            EventRecord(event.name, event.timestamp or start_ns, _attributes(event.attributes))
-            for event in span.events
-        ),
-        links=tuple(
-            LinkRecord(
-                format(link.context.trace_id, "032x"),
-                format(link.context.span_id, "016x"),
-                _attributes(link.attributes),
-            )
-            for link in span.links
-        ),
-        status_code=(
-            StatusCode.ERROR
-            if status.status_code.name == "ERROR"
-            else StatusCode.OK
-            if status.status_code.name == "OK"
-            else StatusCode.UNSET
-        ),
-        status_message=status.description or "",
-        resource_attributes=_resource_attributes(span.resource),
-        scope_name=scope.name if scope is not None else "",
-        scope_version=(scope.version or "") if scope is not None else "",
-    )
 
 
 def run_record_from_sdk(record: SdkRunRecord) -> RunRecord:
@@ -128,8 +46,8 @@ def run_record_from_sdk(record: SdkRunRecord) -> RunRecord:
         trace_id=record.trace_id,
         span_id=record.span_id,
         time_unix_nano=record.time_ns,
-        fields=_attributes(record.fields),
-        values=_attributes(record.values),
+        fields=plain_attributes(record.fields),
+        values=plain_attributes(record.values),
         tags=record.tags,
         points=tuple(
             MetricPointValue(point.name, point.value, point.step, point.time_ns)
