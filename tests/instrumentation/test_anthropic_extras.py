@@ -129,7 +129,7 @@ def test_cloud_clients_trace_create_stream_and_async_end_to_end(
         assert span.attributes[attr.GEN_AI_PROVIDER_NAME] == provider
         assert span.attributes[attr.GEN_AI_REQUEST_MODEL] == model
         assert span.attributes[attr.SERVER_ADDRESS] == "127.0.0.1"
-        assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["end_turn"]
+        assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
     assert plain.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 6
     assert helper.attributes[attr.STREAM] is True
     assert json.loads(streamed_async.attributes[attr.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [

@@ -162,7 +162,7 @@ def test_tool_use_and_tool_result_are_recorded_as_parts(
             "finish_reason": "tool_use",
         }
     ]
-    assert calling.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["tool_use"]
+    assert calling.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_use",)
     assert json.loads(calling.attributes[attr.GEN_AI_TOOL_DEFINITIONS]) == tools
     sent = json.loads(answering.attributes[attr.GEN_AI_INPUT_MESSAGES])
     assert sent[1]["parts"][0]["type"] == "tool_call"

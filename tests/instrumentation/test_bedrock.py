@@ -90,10 +90,10 @@ def test_converse_gives_one_span_with_semconv_attributes(
     assert span.attributes[attr.GEN_AI_OPERATION_NAME] == "chat"
     assert span.attributes[attr.GEN_AI_REQUEST_MODEL] == CLAUDE
     assert span.attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] == 32
-    assert span.attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] == ["END"]
+    assert span.attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] == ("END",)
     assert span.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 7
     assert span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
-    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["end_turn"]
+    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
     assert span.attributes[attr.SERVER_ADDRESS] == "127.0.0.1"
     assert json.loads(span.attributes[attr.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
         {"type": "text", "content": "Answer briefly."}
@@ -115,7 +115,7 @@ def test_converse_stream_reassembles_a_tool_call(traced: SpanCapture, llm: FakeL
     span = only_llm_span(traced)
     assert span.attributes[attr.STREAM] is True
     assert attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
-    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["tool_use"]
+    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_use",)
     assert span.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 9
     assert _output_parts(span) == [
         {"type": "tool_call", "id": "tooluse_b1", "name": "weather", "arguments": {"city": "Paris"}}
@@ -229,7 +229,7 @@ def test_content_capture_off_keeps_messages_out(traced: SpanCapture, llm: FakeLL
     finally:
         content.set_content_capture()
     span = only_llm_span(traced)
-    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["end_turn"]
+    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
     assert attr.GEN_AI_INPUT_MESSAGES not in span.attributes
     assert attr.GEN_AI_OUTPUT_MESSAGES not in span.attributes
 

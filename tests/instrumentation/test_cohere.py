@@ -29,7 +29,7 @@ def test_chat_gives_one_span_with_semconv_attributes(
     assert span.attributes[attr.GEN_AI_REQUEST_TOP_P] == 0.9
     assert span.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 5
     assert span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
-    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["complete"]
+    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("complete",)
     assert json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES]) == [
         {
             "role": "assistant",

@@ -39,7 +39,7 @@ def test_generate_content_gives_one_span_with_semconv_attributes(
     assert span.attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] == 20
     assert span.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 6
     assert span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
-    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ["stop"]
+    assert span.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert span.attributes[attr.SERVER_ADDRESS] == "127.0.0.1"
     assert json.loads(span.attributes[attr.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
         {"type": "text", "content": "Be brief"}

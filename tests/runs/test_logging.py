@@ -203,6 +203,6 @@ def test_a_lowered_attribute_limit_never_pushes_out_the_runs_own_fields(
     run = spanflow_capture.run("limited")
     root = run.root.attributes
     assert root[attributes.RUN_NAME] == "limited" and root[attributes.PROJECT] == "tight"
-    assert root[attributes.RUN_TAGS] == ["t"] and root[attributes.RUN_STATUS] == "completed"
+    assert root[attributes.RUN_TAGS] == ("t",) and root[attributes.RUN_STATUS] == "completed"
     assert len(root) <= 20
     assert run.params == params
