@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 import spanflow
 from spanflow._internal import config
 from spanflow._internal.pipeline import ExportRoute
-from spanflow._internal.run_records import RunRecord
+from spanflow.query.records import RunRecord
 
 
 class DroppingRecordExporter:

@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServ
 import spanflow
 from spanflow import attributes as attr
 from spanflow._internal.otlp_logs import encode_request
-from spanflow._internal.run_records import MetricPointData, RunRecord
+from spanflow.query.records import MetricPointValue, RunRecord
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.server import Collector
 
@@ -45,17 +45,21 @@ def collector(tmp_path: Path) -> Iterator[tuple[Collector, SqliteRunIndexStore]]
 
 def _records(record_id: str = "a") -> list[RunRecord]:
     root = {"run_id": RUN_ID, "segment": 0, "trace_id": "1" * 32, "span_id": "2" * 16}
-    points = tuple(MetricPointData("loss", 1.0 / n, n, T0 + n) for n in range(1, 4))
+    points = tuple(MetricPointValue("loss", 1.0 / n, n, T0 + n) for n in range(1, 4))
     return [
         RunRecord(
             KIND.START,
-            time_ns=T0,
+            time_unix_nano=T0,
             record_id=f"{record_id}s",
             fields={attr.RUN_NAME: "logged", attr.PROJECT: "logs"},
             **root,
         ),
-        RunRecord(KIND.PARAMS, time_ns=T0, record_id=f"{record_id}p", values={"lr": 0.1}, **root),
-        RunRecord(KIND.METRICS, time_ns=T0, record_id=f"{record_id}m", points=points, **root),
+        RunRecord(
+            KIND.PARAMS, time_unix_nano=T0, record_id=f"{record_id}p", values={"lr": 0.1}, **root
+        ),
+        RunRecord(
+            KIND.METRICS, time_unix_nano=T0, record_id=f"{record_id}m", points=points, **root
+        ),
     ]
 
 
@@ -204,17 +208,19 @@ def test_inputs_artifacts_and_truncation_are_served_by_the_rest_api(
     running, _ = collector
     root = {"run_id": RUN_ID, "segment": 0, "trace_id": "1" * 32, "span_id": "2" * 16}
     extra = [
-        RunRecord(KIND.INPUTS, time_ns=T0, record_id="i", values={"question": "why?"}, **root),
+        RunRecord(
+            KIND.INPUTS, time_unix_nano=T0, record_id="i", values={"question": "why?"}, **root
+        ),
         RunRecord(
             KIND.ARTIFACT,
-            time_ns=T0,
+            time_unix_nano=T0,
             record_id="a",
             fields={attr.ARTIFACT_NAME: "out.csv", attr.ARTIFACT_SIZE: 7},
             **root,
         ),
         RunRecord(
             KIND.TRUNCATED,
-            time_ns=T0,
+            time_unix_nano=T0,
             record_id="t",
             fields={attr.RUN_TRUNCATED: ("metric_points",)},
             **root,
@@ -244,7 +250,7 @@ def test_run_records_from_any_sender_are_redacted_at_ingest(
         RunRecord(
             KIND.PARAMS,
             run_id="01SECRET",
-            time_ns=T0,
+            time_unix_nano=T0,
             record_id="s",
             values={"prompt": f"use {SECRET} please", "api_key": "hunter2"},
             **secret_run,
@@ -252,7 +258,7 @@ def test_run_records_from_any_sender_are_redacted_at_ingest(
         RunRecord(
             KIND.OUTPUTS,
             run_id="01OPTOUT",
-            time_ns=T0,
+            time_unix_nano=T0,
             record_id="o",
             values={"raw": SECRET},
             fields={attr.REDACTION_OFF: True},

@@ -10,7 +10,7 @@ import pytest
 import spanflow
 from spanflow import attributes
 from spanflow._internal.record_queue import RecordQueue
-from spanflow._internal.run_records import MetricPointData, RunRecord
+from spanflow.query.records import MetricPointValue, RunRecord
 
 WAIT_S = 30.0
 
@@ -40,8 +40,9 @@ def _point_record(step: int) -> RunRecord:
         segment=0,
         trace_id="1" * 32,
         span_id="2" * 16,
-        time_ns=step + 1,
-        points=(MetricPointData("loss", float(step), step, step + 1),),
+        record_id=f"p{step}",
+        time_unix_nano=step + 1,
+        points=(MetricPointValue("loss", float(step), step, step + 1),),
     )
 
 

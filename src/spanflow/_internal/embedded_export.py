@@ -22,9 +22,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from spanflow import environment
-from spanflow._internal.run_records import RunRecord as SdkRunRecord
-from spanflow._internal.span_records import plain_attributes, span_record_from_readable
-from spanflow.query.records import MetricPointValue, RunRecord
+from spanflow._internal.span_records import span_record_from_readable
+from spanflow.query.records import RunRecord
 from spanflow.redaction import VOUCHED
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 
@@ -36,34 +35,13 @@ def default_index_path() -> str:
     return os.environ.get(environment.SPANFLOW_DB) or environment.Default.SPANFLOW_DB
 
 
-def run_record_from_sdk(record: SdkRunRecord) -> RunRecord:
-    """The collector's RunRecord for a record the SDK made (what the logs decoder would give)."""
-    return RunRecord(
-        kind=record.kind,
-        run_id=record.run_id,
-        record_id=record.record_id,
-        segment=record.segment,
-        trace_id=record.trace_id,
-        span_id=record.span_id,
-        time_unix_nano=record.time_ns,
-        fields=plain_attributes(record.fields),
-        values=plain_attributes(record.values),
-        tags=record.tags,
-        points=tuple(
-            MetricPointValue(point.name, point.value, point.step, point.time_ns)
-            for point in record.points
-        ),
-        content=record.content,
-    )
-
-
 class EmbeddedRunRecordExporter:
     """The run record side of an :class:`EmbeddedSpanExporter` (same store, same file)."""
 
     def __init__(self, owner: EmbeddedSpanExporter) -> None:
         self._owner = owner
 
-    def export(self, records: Sequence[SdkRunRecord]) -> bool:
+    def export(self, records: Sequence[RunRecord]) -> bool:
         return self._owner.export_run_records(records)
 
     def shutdown(self) -> None:
@@ -96,13 +74,13 @@ class EmbeddedSpanExporter(SpanExporter):
         self.run_records = EmbeddedRunRecordExporter(self)
         """Writes the SDK's run records into the same index (the route's record exporter)."""
 
-    def export_run_records(self, records: Sequence[SdkRunRecord]) -> bool:
+    def export_run_records(self, records: Sequence[RunRecord]) -> bool:
         """Write run records in one transaction; False (logged once) when that failed."""
         store = self._store
         if store is None:
             return False
         try:
-            store.write_batch((), [run_record_from_sdk(record) for record in records])
+            store.write_batch((), records)
         except Exception:
             if not self._failure_logged:
                 self._failure_logged = True

@@ -19,8 +19,9 @@ from spanflow._internal.artifacts import (
 )
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.run_limits import RunLimits
-from spanflow._internal.run_records import AttributeScalar, FieldValue, MetricPointData, RunRecord
+from spanflow._internal.run_records import AttributeScalar, FieldValue, new_record_id
 from spanflow._internal.warn import warn, warn_once
+from spanflow.query.records import MetricPointValue, RunRecord
 
 FINISH_STATUSES = (
     attributes.RunStatus.COMPLETED,
@@ -184,7 +185,7 @@ class RunHandle:
         fields: Mapping[str, FieldValue] | None = None,
         record_values: Mapping[str, AttributeScalar] | None = None,
         tags: tuple[str, ...] = (),
-        points: tuple[MetricPointData, ...] = (),
+        points: tuple[MetricPointValue, ...] = (),
         content: bytes | None = None,
     ) -> None:
         """Hand one run record to the export routes (nowhere when tracing is off)."""
@@ -196,10 +197,11 @@ class RunHandle:
         record = RunRecord(
             kind=kind,
             run_id=self._id,
+            record_id=new_record_id(),
             segment=self._segment,
             trace_id=f"{context.trace_id:032x}" if valid and context else "",
             span_id=f"{context.span_id:016x}" if valid and context else "",
-            time_ns=clock.time_ns(),
+            time_unix_nano=clock.time_ns(),
             fields={**fields, **self._record_flags} if fields else self._record_flags,
             values=record_values or {},
             tags=tags,
@@ -306,7 +308,7 @@ class RunHandle:
         if merged is None:
             return
         timestamp = clock.time_ns()
-        points: list[MetricPointData] = []
+        points: list[MetricPointValue] = []
         for key, raw in merged.items():
             name = values.valid_key("metric", key)
             if name is None:
@@ -314,7 +316,7 @@ class RunHandle:
             number = values.metric_value(name, raw)
             if number is None:
                 continue
-            points.append(MetricPointData(name, number, values.metric_step(name, step), timestamp))
+            points.append(MetricPointValue(name, number, values.metric_step(name, step), timestamp))
         if not points:
             return
         with self._lock:

@@ -19,7 +19,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_INFO, LogRecord
 
 from spanflow import attributes
-from spanflow._internal.run_records import MetricPointData, RunRecord
+from spanflow.query.records import MetricPointValue, RunRecord
 
 logger = logging.getLogger("spanflow")
 
@@ -56,18 +56,18 @@ def _add_attribute(log: LogRecord, key: str, value: Any) -> None:
     _set_any(pair.value, value)
 
 
-def _points_body(points: Sequence[MetricPointData]) -> dict[str, list[Any]]:
+def _points_body(points: Sequence[MetricPointValue]) -> dict[str, list[Any]]:
     return {
         attributes.METRICS_BODY_NAME: [point.name for point in points],
         attributes.METRICS_BODY_VALUE: [point.value for point in points],
         attributes.METRICS_BODY_STEP: [point.step for point in points],
-        attributes.METRICS_BODY_TIME: [point.time_ns for point in points],
+        attributes.METRICS_BODY_TIME: [point.time_unix_nano for point in points],
     }
 
 
 def _fill_log(log: LogRecord, record: RunRecord) -> None:
-    log.time_unix_nano = record.time_ns
-    log.observed_time_unix_nano = record.time_ns
+    log.time_unix_nano = record.time_unix_nano
+    log.observed_time_unix_nano = record.time_unix_nano
     log.severity_number = SEVERITY_NUMBER_INFO
     log.event_name = record.kind
     if record.trace_id and record.span_id:
@@ -124,13 +124,13 @@ def _record_from_log(log: LogRecord) -> RunRecord | None:
     record_id = str(fields.pop(attributes.RECORD_ID, ""))
     segment = fields.pop(attributes.RUN_SEGMENT, 0)
     body = any_value(log.body)
-    points: tuple[MetricPointData, ...] = ()
+    points: tuple[MetricPointValue, ...] = ()
     tags: tuple[str, ...] = ()
     values: dict[str, Any] = {}
     content = body if kind == _KIND.ARTIFACT and isinstance(body, bytes) else None
     if kind == _KIND.METRICS and isinstance(body, dict):
         columns = [body.get(key) or [] for key in ("name", "value", "step", "time_unix_nano")]
-        points = tuple(MetricPointData(*row) for row in zip(*columns, strict=True))
+        points = tuple(MetricPointValue(*row) for row in zip(*columns, strict=True))
     elif kind == _KIND.TAGS and isinstance(body, list):
         tags = tuple(str(tag) for tag in body)
     elif isinstance(body, dict):
@@ -141,7 +141,7 @@ def _record_from_log(log: LogRecord) -> RunRecord | None:
         segment=int(segment) if isinstance(segment, int) else 0,
         trace_id=log.trace_id.hex(),
         span_id=log.span_id.hex(),
-        time_ns=log.time_unix_nano,
+        time_unix_nano=log.time_unix_nano,
         record_id=record_id,
         fields={key: tuple(v) if isinstance(v, list) else v for key, v in fields.items()},
         values=values,

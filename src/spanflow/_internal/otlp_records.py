@@ -16,7 +16,7 @@ from typing import Any
 from spanflow._internal.otlp_logs import encode_request, provider_resource
 from spanflow._internal.otlp_send import LOGS
 from spanflow._internal.otlp_transport import OtlpTransport
-from spanflow._internal.run_records import RunRecord
+from spanflow.query.records import RunRecord
 
 
 class TransportRunRecordExporter:

@@ -30,7 +30,7 @@ from spanflow._internal import fork_hooks, membership, otlp_transport
 from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
 from spanflow._internal.record_queue import RecordQueue, RunRecordExporter
-from spanflow._internal.run_records import RunRecord
+from spanflow.query.records import RunRecord
 
 # Each open run root's span id → the process's dropped-span count when it started.
 _drop_baselines: dict[int, int] = {}

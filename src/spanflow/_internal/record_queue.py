@@ -22,8 +22,9 @@ from spanflow._internal import clock
 from spanflow._internal.background_worker import STOP, BackgroundWorker, Stop, Wait
 from spanflow._internal.fork_hooks import ForkStage
 from spanflow._internal.guard import report_internal_error
-from spanflow._internal.run_records import RunRecord, coalesce, split_by_size
+from spanflow._internal.run_records import coalesce, new_record_id, record_weight, split_by_size
 from spanflow._internal.warn import warn_once
+from spanflow.query.records import RunRecord
 
 logger = logging.getLogger("spanflow")
 
@@ -117,7 +118,7 @@ class RecordQueue(BackgroundWorker[list[RunRecord]]):
         with self._cond:
             if self._closed:
                 return
-            if self._pending_items + record.weight > self._max_queued_items:
+            if self._pending_items + record_weight(record) > self._max_queued_items:
                 self._dropped.setdefault(record.run_id, record)
                 warn_once(
                     "record-queue-full",
@@ -130,7 +131,7 @@ class RecordQueue(BackgroundWorker[list[RunRecord]]):
             if first:
                 self._oldest_monotonic = time.monotonic()
             self._pending.append(record)
-            self._pending_items += record.weight
+            self._pending_items += record_weight(record)
             self._urgent = self._urgent or urgent
             self._ensure_worker()
             if urgent or first:
@@ -216,9 +217,10 @@ def _truncation_record(sample: RunRecord) -> RunRecord:
     return RunRecord(
         kind=attributes.RecordKindValue.TRUNCATED,
         run_id=sample.run_id,
+        record_id=new_record_id(),
         segment=sample.segment,
         trace_id=sample.trace_id,
         span_id=sample.span_id,
-        time_ns=clock.time_ns(),
+        time_unix_nano=clock.time_ns(),
         fields={attributes.RUN_TRUNCATED: (TRUNCATED_QUEUE,)},
     )

@@ -1,7 +1,8 @@
 """Run records: what a run logs (params, metric points, outputs, tags, ...) and its liveness.
 
 A run's data does not ride on its root span, whose attribute and event limits would silently
-drop it; each ``log_*`` call becomes a :class:`RunRecord`, sent to spanflow destinations as an
+drop it; each ``log_*`` call becomes a ``spanflow.query.records.RunRecord`` (the one run record
+model, which the index stores and the collector decodes), sent to spanflow destinations as an
 OTLP log record correlated to the run's root span (see docs/attributes.md, "Run records").
 Before sending, :func:`coalesce` folds records of one kind and run into one, so 100,000 metric
 points travel as a few records rather than 100,000.
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from spanflow import attributes
 from spanflow._internal import fork_hooks
 from spanflow._internal.fork_hooks import ForkStage
+from spanflow.query.records import AttributeValue, MetricPointValue, RunRecord
 
 AttributeScalar = bool | int | float | str
 FieldValue = AttributeScalar | tuple[str, ...]
@@ -60,50 +62,16 @@ def new_record_id() -> str:
     return _record_ids.new()
 
 
-@dataclass(frozen=True)
-class MetricPointData:
-    """One ``log_metric`` point."""
+def record_weight(record: RunRecord) -> int:
+    """How many items ``record`` carries (queue accounting and request size).
 
-    name: str
-    value: float
-    step: int | None
-    time_ns: int
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run record: a kind, the run (and root span) it belongs to, and its payload.
-
-    ``fields`` are record attributes (a start's name/project/tags, an artifact's facts);
-    ``values`` the keyed payload of params/outputs/inputs/attributes records; ``tags`` and
-    ``points`` the payload of tags and metrics records; ``content`` an artifact's bytes when
-    they travel with it. Ids are lowercase hex, "" without a valid root span.
+    Artifact content counts one item per ``CONTENT_BYTES_PER_ITEM``, so the queue bounds the
+    bytes it holds and one export request carries a few MiB of content at most.
     """
-
-    kind: str
-    run_id: str
-    segment: int
-    trace_id: str
-    span_id: str
-    time_ns: int
-    record_id: str = field(default_factory=lambda: new_record_id())
-    fields: Mapping[str, FieldValue] = field(default_factory=dict)
-    values: Mapping[str, AttributeScalar] = field(default_factory=dict)
-    tags: tuple[str, ...] = ()
-    points: tuple[MetricPointData, ...] = ()
-    content: bytes | None = None
-
-    @property
-    def weight(self) -> int:
-        """How many items this record carries (queue accounting and request size).
-
-        Artifact content counts one item per ``CONTENT_BYTES_PER_ITEM``, so the queue bounds
-        the bytes it holds and one export request carries a few MiB of content at most.
-        """
-        carried = len(self.values) + len(self.points) + len(self.tags)
-        if self.content:
-            carried += len(self.content) // CONTENT_BYTES_PER_ITEM
-        return max(1, carried)
+    carried = len(record.values) + len(record.points) + len(record.tags)
+    if record.content:
+        carried += len(record.content) // CONTENT_BYTES_PER_ITEM
+    return max(1, carried)
 
 
 @dataclass
@@ -112,16 +80,16 @@ class _Fold:
 
     first: RunRecord
     time_ns: int
-    values: dict[str, AttributeScalar]
+    values: dict[str, AttributeValue]
     tags: list[str]
-    points: list[MetricPointData]
+    points: list[MetricPointValue]
 
     @property
     def size(self) -> int:
         return len(self.values) + len(self.tags) + len(self.points)
 
     def add(self, record: RunRecord) -> None:
-        self.time_ns = max(self.time_ns, record.time_ns)
+        self.time_ns = max(self.time_ns, record.time_unix_nano)
         self.values.update(record.values)
         self.tags.extend(record.tags)
         self.points.extend(record.points)
@@ -129,7 +97,7 @@ class _Fold:
     def record(self) -> RunRecord:
         return replace(
             self.first,
-            time_ns=self.time_ns,
+            time_unix_nano=self.time_ns,
             values=self.values,
             tags=tuple(self.tags),
             points=tuple(self.points),
@@ -155,10 +123,10 @@ def coalesce(records: Iterable[RunRecord]) -> list[RunRecord]:
         limit = (
             MAX_POINTS_PER_RECORD if record.kind == RecordKind.METRICS else MAX_VALUES_PER_RECORD
         )
-        if fold is not None and fold.size + record.weight <= limit:
+        if fold is not None and fold.size + record_weight(record) <= limit:
             fold.add(record)
             continue
-        fold = _Fold(record, record.time_ns, dict(record.values), list(record.tags), [])
+        fold = _Fold(record, record.time_unix_nano, dict(record.values), list(record.tags), [])
         fold.points.extend(record.points)
         open_folds[key] = fold
         merged.append(fold)
@@ -171,11 +139,11 @@ def split_by_size(records: Sequence[RunRecord], max_items: int) -> list[list[Run
     current: list[RunRecord] = []
     size = 0
     for record in records:
-        if current and size + record.weight > max_items:
+        if current and size + record_weight(record) > max_items:
             groups.append(current)
             current, size = [], 0
         current.append(record)
-        size += record.weight
+        size += record_weight(record)
     if current:
         groups.append(current)
     return groups

@@ -135,10 +135,16 @@ class MetricPointValue:
     step: int | None
     time_unix_nano: int
 
+    @property
+    def time_ns(self) -> int:
+        """``time_unix_nano``: when the point was logged (ns since the Unix epoch)."""
+        return self.time_unix_nano
+
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One spanflow run record (an OTLP log record naming a run), decoded.
+    """One spanflow run record (an OTLP log record naming a run): made by the SDK, decoded by
+    the collector and ``spanflow.testing``, stored by the index.
 
     ``kind`` is a ``spanflow.attributes.RecordKindValue``; ``fields`` its attributes other than
     the kind, id, run id and segment; ``values`` the keyed payload of params, outputs, inputs
@@ -159,3 +165,8 @@ class RunRecord:
     tags: tuple[str, ...] = ()
     points: tuple[MetricPointValue, ...] = ()
     content: bytes | None = None
+
+    @property
+    def time_ns(self) -> int:
+        """``time_unix_nano``: when the record was made (ns since the Unix epoch)."""
+        return self.time_unix_nano

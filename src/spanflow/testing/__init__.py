@@ -6,8 +6,7 @@ Import-light on purpose; everything here is a re-export.
 
 from __future__ import annotations
 
-from spanflow._internal.run_records import MetricPointData, RunRecord
-from spanflow.query.records import SpanRecord
+from spanflow.query.records import MetricPointValue, RunRecord, SpanRecord
 from spanflow.testing.capture import SpanCapture, capture_spans
 from spanflow.testing.fake_llm import FakeLLMServer
 from spanflow.testing.otlp_receiver import OTLPReceiver, export_to
@@ -17,7 +16,7 @@ __all__ = [
     "CapturedRun",
     "FakeLLMServer",
     "MetricPoint",
-    "MetricPointData",
+    "MetricPointValue",
     "OTLPReceiver",
     "RunRecord",
     "SpanCapture",

@@ -20,9 +20,8 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from spanflow._internal import clock, config, ids, provider_state, warn
 from spanflow._internal.pipeline import ExportRoute
 from spanflow._internal.record_queue import InMemoryRunRecordExporter
-from spanflow._internal.run_records import RunRecord
 from spanflow._internal.span_records import span_record_from_readable
-from spanflow.query.records import SpanRecord
+from spanflow.query.records import RunRecord, SpanRecord
 from spanflow.testing.records import CapturedRun, assemble_runs
 
 FIXED_EPOCH_NS = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z

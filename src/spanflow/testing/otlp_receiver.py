@@ -31,8 +31,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from spanflow._internal.otlp_logs import LOGS_PATH
 from spanflow._internal.otlp_logs import decode_request as decode_logs_request
-from spanflow._internal.run_records import RunRecord
-from spanflow.query.records import EventRecord, LinkRecord, SpanRecord
+from spanflow.query.records import EventRecord, LinkRecord, RunRecord, SpanRecord
 from spanflow.testing.records import CapturedRun, assemble_runs
 
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spanflow import attributes
-from spanflow._internal.run_records import RunRecord
-from spanflow.query.records import SpanRecord
+from spanflow.query.records import RunRecord, SpanRecord
 
 _KIND = attributes.RecordKindValue
 
@@ -114,7 +113,8 @@ class CapturedRun:
         cut: list[str] = []
         for record in self.records_of(_KIND.TRUNCATED):
             value = record.fields.get(attributes.RUN_TRUNCATED, ())
-            cut.extend(value if isinstance(value, tuple | list) else [str(value)])
+            items = value if isinstance(value, tuple) else (value,)
+            cut.extend(str(item) for item in items)
         return cut
 
     def records_of(self, kind: str) -> list[RunRecord]:
