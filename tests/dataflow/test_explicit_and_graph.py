@@ -223,3 +223,9 @@ def test_graph_reads_span_records_as_it_reads_sdk_spans(harness: Harness) -> Non
     records = [span_record_from_readable(s) for s in harness.exporter.get_finished_spans()]
     assert DataflowGraph.from_spans(records) == from_spans
     assert spanflow.graph(records) == from_spans
+
+
+def test_graph_of_objects_that_are_no_spans_says_what_it_got() -> None:
+    """spanflow.graph refuses what is neither a span, a span record nor a mapping, naming it."""
+    with pytest.raises(TypeError, match="got int"):
+        spanflow.graph([3])

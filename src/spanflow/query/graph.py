@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spanflow import attributes as attr
-from spanflow.query.records import Attributes, SpanRecord
+from spanflow.query.records import LinkRecord, SpanRecord
 from spanflow.query.terminal_text import printable
 
 PREVIEW_CHARS = 60
@@ -62,37 +62,23 @@ class DataflowGraph:
     @classmethod
     def from_spans(cls, spans: Iterable[SpanRecord]) -> DataflowGraph:
         """Build the graph from span records, in start order."""
-        views = sorted((_SpanView(span) for span in spans), key=lambda v: v.start_ns)
-        nodes: dict[str, DataflowNode] = {}
+        ordered = sorted(spans, key=lambda span: span.start_time_unix_nano)
+        nodes: dict[str, DataflowNode] = {
+            span.span_id: _node(span) for span in ordered if _graph_kind(span) in _NODE_KINDS
+        }
         edges: list[DataflowEdge] = []
-        for view in views:
-            if view.kind in _NODE_KINDS:
-                nodes[view.span_id] = view.node()
-        by_id = {view.span_id: view for view in views}
-        for view in views:
-            for link in view.span.links:
-                producer_id, link_attributes = link.span_id, link.attributes
-                if link_attributes.get(attr.LINK_TYPE) != attr.LinkTypeValue.DATAFLOW:
+        by_id = {span.span_id: span for span in ordered}
+        for span in ordered:
+            for link in span.links:
+                if link.attributes.get(attr.LINK_TYPE) != attr.LinkTypeValue.DATAFLOW:
                     continue
-                for span_id in (producer_id, view.span_id):
+                for span_id in (link.span_id, span.span_id):
                     if span_id not in nodes:
                         known = by_id.get(span_id)
                         nodes[span_id] = (
-                            known.node() if known else DataflowNode(span_id, span_id, "external")
+                            _node(known) if known else DataflowNode(span_id, span_id, "external")
                         )
-                value = link_attributes.get(attr.LINK_INPUT_FIELDS) or ()
-                # another SDK's one field, not an array
-                fields = value if isinstance(value, tuple) else (value,)
-                edges.append(
-                    DataflowEdge(
-                        producer=producer_id,
-                        consumer=view.span_id,
-                        how=str(link_attributes.get(attr.LINK_HOW, "")),
-                        score=_score(link_attributes.get(attr.LINK_SCORE)),
-                        input_fields=tuple(str(f) for f in fields),
-                        output_field=str(link_attributes.get(attr.LINK_OUTPUT_FIELD, "")),
-                    )
-                )
+                edges.append(_edge(link, span.span_id))
         return cls(nodes=tuple(nodes.values()), edges=tuple(edges))
 
     def edge_pairs(self) -> set[tuple[str, str]]:
@@ -134,57 +120,57 @@ class DataflowGraph:
         return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
-class _SpanView:
-    span: SpanRecord
+def _edge(link: LinkRecord, consumer: str) -> DataflowEdge:
+    get = link.attributes.get
+    value = get(attr.LINK_INPUT_FIELDS) or ()
+    fields = value if isinstance(value, tuple) else (value,)  # another SDK's one field
+    return DataflowEdge(
+        producer=link.span_id,
+        consumer=consumer,
+        how=str(get(attr.LINK_HOW, "")),
+        score=_score(get(attr.LINK_SCORE)),
+        input_fields=tuple(str(item) for item in fields),
+        output_field=str(get(attr.LINK_OUTPUT_FIELD, "")),
+    )
 
-    @property
-    def span_id(self) -> str:
-        return self.span.span_id
 
-    @property
-    def start_ns(self) -> int:
-        return self.span.start_time_unix_nano
+def _graph_kind(span: SpanRecord) -> str:
+    """The node kind of a span: its ``spanflow.span.kind``, else guessed from other SDKs'
+    GenAI and step attributes, else ``"span"``."""
+    kind = span.spanflow_kind
+    if kind is not None:
+        return kind
+    operation = span.attributes.get(attr.GEN_AI_OPERATION_NAME)
+    if operation == attr.GenAiOperationValue.EXECUTE_TOOL:  # other instrumentations' tools
+        return attr.SpanKindValue.TOOL
+    if operation is not None:
+        return attr.SpanKindValue.LLM
+    if attr.STEP_NAME in span.attributes:
+        return attr.SpanKindValue.STEP
+    return "span"
 
-    @property
-    def attributes(self) -> Attributes:
-        return self.span.attributes
 
-    @property
-    def kind(self) -> str:
-        kind = self.attributes.get(attr.SPAN_KIND)
-        if isinstance(kind, str):
-            return kind
-        operation = self.attributes.get(attr.GEN_AI_OPERATION_NAME)
-        if operation == attr.GenAiOperationValue.EXECUTE_TOOL:  # other instrumentations' tools
-            return attr.SpanKindValue.TOOL
-        if operation is not None:
-            return attr.SpanKindValue.LLM
-        if attr.STEP_NAME in self.attributes:
-            return attr.SpanKindValue.STEP
-        return "span"
-
-    def node(self) -> DataflowNode:
-        get = self.attributes.get
-        model = get(attr.GEN_AI_RESPONSE_MODEL) or get(attr.GEN_AI_REQUEST_MODEL)
-        return DataflowNode(
-            span_id=self.span_id,
-            name=self.span.name,
-            kind=self.kind,
-            model=str(model) if model else None,
-            input_preview=_preview(
-                get(attr.GEN_AI_INPUT_MESSAGES)
-                or get(attr.STEP_INPUT)
-                or get(attr.GEN_AI_TOOL_CALL_ARGUMENTS),
-                -1,
-            ),
-            output_preview=_preview(
-                get(attr.GEN_AI_OUTPUT_MESSAGES)
-                or get(attr.STEP_OUTPUT)
-                or get(attr.GEN_AI_TOOL_CALL_RESULT),
-                0,
-            ),
-        )
+def _node(span: SpanRecord) -> DataflowNode:
+    get = span.attributes.get
+    model = get(attr.GEN_AI_RESPONSE_MODEL) or get(attr.GEN_AI_REQUEST_MODEL)
+    return DataflowNode(
+        span_id=span.span_id,
+        name=span.name,
+        kind=_graph_kind(span),
+        model=str(model) if model else None,
+        input_preview=_preview(
+            get(attr.GEN_AI_INPUT_MESSAGES)
+            or get(attr.STEP_INPUT)
+            or get(attr.GEN_AI_TOOL_CALL_ARGUMENTS),
+            -1,
+        ),
+        output_preview=_preview(
+            get(attr.GEN_AI_OUTPUT_MESSAGES)
+            or get(attr.STEP_OUTPUT)
+            or get(attr.GEN_AI_TOOL_CALL_RESULT),
+            0,
+        ),
+    )
 
 
 def _preview(value: Any, pick: int) -> str:
