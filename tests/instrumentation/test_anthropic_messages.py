@@ -34,14 +34,14 @@ EXPECTED = {
     attr.GEN_AI_PROVIDER_NAME: "anthropic",
     attr.GEN_AI_REQUEST_MODEL: MODEL,
     attr.GEN_AI_REQUEST_MAX_TOKENS: 64,
-    attr.GEN_AI_REQUEST_STOP_SEQUENCES: ["END"],
+    attr.GEN_AI_REQUEST_STOP_SEQUENCES: ("END",),
     attr.GEN_AI_INPUT_MESSAGES: (
         '[{"role":"user","parts":[{"type":"text","content":"Capital of France?"}]}]'
     ),
     attr.GEN_AI_SYSTEM_INSTRUCTIONS: '[{"type":"text","content":"Answer briefly."}]',
     attr.SERVER_ADDRESS: "127.0.0.1",
     attr.GEN_AI_RESPONSE_MODEL: MODEL,
-    attr.GEN_AI_RESPONSE_FINISH_REASONS: ["end_turn"],
+    attr.GEN_AI_RESPONSE_FINISH_REASONS: ("end_turn",),
     attr.GEN_AI_USAGE_INPUT_TOKENS: 11,
     attr.GEN_AI_USAGE_OUTPUT_TOKENS: 2,
     attr.GEN_AI_OUTPUT_MESSAGES: (

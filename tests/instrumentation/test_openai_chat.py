@@ -41,7 +41,7 @@ def _expected_common(llm: FakeLLMServer, *, stream: bool) -> dict[str, object]:
         attr.SERVER_ADDRESS: "127.0.0.1",
         attr.SERVER_PORT: llm.port,
         attr.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini",
-        attr.GEN_AI_RESPONSE_FINISH_REASONS: ["stop"],
+        attr.GEN_AI_RESPONSE_FINISH_REASONS: ("stop",),
         attr.GEN_AI_OUTPUT_MESSAGES: (
             '[{"role":"assistant","parts":[{"type":"text","content":"Paris."}],'
             '"finish_reason":"stop"}]'

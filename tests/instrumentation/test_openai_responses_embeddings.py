@@ -40,7 +40,7 @@ EXPECTED = {
     attr.GEN_AI_SYSTEM_INSTRUCTIONS: '[{"type":"text","content":"Be brief."}]',
     attr.SERVER_ADDRESS: "127.0.0.1",
     attr.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini",
-    attr.GEN_AI_RESPONSE_FINISH_REASONS: ["stop"],
+    attr.GEN_AI_RESPONSE_FINISH_REASONS: ("stop",),
     attr.GEN_AI_USAGE_INPUT_TOKENS: 11,
     attr.GEN_AI_USAGE_OUTPUT_TOKENS: 2,
     attr.GEN_AI_OUTPUT_MESSAGES: (
@@ -174,7 +174,7 @@ def test_embeddings_create_gives_an_embeddings_span(
         attr.GEN_AI_OPERATION_NAME: "embeddings",
         attr.GEN_AI_PROVIDER_NAME: "openai",
         attr.GEN_AI_REQUEST_MODEL: "text-embedding-3-small",
-        attr.GEN_AI_REQUEST_ENCODING_FORMATS: ["float"],
+        attr.GEN_AI_REQUEST_ENCODING_FORMATS: ("float",),
         attr.SERVER_ADDRESS: "127.0.0.1",
         attr.SERVER_PORT: llm.port,
         attr.GEN_AI_RESPONSE_MODEL: "text-embedding-3-small",
