@@ -130,7 +130,7 @@ def _assert_the_demo_run(run: CapturedRun) -> None:
         ["nightly"],
         "completed",
     )
-    steps = [s for s in run.spans if s.kind == attributes.SpanKindValue.STEP]
+    steps = [s for s in run.spans if s.spanflow_kind == attributes.SpanKindValue.STEP]
     assert [s.attributes[attributes.STEP_OUTPUT] for s in steps] == ["42"]
 
 

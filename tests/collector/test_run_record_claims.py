@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from spanflow import attributes as attr
 from spanflow._internal.otlp_logs import encode_request
-from spanflow._internal.run_records import RunRecord
+from spanflow.query.records import RunRecord
 from spanflow.query.store import RunIndexStore
 from spanflow_collector.index import open_store
 from spanflow_collector.server import Collector
@@ -46,7 +46,7 @@ def _record(kind: str, trace_id: str, record_id: str, **payload: Any) -> RunReco
         segment=payload.pop("segment", 0),
         trace_id=trace_id,
         span_id="c3" * 8,
-        time_ns=payload.pop("time_ns", T0),
+        time_unix_nano=payload.pop("time_ns", T0),
         record_id=record_id,
         **payload,
     )
