@@ -5,6 +5,10 @@ worker matches them while the request is in flight. ``end_call`` waits (bounded)
 adds the links while the span is still open, and queues the call's outputs for indexing. One
 worker owns every index, so the indexes need no locks and producers are registered in the order
 calls end. With ``SPANFLOW_DATAFLOW=inline`` the same work runs on the caller's thread instead.
+
+Jobs run strictly in the order they were queued, but only jobs somebody waits for (a match, a
+flush, a snapshot) wake the worker: indexing a call's outputs waits in the queue for the next
+wake, so a call costs one thread wake-up instead of two.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 import pickle
 import queue
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +73,9 @@ class DataflowDetector:
         self._trees: OrderedDict[str, RunTreeIndex] = OrderedDict()
         self._parents: dict[str, str | None] = {}
         self._inline_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        # Every job, in order (deque appends and pops are atomic); the queue only wakes the worker.
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
         self._warned: set[str] = set()
@@ -89,7 +95,8 @@ class DataflowDetector:
             self.warn_once("slow", "dataflow matching did not finish in time; links skipped")
         if outputs is not None and (outputs.fields or _has_ids(outputs)):
             context = pending.span.get_span_context()
-            self._submit(lambda: self._register(pending, context, outputs))
+            # Nobody waits for the indexing: it runs before the next job that wakes the worker.
+            self._submit(lambda: self._register(pending, context, outputs), wake=False)
 
     def register_output(self, context: SpanContext, scope: CallScope, outputs: CallOutputs) -> None:
         """Index ``outputs`` as produced by the span ``context`` (explicit origin marking)."""
@@ -162,8 +169,12 @@ class DataflowDetector:
         return list(self._trees)
 
     def after_fork_in_child(self) -> None:
-        """A forked child keeps the indexes it inherited but needs its own worker and queue."""
-        self._queue = queue.SimpleQueue()
+        """A forked child keeps the indexes it inherited but needs its own worker and queue.
+
+        Jobs still waiting for a wake-up (outputs not yet indexed) stay queued: the child's
+        worker runs them first, so the child sees every call its parent ended before the fork.
+        """
+        self._wakeups = queue.SimpleQueue()
         self._worker = None
         self._worker_lock = threading.Lock()
         self._inline_lock = threading.Lock()
@@ -217,13 +228,15 @@ class DataflowDetector:
             self._trees.popitem(last=False)
 
     # --- plumbing -----------------------------------------------------------------------------
-    def _submit(self, job: Callable[[], None]) -> None:
+    def _submit(self, job: Callable[[], None], *, wake: bool = True) -> None:
         if self.inline:
             with self._inline_lock:
                 self._run_job(job)
             return
-        self._ensure_worker()
-        self._queue.put(job)
+        self._jobs.append(job)
+        if wake:
+            self._ensure_worker()
+            self._wakeups.put(None)
 
     def _ensure_worker(self) -> None:
         worker = self._worker
@@ -237,9 +250,11 @@ class DataflowDetector:
                 self._worker.start()
 
     def _work(self) -> None:
-        work_queue = self._queue
+        wakeups, jobs = self._wakeups, self._jobs
         while True:
-            self._run_job(work_queue.get())
+            wakeups.get()
+            while jobs:
+                self._run_job(jobs.popleft())
 
     def _run_job(self, job: Callable[[], None]) -> None:
         try:
