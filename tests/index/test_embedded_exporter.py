@@ -132,3 +132,42 @@ def test_export_after_shutdown_fails_quietly(tmp_path: Path) -> None:
         assert store.list_runs(RunQuery()).runs == ()
     finally:
         store.close()
+
+
+def test_sdk_message_json_is_stored_as_any_other_copy_of_it(tmp_path: Path) -> None:
+    """Message JSON the SDK built is stored exactly as the same text from elsewhere would be."""
+    import sqlite3
+
+    from spanflow.instrumentation._messages import set_json_array
+    from spanflow.redaction import VOUCHED
+
+    path = tmp_path / "index.db"
+    exporter = EmbeddedSpanExporter(path)  # starts keeping what the SDK vouches for
+    assert VOUCHED.pieces_of("not vouched") is None
+    tracer = _provider(exporter).get_tracer("spanflow")
+    messages = [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief. " * 40}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Hi"}]},
+        {"role": "assistant", "parts": [{"type": "text", "content": "Ünïcode réponse " * 30}]},
+    ]
+    built: dict[str, object] = {}
+    set_json_array(built, attr.GEN_AI_INPUT_MESSAGES, messages)
+    sdk_text = built[attr.GEN_AI_INPUT_MESSAGES]
+    assert isinstance(sdk_text, str)
+    copied = sdk_text.encode("utf-8").decode("utf-8")  # equal characters, another object
+    for name, text in (("sdk", sdk_text), ("copy", copied)):
+        with tracer.start_as_current_span(
+            name, attributes={attr.RUN_ID: "01PIECES", attr.GEN_AI_INPUT_MESSAGES: text}
+        ):
+            pass
+
+    with sqlite3.connect(path) as db:
+        stored = dict(db.execute("SELECT name, attributes FROM spans").fetchall())
+        blobs = db.execute("SELECT count(*) FROM blobs").fetchone()[0]
+    assert stored["sdk"] == stored["copy"]
+    assert blobs == 2  # the two long messages, each once; the short one stays inline
+    store = open_store(path)
+    spans = store.get_spans("01PIECES")
+    store.close()
+    assert len(spans) == 2
+    assert all(s.attributes[attr.GEN_AI_INPUT_MESSAGES] == sdk_text for s in spans)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from spanflow.query.records import Attributes, AttributeValue
+from spanflow.redaction import VOUCHED
 
 try:  # the collector's extra installs it; the SDK alone (embedded index) uses the stdlib
     import orjson as _orjson
@@ -44,6 +45,24 @@ _POSITIONAL_FLOATS = (1e-4, 1e16)
 def content_hash(text: str) -> str:
     """The blob key of ``text``: 32 hex chars of BLAKE2b-128 over its UTF-8 bytes."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+# The embedded index gets the SDK's encoded messages as the same string objects call after call
+# (a re-sent history): their digests are remembered by identity. Each entry holds its text, so
+# an id cannot be reused while the entry lives.
+_PIECE_DIGESTS: dict[int, tuple[str, str]] = {}
+_MAX_PIECE_DIGESTS = 4096
+
+
+def _piece_hash(piece: str) -> str:
+    known = _PIECE_DIGESTS.get(id(piece))
+    if known is not None and known[0] is piece:
+        return known[1]
+    digest = content_hash(piece)
+    if len(_PIECE_DIGESTS) >= _MAX_PIECE_DIGESTS:
+        _PIECE_DIGESTS.clear()
+    _PIECE_DIGESTS[id(piece)] = (piece, digest)
+    return digest
 
 
 class AttributeEncoder:
@@ -95,25 +114,33 @@ class AttributeEncoder:
         except _orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
             return dumps(encoded)
 
-    def _blob(self, text: str) -> list[str]:
-        digest = content_hash(text)
+    def _blob(self, text: str, digest: str | None = None) -> list[str]:
+        digest = digest or content_hash(text)
         self.blobs[digest] = text
         self.referenced.add(digest)
         return [digest]
 
     def _split(self, text: str) -> list[Any]:
         """Parts of ``text``: inline literals and ``[hash]`` blob references."""
-        elements = _array_element_spans(text)
+        pieces = VOUCHED.pieces_of(text)  # the SDK's own message JSON: no need to parse it
+        elements = _piece_spans(pieces) if pieces is not None else None
+        if elements is None:
+            pieces = None
+            elements = _array_element_spans(text)
         if elements is None:
             return [self._blob(text)]
         parts: list[Any] = []
         position = 0
-        for start, end in elements:
+        for number, (start, end) in enumerate(elements):
             if end - start < ELEMENT_MIN_CHARS:
                 continue
             if start > position:
                 parts.append(text[position:start])
-            parts.append(self._blob(text[start:end]))
+            if pieces is None:
+                parts.append(self._blob(text[start:end]))
+            else:
+                piece = pieces[number]
+                parts.append(self._blob(piece, _piece_hash(piece)))
             position = end
         if not parts:
             return [self._blob(text)]
@@ -142,6 +169,22 @@ def _array_element_spans(text: str) -> list[tuple[int, int]] | None:
         return None
     if index >= len(text) or _skip_whitespace(text, index + 1) != len(text):
         return None
+    return spans
+
+
+def _piece_spans(pieces: tuple[str, ...]) -> list[tuple[int, int]] | None:
+    """(start, end) offsets of ``pieces`` in ``"[" + ",".join(pieces) + "]"``.
+
+    None when a piece has whitespace around it: the parser would not count it in the element.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 1
+    for piece in pieces:
+        if not piece or piece[0] in _WHITESPACE or piece[-1] in _WHITESPACE:
+            return None
+        end = start + len(piece)
+        spans.append((start, end))
+        start = end + 1
     return spans
 
 

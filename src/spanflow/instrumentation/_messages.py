@@ -62,7 +62,7 @@ def set_json_pieces(
     if truncated or cut:
         target[attributes.CONTENT_TRUNCATED] = True
     elif redacted_by is not None:
-        redacted_by.vouch(text)
+        redacted_by.vouch(text, tuple(taken))
 
 
 def set_json_value(target: Attributes, key: str, value: Any) -> None:

@@ -96,16 +96,17 @@ class Redactor:
             known = self._short[text] = None if redacted is text else redacted
         return text if known is None else known  # the caller's own object when unchanged
 
-    def vouch(self, text: str) -> None:
+    def vouch(self, text: str, pieces: tuple[str, ...] = ()) -> None:
         """Say that ``text`` is clean under this redactor's rules (it was built from texts this
         redactor returned, joined by JSON punctuation), so that a redactor in this process
         whose rules are the same or fewer returns it without scanning it again.
 
         Only for a text passed on as it is (its object is what is remembered, not its
-        characters): the SDK's message JSON on its way to the embedded index.
+        characters): the SDK's message JSON on its way to the embedded index. ``pieces``: the
+        encoded elements when ``text`` is exactly ``"[" + ",".join(pieces) + "]"``.
         """
         if len(text) > _VOUCHED_MIN_CHARS:
-            VOUCHED.add(text, self._rules)
+            VOUCHED.add(text, self._rules, pieces)
 
     def _scan(self, text: str) -> str:
         folded = fold(text)

@@ -10,6 +10,10 @@ anew from the same characters is not taken for it. A text that fell out of the r
 bounded in characters) or was never in it is simply scanned: the registry can only skip work,
 never add trust to a text nobody here redacted. Nothing is kept until an embedded index in the
 process asks for it (``keep``): exported elsewhere, the texts would only be held for nothing.
+
+A vouched text may also say how it was built: the SDK's message JSON is a JSON array joined from
+one encoded piece per message, and the index stores each large element as its own blob. Handing
+the pieces over (``pieces_of``) spares the index parsing the array again to find them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ Rules = frozenset[tuple[str, int]]  # a redactor's extra patterns: (pattern, fla
 # Texts are taken out when the index writes them, so this holds about the exporter's queue; the
 # bound caps what spans never exported (dropped, not sampled) can hold on to.
 _MAX_CHARS_KEPT = 8_000_000
+# Taken texts wait here only until the same write encodes them; the bound is for writes that
+# failed in between.
+_MAX_PIECES_KEPT = 4096
 
 
 class VouchedTexts:
@@ -28,7 +35,9 @@ class VouchedTexts:
 
     def __init__(self, max_chars: int = _MAX_CHARS_KEPT) -> None:
         self._max_chars = max_chars
-        self._texts: dict[int, tuple[str, Rules]] = {}
+        self._texts: dict[int, tuple[str, Rules, tuple[str, ...]]] = {}
+        # Pieces of texts taken, until the index encodes them (in the same write).
+        self._pieces: dict[int, tuple[str, tuple[str, ...]]] = {}
         self._chars = 0
         self._lock = threading.Lock()
         self._keeping = False
@@ -37,17 +46,21 @@ class VouchedTexts:
         """Start remembering texts: a consumer that takes them lives in this process."""
         self._keeping = True
 
-    def add(self, text: str, rules: Rules) -> None:
-        """Remember that ``text`` is the output of the built-in rules plus ``rules``."""
+    def add(self, text: str, rules: Rules, pieces: tuple[str, ...] = ()) -> None:
+        """Remember that ``text`` is the output of the built-in rules plus ``rules``.
+
+        ``pieces``, when given, are the encoded elements ``text`` is the JSON array of:
+        ``text == "[" + ",".join(pieces) + "]"``.
+        """
         if not self._keeping:
             return
         with self._lock:
             if id(text) in self._texts:
                 return
-            self._texts[id(text)] = (text, rules)
+            self._texts[id(text)] = (text, rules, pieces)
             self._chars += len(text)
             while self._chars > self._max_chars:
-                oldest, _ = self._texts.pop(next(iter(self._texts)))
+                oldest = self._texts.pop(next(iter(self._texts)))[0]
                 self._chars -= len(oldest)
 
     def take(self, text: str, rules: Rules) -> bool:
@@ -64,7 +77,24 @@ class VouchedTexts:
                 return False
             del self._texts[id(text)]
             self._chars -= len(text)
+            if entry[2]:
+                # Valid for this very object whatever the scan decides: a text it changed is a
+                # new object, which ``pieces_of`` does not know.
+                if len(self._pieces) >= _MAX_PIECES_KEPT:
+                    self._pieces.clear()
+                self._pieces[id(text)] = (text, entry[2])
         return rules <= entry[1]
+
+    def pieces_of(self, text: str) -> tuple[str, ...] | None:
+        """The JSON array elements ``text`` was joined from, once it was taken; forgets them."""
+        if id(text) not in self._pieces:  # the common case, answered without the lock
+            return None
+        with self._lock:
+            entry = self._pieces.get(id(text))
+            if entry is None or entry[0] is not text:
+                return None
+            del self._pieces[id(text)]
+        return entry[1]
 
 
 VOUCHED = VouchedTexts()
