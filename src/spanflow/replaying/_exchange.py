@@ -117,7 +117,9 @@ def pack(recording: Recording) -> str:
         "exchanges": [_exchange_json(exchange) for exchange in recording.exchanges],
     }
     raw = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    # Packed on the caller's thread for every call: level 1 takes half the time of the default
+    # level 6 on a chat response and its output is about 3 % larger (any level unpacks alike).
+    return base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
 
 
 def unpack(text: str) -> Recording:
