@@ -33,6 +33,7 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -157,6 +158,25 @@ def count_spans(variant: str, db_path: str) -> int:
     return counted
 
 
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds (user + system) of each live thread of this process, by thread name.
+
+    Read from ``/proc`` (Linux; empty elsewhere): it tells the caller's thread from spanflow's
+    background threads (dataflow worker, batch span processor, run records) without a profiler.
+    """
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    ticks_per_s = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                name = names.get(int(tid), f"thread {tid}")
+                spent_s = (int(fields[11]) + int(fields[12])) / ticks_per_s
+                found[name] = found.get(name, 0.0) + spent_s
+    return found
+
+
 def rss_mib() -> float:
     """This process's resident set size."""
     with open("/proc/self/status", encoding="ascii") as status:
@@ -216,14 +236,20 @@ def run_worker(
                 one_call()  # warm-up: connection, lazy imports, first-call caches
             flush()
             spans_before = count_spans(variant, db_path)
+            threads_before = thread_cpu_s()
             cpu_started = time.process_time()
             for _ in range(count):
                 one_call()
             flush()
             cpu_s = time.process_time() - cpu_started
+            threads_after = thread_cpu_s()
             results[workload] = {
                 "cpu_us": cpu_s / count * 1e6,
                 "spans_per_call": (count_spans(variant, db_path) - spans_before) / count,
+                "threads_us": {
+                    name: (spent - threads_before.get(name, 0.0)) / count * 1e6
+                    for name, spent in threads_after.items()
+                },
             }
             if workload == "chat":
                 results["rss_mib"] = rss_mib()
@@ -338,6 +364,7 @@ def print_table(
         print(row)
     names = (VARIANTS[leanest[w][0]][:11] if w in leanest else "-" for w in WORKLOADS)
     print(f"{'leanest peer':<24}" + "".join(f"{name:>12}" for name in names))
+    print_threads(results)
     print("\nAround the calls: median (min..max)")
     print(f"{'variant':<24}{'startup CPU ms':>22}{'added':>22}{'startup wall ms':>22}"
           f"{'RSS MiB':>20}{'exit ms':>22}")  # fmt: skip
@@ -351,6 +378,22 @@ def print_table(
             f"{spread([r['rss_mib'] for r in rows], 1, '{:.0f}'):>20}"
             f"{spread([r['exit_s'] for r in rows], 1000, '{:.0f}'):>22}"
         )
+
+
+def print_threads(results: dict[str, list[dict[str, Any]]]) -> None:
+    """Where each variant's chat CPU goes: the caller's thread over uninstrumented, the others."""
+    base = [r["chat"].get("threads_us", {}).get("MainThread", 0.0) for r in results["baseline"]]
+    print("\nChat CPU per call by thread, µs (medians; /proc ticks, so about ±20 µs): the caller's "
+          "thread over uninstrumented, then each background thread")  # fmt: skip
+    for variant, rows in results.items():
+        if variant == "baseline":
+            continue
+        threads = [r["chat"].get("threads_us", {}) for r in rows]
+        caller = [t.get("MainThread", 0.0) - b for t, b in zip(threads, base, strict=True)]
+        others = sorted({name for t in threads for name in t} - {"MainThread"})
+        spent = {name: statistics.median(t.get(name, 0.0) for t in threads) for name in others}
+        background = ", ".join(f"{name} {us:.0f}" for name, us in spent.items() if us >= 1)
+        print(f"{VARIANTS[variant]:<24}caller {statistics.median(caller):+6.0f}   {background}")
 
 
 def main() -> int:
