@@ -384,7 +384,8 @@ def print_threads(results: dict[str, list[dict[str, Any]]]) -> None:
     """Where each variant's chat CPU goes: the caller's thread over uninstrumented, the others."""
     base = [r["chat"].get("threads_us", {}).get("MainThread", 0.0) for r in results["baseline"]]
     print("\nChat CPU per call by thread, µs (medians; /proc ticks, so about ±20 µs): the caller's "
-          "thread over uninstrumented, then each background thread")  # fmt: skip
+          "thread over uninstrumented, then each background thread (spans still queued at the "
+          "closing flush are exported on the caller's thread)")  # fmt: skip
     for variant, rows in results.items():
         if variant == "baseline":
             continue
