@@ -394,7 +394,8 @@ def print_threads(results: dict[str, list[dict[str, Any]]]) -> None:
         others = sorted({name for t in threads for name in t} - {"MainThread"})
         spent = {name: statistics.median(t.get(name, 0.0) for t in threads) for name in others}
         background = ", ".join(f"{name} {us:.0f}" for name, us in spent.items() if us >= 1)
-        print(f"{VARIANTS[variant]:<24}caller {statistics.median(caller):+6.0f}   {background}")
+        line = f"{VARIANTS[variant]:<24}caller {statistics.median(caller):+6.0f}   {background}"
+        print(line.rstrip())
 
 
 def main() -> int:
