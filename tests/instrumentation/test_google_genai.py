@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
@@ -140,3 +141,55 @@ def test_a_chat_reply_quoted_later_links_the_calls(traced: SpanCapture, llm: Fak
     assert dataflow_links(second) == [
         (first.span_id, ("contents[0].parts[0].text",), "candidates[0].content.parts[0].text")
     ]
+
+
+def _without_ended_span_noise(caplog: pytest.LogCaptureFixture) -> bool:
+    return not [r for r in caplog.records if "ended span" in r.getMessage()]
+
+
+def test_closing_an_aio_stream_ends_its_span_once_with_what_arrived(
+    traced: SpanCapture, llm: FakeLLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aclose() on a client.aio stream ends its span then, not abandoned, with the chunk read."""
+    llm.add_replies(Reply("one two three four five six seven eight"))
+    client = genai_client(llm)
+
+    async def read_one_then_close() -> tuple[str | None, int]:
+        try:
+            stream = await client.aio.models.generate_content_stream(model=MODEL, contents="Go")
+            first = await stream.__anext__()
+            await stream.aclose()
+            await stream.aclose()
+            return first.text, len(llm_spans(traced))
+        finally:
+            await client.aio.aclose()
+
+    first_text, spans_when_closed = asyncio.run(read_one_then_close())
+    gc.collect()
+    assert spans_when_closed == 1
+    span = only_llm_span(traced)
+    assert attr.STREAM_ABANDONED not in span.attributes
+    assert span.status == "UNSET"
+    assert json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [
+        {"type": "text", "content": first_text}
+    ]
+    assert _without_ended_span_noise(caplog)
+
+
+def test_closing_a_chat_stream_ends_its_span_once_with_what_arrived(
+    traced: SpanCapture, llm: FakeLLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """close() on a chat turn's stream ends its span then, not abandoned, with the chunk read."""
+    llm.add_replies(Reply("one two three four five six seven eight"))
+    stream = genai_client(llm).chats.create(model=MODEL).send_message_stream("Go")
+    first = next(stream)
+    stream.close()
+    span = only_llm_span(traced)
+    del stream
+    gc.collect()
+    assert only_llm_span(traced) == span
+    assert attr.STREAM_ABANDONED not in span.attributes
+    assert json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [
+        {"type": "text", "content": first.text}
+    ]
+    assert _without_ended_span_noise(caplog)

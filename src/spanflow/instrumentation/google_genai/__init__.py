@@ -5,6 +5,8 @@ Hooks the SDK's HTTP choke point, ``BaseApiClient.request`` / ``request_streamed
 ``models.generate_content``, ``generate_content_stream``, chat turn, ``client.aio`` call and
 each round of automatic function calling is one HTTP call there, hence one span. The provider
 is ``gcp.vertex_ai`` for Vertex AI clients and ``gcp.gemini`` for the Gemini Developer API.
+The streams the user holds (``generate_content_stream``, chats' ``send_message_stream``) are
+hooked too, only so that closing one closes the HTTP streams under it (``_closing``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from spanflow.instrumentation.google_genai._adapters import (
     GeminiRequest,
     GenerateContentAdapter,
 )
+from spanflow.instrumentation.google_genai._closing import noting_opened, user_stream_wrapper
 
 __all__ = ["GoogleGenAIInstrumentor"]
 
@@ -75,13 +78,26 @@ def _async(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
     return async_call_wrapper(tracer, locate)
 
 
+def _sync_streamed(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
+    return noting_opened(sync_call_wrapper(tracer, locate))
+
+
+def _async_streamed(tracer: trace.Tracer, options: Mapping[str, Any]) -> Wrapper:
+    return noting_opened(async_call_wrapper(tracer, locate))
+
+
 class GoogleGenAIInstrumentor(LLMInstrumentor):
     """Traces ``google-genai`` calls (Gemini API and Vertex AI) as GenAI CLIENT spans."""
 
     dependencies = ("google-genai >= 1.0",)
     hooks = (
         Hook("google.genai._api_client", "BaseApiClient.request", _sync),
-        Hook("google.genai._api_client", "BaseApiClient.request_streamed", _sync),
+        Hook("google.genai._api_client", "BaseApiClient.request_streamed", _sync_streamed),
         Hook("google.genai._api_client", "BaseApiClient.async_request", _async),
-        Hook("google.genai._api_client", "BaseApiClient.async_request_streamed", _async),
+        Hook("google.genai._api_client", "BaseApiClient.async_request_streamed", _async_streamed),
+        # The streams users hold and close: closing one closes the HTTP streams under it.
+        Hook("google.genai.models", "Models.generate_content_stream", user_stream_wrapper),
+        Hook("google.genai.models", "AsyncModels.generate_content_stream", user_stream_wrapper),
+        Hook("google.genai.chats", "Chat.send_message_stream", user_stream_wrapper),
+        Hook("google.genai.chats", "AsyncChat.send_message_stream", user_stream_wrapper),
     )
