@@ -8,9 +8,10 @@ internal faults) is written once and checked for every provider.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,8 @@ class Api:
     asyncs: bool = True  # boto3 has no async client
     open_stream: Callable[[FakeLLMServer], Any] | None = None
     """Starts a streamed call (sync) and returns the stream, unread; None for no streams."""
+    adrop_stream: Callable[[FakeLLMServer], Awaitable[None]] | None = None
+    """Starts an async streamed call, reads its first event and drops it unclosed."""
 
 
 def _text_of_chat(result: Any, stream: bool) -> str:
@@ -320,10 +323,53 @@ def _open_litellm_anthropic(llm: FakeLLMServer) -> Any:
     return litellm.completion(**LITELLM, api_base=llm.anthropic_base_url, stream=True)
 
 
+async def _drop_after_first_event(stream: Any) -> None:
+    """Read ``stream``'s first event, then drop it unclosed and collect it, loop running."""
+    await anext(aiter(stream))
+    del stream
+    gc.collect()
+
+
+async def _adrop_chat(llm: FakeLLMServer) -> None:
+    async with async_openai_client(llm, max_retries=0) as client:
+        await _drop_after_first_event(await client.chat.completions.create(**CHAT, stream=True))
+
+
+async def _adrop_responses(llm: FakeLLMServer) -> None:
+    async with async_openai_client(llm, max_retries=0) as client:
+        await _drop_after_first_event(await client.responses.create(**RESPONSES, stream=True))
+
+
+async def _adrop_messages(llm: FakeLLMServer) -> None:
+    async with async_anthropic_client(llm, max_retries=0) as client:
+        await _drop_after_first_event(await client.messages.create(**MESSAGES, stream=True))
+
+
 APIS = [
-    Api("chat", ChatCompletionsAdapter, _chat, _achat, open_stream=_open_chat),
-    Api("responses", ResponsesAdapter, _responses, _aresponses, open_stream=_open_responses),
-    Api("messages", MessagesAdapter, _messages, _amessages, open_stream=_open_messages),
+    Api(
+        "chat",
+        ChatCompletionsAdapter,
+        _chat,
+        _achat,
+        open_stream=_open_chat,
+        adrop_stream=_adrop_chat,
+    ),
+    Api(
+        "responses",
+        ResponsesAdapter,
+        _responses,
+        _aresponses,
+        open_stream=_open_responses,
+        adrop_stream=_adrop_responses,
+    ),
+    Api(
+        "messages",
+        MessagesAdapter,
+        _messages,
+        _amessages,
+        open_stream=_open_messages,
+        adrop_stream=_adrop_messages,
+    ),
     Api("embeddings", EmbeddingsAdapter, _embeddings, _aembeddings, generates=False),
     Api(
         "ollama-chat", OllamaChatAdapter, _ollama_chat, _aollama_chat, open_stream=_open_ollama_chat

@@ -7,6 +7,7 @@ abandoned ends its span exactly once. Provider files test only how each API is m
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from typing import Any
 
@@ -42,6 +43,9 @@ ABANDONED_CASES = [
     pytest.param(api, id=api.name, marks=BOTOCORE_LEAKS if api.name.startswith("bedrock") else ())
     for api in APIS
     if api.open_stream is not None
+]
+ASYNC_ABANDONED_CASES = [
+    pytest.param(api, id=api.name) for api in APIS if api.adrop_stream is not None
 ]
 CLOSED_CASES = [pytest.param(api, id=api.name) for api in APIS if api.open_stream is not None]
 
@@ -137,9 +141,10 @@ def _read_one_event(api: Api, llm: FakeLLMServer) -> Any:
 
 @pytest.mark.parametrize("api", ABANDONED_CASES)
 def test_an_abandoned_stream_ends_its_span_once_when_collected(
-    traced: SpanCapture, llm: FakeLLMServer, api: Api
+    traced: SpanCapture, llm: FakeLLMServer, api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A stream dropped after its first event ends its span once, marked abandoned, not failed."""
+    """A stream dropped after its first event ends its span once, marked abandoned, not failed,
+    and nothing (its response recording included) is written to the span after it ended."""
     stream = _read_one_event(api, llm)
     assert llm_spans(traced) == []
     del stream
@@ -147,6 +152,23 @@ def test_an_abandoned_stream_ends_its_span_once_when_collected(
     span = only_llm_span(traced)
     assert span.attributes[attr.STREAM_ABANDONED] is True
     assert span.status == "UNSET"
+    assert not [r for r in caplog.records if "ended span" in r.getMessage()]
+
+
+@pytest.mark.parametrize("api", ASYNC_ABANDONED_CASES)
+def test_an_abandoned_async_stream_ends_its_span_once_when_collected(
+    traced: SpanCapture, llm: FakeLLMServer, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An async stream dropped after its first event ends its span once, marked abandoned, and
+    closing its response later (when the event loop shuts down) writes nothing to that span."""
+    assert api.adrop_stream is not None
+    llm.add_replies(Reply(STREAMED_TEXT))
+    asyncio.run(api.adrop_stream(llm))
+    gc.collect()
+    span = only_llm_span(traced)
+    assert span.attributes[attr.STREAM_ABANDONED] is True
+    assert span.status == "UNSET"
+    assert not [r for r in caplog.records if "ended span" in r.getMessage()]
 
 
 @pytest.mark.parametrize("api", CLOSED_CASES)

@@ -2,7 +2,8 @@
 
 The recording is written to the span each time an exchange completes (after the body was read,
 for streams when the client finishes or closes it), so what the span carries when it ends is
-every exchange of the call so far.
+every exchange of the call so far. Nothing is recorded once the span has ended, as for a stream
+the program dropped without closing it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ class CallRecorder:
 
     def add(self, exchange: Exchange) -> None:
         """Record one finished exchange (a served one too: a replay can be replayed)."""
+        if not self.span.is_recording():
+            # The call's span has ended: a stream dropped unclosed ends its span, abandoned,
+            # from its finalizer, before the client's own finalizer closes the HTTP response.
+            # Closing the response first is no option there (an async body cannot be awaited
+            # in a finalizer), and an ended span takes no attribute: record nothing.
+            return
         redactor = redaction.active_redactor()
         with self._lock:
             self._exchanges.append(_redacted(exchange, redactor))
