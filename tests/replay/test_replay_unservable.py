@@ -1,9 +1,11 @@
 """Recordings that are not what the provider sent are never served: a secret redacted out of the
-answer, a recording cut by the attribute value length limit, a call sent through aiohttp."""
+answer, a recording cut by the attribute value length limit, a call sent through aiohttp; and
+a stream dropped unclosed records nothing to serve."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import subprocess
 import sys
@@ -243,3 +245,34 @@ def test_a_stream_read_only_in_part_replays_that_part_and_no_invented_end(index:
     assert "recording of this stream ends here" in str(cut_off.value.__cause__)
     assert again == recorded
     assert recorded.startswith("word0")
+
+
+def _ask_then_drop_a_stream(base: str, run: str) -> None:
+    """One plain call, then a streamed one whose stream is dropped unclosed after one chunk."""
+    from openai import OpenAI
+
+    with spanflow.run(run), OpenAI(base_url=f"{base}/v1", api_key="k", max_retries=0) as client:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        stream = client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "count"}], stream=True
+        )
+        next(stream)
+        del stream
+        gc.collect()
+
+
+def test_a_stream_dropped_unclosed_is_a_miss_that_says_nothing_was_recorded(index: Path) -> None:
+    """A stream the program dropped unclosed records nothing, so its replay is a named miss."""
+    with FakeLLMServer([Reply(text="hello"), Reply(text="one two three four")]) as llm:
+        _ask_then_drop_a_stream(llm.url, "dropped")
+    run_id = _run_id(index, "dropped")
+    plain, dropped = _llm_spans(index, "dropped")
+    assert attributes.REPLAY_EXCHANGE in plain.attributes
+    assert dropped.attributes[attributes.STREAM_ABANDONED] is True
+    assert attributes.REPLAY_EXCHANGE not in dropped.attributes
+
+    with (
+        pytest.raises(ReplayMiss, match="no response was recorded for it"),
+        spanflow.replay(run_id, miss="error"),
+    ):
+        _ask_then_drop_a_stream(OFFLINE, "dropped-again")
