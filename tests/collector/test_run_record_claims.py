@@ -13,7 +13,7 @@ from spanflow import attributes as attr
 from spanflow._internal.otlp_logs import encode_request
 from spanflow.query.records import RunRecord
 from spanflow.query.store import RunIndexStore
-from spanflow_collector.index import open_store
+from spanflow_collector.index import open_store, run_claims
 from spanflow_collector.server import Collector
 
 TIMEOUT_S = 30
@@ -64,9 +64,11 @@ def _send(running: Collector, records: list[RunRecord]) -> ExportLogsServiceResp
 
 
 def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
-    served: tuple[Collector, RunIndexStore],
+    served: tuple[Collector, RunIndexStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Naming a run's id from a trace the run never started in is refused; its params stay."""
+    """Naming a run's id from a trace the run never started in changes nothing; past the bound
+    of records a run holds for such traces, they are refused and its params stay."""
+    monkeypatch.setattr(run_claims, "MAX_HELD_RECORDS_PER_RUN", 0)
     running, store = served
     _send(
         running,
@@ -85,7 +87,7 @@ def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
         ],
     )
     assert answer.partial_success.rejected_log_records == 2
-    assert f"run {RUN_ID} was not started in trace {OTHER_TRACE}" in (
+    assert f"run {RUN_ID} was not started in trace {OTHER_TRACE} and holds 0 records" in (
         answer.partial_success.error_message
     )
     run = store.get_run(RUN_ID)

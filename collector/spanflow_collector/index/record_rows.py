@@ -83,9 +83,6 @@ class RecordRows:
     start_trace_ids: set[str] = field(default_factory=set)
     artifact_contents: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content
     artifact_refs: set[tuple[str, str]] = field(default_factory=set)  # (run id, sha256)
-    # (run id, trace id, record id) of every record but start records, for run_claims.py.
-    claims: list[tuple[str, str, str]] = field(default_factory=list)
-    started_traces: set[tuple[str, str]] = field(default_factory=set)  # (run id, trace id)
 
     def keep_newest(self, key: tuple[str, str, str], value: str, time_ns: int) -> None:
         """Remember ``value`` for ``key`` unless the batch already has a newer one."""
@@ -111,10 +108,8 @@ def build_record_rows(records: Sequence[RunRecord], received_ns: int) -> RecordR
         rows.liveness[run_id] = (received_ns, heartbeat_ns or (held[1] if held else None))
         time_ns = record.time_unix_nano
         if record.kind == _KIND.START:
-            rows.started_traces.add((run_id, record.trace_id))
             _add_start(rows, record)
             continue
-        rows.claims.append((run_id, record.trace_id, record.record_id))
         if record.kind in _KEYED_KINDS:
             kind = _KEYED_KINDS[record.kind]
             for key, value in record.values.items():
@@ -265,5 +260,11 @@ def load_record_states(
     return states
 
 
-RECORD_TABLES = ("run_starts", "run_record_values", "run_metric_points", "run_liveness")
+RECORD_TABLES = (
+    "run_starts",
+    "run_record_values",
+    "run_metric_points",
+    "run_liveness",
+    "run_held_records",
+)
 """Tables keyed by ``run_id`` that deleting a run clears."""

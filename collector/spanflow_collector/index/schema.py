@@ -209,6 +209,19 @@ _ARTIFACTS = (
     "CREATE INDEX run_artifact_contents_by_hash ON run_artifact_contents (sha256)",
 )
 
+_HELD_RECORDS = (
+    # Run records of a known run from a trace it has not started in yet (index/held_records.py):
+    # the record as JSON, applied and deleted once that trace joins the run.
+    """CREATE TABLE run_held_records (
+        run_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        received_ns BIGINT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (run_id, trace_id, record_id)
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
@@ -216,6 +229,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         3, "free run attributes filterable", (), backfill=attribute_values.backfill_attribute_values
     ),
     Migration(4, "artifact content, content-addressed by sha256", _ARTIFACTS),
+    Migration(5, "run records held until their trace joins the run", _HELD_RECORDS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

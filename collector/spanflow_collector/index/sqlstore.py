@@ -35,6 +35,7 @@ from spanflow_collector.index.content import plain_attributes, plain_json
 from spanflow_collector.index.deletion import delete_with_subruns
 from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
 from spanflow_collector.index.executor import Executor, chunks, placeholders
+from spanflow_collector.index.held_records import release_held
 from spanflow_collector.index.prepared import PreparedSpans, merge_rows
 from spanflow_collector.index.queries import (
     MAX_SPAN_PAGE_SIZE,
@@ -47,7 +48,6 @@ from spanflow_collector.index.queries import (
     run_summary,
 )
 from spanflow_collector.index.record_rows import (
-    RecordRows,
     build_record_rows,
     load_record_states,
     write_record_rows,
@@ -62,7 +62,7 @@ from spanflow_collector.index.rows import (
     parse_span_rows,
     span_record,
 )
-from spanflow_collector.index.run_claims import refuse_foreign_records
+from spanflow_collector.index.run_claims import claimed_held, hold_unclaimed
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
 from spanflow_collector.redact import redact_run_records, redact_spans
 
@@ -135,8 +135,9 @@ class SqlRunIndexStore:
             return
         # The one place secrets are removed at ingest, for spans and run records alike.
         rows = build_rows(redact_spans(spans))
-        record_rows = build_record_rows(redact_run_records(run_records), self._clock())
-        self._write(lambda executor: self._ingest(executor, rows, record_rows))
+        records = redact_run_records(run_records)
+        received_ns = self._clock()
+        self._write(lambda executor: self._ingest(executor, rows, records, received_ns))
 
     def write_prepared(
         self,
@@ -149,10 +150,17 @@ class SqlRunIndexStore:
         if spans:
             parts.append(build_rows(redact_spans(spans)))
         rows = merge_rows(parts)
-        record_rows = build_record_rows(redact_run_records(run_records), self._clock())
-        self._write(lambda executor: self._ingest(executor, rows, record_rows))
+        records = redact_run_records(run_records)
+        received_ns = self._clock()
+        self._write(lambda executor: self._ingest(executor, rows, records, received_ns))
 
-    def _ingest(self, executor: Executor, rows: BatchRows, record_rows: RecordRows) -> None:
+    def _ingest(
+        self,
+        executor: Executor,
+        rows: BatchRows,
+        run_records: Sequence[RunRecord],
+        received_ns: int,
+    ) -> None:
         executor.executemany(
             "INSERT INTO blobs (hash, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
             sorted(rows.blobs.items()),
@@ -180,13 +188,25 @@ class SqlRunIndexStore:
             "ON CONFLICT DO NOTHING",
             rows.metric_points,
         )
-        refuse_foreign_records(executor, record_rows)
+        record_rows = build_record_rows(
+            hold_unclaimed(executor, run_records, received_ns), received_ns
+        )
         write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
         affected = set(rows.own_run_ids) | record_rows.run_ids
         traces = rows.unowned_trace_ids | record_rows.start_trace_ids
         affected |= self._assign_trace_runs(executor, sorted(traces))
         self._recompute_runs(executor, sorted(affected))
+        self._apply_held(executor, sorted(affected), received_ns)
+
+    def _apply_held(self, executor: Executor, run_ids: Sequence[str], received_ns: int) -> None:
+        """Apply the records held for traces this batch made their run's (``held_records.py``)."""
+        pairs = claimed_held(executor, run_ids)
+        if not pairs:
+            return
+        held_rows = build_record_rows(release_held(executor, pairs), received_ns)
+        write_record_rows(executor, held_rows)
+        self._recompute_runs(executor, sorted(held_rows.run_ids))
 
     def _assign_trace_runs(self, executor: Executor, trace_ids: Sequence[str]) -> set[str]:
         """Give spans without ``spanflow.run.id`` the run of their trace; return touched runs.
