@@ -11,8 +11,11 @@ import pytest
 from tests.collector.processes import run_spans, span_hex
 from tests.environments import child_environment
 
-from spanflow._internal.otlp_send import TRACES
+from spanflow import attributes as attr
+from spanflow._internal.otlp_logs import encode_request
+from spanflow._internal.otlp_send import LOGS, TRACES
 from spanflow._internal.spool import Spool, SpooledRequest
+from spanflow.query.records import RunRecord
 from spanflow.testing import OTLPReceiver
 
 TIMEOUT_S = 120
@@ -135,3 +138,50 @@ def test_configure_takes_the_protocol_argument_over_the_environment(
         assert endpoint.protocol == protocol
     finally:
         spanflow.configure(exporters=["none"])
+
+
+def test_flush_sends_spooled_run_records_where_the_logs_variables_say(tmp_path: Path) -> None:
+    """Spans to a trace-only backend, run records to a collector via
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: ``spanflow spool flush`` in that environment delivers the
+    spooled run records to the collector, not to the trace backend that would drop them."""
+    from spanflow_collector.index import open_store
+    from spanflow_collector.server import Collector
+
+    store = open_store(str(tmp_path / "index.db"))
+    collector = Collector(store, http_port=0, grpc_port=None)
+    collector.start()
+    try:
+        with OTLPReceiver(accept_logs=False) as traces_only:
+            spool = Spool(tmp_path / "spool", 10**8)
+            start = RunRecord(
+                attr.RecordKindValue.START,
+                run_id="spooled-records",
+                segment=0,
+                record_id="start-after-outage",
+                trace_id="d4" * 16,
+                span_id="e5" * 8,
+                time_unix_nano=1_800_000_000_000_000_000,
+                fields={attr.RUN_NAME: "after the outage"},
+            )
+            body = encode_request([start], {"service.name": "spooler"})
+            spool.put(SpooledRequest(traces_only.traces_url, "http/protobuf", LOGS, 1, body))
+            flusher = subprocess.Popen(
+                [sys.executable, "-m", "spanflow.cli", "spool", "flush"],
+                env=child_environment(
+                    SPANFLOW_SPOOL_DIR=str(spool.root),
+                    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=traces_only.traces_url,
+                    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=f"{collector.http_url}/v1/logs",
+                ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            out, errors = flusher.communicate(timeout=TIMEOUT_S)
+            assert flusher.returncode == 0, errors
+            assert "delivered 1 items in 1 requests; 0 requests refused" in out
+            assert traces_only.logs_request_count == 0
+        run = store.get_run("spooled-records")
+        assert run is not None and run.name == "after the outage"
+    finally:
+        collector.stop()
+        store.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spanflow import environment as env
-from spanflow._internal.otlp_send import Outcome, Sender, make_sender
+from spanflow._internal.otlp_send import OtlpEndpoint, Outcome, Sender, make_sender
 from spanflow._internal.parameters import BY_NAME, ConfigurationError, value_of
 from spanflow._internal.settings import default_spool_dir, resolve_endpoints
 from spanflow._internal.spool import Spool
@@ -78,6 +78,25 @@ def _flush(args: argparse.Namespace) -> int:
     return 0 if tally.left == 0 else 1
 
 
+def _endpoint_for(url: str, protocol: str) -> OtlpEndpoint:
+    """How to send to ``url``: as this environment configures it when it names that endpoint.
+
+    The spool names an endpoint by its traces URL only. When the environment's OpenTelemetry
+    variables name it too, their ``OTEL_EXPORTER_OTLP_LOGS_*`` settings say where its run
+    records go (a trace-only backend beside a spanflow collector), as in the process that
+    spooled them; otherwise run records go to ``/v1/logs`` beside the traces URL.
+    """
+    try:
+        configured = resolve_endpoints(None, None, protocol)
+    except (ConfigurationError, ValueError):
+        configured = ()  # a broken environment: the spooled URL alone still works
+    for endpoint in configured:
+        if endpoint.url == url:
+            return endpoint
+    (endpoint,) = resolve_endpoints(url, None, protocol)
+    return endpoint
+
+
 def _flush_directory(spool: Spool, directory: Path, timeout_s: float, tally: _Tally) -> None:
     senders: dict[str, Sender] = {}
     try:
@@ -91,7 +110,7 @@ def _flush_directory(spool: Spool, directory: Path, timeout_s: float, tally: _Ta
             sender = senders.get(request.endpoint)
             if sender is None:
                 try:
-                    (endpoint,) = resolve_endpoints(request.endpoint, None, request.protocol)
+                    endpoint = _endpoint_for(request.endpoint, request.protocol)
                 except (ConfigurationError, ValueError) as exc:
                     claim.release()
                     print(f"spanflow: cannot deliver to {request.endpoint}: {exc}", file=sys.stderr)
