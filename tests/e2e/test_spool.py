@@ -6,8 +6,10 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from tests.collector.processes import run_spans, span_hex
 from tests.environments import child_environment
 
@@ -182,6 +184,72 @@ def test_flush_sends_spooled_run_records_where_the_logs_variables_say(tmp_path: 
             assert traces_only.logs_request_count == 0
         run = store.get_run("spooled-records")
         assert run is not None and run.name == "after the outage"
+    finally:
+        collector.stop()
+        store.close()
+
+
+def _segment_record(
+    kind: str, record_id: str, trace_id: str, segment: int, **payload: Any
+) -> bytes:
+    record = RunRecord(
+        kind,
+        run_id="resumed-after-outage",
+        record_id=record_id,
+        segment=segment,
+        trace_id=trace_id,
+        span_id="e5" * 8,
+        time_unix_nano=1_800_000_000_000_000_000 + segment,
+        **payload,
+    )
+    return encode_request([record], {"service.name": "resumed"})
+
+
+def test_a_resumed_segments_params_flushed_before_its_start_record_are_kept(
+    tmp_path: Path,
+) -> None:
+    """After an outage, another process still delivering the spooled start record of a resumed
+    segment while ``spanflow spool flush`` delivers the segment's params: nothing is lost."""
+    from spanflow_collector.index import open_store
+    from spanflow_collector.server import Collector
+
+    store = open_store(str(tmp_path / "index.db"))
+    collector = Collector(store, http_port=0, grpc_port=None)
+    collector.start()
+    try:
+        traces_url = f"{collector.http_url}/v1/traces"
+        first, resumed = "a1" * 16, "b2" * 16
+        requests.post(
+            f"{collector.http_url}/v1/logs",
+            data=_segment_record(attr.RecordKindValue.START, "s0", first, 0),
+            headers={"Content-Type": "application/x-protobuf"},
+            timeout=TIMEOUT_S,
+        ).raise_for_status()
+        spool = Spool(tmp_path / "spool", 10**8)
+        start = _segment_record(attr.RecordKindValue.START, "s1", resumed, 1)
+        params = _segment_record(
+            attr.RecordKindValue.PARAMS, "p1", resumed, 1, values={"resumed_lr": 0.5}
+        )
+        start_file, _ = spool.put(SpooledRequest(traces_url, "http/protobuf", LOGS, 1, start))
+        spool.put(SpooledRequest(traces_url, "http/protobuf", LOGS, 1, params))
+        assert start_file is not None
+        other_process = Spool.claim(start_file)  # the oldest file, taken by another drainer
+        assert other_process is not None
+
+        out, errors = spool_cli(spool.root, "flush").communicate(timeout=TIMEOUT_S)
+        assert "delivered 1 items in 1 requests; 0 requests refused" in out, errors
+        held = store.get_run("resumed-after-outage")
+        assert held is not None and dict(held.params) == {}
+
+        requests.post(
+            f"{collector.http_url}/v1/logs",
+            data=start,
+            headers={"Content-Type": "application/x-protobuf"},
+            timeout=TIMEOUT_S,
+        ).raise_for_status()
+        other_process.done()
+        run = store.get_run("resumed-after-outage")
+        assert run is not None and dict(run.params) == {"resumed_lr": 0.5}
     finally:
         collector.stop()
         store.close()
