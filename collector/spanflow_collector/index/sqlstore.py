@@ -197,7 +197,10 @@ class SqlRunIndexStore:
         traces = rows.unowned_trace_ids | record_rows.start_trace_ids
         affected |= self._assign_trace_runs(executor, sorted(traces))
         self._recompute_runs(executor, sorted(affected))
-        self._apply_held(executor, sorted(affected), received_ns)
+        # The runs of records this batch held too: a writer that stored their trace's start
+        # record meanwhile could not see them held (they were not committed yet).
+        held_for = affected | {record.run_id for record in run_records}
+        self._apply_held(executor, sorted(held_for), received_ns)
 
     def _apply_held(self, executor: Executor, run_ids: Sequence[str], received_ns: int) -> None:
         """Apply the records held for traces this batch made their run's (``held_records.py``)."""
