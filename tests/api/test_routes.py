@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -179,8 +180,8 @@ def test_openapi_document_describes_every_route(api_url: str, store: RunIndexSto
     assert document["openapi"].startswith("3.")
     routed: set[tuple[str, str]] = set()
     for route in build_routes(store):
-        # OpenAPI has no path converters: {run_id:path} is documented as {run_id}.
-        path = getattr(route, "path", "").replace(":path}", "}")
+        # OpenAPI has no path converters: {run_id:run_path} is documented as {run_id}.
+        path = re.sub(r":\w+}", "}", getattr(route, "path", ""))
         if path.startswith("/api/v1"):
             methods = getattr(route, "methods", set()) - {"HEAD"}
             routed |= {(path, method.lower()) for method in methods}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ import spanflow
 from spanflow import attributes as attr
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 from spanflow_collector.server import Collector
+from tests.environments import child_environment
+from tests.ui.conftest import ready_process
 
 TIMEOUT_S = 30
 T0 = 1_800_000_000_000_000_000
@@ -108,3 +111,35 @@ def test_an_id_sent_with_its_slash_unencoded_still_reaches_its_run(collector: Co
     assert requests.get(base, timeout=TIMEOUT_S).json()["run"]["id"] == RUN_ID
     spans = requests.get(f"{base}/spans", timeout=TIMEOUT_S)
     assert [span["name"] for span in spans.json()["spans"]] == [f"root of {RUN_ID}"]
+
+
+@pytest.mark.parametrize("run_id", ["line\nbreak", "carriage\rreturn", "tab\tand\nmore/spans"])
+def test_a_listed_run_whose_id_holds_a_line_break_is_served_too(
+    collector: Collector, run_id: str
+) -> None:
+    """Another SDK's run id with control characters: the run the list shows opens by its id,
+    through the client and the API's sub-resources, instead of an unrouted 404."""
+    _store_root(collector, run_id, "05" * 8)
+    client = spanflow.Client(collector.http_url)
+    assert [run.id for run in client.list_runs().runs] == [run_id]
+    assert client.get_run(run_id).id == run_id
+    spans = requests.get(f"{_run_url(collector, run_id)}/spans", timeout=TIMEOUT_S)
+    assert spans.status_code == 200, spans.text
+    assert [span["name"] for span in spans.json()["spans"]] == [f"root of {run_id}"]
+
+
+def test_spanflow_ui_forwards_a_run_id_holding_a_line_break(collector: Collector) -> None:
+    """`spanflow ui --url` (a real process) relays such a run's page data from the collector."""
+    run_id = "line\nbreak"
+    _store_root(collector, run_id, "06" * 8)
+    command = [sys.executable, "-m", "spanflow.cli", "ui", "--port", "0", "--url"]
+    environment = child_environment(PYTHONUNBUFFERED="1")
+    with ready_process([*command, collector.http_url], environment, "spanflow ui ready:") as (
+        line,
+        _,
+    ):
+        ui_url = line.split("ready: ", 1)[1].split()[0]
+        path = f"api/v1/runs/{urllib.parse.quote(run_id, safe='')}"
+        answer = requests.get(f"{ui_url}{path}", timeout=TIMEOUT_S)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["run"]["id"] == run_id

@@ -43,7 +43,7 @@ from spanflow.query.views import (
 )
 from spanflow_collector.api import analysis_views, graph_view
 from spanflow_collector.api.openapi import openapi_document
-from spanflow_collector.api.run_paths import RUN_DETAIL, run_dispatcher
+from spanflow_collector.api.run_paths import RUN_DETAIL, RUN_ID_CONVERTOR, run_dispatcher
 from spanflow_collector.store_errors import is_unavailable_error
 
 logger = logging.getLogger("spanflow_collector.api")
@@ -325,7 +325,7 @@ def build_query_routes(store: RunIndexStore) -> list[BaseRoute]:
     }
     read = run_dispatcher(runs, {name: _handles_errors(h) for name, h in readers.items()})
     delete = run_dispatcher(runs, {RUN_DETAIL: _handles_errors(api.delete)})
-    run = f"{runs}{{run_id:path}}"
+    run = f"{runs}{{run_id:{RUN_ID_CONVERTOR}}}"
     run_routes = [
         Route(f"{run}/{name}" if name else run, read, methods=["GET"], name=handler.__name__)
         for name, handler in readers.items()

@@ -14,11 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
+RUN_ID_CONVERTOR = "run_path"
+"""The route parameter type of run paths: ``{run_id:run_path}``."""
 RUN_DETAIL = ""
 SUB_RESOURCES = ("children", "metrics", "spans", "tree", "graph", "artifacts/content", "artifacts")
+
+
+class RunPathConvertor(PathConvertor):
+    """Starlette's ``path`` that also matches line breaks: another SDK's run id may hold one
+    (``.`` does not match ``\\n``), and a run the list shows must open by its id."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor(RUN_ID_CONVERTOR, RunPathConvertor())
 
 
 def split_run_path(raw_path: bytes | None, runs_prefix: str, decoded_rest: str) -> tuple[str, str]:

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from spanflow_collector.access import AccessMiddleware, AccessScope, AccessTokens, HostPolicy
+from spanflow_collector.api.run_paths import RUN_ID_CONVERTOR
 from spanflow_collector.server import check_binding, is_loopback, open_index
 from spanflow_collector.ui.static import STATIC_DIR, UiAssetsMissing, ui_middleware
 
@@ -87,7 +88,8 @@ def proxy_app(collector_url: str, *, host: str, token: str | None = None) -> Sta
             return JSONResponse({"error": "bad_gateway", "message": message}, status_code=502)
 
     # The collector checks tokens; this server checks only Host and Origin.
-    routes: list[BaseRoute] = [Route("/api/{path:path}", forward, methods=["GET"])]
+    # run_path, not path: a run id may hold a line break (run_paths.py).
+    routes: list[BaseRoute] = [Route(f"/api/{{path:{RUN_ID_CONVERTOR}}}", forward, methods=["GET"])]
     return _ui_app(routes, host=host, tokens=AccessTokens([]))
 
 
