@@ -74,6 +74,7 @@ def decode_value(text: str) -> AttributeValue:
 class RecordRows:
     """What one batch of run records writes, per table."""
 
+    received_ns: int = 0  # when the batch arrived (the index's clock)
     starts: list[tuple[Any, ...]] = field(default_factory=list)
     newest: dict[tuple[str, str, str], tuple[str, int]] = field(default_factory=dict)
     first: dict[tuple[str, str, str], tuple[str, int]] = field(default_factory=dict)
@@ -99,7 +100,7 @@ class RecordRows:
 
 def build_record_rows(records: Sequence[RunRecord], received_ns: int) -> RecordRows:
     """Rows for every run record table from one batch received at ``received_ns``."""
-    rows = RecordRows()
+    rows = RecordRows(received_ns=received_ns)
     for record in records:
         run_id = record.run_id
         rows.run_ids.add(run_id)

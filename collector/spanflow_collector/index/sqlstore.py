@@ -48,6 +48,7 @@ from spanflow_collector.index.queries import (
     run_summary,
 )
 from spanflow_collector.index.record_rows import (
+    RecordRows,
     build_record_rows,
     load_record_states,
     write_record_rows,
@@ -136,8 +137,8 @@ class SqlRunIndexStore:
         # The one place secrets are removed at ingest, for spans and run records alike.
         rows = build_rows(redact_spans(spans))
         records = redact_run_records(run_records)
-        received_ns = self._clock()
-        self._write(lambda executor: self._ingest(executor, rows, records, received_ns))
+        record_rows = build_record_rows(records, self._clock())
+        self._write(lambda executor: self._ingest(executor, rows, records, record_rows))
 
     def write_prepared(
         self,
@@ -151,16 +152,18 @@ class SqlRunIndexStore:
             parts.append(build_rows(redact_spans(spans)))
         rows = merge_rows(parts)
         records = redact_run_records(run_records)
-        received_ns = self._clock()
-        self._write(lambda executor: self._ingest(executor, rows, records, received_ns))
+        record_rows = build_record_rows(records, self._clock())
+        self._write(lambda executor: self._ingest(executor, rows, records, record_rows))
 
     def _ingest(
         self,
         executor: Executor,
         rows: BatchRows,
         run_records: Sequence[RunRecord],
-        received_ns: int,
+        record_rows: RecordRows,
     ) -> None:
+        """Write one batch; ``record_rows`` are ``run_records``' rows, built outside the
+        transaction and built again only when some of the records are held."""
         executor.executemany(
             "INSERT INTO blobs (hash, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
             sorted(rows.blobs.items()),
@@ -188,9 +191,10 @@ class SqlRunIndexStore:
             "ON CONFLICT DO NOTHING",
             rows.metric_points,
         )
-        record_rows = build_record_rows(
-            hold_unclaimed(executor, run_records, received_ns), received_ns
-        )
+        received_ns = record_rows.received_ns
+        kept = hold_unclaimed(executor, run_records, received_ns)
+        if len(kept) != len(run_records):
+            record_rows = build_record_rows(kept, received_ns)
         write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
         affected = set(rows.own_run_ids) | record_rows.run_ids
