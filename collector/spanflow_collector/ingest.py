@@ -216,9 +216,10 @@ class IngestPipeline:
             item.done.set_exception(exc)
             return
         logger.warning(
-            "the run index refused %d of %d spans for their data: %s",
+            "the run index refused %d of %d %s for their data: %s",
             len(rejections),
             len(item.records),
+            "spans" if _holds_spans(item.records) else "run records",
             rejections[0] if rejections else "",
         )
         item.done.set_result(rejections)
@@ -286,3 +287,10 @@ def _settle_together(whole: Future[Rejections], parts: Sequence[Future[Rejection
 
     for part in parts:
         part.add_done_callback(part_done)
+
+
+def _holds_spans(records: Payload) -> bool:
+    """Whether a submission carries spans (a request carries spans or run records, not both)."""
+    return isinstance(records, PreparedSpans) or (
+        bool(records) and isinstance(records[0], SpanRecord)
+    )

@@ -64,10 +64,13 @@ def _send(running: Collector, records: list[RunRecord]) -> ExportLogsServiceResp
 
 
 def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
-    served: tuple[Collector, RunIndexStore], monkeypatch: pytest.MonkeyPatch
+    served: tuple[Collector, RunIndexStore],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Naming a run's id from a trace the run never started in changes nothing; past the bound
-    of records a run holds for such traces, they are refused and its params stay."""
+    of records a run holds for such traces, they are refused (and logged as run records, not
+    spans) and its params stay."""
     monkeypatch.setattr(run_claims, "MAX_HELD_RECORDS_PER_RUN", 0)
     running, store = served
     _send(
@@ -93,6 +96,7 @@ def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
     run = store.get_run(RUN_ID)
     assert run is not None
     assert (dict(run.params), dict(run.outputs)) == ({"lr": 0.1}, {"answer": 42})
+    assert "the run index refused 2 of 3 run records for their data" in caplog.text
 
 
 def test_records_that_arrive_before_their_start_record_are_kept(
