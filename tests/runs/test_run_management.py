@@ -206,6 +206,7 @@ def test_an_index_from_before_attribute_filters_is_backfilled_on_upgrade(tmp_pat
         connection.execute("DELETE FROM run_values WHERE kind = 'attr'")
         connection.execute("DROP TABLE artifact_contents")  # schema 4
         connection.execute("DROP TABLE run_artifact_contents")
+        connection.execute("DROP TABLE run_held_records")  # schema 5
         connection.execute("UPDATE schema_version SET version = 2")
     refused = subprocess.run(
         [sys.executable, "-m", "spanflow.cli", "runs", "list", "--db", str(db)],
