@@ -17,10 +17,13 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from spanflow.redaction import MARKER_PREFIX
 
@@ -81,21 +84,50 @@ class RecordingFormatError(ValueError):
 def canonical_request_hash(
     provider: str, method: str, path: str, body: bytes, *, operation: str = ""
 ) -> str:
-    """The match key of a request: 32 hex chars of BLAKE2b over its canonical form."""
-    canonical = json.dumps(
-        [provider, operation, method.upper(), path, _canonical_body(body)],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """The match key of a request: 32 hex chars of BLAKE2b over its canonical form.
+
+    The canonical form is the stdlib's ``json.dumps`` of ``[provider, operation, METHOD, path,
+    body]`` with sorted keys, compact separators and no ASCII escaping, as UTF-8 (lone
+    surrogates passed through): keys recorded by any version must stay what they were.
+    """
+    document = [provider, operation, method.upper(), path, _canonical_body(body)]
+    try:
+        # orjson writes that same text for every value the parse below can produce except
+        # floats, which it formats otherwise (``1e-7``, not ``1e-07``): they are parsed as
+        # _StdlibFloat and written by the stdlib's own rule. What orjson cannot write (ints
+        # beyond 64 bits, lone surrogates, deep nesting) falls back to the stdlib whole.
+        encoded = orjson.dumps(
+            document,
+            default=_stdlib_float_text,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS,
+        )
+    except orjson.JSONEncodeError:
+        encoded = json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+class _StdlibFloat(float):
+    """A parsed JSON number with a fraction or exponent (or NaN, Infinity)."""
+
+
+def _stdlib_float_text(value: object) -> orjson.Fragment:
+    if type(value) is not _StdlibFloat:
+        raise TypeError(f"not part of a parsed request body: {type(value).__name__}")
+    # json.dumps's own float rule: repr for finite values, JavaScript names otherwise.
+    if value != value:
+        return orjson.Fragment(b"NaN")
+    if value in (math.inf, -math.inf):
+        return orjson.Fragment(b"Infinity" if value > 0 else b"-Infinity")
+    return orjson.Fragment(float.__repr__(value))
 
 
 def _canonical_body(body: bytes) -> Any:
     if not body:
         return None
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_float=_StdlibFloat, parse_constant=_StdlibFloat)
     except ValueError:
         return body.decode("latin-1")  # not JSON: compared byte for byte
     if isinstance(parsed, dict):
