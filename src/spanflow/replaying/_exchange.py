@@ -28,6 +28,7 @@ import orjson
 from spanflow.redaction import MARKER_PREFIX
 
 FORMAT_VERSION = 1
+_MIN_WINDOW_BITS = 10  # smaller windows gain no time (zlib raises 8 to 9 anyway)
 REDACTION_MARKER = MARKER_PREFIX.encode("ascii")
 
 # Body fields that do not change what the model answers but may differ between two runs of
@@ -148,10 +149,17 @@ def pack(recording: Recording) -> str:
         "v": FORMAT_VERSION,
         "exchanges": [_exchange_json(exchange) for exchange in recording.exchanges],
     }
-    raw = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    # orjson writes the body's characters above 127 as UTF-8 where the stdlib wrote \u00XX
+    # escapes: the same JSON document to any reader, smaller and cheaper to write.
+    raw = orjson.dumps(document)
     # Packed on the caller's thread for every call: level 1 takes half the time of the default
     # level 6 on a chat response and its output is about 3 % larger (any level unpacks alike).
-    return base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
+    # A window no larger than the document finds the same matches as the default 32 KiB one,
+    # and setting up the smaller window costs half the time of compressing a chat response.
+    # Any window up to 32 KiB unpacks with the default settings.
+    window_bits = min(max(len(raw).bit_length(), _MIN_WINDOW_BITS), zlib.MAX_WBITS)
+    deflate = zlib.compressobj(1, zlib.DEFLATED, window_bits)
+    return base64.b64encode(deflate.compress(raw) + deflate.flush()).decode("ascii")
 
 
 def unpack(text: str) -> Recording:
