@@ -20,13 +20,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from spanflow.query.records import Attributes, AttributeValue
 from spanflow.redaction import VOUCHED
-
-try:  # the collector's extra installs it; the SDK alone (embedded index) uses the stdlib
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the installed extras
-    _orjson = None  # type: ignore[assignment]
 
 BLOB_MIN_CHARS = 1024
 ELEMENT_MIN_CHARS = 256
@@ -103,15 +100,13 @@ class AttributeEncoder:
         text is the stdlib's, character for character: values of the plain types (no
         subclasses) and floats that ``repr`` writes without an exponent.
         """
-        if _orjson is None:
-            return dumps(self.encode(attributes))
         same_text, has_large = _orjson_check(attributes)
         if not same_text:
             return dumps(self.encode(attributes))
         encoded = self.encode(attributes) if has_large else attributes
         try:
-            return _orjson.dumps(encoded).decode()
-        except _orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
+            return orjson.dumps(encoded).decode()
+        except orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
             return dumps(encoded)
 
     def _blob(self, text: str, digest: str | None = None) -> list[str]:
