@@ -268,6 +268,27 @@ def run_worker(
 
 
 # --- parent: server, rounds, table --------------------------------------------------------------
+# With --pin, the fake server (this process) gets one CPU and each measured worker the others, so
+# the server's work on a response does not share a core with the code being measured.
+WORKER_CPUS: set[int] = set()
+
+
+def _pin_worker() -> None:
+    os.sched_setaffinity(0, WORKER_CPUS)
+
+
+def pin_server_apart() -> str:
+    """Pin this process (the fake server) to its first CPU, the workers to the rest."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity here)"
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    os.sched_setaffinity(0, {cpus[0]})
+    WORKER_CPUS.update(cpus[1:])
+    return f"fake server on CPU {cpus[0]}, workers on CPU {','.join(map(str, cpus[1:]))}"
+
+
 def run_variant(
     variant: str,
     urls: tuple[str, str],
@@ -288,6 +309,7 @@ def run_variant(
          "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls),
          "--db-dir", db_dir],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_pin_worker if WORKER_CPUS else None,
     )  # fmt: skip
     out, err = worker.communicate(timeout=900)
     exited_s = time.time()
@@ -413,6 +435,11 @@ def main() -> int:
         "--reference", metavar="TREE", help="also run spanflow's defaults from this source tree"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the fake server on one CPU and the measured workers on the others (less noise)",
+    )
     args = parser.parse_args()
     if args.worker:
         run_worker(
@@ -422,6 +449,8 @@ def main() -> int:
     chosen = args.only or [v for v in VARIANTS if v != "spanflow-ref" or args.reference]
     variants = ["baseline", *[v for v in chosen if v != "baseline"]]
 
+    if args.pin:
+        print(pin_server_apart(), file=sys.stderr)
     from spanflow.testing.fake_llm import FakeLLMServer
 
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
