@@ -6,21 +6,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from spanflow import attributes as attr
-from spanflow._internal.otlp_logs import encode_request
 from spanflow.query.records import RunRecord
 from spanflow.query.store import RunIndexStore
-from spanflow_collector.index import open_store, run_claims
+from spanflow_collector.index import run_claims
 from spanflow_collector.server import Collector
+from tests.collector.run_records_over_otlp import (
+    T0,
+    collector_with_token,
+    run_record,
+    send_logs_http,
+)
 
-TIMEOUT_S = 30
-INGEST_TOKEN = "ingest-only"
-HEADERS = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {INGEST_TOKEN}"}
 KIND = attr.RecordKindValue
-T0 = 1_800_000_000_000_000_000
 RUN_ID = "victim-run"
 OWN_TRACE = "a1" * 16
 OTHER_TRACE = "b2" * 16
@@ -29,38 +28,12 @@ OTHER_TRACE = "b2" * 16
 @pytest.fixture
 def served(index_location: str) -> Iterator[tuple[Collector, RunIndexStore]]:
     """A collector with an ingest token over a real SQLite or PostgreSQL index."""
-    store = open_store(index_location)
-    running = Collector(store, http_port=0, grpc_port=None, ingest_token=INGEST_TOKEN)
-    running.start()
-    try:
-        yield running, store
-    finally:
-        running.stop()
-        store.close()
+    with collector_with_token(index_location) as served:
+        yield served
 
 
 def _record(kind: str, trace_id: str, record_id: str, **payload: Any) -> RunRecord:
-    return RunRecord(
-        kind,
-        run_id=RUN_ID,
-        segment=payload.pop("segment", 0),
-        trace_id=trace_id,
-        span_id="c3" * 8,
-        time_unix_nano=payload.pop("time_ns", T0),
-        record_id=record_id,
-        **payload,
-    )
-
-
-def _send(running: Collector, records: list[RunRecord]) -> ExportLogsServiceResponse:
-    response = requests.post(
-        f"{running.http_url}/v1/logs",
-        data=encode_request(records, {"service.name": "sender"}),
-        headers=HEADERS,
-        timeout=TIMEOUT_S,
-    )
-    assert response.status_code == 200, response.text
-    return ExportLogsServiceResponse.FromString(response.content)
+    return run_record(RUN_ID, kind, trace_id, record_id, **payload)
 
 
 def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
@@ -73,7 +46,7 @@ def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
     spans) and its params stay."""
     monkeypatch.setattr(run_claims, "MAX_HELD_RECORDS_PER_RUN", 0)
     running, store = served
-    _send(
+    send_logs_http(
         running,
         [
             _record(KIND.START, OWN_TRACE, "s", fields={attr.RUN_NAME: "victim"}),
@@ -81,7 +54,7 @@ def test_a_params_record_from_another_trace_cannot_overwrite_a_runs_params(
         ],
     )
     later = T0 + 10**9
-    answer = _send(
+    answer = send_logs_http(
         running,
         [
             _record(KIND.PARAMS, OTHER_TRACE, "evil", values={"lr": 99.0}, time_ns=later),
@@ -104,9 +77,9 @@ def test_records_that_arrive_before_their_start_record_are_kept(
 ) -> None:
     """Out-of-order delivery: params of a run not known yet are stored, then the start lands."""
     running, store = served
-    early = _send(running, [_record(KIND.PARAMS, OWN_TRACE, "p", values={"k": 3})])
+    early = send_logs_http(running, [_record(KIND.PARAMS, OWN_TRACE, "p", values={"k": 3})])
     assert early.partial_success.rejected_log_records == 0
-    _send(running, [_record(KIND.START, OWN_TRACE, "s", fields={attr.RUN_NAME: "late"})])
+    send_logs_http(running, [_record(KIND.START, OWN_TRACE, "s", fields={attr.RUN_NAME: "late"})])
     run = store.get_run(RUN_ID)
     assert run is not None and (run.name, dict(run.params)) == ("late", {"k": 3})
 
@@ -116,14 +89,14 @@ def test_a_resumed_segment_adds_to_its_run_from_its_new_trace(
 ) -> None:
     """A new segment's start record opens its trace to the run: its params are stored."""
     running, store = served
-    _send(
+    send_logs_http(
         running,
         [
             _record(KIND.START, OWN_TRACE, "s0"),
             _record(KIND.PARAMS, OWN_TRACE, "p0", values={"a": 1}),
         ],
     )
-    resumed = _send(
+    resumed = send_logs_http(
         running,
         [
             _record(KIND.START, OTHER_TRACE, "s1", segment=1, time_ns=T0 + 5),
@@ -131,6 +104,6 @@ def test_a_resumed_segment_adds_to_its_run_from_its_new_trace(
         ],
     )
     assert resumed.partial_success.rejected_log_records == 0
-    _send(running, [_record(KIND.PARAMS, OTHER_TRACE, "p2", segment=1, values={"c": 3})])
+    send_logs_http(running, [_record(KIND.PARAMS, OTHER_TRACE, "p2", segment=1, values={"c": 3})])
     run = store.get_run(RUN_ID)
     assert run is not None and dict(run.params) == {"a": 1, "b": 2, "c": 3}

@@ -12,22 +12,25 @@ from typing import Any
 
 import pytest
 import requests
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from spanflow import attributes as attr
 from spanflow._internal.otlp_logs import encode_request
 from spanflow._internal.otlp_send import GRPC, LOGS, GrpcSender, OtlpEndpoint, Outcome
 from spanflow.query.records import MetricPointValue, RunRecord
 from spanflow.query.store import RunIndexStore
-from spanflow_collector.index import open_store
 from spanflow_collector.server import Collector
 from tests.collector import payloads
+from tests.collector.run_records_over_otlp import (
+    HEADERS,
+    INGEST_TOKEN,
+    T0,
+    TIMEOUT_S,
+    collector_with_token,
+    run_record,
+    send_logs_http,
+)
 
-TIMEOUT_S = 30
-INGEST_TOKEN = "ingest-only"
-HEADERS = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {INGEST_TOKEN}"}
 KIND = attr.RecordKindValue
-T0 = 1_800_000_000_000_000_000
 RUN_ID = "resumed-run"
 FIRST_TRACE = "a1" * 16
 RESUMED_TRACE = "b2" * 16
@@ -36,38 +39,12 @@ RESUMED_TRACE = "b2" * 16
 @pytest.fixture
 def served(index_location: str) -> Iterator[tuple[Collector, RunIndexStore]]:
     """A collector (HTTP and gRPC) with an ingest token over a real SQLite or PostgreSQL index."""
-    store = open_store(index_location)
-    running = Collector(store, http_port=0, grpc_port=0, ingest_token=INGEST_TOKEN)
-    running.start()
-    try:
-        yield running, store
-    finally:
-        running.stop()
-        store.close()
+    with collector_with_token(index_location, grpc=True) as served:
+        yield served
 
 
 def _record(kind: str, trace_id: str, record_id: str, **payload: Any) -> RunRecord:
-    return RunRecord(
-        kind,
-        run_id=RUN_ID,
-        segment=payload.pop("segment", 0),
-        trace_id=trace_id,
-        span_id="c3" * 8,
-        time_unix_nano=payload.pop("time_ns", T0),
-        record_id=record_id,
-        **payload,
-    )
-
-
-def _send_http(running: Collector, records: list[RunRecord]) -> ExportLogsServiceResponse:
-    response = requests.post(
-        f"{running.http_url}/v1/logs",
-        data=encode_request(records, {"service.name": "sender"}),
-        headers=HEADERS,
-        timeout=TIMEOUT_S,
-    )
-    assert response.status_code == 200, response.text
-    return ExportLogsServiceResponse.FromString(response.content)
+    return run_record(RUN_ID, kind, trace_id, record_id, **payload)
 
 
 def _send_grpc(running: Collector, records: list[RunRecord]) -> None:
@@ -85,7 +62,7 @@ def _send_grpc(running: Collector, records: list[RunRecord]) -> None:
 
 
 def _first_segment(running: Collector) -> None:
-    _send_http(
+    send_logs_http(
         running,
         [
             _record(KIND.START, FIRST_TRACE, "s0", fields={attr.RUN_NAME: "resumed"}),
@@ -114,14 +91,14 @@ def test_a_resumed_segments_records_that_overtake_its_start_record_are_kept(
         _record(KIND.TAGS, RESUMED_TRACE, "t1", segment=1, tags=("resumed",), time_ns=T0 + 8),
     ]
     if transport == "http":
-        assert _send_http(running, early).partial_success.rejected_log_records == 0
+        assert send_logs_http(running, early).partial_success.rejected_log_records == 0
     else:
         _send_grpc(running, early)
     held = store.get_run(RUN_ID)
     assert held is not None and dict(held.params) == {"a": 1}
     assert "loss" not in held.metrics
 
-    _send_http(running, [_record(KIND.START, RESUMED_TRACE, "s1", segment=1, time_ns=T0 + 5)])
+    send_logs_http(running, [_record(KIND.START, RESUMED_TRACE, "s1", segment=1, time_ns=T0 + 5)])
     run = store.get_run(RUN_ID)
     assert run is not None
     assert dict(run.params) == {"a": 1, "b": 2}
@@ -138,17 +115,17 @@ def test_records_from_a_trace_that_never_starts_a_segment_never_change_the_run(
     running, store = served
     _first_segment(running)
     later = T0 + 10**9
-    forged = _send_http(
+    forged = send_logs_http(
         running, [_record(KIND.PARAMS, RESUMED_TRACE, "evil", values={"a": 99}, time_ns=later)]
     )
     assert forged.partial_success.rejected_log_records == 0
-    _send_http(running, [_record(KIND.OUTPUTS, FIRST_TRACE, "o", values={"answer": 42})])
+    send_logs_http(running, [_record(KIND.OUTPUTS, FIRST_TRACE, "o", values={"answer": 42})])
     run = store.get_run(RUN_ID)
     assert run is not None
     assert (dict(run.params), dict(run.outputs)) == ({"a": 1}, {"answer": 42})
 
     assert store.delete_runs([RUN_ID]) == 1
-    _send_http(running, [_record(KIND.START, RESUMED_TRACE, "s1", segment=1, time_ns=later)])
+    send_logs_http(running, [_record(KIND.START, RESUMED_TRACE, "s1", segment=1, time_ns=later)])
     reopened = store.get_run(RUN_ID)
     assert reopened is not None and dict(reopened.params) == {}
 
@@ -161,7 +138,7 @@ def test_held_records_count_once_a_span_of_the_run_arrives_in_their_trace(
     _first_segment(running)
     segment_trace = payloads.trace_id(7)
     early = _record(KIND.PARAMS, segment_trace.hex(), "p1", segment=1, values={"b": 2})
-    _send_http(running, [early])
+    send_logs_http(running, [early])
     root = payloads.make_span(1, trace=7, attributes={attr.RUN_ID: RUN_ID})
     response = requests.post(
         f"{running.http_url}/v1/traces",
