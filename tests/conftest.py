@@ -9,7 +9,8 @@ import pytest
 
 import spanflow
 from spanflow import environment
-from spanflow.instrumentation import _guard, content
+from spanflow._internal import guard as _guard
+from spanflow.instrumentation import content
 from spanflow.testing import FakeLLMServer, SpanCapture
 from tests import postgres
 from tests.instrumentation.helpers import close_clients

@@ -66,7 +66,7 @@ def test_a_failure_anywhere_in_spanflow_leaves_the_result_unchanged(
     use_async: bool,
 ) -> None:
     """With each internal piece failing in turn, the call returns what it returns untraced."""
-    from spanflow.instrumentation import _guard
+    from spanflow._internal import guard as _guard
 
     expected = call(api, llm, stream, use_async)  # traced, nothing failing
     for point in _fault_points(api, stream):

@@ -19,10 +19,10 @@ from opentelemetry.trace import SpanKind
 from spanflow import attributes
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.parameters import DATAFLOW_OFF
 from spanflow._internal.span_errors import record_error
 from spanflow.instrumentation._facts import ApiAdapter, ReadOptions, ResponseFacts
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation._render import read_request, read_response
 
 _IN_LLM_CALL = otel_context.create_key("spanflow-inside-llm-call")

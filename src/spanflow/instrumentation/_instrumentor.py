@@ -23,8 +23,8 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
+from spanflow._internal.guard import report_internal_error
 from spanflow._version import get_tracer
-from spanflow.instrumentation._guard import report_internal_error
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 WrapperFactory = Callable[[trace.Tracer, Mapping[str, Any]], Wrapper]

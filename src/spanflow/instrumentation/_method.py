@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._call import LLMCall, inside_llm_call
 from spanflow.instrumentation._facts import ApiAdapter
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation._instrumentor import Wrapper
 from spanflow.instrumentation._request import complete_call, wrap_async_stream, wrap_sync_stream
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import wrapt
 
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._call import LLMCall
-from spanflow.instrumentation._guard import report_internal_error
 
 StreamWrapper = Callable[[Any, LLMCall], Any]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from opentelemetry import trace
 
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._call import LLMCall, inside_llm_call
 from spanflow.instrumentation._facts import ApiAdapter
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation._instrumentor import Wrapper
 from spanflow.instrumentation._raw import RawResponseProxy, body_already_read
 from spanflow.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy

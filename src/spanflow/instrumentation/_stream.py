@@ -11,9 +11,9 @@ from typing import Any
 
 import wrapt
 
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._call import LLMCall
 from spanflow.instrumentation._facts import StreamAccumulator
-from spanflow.instrumentation._guard import report_internal_error
 
 
 class _StreamState:

@@ -22,10 +22,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from spanflow import attributes, dataflow
 from spanflow._internal import redact as redaction
+from spanflow._internal.guard import report_internal_error
 from spanflow._internal.span_errors import record_error
 from spanflow.dataflow import CallInputs, CallOutputs, TextField
 from spanflow.instrumentation import content, openinference
-from spanflow.instrumentation._guard import report_internal_error
 
 __all__ = [
     "NO_RESULT",

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import wrapt
 
 from spanflow import attributes
-from spanflow.instrumentation._guard import report_internal_error
+from spanflow._internal.guard import report_internal_error
 from spanflow.replaying import _state
 from spanflow.replaying._call_site import current_call
 from spanflow.replaying._exchange import canonical_request_hash

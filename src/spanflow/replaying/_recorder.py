@@ -17,7 +17,7 @@ from opentelemetry import trace
 from spanflow import attributes
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings
-from spanflow.instrumentation._guard import report_internal_error
+from spanflow._internal.guard import report_internal_error
 from spanflow.redaction import Redactor
 from spanflow.replaying._exchange import Exchange, Recording, kept_headers, pack
 from spanflow.replaying._streams import recording_classes

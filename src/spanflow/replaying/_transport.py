@@ -17,7 +17,7 @@ from typing import Any
 
 from wrapt import wrap_function_wrapper
 
-from spanflow.instrumentation._guard import report_internal_error
+from spanflow._internal.guard import report_internal_error
 from spanflow.replaying import _aiohttp, _state
 from spanflow.replaying._call_site import CallSite, current_call
 from spanflow.replaying._exchange import Exchange, canonical_request_hash

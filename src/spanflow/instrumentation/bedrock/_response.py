@@ -14,9 +14,9 @@ import io
 import json
 from typing import Any
 
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._call import LLMCall
 from spanflow.instrumentation._facts import StreamAccumulator
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation._stream import SyncStreamProxy
 
 

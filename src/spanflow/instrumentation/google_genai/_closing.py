@@ -21,7 +21,7 @@ from typing import Any
 import wrapt
 from opentelemetry import trace
 
-from spanflow.instrumentation._guard import report_internal_error
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._instrumentor import Wrapper
 
 _Opened = list["weakref.ref[Any]"]

@@ -20,8 +20,8 @@ from typing import Any
 from opentelemetry import trace
 
 from spanflow import attributes
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation import operations
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation.operations import Operation
 
 LANGGRAPH_STEP_KEY = "langgraph_step"  # the superstep number in a task's config metadata

@@ -15,8 +15,8 @@ from typing import Any
 from opentelemetry import trace
 
 from spanflow import attributes
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation import operations
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation.operations import Operation
 
 

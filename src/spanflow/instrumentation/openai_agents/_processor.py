@@ -27,8 +27,8 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from spanflow import attributes
+from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation import operations
-from spanflow.instrumentation._guard import report_internal_error
 from spanflow.instrumentation.operations import Operation
 
 AGENTS_ERROR = "agents_error"  # error.type when the SDK reports an error without an exception
