@@ -357,3 +357,10 @@ def test_the_run_header_counts_its_own_llm_calls_and_those_with_its_subruns(
     expect(with_subruns).to_have_count(1, timeout=WAIT_MS)
     assert with_subruns.locator("xpath=following-sibling::dd[1]").inner_text() == str(total)
     assert total > parent.llm_call_count
+    # The subrun list counts each subrun's calls in words that agree with the number.
+    by_name = {child.name: child.llm_call_count for child in children}
+    assert by_name == {"research": 2, "write": 1}
+    subruns = page.locator("ul.subrun-list li")
+    expect(subruns.filter(has_text="research")).to_contain_text("· 2 LLM calls")
+    expect(subruns.filter(has_text="write")).to_contain_text("· 1 LLM call")
+    expect(subruns.filter(has_text="write")).not_to_contain_text("1 LLM calls")

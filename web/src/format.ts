@@ -31,6 +31,11 @@ export function formatCount(value: number | null | undefined): string {
   return value.toLocaleString("en-US");
 }
 
+/** A count with its noun, singular for exactly one: "1 LLM call", "2,048 tokens". */
+export function formatCountOf(value: number, noun: string): string {
+  return `${formatCount(value)} ${noun}${value === 1 ? "" : "s"}`;
+}
+
 export function formatNumber(value: unknown): string {
   if (typeof value === "number") {
     if (Number.isInteger(value)) return value.toLocaleString("en-US");

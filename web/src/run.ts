@@ -3,7 +3,7 @@
 import { api, type Graph, type Run, type RunDetail, type Span } from "./api";
 import { artifactsPanel } from "./artifacts";
 import { type Child, h, replace } from "./dom";
-import { formatCount, formatDuration, formatTime, nanosToSeconds, preview, printable } from "./format";
+import { formatCount, formatCountOf, formatDuration, formatTime, nanosToSeconds, preview, printable } from "./format";
 import { graphView, type GraphView, newGraphState } from "./graph";
 import { inspector } from "./inspector";
 import { metricsView } from "./metrics";
@@ -180,7 +180,7 @@ function runHeader(detail: RunDetail, spans: Span[], graph: Graph): Child[] {
       fact("LLM calls (this run)", formatCount(run.llm_call_count)),
       subrunCallsFact(graph),
       fact("Tokens", `${formatCount(run.input_tokens)} in · ${formatCount(run.output_tokens)} out`),
-      fact("Spans", `${formatCount(run.span_count)} (${formatCount(run.error_count)} errors)`),
+      fact("Spans", `${formatCount(run.span_count)} (${formatCountOf(run.error_count, "error")})`),
       fact("Tags", run.tags.length ? run.tags.join(", ") : "none"),
     ),
     h("div", { class: "columns" },
@@ -234,7 +234,7 @@ function subrunTree(run: Run, children: Run[], parentName: string): Child[] {
           // One line: a long name ends in an ellipsis (the title holds all of it), so the
           // status badge stays beside it.
           h("li", null, h("a", { class: "subrun-name", href: runHref(child.id), title: printable(child.name || child.id) }, preview(child.name || child.id, SUBRUN_NAME_CHARS)), " ", statusBadge(child.status),
-            h("span", { class: "muted" }, ` ${formatDuration(child.duration_s)} · ${child.llm_call_count} LLM calls`))))
+            h("span", { class: "muted" }, ` ${formatDuration(child.duration_s)} · ${formatCountOf(child.llm_call_count, "LLM call")}`))))
       : null,
   ];
 }

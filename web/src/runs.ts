@@ -2,7 +2,7 @@
 
 import { api, type Run } from "./api";
 import { append, h, replace } from "./dom";
-import { formatCount, formatDuration, formatNumber, formatTime, formatValue, printable } from "./format";
+import { formatCount, formatCountOf, formatDuration, formatNumber, formatTime, formatValue, printable } from "./format";
 import { compareHref, runHref, runsHref } from "./router";
 import { statusBadge } from "./widgets";
 import type { Page } from "./page";
@@ -200,9 +200,9 @@ function attachFold(row: HTMLTableRowElement, runId: string, children: Run[], st
   for (const child of children) counts.set(child.status, (counts.get(child.status) ?? 0) + 1);
   const calls = children.reduce((sum, child) => sum + child.llm_call_count, 0);
   const tokens = children.reduce((sum, child) => sum + child.input_tokens + child.output_tokens, 0);
-  const summary = `${children.length} subrun${children.length === 1 ? "" : "s"}: ` +
+  const summary = `${formatCountOf(children.length, "subrun")}: ` +
     [...counts].map(([status, n]) => `${n} ${status}`).join(", ") +
-    ` · ${formatCount(calls)} LLM calls · ${formatCount(tokens)} tokens`;
+    ` · ${formatCountOf(calls, "LLM call")} · ${formatCountOf(tokens, "token")}`;
   const toggle = h("button", { type: "button", class: "fold", "aria-expanded": "false" }, `▸ ${summary}`);
   const childRows = children.map((child) => runRow(child, state.selected, state.onSelect, true));
   const show = (open: boolean) => {
