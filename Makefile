@@ -56,8 +56,9 @@ fuzz: $(STAMP)
 	. scripts/postgres-env.sh && SPANFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
 		--timeout=0 tests/collector/test_fuzz_otlp.py tests/api/test_fuzz_query.py
 
-## bench: the benches (timings, never part of `make test`; they take minutes)
-bench: bench-collector
+## bench: every bench, the SDK's beside its peers, then the collector's (timings, never part of
+## `make test`; they take tens of minutes)
+bench: bench-overhead bench-collector
 
 ## bench-collector: ingest beside Phoenix (see bench/README.md for its venv), a large export's
 ## effect on small ones, queries at 100k and 1M spans, and 3 collector replicas on PostgreSQL

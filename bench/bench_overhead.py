@@ -13,6 +13,13 @@ history plus the new question, content capture on. Measured in each worker:
 - resident memory after the 1,000 chat calls;
 - exit: from the last call (20 more calls, not flushed) to the process being gone.
 
+With ``--instructions`` each worker runs under valgrind's callgrind instead, once per variant
+(``--rounds`` still applies), and the table counts the instructions each call adds over the
+uninstrumented call, all threads together, between markers around each measured window. An
+instruction count does not depend on what else the machine is doing, so it tells apart
+differences that the CPU-time figures, a difference of two noisy readings, cannot. It counts user
+space only: the kernel's share of system calls (a SQLite fsync, a socket write) is not in it.
+
 The peers export through a ``BatchSpanProcessor`` into an exporter that drops spans, as do
 spanflow's "no exporter" variants; its "defaults" and "dataflow off" variants write into the
 embedded SQLite index (a fresh file per process). Run ``make bench-overhead`` (or
@@ -29,6 +36,7 @@ import argparse  # noqa: E402 (the clock above starts before anything is importe
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -186,6 +194,16 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def mark_window() -> None:
+    """A marker around a measured window: under ``--instructions`` callgrind starts a new part of
+    its count each time this C function of libc is entered (``--dump-before``); elsewhere it costs
+    a system call."""
+    os.sched_get_priority_max(os.SCHED_OTHER)
+
+
+MARKED_FUNCTION = "sched_get_priority_max"
+
+
 def run_worker(
     variant: str, base_url: str, anthropic_url: str, calls: int, chat_calls: int, db_dir: str
 ) -> None:
@@ -237,11 +255,13 @@ def run_worker(
             flush()
             spans_before = count_spans(variant, db_path)
             threads_before = thread_cpu_s()
+            mark_window()
             cpu_started = time.process_time()
             for _ in range(count):
                 one_call()
             flush()
             cpu_s = time.process_time() - cpu_started
+            mark_window()
             threads_after = thread_cpu_s()
             results[workload] = {
                 "cpu_us": cpu_s / count * 1e6,
@@ -296,6 +316,7 @@ def run_variant(
     chat_calls: int,
     reference: str | None,
     db_dir: str,
+    instructions: bool = False,
 ) -> dict[str, Any]:
     """One fresh worker process; its figures plus the time from its last call to its exit."""
     env = {**os.environ, "SPANFLOW_EXPORTERS": "none", "OTEL_TRACES_EXPORTER": "none",
@@ -304,21 +325,47 @@ def run_variant(
         # spanflow's code from another source tree (a checkout of main): before and after.
         tree = os.path.abspath(reference)
         env["PYTHONPATH"] = os.pathsep.join([f"{tree}/src", f"{tree}/collector"])
+    command = [sys.executable, __file__, "--worker", variant, "--base-url", urls[0],
+               "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls),
+               "--db-dir", db_dir]  # fmt: skip
+    counts_dir = tempfile.mkdtemp(dir=db_dir) if instructions else ""
+    if instructions:
+        command = [
+            "valgrind", "--tool=callgrind", f"--dump-before={MARKED_FUNCTION}",
+            f"--callgrind-out-file={counts_dir}/callgrind.out", *command,
+        ]  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, __file__, "--worker", variant, "--base-url", urls[0],
-         "--anthropic-url", urls[1], "--calls", str(calls), "--chat-calls", str(chat_calls),
-         "--db-dir", db_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         preexec_fn=_pin_worker if WORKER_CPUS else None,
     )  # fmt: skip
-    out, err = worker.communicate(timeout=900)
+    out, err = worker.communicate(timeout=7200 if instructions else 900)
     exited_s = time.time()
     if worker.returncode != 0:
         raise RuntimeError(f"{variant} failed:\n{err[-3000:]}")
     lines = out.strip().splitlines()
     result: dict[str, Any] = json.loads(lines[-2])
     result["exit_s"] = exited_s - float(lines[-1].split()[1])
+    if instructions:
+        windows = window_instructions(counts_dir)
+        for workload, counted in zip(WORKLOADS, windows, strict=True):
+            count = chat_calls if workload == "chat" else calls
+            result[workload]["instructions"] = counted / count
     return result
+
+
+def window_instructions(counts_dir: str) -> list[int]:
+    """Instructions callgrind counted in each measured window, in order.
+
+    Entering the marker function dumps a numbered part holding what ran since the previous dump:
+    parts 1, 3, 5... end at a window's opening marker (set-up, warm-up), parts 2, 4, 6... are the
+    windows themselves.
+    """
+    parts = []
+    for number in range(1, 2 * len(WORKLOADS) + 1):
+        with open(f"{counts_dir}/callgrind.out.{number}", encoding="utf-8") as dump:
+            summary = next(line for line in dump if line.startswith("summary:"))
+        parts.append(int(summary.split()[1]))
+    return parts[1::2]
 
 
 def spread(values: list[float], scale: float = 1.0, fmt: str = "{:+.0f}") -> str:
@@ -402,6 +449,46 @@ def print_table(
         )
 
 
+def print_instructions(results: dict[str, list[dict[str, Any]]], rounds: int) -> None:
+    """Instructions each call adds over the uninstrumented call, and the ratio to the leanest peer
+    that traces the workload (callgrind's counts, all threads, user space)."""
+    base = results["baseline"]
+
+    def added(variant: str, workload: str) -> list[float]:
+        return [
+            r[workload]["instructions"] - b[workload]["instructions"]
+            for r, b in zip(results[variant], base, strict=True)
+        ]
+
+    def traces(variant: str, workload: str) -> bool:
+        return statistics.median(r[workload]["spans_per_call"] for r in results[variant]) >= 0.9
+
+    leanest: dict[str, float] = {}
+    for workload in WORKLOADS:
+        peers = [statistics.median(added(p, workload)) for p in PEERS
+                 if p in results and traces(p, workload)]  # fmt: skip
+        if peers:
+            leanest[workload] = min(peers)
+    print(f"\nAdded instructions per call over uninstrumented, thousands (callgrind, all threads, "
+          f"user space), median of {rounds} round(s); in brackets the ratio to the leanest peer "
+          f"that traces the workload")  # fmt: skip
+    print(f"{'variant':<24}" + "".join(f"{w:>22}" for w in WORKLOADS))
+    for variant in results:
+        row = f"{VARIANTS[variant]:<24}"
+        for workload in WORKLOADS:
+            if variant == "baseline":
+                absolute = statistics.median(r[workload]["instructions"] for r in base)
+                cell = f"{absolute / 1000:.0f} abs"
+            elif traces(variant, workload):
+                mine = statistics.median(added(variant, workload))
+                ratio = f" ({mine / leanest[workload]:.2f}x)" if workload in leanest else ""
+                cell = f"+{mine / 1000:.0f}{ratio}"
+            else:
+                cell = "-"
+            row += f"{cell:>22}"
+        print(row)
+
+
 def print_threads(results: dict[str, list[dict[str, Any]]]) -> None:
     """Where each variant's chat CPU goes: the caller's thread over uninstrumented, the others."""
     base = [r["chat"].get("threads_us", {}).get("MainThread", 0.0) for r in results["baseline"]]
@@ -420,6 +507,24 @@ def print_threads(results: dict[str, list[dict[str, Any]]]) -> None:
         print(line.rstrip())
 
 
+def count_round(
+    variants: list[str], urls: tuple[str, str], args: argparse.Namespace, db_dir: str
+) -> dict[str, dict[str, Any]]:
+    """One round of ``--instructions``: every variant's worker under callgrind, side by side;
+    each variant's chat count is printed as it ends, so a cut-short run still tells something."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(variant: str) -> dict[str, Any]:
+        counted = run_variant(variant, urls, args.calls, args.chat_calls, args.reference, db_dir,
+                              instructions=True)  # fmt: skip
+        print(f"counted {variant}: chat {counted['chat']['instructions'] / 1000:.0f}k "
+              "instructions per call", file=sys.stderr, flush=True)  # fmt: skip
+        return counted
+
+    with ThreadPoolExecutor(max_workers=len(variants)) as pool:
+        return dict(zip(variants, pool.map(one, variants), strict=True))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
@@ -436,6 +541,12 @@ def main() -> int:
     )
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind's callgrind instead of timing (slow, but the "
+        "machine's load does not change the figures); use with few calls and --rounds 1",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="run the fake server on one CPU and the measured workers on the others (less noise)",
@@ -449,6 +560,8 @@ def main() -> int:
     chosen = args.only or [v for v in VARIANTS if v != "spanflow-ref" or args.reference]
     variants = ["baseline", *[v for v in chosen if v != "baseline"]]
 
+    if args.instructions and not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     if args.pin:
         print(pin_server_apart(), file=sys.stderr)
     from spanflow.testing.fake_llm import FakeLLMServer
@@ -461,15 +574,27 @@ def main() -> int:
     ):
         urls = (llm.openai_base_url, llm.anthropic_base_url)
         for round_index in range(args.rounds):
+            if args.instructions:  # counts do not depend on load: all variants of a round at once
+                counted = count_round(variants, urls, args, db_dir)
+                for variant in variants:
+                    results[variant].append(counted[variant])
+                llm.reset()
+                continue
             shift = round_index % len(variants)
             for variant in variants[shift:] + variants[:shift]:
                 print(f"round {round_index + 1}/{args.rounds}: {variant}", file=sys.stderr)
                 results[variant].append(
-                    run_variant(variant, urls, args.calls, args.chat_calls, args.reference, db_dir)
-                )
+                    run_variant(
+                        variant, urls, args.calls, args.chat_calls, args.reference, db_dir,
+                        instructions=args.instructions,
+                    )
+                )  # fmt: skip
                 llm.reset()  # keep the server's request log from growing across variants
                 load_averages.append(os.getloadavg()[0])
-    print_table(results, args.rounds, args.calls, args.chat_calls)
+    if args.instructions:
+        print_instructions(results, args.rounds)
+    else:
+        print_table(results, args.rounds, args.calls, args.chat_calls)
     print(f"\n1-minute load average during the run: {min(load_averages):.2f}.."
           f"{max(load_averages):.2f} (median {statistics.median(load_averages):.2f}) "
           f"on {os.cpu_count()} CPUs")  # fmt: skip
