@@ -196,14 +196,15 @@ def _composite_value(value: Any, which: str, truncated: list[bool]) -> Attribute
         # One pass (arrays are short: finish reasons, tags): stop at the first other type.
         kind = items[0].WhichOneof("value")
         if kind in _SCALARS:
-            scalars = []
+            scalars: list[Any] = []
             for item in items:
                 if item.WhichOneof("value") != kind:
                     break
-                scalars.append(getattr(item, kind))
+                scalar = getattr(item, kind)
+                if kind == "string_value" and "\x00" in scalar:
+                    scalar = scalar.replace("\x00", "\ufffd")
+                scalars.append(scalar)
             else:
-                if kind == "string_value":
-                    return tuple(_text(text) for text in scalars)
                 return tuple(scalars)
     return json.dumps(_plain_value(value, 0, truncated), ensure_ascii=False, default=str)
 
