@@ -156,9 +156,15 @@ class Redactor:
                 known = self._learn_key(key)
             redacted_key, secret_name = known
             new_key = key if redacted_key is None else redacted_key
-            # Inline for the common case, a string under an ordinary name: what value() does.
-            if value.__class__ is str and not secret_name:
+            # Inline for the common cases under an ordinary name, what value() does: a string
+            # is scanned, a number or boolean kept.
+            kind = value.__class__
+            if secret_name:
+                new_value = self.value(key, value)
+            elif kind is str:
                 new_value = self.text(value)
+            elif kind is int or kind is float or kind is bool:
+                new_value = value
             else:
                 new_value = self.value(key, value)
             if changed is None and (new_key is not key or new_value is not value):

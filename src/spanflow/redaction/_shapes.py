@@ -46,6 +46,8 @@ class Shape:
         if not self.triggers:
             return True
         haystack = folded if self.folded else text
+        if len(self.triggers) == 1:  # every built-in shape scanned this way: no generator
+            return self.triggers[0] in haystack
         return any(trigger in haystack for trigger in self.triggers)
 
     def edits(self, text: str, folded: str) -> list[Edit]:
