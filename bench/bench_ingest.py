@@ -180,29 +180,35 @@ def _count_rows(db_path: Path, table: str) -> int:
         return 0
 
 
-def _process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
-    total = 0.0
+def _process_tree_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by ``pid`` itself and by its live descendants."""
+    own = descendants = 0.0
     pending = [pid]
     ticks = os.sysconf("SC_CLK_TCK")
     while pending:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            cpu_s = (int(fields[11]) + int(fields[12])) / ticks
+            if current == pid:
+                own += cpu_s
+            else:
+                descendants += cpu_s
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending.extend(int(child) for child in (task / "children").read_text().split())
         except (OSError, IndexError, ValueError):
             continue  # exited meanwhile
-    return total
+    return own, descendants
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured round: spans/s end to end, and server CPU per 1,000 spans."""
+    """One measured round: spans/s end to end, and server CPU per 1,000 spans (all of it, and
+    the part its decode worker processes used)."""
 
     spans_per_s: float
     cpu_ms_per_1k: float | None
+    worker_cpu_ms_per_1k: float | None = None
 
 
 def bench_spanflow(workdir: Path, spans: int, *, db: str | None, options: list[str]) -> Figure:
@@ -222,14 +228,19 @@ def bench_spanflow(workdir: Path, spans: int, *, db: str | None, options: list[s
             raise RuntimeError(f"spanflow collector did not start: {ready!r}")
         port = int(ready.split("http=http://127.0.0.1:", 1)[1].split()[0])
         send_all(port, "/v1/traces", bodies[:2])  # starts decode workers; not timed
-        cpu_before = _process_tree_cpu_s(process.pid)
+        own_before, workers_before = _process_tree_cpu_s(process.pid)
         started, finished = send_all(port, "/v1/traces", bodies[2:])
-        cpu_s = _process_tree_cpu_s(process.pid) - cpu_before
+        own_after, workers_after = _process_tree_cpu_s(process.pid)
         stored = _count_spans(db, db_path)
         if stored != spans:
             raise RuntimeError(f"spanflow index holds {stored} spans, expected {spans}")
         timed = spans - 2 * BATCH_SIZE
-        return Figure(timed / (finished - started), 1000 * cpu_s / timed * 1000)
+        workers_s = workers_after - workers_before
+        return Figure(
+            timed / (finished - started),
+            1e6 * (own_after - own_before + workers_s) / timed,
+            1e6 * workers_s / timed,
+        )
     finally:
         process.terminate()
         process.wait(60)
@@ -353,16 +364,21 @@ def _fresh_database(url: str) -> str:
 
 def _print_table(figures: dict[str, list[Figure]]) -> None:
     print()
-    print("| variant | spans/s (median) | min-max | server CPU per 1k spans (median) |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| variant | spans/s (median) | min-max | server CPU per 1k spans (median) "
+        "| of it in decode workers |"
+    )
+    print("|---|---:|---:|---:|---:|")
     phoenix = figures.get("Arize Phoenix, SQLite")
     for name, rounds in figures.items():
         rates = [figure.spans_per_s for figure in rounds]
         cpu = [figure.cpu_ms_per_1k for figure in rounds if figure.cpu_ms_per_1k is not None]
         cpu_text = f"{statistics.median(cpu):,.0f} ms" if cpu else "—"
+        workers = [f.worker_cpu_ms_per_1k for f in rounds if f.worker_cpu_ms_per_1k is not None]
+        workers_text = f"{statistics.median(workers):,.0f} ms" if workers else "—"
         print(
             f"| {name} | {statistics.median(rates):,.0f} | "
-            f"{min(rates):,.0f}-{max(rates):,.0f} | {cpu_text} |"
+            f"{min(rates):,.0f}-{max(rates):,.0f} | {cpu_text} | {workers_text} |"
         )
     if phoenix:
         base = statistics.median(figure.spans_per_s for figure in phoenix)

@@ -10,10 +10,16 @@ busy machine inflates far less than wall time), best of ``--repeats``:
   of 1,024 spans, split into the span inserts, the rest of the inserts, the run derivation
   queries and the rest (BEGIN/COMMIT with its fsync, merging, derived rows).
 
-    python bench/bench_ingest_stages.py [--requests 40] [--repeats 3]
+    python bench/bench_ingest_stages.py [--requests 40] [--repeats 3] [--reference REV]
 
 What this leaves out is the HTTP server and the hand-over to and from the worker processes;
 ``bench_ingest.py`` measures everything together.
+
+With ``--reference REV`` it then compares decode and redaction with those of a git revision:
+that revision's decoder (``otlp/from_protobuf.py``) and redaction rules (``spanflow.redaction``)
+are loaded under names of their own and run in alternate passes over the same requests in this
+process, ``--pairs`` times, so that a busy machine slows both alike; it prints the medians and
+the median of the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -22,16 +28,21 @@ import argparse
 import gc
 import pickle
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from spanflow.redaction import Redactor
+from spanflow_collector import redact
 from spanflow_collector.index import sqlite as sqlite_store
 from spanflow_collector.index.prepared import PreparedSpans
 from spanflow_collector.index.rows import build_rows
@@ -96,11 +107,104 @@ def _write_all(prepared: list[PreparedRequest], seconds: dict[str, float]) -> fl
             store.close()
 
 
+def _reference_module(revision: str, path: str, name: str) -> ModuleType:
+    """``path`` as it was at ``revision``, as module ``name``; its imports of
+    ``spanflow.redaction`` point at the reference copy (``reference_redaction``)."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:{path}"], check=True, capture_output=True, text=True
+    ).stdout
+    source = source.replace("from spanflow.redaction.", "from reference_redaction.")
+    module = ModuleType(name)
+    module.__file__ = f"{revision}:{path}"
+    sys.modules[name] = module  # its dataclasses look their module up
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def _reference_stages(revision: str) -> tuple[Callable[[Any], Any], Redactor]:
+    """The decoder's ``decode_request`` and a default ``Redactor`` of ``revision``."""
+    folder = "src/spanflow/redaction"
+    for part in ("_edits", "_vouched", "_names", "_shapes"):
+        _reference_module(revision, f"{folder}/{part}.py", f"reference_redaction.{part}")
+    redaction = _reference_module(revision, f"{folder}/__init__.py", "reference_redaction")
+    decoder = _reference_module(
+        revision, "collector/spanflow_collector/otlp/from_protobuf.py", "reference_decoder"
+    )
+    redactor: Redactor = redaction.Redactor()
+    return decoder.decode_request, redactor
+
+
+def _compare(
+    label: str,
+    current: Callable[[], object],
+    reference: Callable[[], object],
+    spans: int,
+    pairs: int,
+) -> None:
+    """Alternate ``reference`` and ``current`` ``pairs`` times; print µs per span and ratio."""
+    reference()
+    current()
+    before: list[float] = []
+    now: list[float] = []
+    for _ in range(pairs):
+        started = time.process_time()
+        reference()
+        middle = time.process_time()
+        current()
+        before.append((middle - started) / spans * 1e6)
+        now.append((time.process_time() - middle) / spans * 1e6)
+    ratio = statistics.median(b / a for a, b in zip(before, now, strict=True))
+    print(
+        f"| {label} | {statistics.median(before):.1f} µs | {statistics.median(now):.1f} µs "
+        f"| {ratio:.2f} |"
+    )
+
+
+def compare_with_reference(
+    revision: str, parsed: list[Any], records: list[Any], spans: int, pairs: int
+) -> None:
+    """Decode and redaction of ``revision`` against the current code, interleaved."""
+    reference_decode, reference_redactor = _reference_stages(revision)
+    current_redactor = redact._redactor
+
+    def redacting(redactor: Redactor) -> Callable[[], object]:
+        def run() -> object:
+            redact._redactor = redactor  # the collector's redactor, as set_extra_patterns does
+            try:
+                return [redact_spans(batch) for batch in records]
+            finally:
+                redact._redactor = current_redactor
+
+        return run
+
+    print()
+    print(f"Against {revision}, medians of {pairs} interleaved pairs, CPU per span:")
+    print()
+    print(f"| stage | {revision} | now | now / {revision} |")
+    print("|---|---:|---:|---:|")
+    _compare(
+        "worker: decode attributes to records",
+        lambda: [decode_request(request) for request in parsed],
+        lambda: [reference_decode(request) for request in parsed],
+        spans,
+        pairs,
+    )
+    _compare(
+        "worker: redaction",
+        redacting(current_redactor),
+        redacting(reference_redactor),
+        spans,
+        pairs,
+    )
+
+
 def main() -> int:
     """Print the CPU per span of each stage, best of ``--repeats``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reference", help="git revision whose decode and redaction to compare")
+    parser.add_argument("--pairs", type=int, default=15, help="interleaved pairs (--reference)")
     args = parser.parse_args()
     bodies = build_requests(args.requests * BATCH_SIZE, run_tag=7)
     spans = args.requests * BATCH_SIZE
@@ -170,6 +274,8 @@ def main() -> int:
     writer = sum(us for name, us in figures.items() if name.startswith("writer"))
     print(f"| **decode worker, total** | **{worker:.1f} µs** |")
     print(f"| **writer, total** | **{writer:.1f} µs** |")
+    if args.reference:
+        compare_with_reference(args.reference, parsed, records, spans, args.pairs)
     return 0
 
 

@@ -78,7 +78,7 @@ def one_round(
         shares = [bodies[index::replicas] for index in range(replicas)]
         for (_, port), share in zip(running, shares, strict=True):
             send_all(port, "/v1/traces", share[:1])  # warm-up, not timed
-        cpu_before = sum(_process_tree_cpu_s(pid) for pid, _ in running)
+        cpu_before = sum(sum(_process_tree_cpu_s(pid)) for pid, _ in running)
         spans_by_replica: list[tuple[float, float]] = []
 
         def feed(port: int, share: list[bytes]) -> None:
@@ -92,7 +92,7 @@ def one_round(
             thread.start()
         for thread in threads:
             thread.join()
-        cpu_s = sum(_process_tree_cpu_s(pid) for pid, _ in running) - cpu_before
+        cpu_s = sum(sum(_process_tree_cpu_s(pid)) for pid, _ in running) - cpu_before
     started = min(start for start, _ in spans_by_replica)
     finished = max(end for _, end in spans_by_replica)
     with psycopg.connect(url) as connection:
