@@ -20,13 +20,21 @@ that revision's decoder (``otlp/from_protobuf.py``) and redaction rules (``spanf
 are loaded under names of their own and run in alternate passes over the same requests in this
 process, ``--pairs`` times, so that a busy machine slows both alike; it prints the medians and
 the median of the per-pair ratios.
+
+With ``--instructions`` it counts instructions instead of timing (valgrind's callgrind, which no
+other load on the machine changes): decode, redaction and rows of ``--requests`` requests, each
+between two markers in a child process under callgrind, after one request to warm the caches;
+with ``--reference REV`` that revision's decode and redaction are counted too. Slow: about a
+minute per child.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import pickle
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -198,6 +206,79 @@ def compare_with_reference(
     )
 
 
+MARKED_FUNCTION = "sched_get_priority_max"
+WORKER_STAGES = ("decode", "redaction", "rows")
+
+
+def _mark() -> None:
+    """Under callgrind a new part of the count starts at each call (``--dump-before`` of this C
+    function of libc); elsewhere it costs a system call."""
+    os.sched_get_priority_max(os.SCHED_OTHER)
+
+
+def count_child(requests: int, reference: str | None) -> None:
+    """Under callgrind: decode, redaction and rows of ``requests`` requests between markers."""
+    decode: Callable[[Any], Any] = decode_request
+    if reference:
+        decode, redact._redactor = _reference_stages(reference)
+    parsed = []
+    for body in build_requests((requests + 1) * BATCH_SIZE, run_tag=7):
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        parsed.append(request)
+    build_rows(redact_spans(decode(parsed[0]).records))  # redactor and key caches warm
+    _mark()
+    records = [decode(request).records for request in parsed[1:]]
+    _mark()
+    redacted = [redact_spans(batch) for batch in records]
+    _mark()
+    [build_rows(batch) for batch in redacted]
+    _mark()
+
+
+def count_instructions(requests: int, reference: str | None) -> None:
+    """Print instructions per span of each worker stage, now and at ``reference``."""
+    if not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    columns = {"now": None, **({reference: reference} if reference else {})}
+    counts: dict[str, list[int]] = {}
+    for label, revision in columns.items():
+        with tempfile.TemporaryDirectory() as folder:
+            command = [sys.executable, __file__, "--count-child", "--requests", str(requests)]
+            subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--dump-before={MARKED_FUNCTION}",
+                    f"--callgrind-out-file={folder}/callgrind.out",
+                    *command,
+                    *(["--reference", revision] if revision else []),
+                ],
+                check=True,
+                capture_output=True,
+                env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts in each child
+            )
+            # Part 1 is the start-up; parts 2-4 the stages.
+            counts[label] = [
+                _part_instructions(Path(folder) / f"callgrind.out.{n}") for n in (2, 3, 4)
+            ]
+    spans = requests * BATCH_SIZE
+    print(f"Instructions per span (callgrind, {spans:,} spans):")
+    print()
+    print("| stage | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for index, stage in enumerate(WORKER_STAGES):
+        cells = " | ".join(f"{counts[label][index] / spans:,.0f}" for label in columns)
+        print(f"| worker: {stage} | {cells} |")
+
+
+def _part_instructions(dump: Path) -> int:
+    for line in dump.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no instruction count in {dump}")
+
+
 def main() -> int:
     """Print the CPU per span of each stage, best of ``--repeats``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -205,7 +286,17 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reference", help="git revision whose decode and redaction to compare")
     parser.add_argument("--pairs", type=int, default=15, help="interleaved pairs (--reference)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind instead"
+    )
+    parser.add_argument("--count-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_child:
+        count_child(args.requests, args.reference)
+        return 0
+    if args.instructions:
+        count_instructions(args.requests, args.reference)
+        return 0
     bodies = build_requests(args.requests * BATCH_SIZE, run_tag=7)
     spans = args.requests * BATCH_SIZE
     repeats = args.repeats
