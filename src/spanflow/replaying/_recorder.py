@@ -52,11 +52,19 @@ class CallRecorder:
     """Collects a call's exchanges and keeps the span's recording attribute up to date."""
 
     def __init__(self, span: trace.Span, key: str) -> None:
-        self.span = span
+        # Held weakly: ``_recorders`` is keyed weakly by the span, and a value holding its key
+        # would keep every call's span, with its messages and recording, alive for good.
+        self._span = weakref.ref(span)
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
         self._redactors: set[Redactor | None] = set()  # what redacted the exchanges so far
         span.set_attribute(attributes.REPLAY_REQUEST, key)
+
+    @property
+    def span(self) -> trace.Span:
+        """The call's span; a non-recording one once nothing else holds it."""
+        span = self._span()
+        return trace.INVALID_SPAN if span is None else span
 
     def add(self, exchange: Exchange) -> None:
         """Record one finished exchange (a served one too: a replay can be replayed)."""
