@@ -171,3 +171,25 @@ def test_sdk_message_json_is_stored_as_any_other_copy_of_it(tmp_path: Path) -> N
     store.close()
     assert len(spans) == 2
     assert all(s.attributes[attr.GEN_AI_INPUT_MESSAGES] == sdk_text for s in spans)
+
+
+def test_sdk_message_json_too_short_to_split_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The pieces of a vouched message JSON the index stores inline are not kept after export."""
+    from spanflow.instrumentation._messages import set_json_array
+    from spanflow.redaction import VOUCHED
+    from spanflow_collector.index.content import BLOB_MIN_CHARS
+
+    exporter = EmbeddedSpanExporter(tmp_path / "index.db")
+    tracer = _provider(exporter).get_tracer("spanflow")
+    built: dict[str, object] = {}
+    reply = [{"role": "assistant", "parts": [{"type": "text", "content": "A short answer. " * 20}]}]
+    set_json_array(built, attr.GEN_AI_OUTPUT_MESSAGES, reply)
+    sdk_text = built[attr.GEN_AI_OUTPUT_MESSAGES]
+    assert isinstance(sdk_text, str)
+    assert 64 < len(sdk_text) < BLOB_MIN_CHARS  # vouched for, but stored inline
+    with tracer.start_as_current_span(
+        "chat", attributes={attr.RUN_ID: "01SHORT", attr.GEN_AI_OUTPUT_MESSAGES: sdk_text}
+    ):
+        pass
+    assert VOUCHED.pieces_of(sdk_text) is None
+    exporter.shutdown()

@@ -25,6 +25,7 @@ from spanflow import environment
 from spanflow._internal.span_records import span_record_from_readable
 from spanflow.query.records import RunRecord
 from spanflow.redaction import VOUCHED
+from spanflow_collector.index.content import BLOB_MIN_CHARS
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 
 logger = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ class EmbeddedSpanExporter(SpanExporter):
         self.path = os.fspath(path) if path is not None else default_index_path()
         self._store: SqliteRunIndexStore | None = SqliteRunIndexStore(self.path)
         # The SDK's message JSON reaches this store as the very strings it redacted: the store
-        # then skips scanning them again when its rules are no more than the SDK's.
-        VOUCHED.keep()
+        # then skips scanning them again when its rules are no more than the SDK's, and takes
+        # the pieces of those it splits into blobs.
+        VOUCHED.keep(pieces_min_chars=BLOB_MIN_CHARS)
         self._failure_logged = False
         self.run_records = EmbeddedRunRecordExporter(self)
         """Writes the SDK's run records into the same index (the route's record exporter)."""

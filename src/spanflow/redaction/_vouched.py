@@ -41,9 +41,16 @@ class VouchedTexts:
         self._chars = 0
         self._lock = threading.Lock()
         self._keeping = False
+        self._pieces_min_chars = 0
 
-    def keep(self) -> None:
-        """Start remembering texts: a consumer that takes them lives in this process."""
+    def keep(self, *, pieces_min_chars: int = 0) -> None:
+        """Start remembering texts: a consumer that takes them lives in this process.
+
+        Args:
+            pieces_min_chars: The shortest text whose pieces the consumer asks for: shorter
+                texts' pieces are not kept past ``take`` (nobody would ever collect them).
+        """
+        self._pieces_min_chars = pieces_min_chars
         self._keeping = True
 
     def add(self, text: str, rules: Rules, pieces: tuple[str, ...] = ()) -> None:
@@ -77,7 +84,7 @@ class VouchedTexts:
                 return False
             del self._texts[id(text)]
             self._chars -= len(text)
-            if entry[2]:
+            if entry[2] and len(text) >= self._pieces_min_chars:
                 # Valid for this very object whatever the scan decides: a text it changed is a
                 # new object, which ``pieces_of`` does not know.
                 if len(self._pieces) >= _MAX_PIECES_KEPT:
