@@ -10,8 +10,10 @@ history plus the new question, content capture on. Measured in each worker:
   API, Anthropic messages), each workload's queued spans flushed inside its measured window;
 - startup: from the worker's first line to instrumented, with ``openai`` and ``anthropic``
   imported and a client of each built;
-- resident memory after the 1,000 chat calls;
-- exit: from the last call (20 more calls, not flushed) to the process being gone.
+- resident memory after the 1,000 chat calls, and how much it grew per call over their last
+  three quarters (what each call leaves behind);
+- exit: from the last call (20 more calls, not flushed) to the process being gone, in wall time
+  and in the worker's CPU time (all threads; unlike wall time, it hardly moves with the load).
 
 With ``--instructions`` each worker runs under valgrind's callgrind instead, once per variant
 (``--rounds`` still applies), and the table counts the instructions each call adds over the
@@ -36,6 +38,7 @@ import argparse  # noqa: E402 (the clock above starts before anything is importe
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -257,8 +260,11 @@ def run_worker(
             threads_before = thread_cpu_s()
             mark_window()
             cpu_started = time.process_time()
-            for _ in range(count):
+            quarter = count // 4 if workload == "chat" else -1
+            for number in range(count):
                 one_call()
+                if number == quarter:
+                    results["rss_quarter_mib"] = rss_mib()
             flush()
             cpu_s = time.process_time() - cpu_started
             mark_window()
@@ -276,7 +282,7 @@ def run_worker(
         for _ in range(TAIL_CALLS):
             chat()
         print(json.dumps(results), flush=True)
-        print(f"LAST-CALL {time.time():.6f}", flush=True)
+        print(f"LAST-CALL {time.time():.6f} {time.process_time():.6f}", flush=True)
 
     if variant in SPANFLOW_VARIANTS:
         import spanflow
@@ -334,23 +340,34 @@ def run_variant(
             "valgrind", "--tool=callgrind", f"--dump-before={MARKED_FUNCTION}",
             f"--callgrind-out-file={counts_dir}/callgrind.out", *command,
         ]  # fmt: skip
+    children_cpu_s = _children_cpu_s()
     worker = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         preexec_fn=_pin_worker if WORKER_CPUS else None,
     )  # fmt: skip
     out, err = worker.communicate(timeout=7200 if instructions else 900)
     exited_s = time.time()
+    worker_cpu_s = _children_cpu_s() - children_cpu_s
     if worker.returncode != 0:
         raise RuntimeError(f"{variant} failed:\n{err[-3000:]}")
     lines = out.strip().splitlines()
     result: dict[str, Any] = json.loads(lines[-2])
-    result["exit_s"] = exited_s - float(lines[-1].split()[1])
+    _, last_call_s, last_call_cpu_s = lines[-1].split()
+    result["exit_s"] = exited_s - float(last_call_s)
+    if not instructions:  # those workers run side by side, and their CPU is callgrind's
+        result["exit_cpu_s"] = worker_cpu_s - float(last_call_cpu_s)
     if instructions:
         windows = window_instructions(counts_dir)
         for workload, counted in zip(WORKLOADS, windows, strict=True):
             count = chat_calls if workload == "chat" else calls
             result[workload]["instructions"] = counted / count
     return result
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's children that have exited (all their threads)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def window_instructions(counts_dir: str) -> list[int]:
@@ -436,16 +453,24 @@ def print_table(
     print_threads(results)
     print("\nAround the calls: median (min..max)")
     print(f"{'variant':<24}{'startup CPU ms':>22}{'added':>22}{'startup wall ms':>22}"
-          f"{'RSS MiB':>20}{'exit ms':>22}")  # fmt: skip
+          f"{'RSS MiB':>20}{'RSS KiB/call':>18}{'exit ms':>22}{'exit CPU ms':>22}")  # fmt: skip
     for variant in variants:
         rows = results[variant]
+        # Growth over the last three quarters of the chat calls: what each call leaves behind.
+        growth = [
+            (r["rss_mib"] - r["rss_quarter_mib"]) * 1024 / max(chat_calls - chat_calls // 4 - 1, 1)
+            for r in rows
+        ]
+        exit_cpu = [r["exit_cpu_s"] for r in rows if "exit_cpu_s" in r]
         print(
             f"{VARIANTS[variant]:<24}"
             f"{spread([r['startup_cpu_s'] for r in rows], 1000, '{:.0f}'):>22}"
             f"{spread(added(variant, 'startup_cpu_s'), 1000):>22}"
             f"{spread([r['startup_s'] for r in rows], 1000, '{:.0f}'):>22}"
             f"{spread([r['rss_mib'] for r in rows], 1, '{:.0f}'):>20}"
+            f"{spread(growth, 1, '{:.1f}'):>18}"
             f"{spread([r['exit_s'] for r in rows], 1000, '{:.0f}'):>22}"
+            f"{spread(exit_cpu, 1000, '{:.0f}') if exit_cpu else '-':>22}"
         )
 
 
