@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,27 @@ def test_request_keys_are_the_ones_earlier_versions_recorded(
     provider, method, path, operation = call
     raw = body.encode("latin-1")
     assert canonical_request_hash(provider, method, path, raw, operation=operation) == key
+
+
+def test_request_keys_are_the_stdlib_ones_for_every_number_text() -> None:
+    """Numbers orjson may read and write otherwise than the stdlib (exponents, the edges of the
+    plain range, integers beyond 64 bits) keep the keys the stdlib-only code computed."""
+    draw = random.Random(15)
+    numbers: list[float | int] = [1e-4, 9.999e-05, 1e-05, 1e16, 9999999999999998.0, 0.1, -0.0]
+    numbers += [0.0, 5e-324, 1.7976931348623157e308, 2**63 - 1, 2**63, 2**64, -(2**63) - 1]
+    for _ in range(400):
+        drawn = struct.unpack("<d", struct.pack("<Q", draw.getrandbits(64)))[0]
+        if drawn == drawn and abs(drawn) != float("inf"):
+            numbers.append(drawn)
+        numbers.append(draw.uniform(-1, 1) * 10 ** draw.randint(-6, 18))
+    for number in numbers:
+        texts = [repr(number)]
+        if isinstance(number, float):
+            texts += [f"{number:.17g}", f"{number:.20e}", f"{number:.25f}".rstrip("0") + "0"]
+        for text in texts:
+            body = f'{{"model":"m","temperature":{text},"n":[{text},{{"x":{text}}}]}}'.encode()
+            call = ("openai", "POST", "/v1/chat/completions")
+            assert canonical_request_hash(*call, body) == previous_request_hash(*call, body), text
 
 
 def test_request_keys_ignore_key_order_spacing_and_volatile_fields() -> None:
