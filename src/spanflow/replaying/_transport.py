@@ -21,7 +21,7 @@ from spanflow._internal.guard import report_internal_error
 from spanflow.replaying import _aiohttp, _state
 from spanflow.replaying._call_site import CallSite, current_call
 from spanflow.replaying._exchange import Exchange, canonical_request_hash
-from spanflow.replaying._recorder import CallRecorder, recorder_for
+from spanflow.replaying._recorder import CallRecorder, recorder_for, recording_enabled
 from spanflow.replaying._streams import stream_classes
 
 _TRANSPORT_MODULES = ("httpx2", "httpx")
@@ -55,11 +55,12 @@ def _request_key(call: CallSite, request: Any) -> str:
 
 
 def _prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[CallSite, str, Any] | None:
-    """The call, its request key and the request, when this send belongs to an LLM call."""
+    """The call, its request key and the request, when this send belongs to an LLM call that
+    records or replays."""
     try:
         call = current_call()
-        if call is None:
-            return None
+        if call is None or (_state.active_session() is None and not recording_enabled()):
+            return None  # not an LLM call, or nothing to record or replay: no key to compute
         request = args[0] if args else kwargs["request"]
         return call, _request_key(call, request), request
     except Exception:
