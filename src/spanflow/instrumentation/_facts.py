@@ -71,9 +71,27 @@ class ApiAdapter(Protocol):
 
 def field_of(value: Any, name: str) -> Any:
     """``value[name]`` of a mapping or ``value.name`` of an object; None when absent."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    mapping = _IS_MAPPING.get(kind)
+    if mapping is None:
+        mapping = _is_mapping(value, kind)
+    if mapping:
         return value.get(name)
     return getattr(value, name, None)
+
+
+# Stream accumulators call ``field_of`` several times per chunk: an ABC ``isinstance`` per call
+# was most of their cost, so the answer is kept per type (a few response and chunk classes).
+_IS_MAPPING: dict[type, bool] = {dict: True, type(None): False, str: False}
+_MAX_KNOWN_TYPES = 256
+
+
+def _is_mapping(value: Any, kind: type) -> bool:
+    mapping = isinstance(value, Mapping)
+    # A proxy (``value.__class__`` not its type) answers for what it wraps: never kept.
+    if value.__class__ is kind and len(_IS_MAPPING) < _MAX_KNOWN_TYPES:
+        _IS_MAPPING[kind] = mapping
+    return mapping
 
 
 def span_name(operation: str, model: Any) -> str:
