@@ -19,7 +19,7 @@ under the GIL, so concurrent callers need no lock: at worst two threads both com
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from spanflow.instrumentation._description import Message
@@ -82,17 +82,25 @@ def flat_message_key(item: Any, position: int) -> tuple[Any, ...] | None:
     return (position, *item.items())
 
 
-def describe_flat(
-    memo: BoundedMemo[ValueT],
-    item: Mapping[str, Any],
-    position: int,
-    describe: Callable[[Any, int], ValueT],
-) -> ValueT:
-    """``describe(item, position)``, remembered when ``item`` is a flat message."""
-    key = flat_message_key(item, position)
-    if key is None:
-        return describe(item, position)
-    return memo.get(key, lambda: describe(item, position))
+def describe_messages(
+    memo: BoundedMemo[ValueT], items: Any, describe: Callable[[Any, int], ValueT]
+) -> tuple[ValueT, ...]:
+    """``describe(item, position)`` of each item of a list (none for anything else), each
+    flat message's description remembered."""
+    if not isinstance(items, list):
+        return ()
+    known = memo._entries
+    described: list[ValueT] = []
+    for position, item in enumerate(items):
+        key = flat_message_key(item, position)
+        if key is None:
+            described.append(describe(item, position))
+            continue
+        found = known.get(key)  # a flat key holds strings only: always hashable
+        if found is None:
+            found = memo.get(key, lambda: describe(item, position))  # noqa: B023 (called now)
+        described.append(found)
+    return tuple(described)
 
 
 class Remembered:

@@ -43,26 +43,50 @@ def set_json_pieces(
     """Set ``key`` to the JSON array of already encoded, redacted ``pieces``, bounded.
 
     Pieces are taken until the bound is passed, so a long re-sent history costs no more
-    than the bound once it is reached; a cut value ends with the truncation mark and the span
-    gets ``spanflow.content.truncated``. An uncut value is vouched for as ``redacted_by``'s
-    output (``None``: redaction is off), so the embedded index does not scan it again.
+    than the bound once it is reached.
     """
-    limit = content.max_content_chars()
-    taken: list[str] = []
-    length = 2
-    cut = False
+    array = BoundedArray()
     for piece in pieces:
-        taken.append(piece)
-        length += len(piece) + 1
-        if length > limit:
-            cut = True
+        if not array.add(piece):
             break
-    text, truncated = content.bound_text("[" + ",".join(taken) + "]", redacted=True)
-    target[key] = text
-    if truncated or cut:
-        target[attributes.CONTENT_TRUNCATED] = True
-    elif redacted_by is not None:
-        redacted_by.vouch(text, tuple(taken))
+    array.set_on(target, key, redacted_by=redacted_by)
+
+
+class BoundedArray:
+    """A JSON array being built from encoded, redacted pieces, up to the content bound."""
+
+    __slots__ = ("_length", "_limit", "_taken", "cut")
+
+    def __init__(self) -> None:
+        self._limit = content.max_content_chars()
+        self._taken: list[str] = []
+        self._length = 2
+        self.cut = False
+        """Whether the bound was passed (no further piece is taken)."""
+
+    def add(self, piece: str) -> bool:
+        """Take ``piece``; False once the bound is passed (this piece is the last taken)."""
+        self._taken.append(piece)
+        self._length += len(piece) + 1
+        if self._length > self._limit:
+            self.cut = True
+            return False
+        return True
+
+    def set_on(self, target: Attributes, key: str, *, redacted_by: Redactor | None) -> None:
+        """Set ``key`` to the array.
+
+        A cut value ends with the truncation mark and the span gets
+        ``spanflow.content.truncated``. An uncut value is vouched for as ``redacted_by``'s
+        output (``None``: redaction is off), so the embedded index does not scan it again.
+        """
+        taken = self._taken
+        text, truncated = content.bound_text("[" + ",".join(taken) + "]", redacted=True)
+        target[key] = text
+        if truncated or self.cut:
+            target[attributes.CONTENT_TRUNCATED] = True
+        elif redacted_by is not None:
+            redacted_by.vouch(text, tuple(taken))
 
 
 def set_json_value(target: Attributes, key: str, value: Any) -> None:

@@ -34,12 +34,13 @@ from spanflow.instrumentation._facts import (
 )
 from spanflow.instrumentation._message_cache import MessageMemory
 from spanflow.instrumentation._messages import (
+    BoundedArray,
     as_text,
     decode_arguments,
     set_json_array,
-    set_json_pieces,
     set_json_value,
 )
+from spanflow.redaction import Redactor
 
 # A re-sent message is encoded (and its dataflow fields listed) once: see _message_cache.py.
 _MEMORY = MessageMemory()
@@ -47,22 +48,75 @@ _MEMORY = MessageMemory()
 
 def read_request(adapter: ApiAdapter, body: Any, options: ReadOptions) -> RequestFacts:
     """The span name, start attributes and dataflow inputs of a request."""
-    request = adapter.read_request(body, options.capture_content or options.dataflow)
+    capture, dataflow = options.capture_content, options.dataflow
+    request = adapter.read_request(body, capture or dataflow)
     found: Attributes = {}
     if isinstance(request.model, str) and request.model:
         found[attr.GEN_AI_REQUEST_MODEL] = request.model
     found.update(request.attributes)
-    if options.capture_content:
-        if request.messages:
-            set_json_messages(found, attr.GEN_AI_INPUT_MESSAGES, request.messages)
+    inputs = None
+    if capture or dataflow:
+        inputs = _read_messages(request, found, capture=capture, dataflow=dataflow)
+    if capture:
         if request.system:
             set_json_array(
                 found, attr.GEN_AI_SYSTEM_INSTRUCTIONS, map(semconv_part, request.system)
             )
         if isinstance(request.tool_definitions, list) and request.tool_definitions:
             set_json_value(found, attr.GEN_AI_TOOL_DEFINITIONS, request.tool_definitions)
-    inputs = call_inputs(request) if options.dataflow else None
     return RequestFacts(span_name(adapter.operation, request.model), found, inputs)
+
+
+def _read_messages(
+    request: CallRequest, found: Attributes, *, capture: bool, dataflow: bool
+) -> CallInputs | None:
+    """One walk over the request messages: their GenAI JSON (``capture``) into ``found``, and
+    the dataflow record (``dataflow``). Each distinct message is encoded and listed once
+    (``_message_cache.py``); the JSON stops at the content bound."""
+    redactor = redaction.active_redactor() if capture else None
+    array = BoundedArray() if capture and request.messages else None
+    fields: list[TextField] = list(_fields(request.system, "system")) if dataflow else []
+    tool_call_ids: list[str] = []
+    for message in request.messages:
+        entry = _MEMORY.entry(message)
+        if array is not None:
+            if entry is None:
+                array.add(_encode(message, redactor))
+            else:
+                known = entry.encoded
+                if known is None or known[0] is not redactor:
+                    known = entry.encoded = (redactor, _encode(message, redactor))
+                array.add(known[1])
+            if array.cut:
+                array.set_on(found, attr.GEN_AI_INPUT_MESSAGES, redacted_by=redactor)
+                array = None
+        if dataflow:
+            if entry is None:
+                message_fields, result_ids = _message_inputs(message)
+            else:
+                if entry.inputs is None:
+                    entry.inputs = _message_inputs(message)
+                message_fields, result_ids = entry.inputs
+            fields.extend(message_fields)
+            tool_call_ids.extend(result_ids)
+        elif array is None:
+            break  # the JSON is cut and dataflow is off: nothing more to read
+    if array is not None:
+        array.set_on(found, attr.GEN_AI_INPUT_MESSAGES, redacted_by=redactor)
+    if not dataflow:
+        return None
+    fields.extend(_fields(request.inputs_only, "user"))
+    previous = request.previous_response_id
+    return CallInputs(
+        fields=tuple(fields),
+        previous_response_id=previous if isinstance(previous, str) else None,
+        tool_call_ids=tuple(tool_call_ids),
+        response_item_ids=request.response_item_ids,
+    )
+
+
+def _encode(message: Message, redactor: Redactor | None) -> str:
+    return redaction.cached_text(content.to_json(semconv_message(message)), redactor)
 
 
 def read_response(adapter: ApiAdapter, response: Any, options: ReadOptions) -> ResponseFacts:
@@ -100,25 +154,6 @@ def response_attributes(response: CallResponse) -> Attributes:
     return found
 
 
-def set_json_messages(target: Attributes, key: str, messages: Iterable[Message]) -> None:
-    """Set ``key`` to the GenAI JSON of ``messages``; each distinct message is encoded once."""
-    redactor = redaction.active_redactor()
-
-    def encode(message: Message) -> str:
-        return redaction.cached_text(content.to_json(semconv_message(message)), redactor)
-
-    def encoded(message: Message) -> str:
-        entry = _MEMORY.entry(message)
-        if entry is None:
-            return encode(message)
-        known = entry.encoded
-        if known is None or known[0] is not redactor:
-            known = entry.encoded = (redactor, encode(message))
-        return known[1]
-
-    set_json_pieces(target, key, map(encoded, messages), redacted_by=redactor)
-
-
 def semconv_part(part: Part) -> dict[str, Any]:
     """A part as the GenAI conventions' JSON object."""
     if part.kind == TOOL_CALL:
@@ -147,34 +182,6 @@ def semconv_message(message: Message) -> dict[str, Any]:
     if message.finish_reason is not None:
         built["finish_reason"] = message.finish_reason
     return built
-
-
-def call_inputs(request: CallRequest) -> CallInputs:
-    """The dataflow record of what a request reads."""
-    fields = list(_fields(request.system, "system"))
-    tool_call_ids: list[str] = []
-    for message in request.messages:
-        message_fields, result_ids = _remembered_inputs(message)
-        fields.extend(message_fields)
-        tool_call_ids.extend(result_ids)
-    fields.extend(_fields(request.inputs_only, "user"))
-    previous = request.previous_response_id
-    return CallInputs(
-        fields=tuple(fields),
-        previous_response_id=previous if isinstance(previous, str) else None,
-        tool_call_ids=tuple(tool_call_ids),
-        response_item_ids=request.response_item_ids,
-    )
-
-
-def _remembered_inputs(message: Message) -> tuple[tuple[TextField, ...], tuple[str, ...]]:
-    entry = _MEMORY.entry(message)
-    if entry is None:
-        return _message_inputs(message)
-    if entry.inputs is None:
-        entry.inputs = _message_inputs(message)
-    inputs: tuple[tuple[TextField, ...], tuple[str, ...]] = entry.inputs
-    return inputs
 
 
 def _message_inputs(message: Message) -> tuple[tuple[TextField, ...], tuple[str, ...]]:

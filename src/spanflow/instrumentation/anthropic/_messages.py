@@ -12,7 +12,7 @@ from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
 from spanflow.instrumentation._facts import Attributes, field_of
-from spanflow.instrumentation._message_cache import BoundedMemo, describe_flat
+from spanflow.instrumentation._message_cache import BoundedMemo, describe_messages
 from spanflow.instrumentation.openai._common import request_parameters
 
 _PARAMETERS = {
@@ -52,10 +52,7 @@ class MessagesAdapter:
             body.get("model"),
             found,
             system=tuple(content_parts(system, system_path)) if system else (),
-            messages=tuple(
-                describe_flat(_DESCRIBED, m, i, input_message)
-                for i, m in enumerate(messages if isinstance(messages, list) else ())
-            ),
+            messages=describe_messages(_DESCRIBED, messages, input_message),
             tool_definitions=tools if isinstance(tools, list) else None,
         )
 

@@ -13,7 +13,7 @@ from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
 from spanflow.instrumentation._facts import Attributes, field_of
-from spanflow.instrumentation._message_cache import BoundedMemo, describe_flat
+from spanflow.instrumentation._message_cache import BoundedMemo, describe_messages
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
 _PARAMETERS = {
@@ -57,10 +57,7 @@ class ChatCompletionsAdapter:
         return CallRequest(
             body.get("model"),
             found,
-            messages=tuple(
-                describe_flat(_DESCRIBED, m, i, input_message)
-                for i, m in enumerate(messages if isinstance(messages, list) else ())
-            ),
+            messages=describe_messages(_DESCRIBED, messages, input_message),
             tool_definitions=tool_definitions(body.get("tools")),
         )
 

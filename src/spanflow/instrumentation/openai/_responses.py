@@ -9,7 +9,7 @@ from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
 from spanflow.instrumentation._facts import Attributes, field_of
-from spanflow.instrumentation._message_cache import BoundedMemo, describe_flat
+from spanflow.instrumentation._message_cache import BoundedMemo, describe_messages
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
 _PARAMETERS = {
@@ -55,9 +55,7 @@ class ResponsesAdapter:
             item_ids: tuple[str, ...] = ()
         else:
             items = raw_input if isinstance(raw_input, list) else []
-            messages = tuple(
-                describe_flat(_DESCRIBED, item, i, _input_message) for i, item in enumerate(items)
-            )
+            messages = describe_messages(_DESCRIBED, items, _input_message)
             ids = (field_of(item, "id") for item in items)
             item_ids = tuple(i for i in ids if isinstance(i, str))
         return CallRequest(
