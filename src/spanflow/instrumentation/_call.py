@@ -8,15 +8,14 @@ once and swallowed, never raised.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from spanflow import attributes
+from spanflow import attributes, dataflow
 from spanflow._internal import redact as redaction
 from spanflow._internal import settings
 from spanflow._internal.guard import report_internal_error
@@ -89,33 +88,23 @@ class LLMCall:
         )
         if facts.inputs is not None:
             try:
-                from spanflow import dataflow
-
                 self._pending = dataflow.on_call_start(self.span, facts.inputs)
             except Exception:
                 report_internal_error("dataflow at an LLM call's start", self.span)
 
-    @contextmanager
-    def current(self) -> Iterator[None]:
+    def current(self) -> AbstractContextManager[None]:
         """Make the span current while the client sends the request (HTTP spans nest under it).
 
         Also marks the context as inside an LLM call, so a traced client that another traced
         layer calls (LiteLLM calling ``openai``) adds no second span for the same call.
         """
-        token = otel_context.attach(otel_context.set_value(_IN_LLM_CALL, True))
-        try:
-            with trace.use_span(
-                self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-            ):
-                yield
-        finally:
-            otel_context.detach(token)
+        return _Attached(self.sending_context())
 
     def sending_context(self) -> otel_context.Context:
-        """The context :meth:`current` makes current, built once.
+        """The context :meth:`current` makes current.
 
-        A generator stream attaches it around each ``next()`` (``_method._sent_inside_span``);
-        ``current()`` would rebuild it and run a context manager per chunk.
+        A generator stream attaches it around each ``next()`` (``_method._sent_inside_span``),
+        built once.
         """
         return trace.set_span_in_context(self.span, otel_context.set_value(_IN_LLM_CALL, True))
 
@@ -195,13 +184,26 @@ class LLMCall:
             if error is not None:
                 _record_error(self.span, error)
             if self._pending is not None:
-                from spanflow import dataflow
-
                 dataflow.on_call_end(self._pending, facts.outputs if facts is not None else None)
         except Exception:
             report_internal_error("ending an LLM span", self.span)
         finally:
             self.span.end()
+
+
+class _Attached:
+    """Makes a context current for a ``with`` block: one attach, one detach."""
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, context: otel_context.Context) -> None:
+        self._context = context
+
+    def __enter__(self) -> None:
+        self._token = otel_context.attach(self._context)
+
+    def __exit__(self, *exc_info: object) -> None:
+        otel_context.detach(self._token)
 
 
 def _record_error(span: trace.Span, error: BaseException) -> None:
