@@ -43,10 +43,12 @@ SOURCE_KGRAM_BYTES = 60  # set slot and int
 TOKEN_BYTES = 24  # a retained text: tuple slot, 8-byte k-gram, share of the token set
 MAX_SOURCES_PER_KGRAM = 2  # the latest inputs holding a k-gram (a growing prompt: the longest)
 
-BOILERPLATE = -1  # posting of a boilerplate k-gram: never extended, never matched
+Postings = dict[int, "int | tuple[int, ...]"]
+"""k-gram -> one packed posting (``text number << 20 | position``) or a tuple of them.
 
-Postings = dict[int, "int | list[int]"]
-"""k-gram -> one packed posting (``text number << 20 | position``) or a list of them."""
+Tuples rather than lists: a tuple of ints leaves the garbage collector's tracked objects, so a
+large index does not slow every full collection of the process.
+"""
 
 
 @dataclass(eq=False)
@@ -140,6 +142,9 @@ class RunTreeIndex:
         self.item_consumers: dict[str, list[int]] = {}
         self.outputs: list[OutputText] = []
         self.postings: Postings = {}  # k-grams of outputs
+        # k-grams emitted by BOILERPLATE_PRODUCERS producers: taken out of the postings, never
+        # posted, extended or matched again.
+        self.boilerplate: set[int] = set()
         self.exact: dict[int, OutputText] = {}  # whole-text hash -> latest output with it
         self.short_values: dict[str, list[ShortValue]] = {}  # first token -> values
         self.source_kgrams: set[int] = set()  # k-grams of input text no producer accounts for
@@ -206,9 +211,9 @@ class RunTreeIndex:
             self.source_postings, entry.fingerprint, number
         ):
             if isinstance(held, int):
-                self.source_postings[kgram] = [held, packed]
+                self.source_postings[kgram] = (held, packed)
             else:
-                self.source_postings[kgram] = [*held[1 - MAX_SOURCES_PER_KGRAM :], packed]
+                self.source_postings[kgram] = (*held[1 - MAX_SOURCES_PER_KGRAM :], packed)
 
     def add_source_kgrams(self, kgrams: Collection[int]) -> None:
         """Remember input k-grams that no producer accounts for (text from outside the calls)."""
@@ -289,7 +294,11 @@ class RunTreeIndex:
             fingerprint = self.cache.get(leaf)
             if not fingerprint.tokens:
                 continue
-            echoed = bytes(map(self.source_kgrams.__contains__, fingerprint.kgrams))
+            kgrams = fingerprint.kgrams
+            if self.source_kgrams.isdisjoint(kgrams):  # the usual case: all the output's own
+                echoed = bytes(len(kgrams))
+            else:
+                echoed = bytes(map(self.source_kgrams.__contains__, kgrams))
             found.append(OutputText(producer, path + leaf_path, fingerprint, echoed))
         return found
 
@@ -313,35 +322,50 @@ class RunTreeIndex:
         for token in key_tokens:
             if (token,) != tokens:
                 self._add_short(ShortValue(output, (token,), whole=False))
-        postings = self.postings
-        for kgram, held, packed in self._add_postings(postings, fingerprint, number):
-            if held == BOILERPLATE:
-                postings[kgram] = BOILERPLATE
-                continue
-            packed_list = [held] if isinstance(held, int) else held
-            producers = {self.outputs[p >> 20].producer for p in packed_list}
+        postings, boilerplate = self.postings, self.boilerplate
+        collisions = self._add_postings(postings, fingerprint, number, excluded=boilerplate)
+        for kgram, held, packed in collisions:
+            held_all = (held,) if isinstance(held, int) else held
+            producers = {self.outputs[p >> 20].producer for p in held_all}
             producers.add(output.producer)
             if len(producers) >= BOILERPLATE_PRODUCERS:
-                postings[kgram] = BOILERPLATE
+                del postings[kgram]
+                boilerplate.add(kgram)
             else:
-                postings[kgram] = [*packed_list, packed]
+                postings[kgram] = (*held_all, packed)
 
     def _add_postings(
-        self, postings: Postings, fingerprint: Fingerprint, number: int
-    ) -> list[tuple[int, int | list[int], int]]:
-        """Post text ``number``'s k-grams (first occurrence each); return the collisions.
+        self,
+        postings: Postings,
+        fingerprint: Fingerprint,
+        number: int,
+        *,
+        excluded: set[int] | frozenset[int] = frozenset(),
+    ) -> list[tuple[int, int | tuple[int, ...], int]]:
+        """Post text ``number``'s k-grams (first occurrence each) but ``excluded``; return the
+        collisions.
 
         Each collision is ``(k-gram, what was posted before, the new posting)``; the caller
-        decides what the k-gram maps to. Everything else runs in C: one dict built from the
-        k-grams, one ``update``.
+        decides what the k-gram maps to. Everything runs in C: one dict built from the k-grams,
+        set operations, one ``update``.
         """
         kgrams = fingerprint.kgrams
+        if excluded and excluded.issuperset(kgrams):
+            # An output repeated word for word (a canned reply): nothing left to post. The
+            # reservation of nothing still marks an index that is over its bound as full.
+            self._reserve(0)
+            return []
         base = number << 20
         # Built from the end so that a repeated k-gram keeps its first position.
         positions = range(base + len(kgrams) - 1, base - 1, -1)
         first = dict(zip(reversed(kgrams), positions, strict=True))
+        if excluded:
+            for kgram in first.keys() & excluded:
+                del first[kgram]
         shared = first.keys() & postings.keys()  # walks the smaller side
-        collisions = [(kgram, postings[kgram], first[kgram]) for kgram in shared]
+        # Three iterators over one unchanged set walk it in the same order.
+        held = map(postings.__getitem__, shared)
+        collisions = list(zip(shared, held, map(first.__getitem__, shared), strict=True))
         if not self._reserve(POSTING_BYTES * (len(first) - len(shared))):
             return []
         postings.update(first)

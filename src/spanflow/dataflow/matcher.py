@@ -20,7 +20,6 @@ from operator import attrgetter
 
 from spanflow.attributes import LinkHowValue
 from spanflow.dataflow.index import (
-    BOILERPLATE,
     ContentMatch,
     InputText,
     OutputText,
@@ -29,7 +28,7 @@ from spanflow.dataflow.index import (
     RecentCall,
     RunTreeIndex,
 )
-from spanflow.dataflow.records import CallInputs
+from spanflow.dataflow.records import CallInputs, TextField
 from spanflow.dataflow.text import (
     KGRAM_TOKENS,
     Fingerprint,
@@ -206,8 +205,6 @@ def _diagonal_runs(
         if kgram not in shared:
             continue
         found = postings[kgram]
-        if found == BOILERPLATE:
-            continue
         for packed in (found,) if isinstance(found, int) else found:
             key = (packed >> 20, position - (packed & 0xFFFFF))
             run = open_runs.get(key)
@@ -256,9 +253,7 @@ def match_call(index: RunTreeIndex, run_key: str, inputs: CallInputs) -> tuple[i
     texts = tuple(map(_TEXT_OF, fields))
     previous_call = _previous_call_in_prefix(index, run_key, texts)
     skip = len(previous_call.texts) if previous_call else 0
-    entries = [
-        (f, _input_entry(index, run_key, chain, f.text, call_seq)) for f in fields[skip:] if f.text
-    ]
+    entries = _input_entries(index, run_key, chain, fields[skip:], call_seq)
 
     def visible(producer: Producer | None) -> Producer | None:
         return producer if producer and index.visible(producer.run_key, chain) else None
@@ -270,7 +265,8 @@ def match_call(index: RunTreeIndex, run_key: str, inputs: CallInputs) -> tuple[i
     if previous is not None:
         lineage.add(previous.call_seq)
     for _, entry in entries:
-        lineage.update(m.output.producer.call_seq for m in entry.matches if m.output)
+        if entry.matches:
+            lineage.update(m.output.producer.call_seq for m in entry.matches if m.output)
     older: list[InputText] = []
     if previous_call is not None and previous_call.call_seq in lineage:
         # This call re-sends the previous call's whole input and reads its output: the shared
@@ -279,13 +275,10 @@ def match_call(index: RunTreeIndex, run_key: str, inputs: CallInputs) -> tuple[i
         lineage.update(previous_call.lineage)
         older = previous_call.entries
     elif skip:
-        head = [
-            (f, _input_entry(index, run_key, chain, f.text, call_seq))
-            for f in fields[:skip]
-            if f.text
-        ]
+        head = _input_entries(index, run_key, chain, fields[:skip], call_seq)
         for _, entry in head:
-            lineage.update(m.output.producer.call_seq for m in entry.matches if m.output)
+            if entry.matches:
+                lineage.update(m.output.producer.call_seq for m in entry.matches if m.output)
         entries = head + entries
     all_entries = older + [entry for _, entry in entries]
     index.remember_call(run_key, RecentCall(texts, call_seq, lineage, all_entries))
@@ -310,6 +303,9 @@ def match_call(index: RunTreeIndex, run_key: str, inputs: CallInputs) -> tuple[i
                 _add_id(tally(producer), how, input_field, item_id)
             index.note_consumer(consumers, call_seq)
     for text_field, entry in entries:
+        if not entry.matches:  # text from outside the calls (most re-sent messages)
+            index.note_consumer(entry.consumers, call_seq)
+            continue
         # Calls of this conversation's lineage that already read this text: what they read
         # then is history now, not a fresh consumption.
         readers = [c for c in entry.consumers if c in lineage]
@@ -376,15 +372,36 @@ def _echoes_own_input(output: OutputText, match: ContentMatch, entries: list[Inp
     )
 
 
-def _input_entry(
+def _input_entries(
+    index: RunTreeIndex,
+    run_key: str,
+    chain: list[str],
+    fields: tuple[TextField, ...],
+    call_seq: int,
+) -> list[tuple[TextField, InputText]]:
+    """The run's entry for each non-empty input field, in order (see ``_new_input_entry``)."""
+    texts = index.input_texts(run_key)
+    exact = index.exact
+    found: list[tuple[TextField, InputText]] = []
+    for text_field in fields:
+        text = text_field.text
+        if not text:
+            continue
+        entry = texts.get(text)
+        if entry is None:
+            entry = _new_input_entry(index, run_key, chain, text, call_seq)
+        else:
+            texts.move_to_end(text)
+            if entry.fingerprint.whole in exact:
+                entry = _with_newer_exact_output(index, entry, chain)
+        found.append((text_field, entry))
+    return found
+
+
+def _new_input_entry(
     index: RunTreeIndex, run_key: str, chain: list[str], text: str, call_seq: int
 ) -> InputText:
-    """The run's entry for an input text, matched against the index the first time it is seen."""
-    texts = index.input_texts(run_key)
-    entry = texts.get(text)
-    if entry is not None:
-        texts.move_to_end(text)
-        return _with_newer_exact_output(index, entry, chain)
+    """The run's entry for an input text seen for the first time, matched against the index."""
     fingerprint = index.cache.get(text)
     matches, unclaimed = scan_text(index, fingerprint, chain)
     entry = InputText(call_seq, fingerprint, run_key, matches)
