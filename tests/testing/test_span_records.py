@@ -95,3 +95,28 @@ def test_the_otlp_receiver_decodes_the_records_the_capture_makes(
     captured = spanflow_capture.spans()
     assert len(captured) == 2  # the run and its step
     assert _by_span_id(decode_request(body)) == _by_span_id(captured)
+
+
+def test_a_span_record_holds_the_attributes_of_the_span_as_its_public_view_shows_them() -> None:
+    """Whatever the attribute values (sequences, a string enum the SDK kept as it was), the
+    record's attributes equal the converted public view and are a mapping of its own."""
+    import enum
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from spanflow._internal.span_records import plain_attributes, span_record_from_readable
+
+    class Colour(str, enum.Enum):
+        RED = "red"
+
+    for values in (
+        {"text": "x", "numbers": [1, 2], "ratio": 0.5, "flag": True, "count": 3},
+        {"text": "x", "colour": Colour.RED},
+    ):
+        span = TracerProvider().get_tracer("records").start_span("one", attributes=values)
+        span.end()
+        record = span_record_from_readable(span)
+        assert record.attributes == plain_attributes(span.attributes)
+        assert record.attributes["text"] == "x"
+        record.attributes.clear()
+        assert span.attributes is not None and span.attributes["text"] == "x"

@@ -45,6 +45,22 @@ def plain_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Attribut
     return {key: _attribute_value(value) for key, value in attributes.items()}
 
 
+_PLAIN_TYPES = frozenset({str, bool, int, float, tuple})
+
+
+def _span_attributes(span: ReadableSpan) -> dict[str, AttributeValue]:
+    """``plain_attributes(span.attributes)``, copied in C when the values need no conversion.
+
+    ``span.attributes`` is a read-only view of the SDK's ``BoundedAttributes``, which walks
+    its items in Python; the plain ``dict`` inside it (values already cleaned to these types)
+    is copied in one call instead. Any other shape takes the general path.
+    """
+    held = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if held.__class__ is dict and _PLAIN_TYPES.issuperset(map(type, held.values())):
+        return dict(held)
+    return plain_attributes(span.attributes)
+
+
 # The spans of a TracerProvider share one Resource. Converting it once lets them share one
 # attribute mapping too, which the store redacts and encodes once per batch instead of per span.
 _last_resource: tuple[Resource | None, dict[str, AttributeValue]] = (None, {})
@@ -76,7 +92,7 @@ def span_record_from_readable(span: ReadableSpan) -> SpanRecord:
         kind=span.kind.value + 1,
         start_time_unix_nano=start_ns,
         end_time_unix_nano=span.end_time or start_ns,
-        attributes=plain_attributes(span.attributes),
+        attributes=_span_attributes(span),
         events=tuple(
             EventRecord(event.name, event.timestamp or start_ns, plain_attributes(event.attributes))
             for event in span.events
