@@ -3,7 +3,9 @@
 Each turn adds a 300-word user message and a 300-word reply; call N sends 2N messages. For calls
 1, 10, 100 and 300 the table shows:
 
-Each figure is the median over 5 conversations and 3 neighbouring calls.
+Each figure is the median over 5 conversations and 3 neighbouring calls, in CPU time of the
+thread that does the work (``time.thread_time``: other processes on a shared machine do not
+count).
 
 * ``inline work``: all detection work for the call (``on_call_start`` + ``on_call_end`` with
   ``SPANFLOW_DATAFLOW=inline``: matching, link creation and indexing the reply);
@@ -13,15 +15,23 @@ Each figure is the median over 5 conversations and 3 neighbouring calls.
   ``difflib.SequenceMatcher`` word runs on each call, the approach whose cost grows with the
   history (measured up to call 100; it takes seconds per call beyond).
 
+A second table is ``bench_overhead.py``'s chat workload as the detector sees it: the same
+14-message history re-sent unchanged and the same 132-word reply, on every one of 2,000 calls.
+It gives the inline work per call and, with the background worker, the CPU the caller's thread
+and the worker thread each spend per call (the worker's read with its thread CPU clock; it
+includes waking up and sleeping).
+
 Building ``CallInputs`` is instrumentation's cost and is not timed here. Run:
-``.venv/bin/python bench/bench_dataflow.py``.
+``.venv/bin/python bench/bench_dataflow.py`` (``--canned-only`` for the second table).
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import random
 import statistics
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -73,13 +83,13 @@ def _run_loop(
             response_id=f"{run_id}-{turn}",
         )
         span = tracer.start_span("chat", attributes={attr.RUN_ID: run_id})
-        started = time.perf_counter()
+        started = time.thread_time()
         pending = on_call_start(span, inputs)
-        spent = time.perf_counter() - started
+        spent = time.thread_time() - started
         in_flight()
-        started = time.perf_counter()
+        started = time.thread_time()
         on_call_end(pending, outputs)
-        spent += time.perf_counter() - started
+        spent += time.thread_time() - started
         span.end()
         costs[turn] = spent
         history.append(TextField(f"messages[{len(history)}].content", answer, "assistant"))
@@ -120,11 +130,11 @@ def _difflib_costs(conversation: list[tuple[str, str]]) -> dict[int, float]:
             break
         history_words = history_words + question.split()
         if turn in REPORT_AT:
-            started = time.perf_counter()
+            started = time.thread_time()
             for output in outputs:
                 matcher = difflib.SequenceMatcher(None, output, history_words, autojunk=False)
                 matcher.get_matching_blocks()
-            costs[turn] = time.perf_counter() - started
+            costs[turn] = time.thread_time() - started
         outputs.append(answer.split())
         history_words = history_words + outputs[-1]
     return costs
@@ -141,8 +151,86 @@ def _memory_per_turn(conversation: list[tuple[str, str]]) -> float:
     return (after - before) / len(conversation)
 
 
+CANNED_CALLS = 2000
+CANNED_WARMUP = 50
+
+
+def _canned_chat() -> tuple[CallInputs, TextField]:
+    """``bench_overhead.py``'s chat call as the detector sees it: its inputs and its reply."""
+    system = "You are a careful research assistant. " * 8
+    history = [TextField("messages[0].content", system, "system")]
+    for turn in range(6):
+        question = f"Question {turn}: " + "context " * 60
+        history.append(TextField(f"messages[{len(history)}].content", question, "user"))
+        answer = f"Answer {turn}: " + "finding " * 50
+        history.append(TextField(f"messages[{len(history)}].content", answer, "assistant"))
+    question = "Summarise everything so far."
+    history.append(TextField(f"messages[{len(history)}].content", question, "user"))
+    reply = " ".join(
+        f"word{i}" if i % 7 else f"Result {i} is ready and the next step follows."
+        for i in range(60)
+    )
+    return CallInputs(fields=tuple(history)), TextField("choices[0].message.content", reply)
+
+
+def _worker_cpu_s() -> float:
+    """CPU seconds of the detector's worker thread so far (0 before it started)."""
+    for thread in threading.enumerate():
+        if thread.name == "spanflow-dataflow" and thread.ident is not None:
+            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    return 0.0
+
+
+def _canned_costs(*, inline: bool, run_id: str) -> tuple[float, float]:
+    """CPU per call of the canned chat: the caller's thread, and the worker thread."""
+    set_dataflow(enabled=True, inline=inline)
+    tracer = TracerProvider().get_tracer("bench")
+    inputs, reply = _canned_chat()
+    caller_s = worker_s = 0.0
+    for call in range(CANNED_WARMUP + CANNED_CALLS):
+        if call == CANNED_WARMUP:
+            get_detector().flush()  # type: ignore[union-attr]
+            caller_s, worker_s = 0.0, _worker_cpu_s()
+        outputs = CallOutputs(fields=(reply,), response_id=f"{run_id}-{call}")
+        span = tracer.start_span("chat", attributes={attr.RUN_ID: run_id})
+        started = time.thread_time()
+        pending = on_call_start(span, inputs)
+        caller_s += time.thread_time() - started
+        if not inline:
+            time.sleep(IN_FLIGHT_S)  # the request in flight; the worker matches meanwhile
+        started = time.thread_time()
+        on_call_end(pending, outputs)
+        caller_s += time.thread_time() - started
+        span.end()
+    detector = get_detector()
+    if detector is not None:
+        detector.flush()
+        worker_s = _worker_cpu_s() - worker_s
+        detector.forget_run(run_id)
+        detector.flush()
+    return caller_s / CANNED_CALLS, worker_s / CANNED_CALLS
+
+
+def print_canned() -> None:
+    """Print the canned chat's CPU per call: inline, then caller and worker threads."""
+    inline, _ = _canned_costs(inline=True, run_id="bench-canned-inline")
+    caller, worker = _canned_costs(inline=False, run_id="bench-canned-bg")
+    print(
+        f"bench_overhead's chat (14 messages re-sent unchanged, same reply), {CANNED_CALLS} calls,"
+        " CPU per call:"
+    )
+    print(f"  inline work {inline * 1e6:.0f} µs; background: caller's thread "
+          f"{caller * 1e6:.0f} µs, worker thread {worker * 1e6:.0f} µs")  # fmt: skip
+    set_dataflow(enabled=None)
+
+
 def main() -> None:
-    """Print the per-call cost table."""
+    """Print the per-call cost tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--canned-only", action="store_true", help="only the second table")
+    if parser.parse_args().canned_only:
+        print_canned()
+        return
     conversations = [_conversation(seed) for seed in range(REPEATS)]
     inline = _median_costs(inline=True, conversations=conversations)
     background = _median_costs(inline=False, conversations=conversations)
@@ -160,7 +248,8 @@ def main() -> None:
         f"memory: {memory / 1024:.0f} KiB per turn measured, {held / 1024 / TURNS:.0f} KiB per "
         f"turn estimated by the index ({TURNS} turns: {held / 2**20:.1f} MiB)"
     )
-    set_dataflow(enabled=None)
+    print()
+    print_canned()
 
 
 if __name__ == "__main__":

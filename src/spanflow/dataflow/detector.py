@@ -43,14 +43,25 @@ DEFAULT_MAX_RUN_TREES = 64
 RESULT_TIMEOUT_S = 2.0
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class PendingCall:
-    """A consumer in flight: its span, scope and, once matched, its call number and edges."""
+    """A consumer in flight: its span, scope and, once matched, its call number and edges.
+
+    ``done`` is a lock held from the start and released once the match is in: the caller
+    waits for it by acquiring it. One release and one wait per call, so a plain lock does what
+    an ``Event`` would, without building a ``Condition`` on every call.
+    """
 
     span: Any
     scope: CallScope
     inputs: CallInputs
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Lock = field(default_factory=_held_lock)
     call_seq: int = 0
     tree_key: str = ""
     edges: list[Edge] = field(default_factory=list)
@@ -89,7 +100,8 @@ class DataflowDetector:
 
     def end_call(self, pending: PendingCall, outputs: CallOutputs | None) -> None:
         """Add the consumer's links to its span and queue its outputs for indexing."""
-        if pending.done.wait(0 if self.inline else RESULT_TIMEOUT_S):
+        done = pending.done
+        if done.acquire(False) if self.inline else done.acquire(timeout=RESULT_TIMEOUT_S):
             add_links(pending.span, pending.edges)
         else:
             self.warn_once("slow", "dataflow matching did not finish in time; links skipped")
@@ -186,7 +198,7 @@ class DataflowDetector:
             pending.tree_key = self._root_of(pending.scope.key)
             pending.call_seq, pending.edges = match_call(tree, pending.scope.key, pending.inputs)
         finally:
-            pending.done.set()
+            pending.done.release()
 
     def _register(self, pending: PendingCall, context: SpanContext, outputs: CallOutputs) -> None:
         tree = self._tree_for(pending.scope)
