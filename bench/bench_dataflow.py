@@ -174,11 +174,12 @@ def _canned_chat() -> tuple[CallInputs, TextField]:
 
 
 def _worker_cpu_s() -> float:
-    """CPU seconds of the detector's worker thread so far (0 before it started)."""
-    for thread in threading.enumerate():
-        if thread.name == "spanflow-dataflow" and thread.ident is not None:
-            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-    return 0.0
+    """CPU seconds of the detector's worker threads so far (an earlier detector's sits idle)."""
+    return sum(
+        time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        for thread in threading.enumerate()
+        if thread.name == "spanflow-dataflow" and thread.ident is not None
+    )
 
 
 def _canned_costs(*, inline: bool, run_id: str) -> tuple[float, float]:
