@@ -38,7 +38,7 @@ MAX_CONSUMERS_PER_FIELD = 8
 MAX_FIELDS_PER_RUN = 4096
 
 # Measured with tracemalloc on CPython 3.11 (bench/bench_dataflow.py prints the real figure).
-POSTING_BYTES = 110  # dict slot, int key, one-element list, packed int
+POSTING_BYTES = 110  # dict slot, int key, packed int (a tuple of them once shared)
 SOURCE_KGRAM_BYTES = 60  # set slot and int
 TOKEN_BYTES = 24  # a retained text: tuple slot, 8-byte k-gram, share of the token set
 MAX_SOURCES_PER_KGRAM = 2  # the latest inputs holding a k-gram (a growing prompt: the longest)
@@ -346,8 +346,8 @@ class RunTreeIndex:
         collisions.
 
         Each collision is ``(k-gram, what was posted before, the new posting)``; the caller
-        decides what the k-gram maps to. Everything runs in C: one dict built from the k-grams,
-        set operations, one ``update``.
+        decides what the k-gram maps to. All but dropping the excluded k-grams the text holds
+        runs in C: one dict built from the k-grams, set operations, one ``update``.
         """
         kgrams = fingerprint.kgrams
         if excluded and excluded.issuperset(kgrams):
