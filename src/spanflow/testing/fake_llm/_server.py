@@ -136,10 +136,8 @@ class FakeLLMServer:
         """Serve in the calling thread until interrupted (used by ``spanflow fake-llm``)."""
         self.start()
         try:
-            # Sleep rather than join: Ctrl-C interrupting Thread.join() can leave that thread
-            # marked stopped while it still runs (CPython gh-90882); a sleep is cleanly interrupted.
             while self._thread is not None and self._thread.is_alive():
-                time.sleep(0.5)
+                self._thread.join(0.5)
         finally:
             self.stop()
 
