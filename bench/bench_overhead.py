@@ -394,6 +394,37 @@ def spread(values: list[float], scale: float = 1.0, fmt: str = "{:+.0f}") -> str
     )
 
 
+def traces(results: dict[str, list[dict[str, Any]]], variant: str, workload: str) -> bool:
+    """Whether ``variant`` made a span for (nearly) every call of ``workload``."""
+    return statistics.median(r[workload]["spans_per_call"] for r in results[variant]) >= 0.9
+
+
+def added_per_call(
+    results: dict[str, list[dict[str, Any]]], variant: str, workload: str, figure: str
+) -> list[float]:
+    """Each round's ``figure`` per call of ``workload`` over the uninstrumented round's."""
+    return [
+        float(r[workload][figure] - b[workload][figure])
+        for r, b in zip(results[variant], results["baseline"], strict=True)
+    ]
+
+
+def leanest_peers(
+    results: dict[str, list[dict[str, Any]]], figure: str
+) -> dict[str, tuple[str, float]]:
+    """Per workload, the peer that adds the least ``figure`` (median) among those tracing it."""
+    leanest: dict[str, tuple[str, float]] = {}
+    for workload in WORKLOADS:
+        peer_added = [
+            (p, statistics.median(added_per_call(results, p, workload, figure)))
+            for p in PEERS
+            if p in results and traces(results, p, workload)
+        ]
+        if peer_added:
+            leanest[workload] = min(peer_added, key=lambda item: item[1])
+    return leanest
+
+
 def print_table(
     results: dict[str, list[dict[str, Any]]], rounds: int, calls: int, chat_calls: int
 ) -> None:
@@ -407,11 +438,7 @@ def print_table(
 
         return [pick(r) - pick(b) for r, b in zip(results[variant], base, strict=True)]
 
-    traced = {
-        (v, w): statistics.median(r[w]["spans_per_call"] for r in results[v]) >= 0.9
-        for v in variants
-        for w in WORKLOADS
-    }
+    traced = {(v, w): traces(results, v, w) for v in variants for w in WORKLOADS}
     print(f"\nAdded CPU per call over uninstrumented, µs: median (min..max) of {rounds} rounds; "
           f"chat {chat_calls} calls, others {calls}; '-' = not traced by that variant")  # fmt: skip
     print(f"{'variant':<24}" + "".join(f"{w:>22}" for w in WORKLOADS))
@@ -428,15 +455,7 @@ def print_table(
         print(row)
     print("\nRatio of added CPU (medians) to the leanest peer that traces the workload")
     print(f"{'variant':<24}" + "".join(f"{w:>12}" for w in WORKLOADS))
-    leanest: dict[str, tuple[str, float]] = {}
-    for workload in WORKLOADS:
-        peer_added = [
-            (p, statistics.median(added(p, workload, "cpu_us")))
-            for p in PEERS
-            if p in results and traced[(p, workload)]
-        ]
-        if peer_added:
-            leanest[workload] = min(peer_added, key=lambda item: item[1])
+    leanest = leanest_peers(results, "cpu_us")
     for variant in variants:
         if variant == "baseline":
             continue
@@ -478,22 +497,7 @@ def print_instructions(results: dict[str, list[dict[str, Any]]], rounds: int) ->
     """Instructions each call adds over the uninstrumented call, and the ratio to the leanest peer
     that traces the workload (callgrind's counts, all threads, user space)."""
     base = results["baseline"]
-
-    def added(variant: str, workload: str) -> list[float]:
-        return [
-            r[workload]["instructions"] - b[workload]["instructions"]
-            for r, b in zip(results[variant], base, strict=True)
-        ]
-
-    def traces(variant: str, workload: str) -> bool:
-        return statistics.median(r[workload]["spans_per_call"] for r in results[variant]) >= 0.9
-
-    leanest: dict[str, float] = {}
-    for workload in WORKLOADS:
-        peers = [statistics.median(added(p, workload)) for p in PEERS
-                 if p in results and traces(p, workload)]  # fmt: skip
-        if peers:
-            leanest[workload] = min(peers)
+    leanest = leanest_peers(results, "instructions")
     print(f"\nAdded instructions per call over uninstrumented, thousands (callgrind, all threads, "
           f"user space), median of {rounds} round(s); in brackets the ratio to the leanest peer "
           f"that traces the workload")  # fmt: skip
@@ -504,9 +508,9 @@ def print_instructions(results: dict[str, list[dict[str, Any]]], rounds: int) ->
             if variant == "baseline":
                 absolute = statistics.median(r[workload]["instructions"] for r in base)
                 cell = f"{absolute / 1000:.0f} abs"
-            elif traces(variant, workload):
-                mine = statistics.median(added(variant, workload))
-                ratio = f" ({mine / leanest[workload]:.2f}x)" if workload in leanest else ""
+            elif traces(results, variant, workload):
+                mine = statistics.median(added_per_call(results, variant, workload, "instructions"))
+                ratio = f" ({mine / leanest[workload][1]:.2f}x)" if workload in leanest else ""
                 cell = f"+{mine / 1000:.0f}{ratio}"
             else:
                 cell = "-"

@@ -56,6 +56,11 @@ class BoundedMemo(Generic[ValueT]):
         entries[key] = value
         return value
 
+    def remembered(self, key: Hashable) -> ValueT | None:
+        """The value remembered for ``key`` (which must be hashable), else None: a lookup
+        without building a ``compute`` for the hit."""
+        return self._entries.get(key)
+
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
@@ -89,14 +94,13 @@ def describe_messages(
     flat message's description remembered."""
     if not isinstance(items, list):
         return ()
-    known = memo._entries
     described: list[ValueT] = []
     for position, item in enumerate(items):
         key = flat_message_key(item, position)
         if key is None:
             described.append(describe(item, position))
             continue
-        found = known.get(key)  # a flat key holds strings only: always hashable
+        found = memo.remembered(key)  # a flat key holds strings only: always hashable
         if found is None:
             found = memo.get(key, lambda: describe(item, position))  # noqa: B023 (called now)
         described.append(found)
