@@ -206,6 +206,15 @@ def mark_window() -> None:
 
 MARKED_FUNCTION = "sched_get_priority_max"
 
+LATENCY_SHARES = (("p50", 0.50), ("p99", 0.99))
+"""The percentiles of each call's wall time (as the caller sees it) that a worker reports."""
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
 
 def run_worker(
     variant: str, base_url: str, anthropic_url: str, calls: int, chat_calls: int, db_dir: str
@@ -261,8 +270,12 @@ def run_worker(
             mark_window()
             cpu_started = time.process_time()
             quarter = count // 4 if workload == "chat" else -1
+            durations: list[float] = []
+            clock = time.perf_counter
             for number in range(count):
+                started = clock()
                 one_call()
+                durations.append(clock() - started)
                 if number == quarter:
                     results["rss_quarter_mib"] = rss_mib()
             flush()
@@ -272,6 +285,9 @@ def run_worker(
             results[workload] = {
                 "cpu_us": cpu_s / count * 1e6,
                 "spans_per_call": (count_spans(variant, db_path) - spans_before) / count,
+                "latency_us": {
+                    name: percentile(durations, share) * 1e6 for name, share in LATENCY_SHARES
+                },
                 "threads_us": {
                     name: (spent - threads_before.get(name, 0.0)) / count * 1e6
                     for name, spent in threads_after.items()
@@ -470,6 +486,7 @@ def print_table(
     names = (VARIANTS[leanest[w][0]][:11] if w in leanest else "-" for w in WORKLOADS)
     print(f"{'leanest peer':<24}" + "".join(f"{name:>12}" for name in names))
     print_threads(results)
+    print_latency(results)
     print("\nAround the calls: median (min..max)")
     print(f"{'variant':<24}{'startup CPU ms':>22}{'added':>22}{'startup wall ms':>22}"
           f"{'RSS MiB':>20}{'RSS KiB/call':>18}{'exit ms':>22}{'exit CPU ms':>22}")  # fmt: skip
@@ -516,6 +533,32 @@ def print_instructions(results: dict[str, list[dict[str, Any]]], rounds: int) ->
                 cell = "-"
             row += f"{cell:>22}"
         print(row)
+
+
+def print_latency(results: dict[str, list[dict[str, Any]]]) -> None:
+    """Each call's wall time as the caller sees it: p50 and p99 per round, and what the variant
+    adds to the uninstrumented call's p99 in the same round (the goal: at most 0.2 ms)."""
+    print("\nCall latency on the caller's path (wall time of each call), µs: medians over the "
+          "rounds of each round's p50 / p99, then of the p99 added over the baseline")  # fmt: skip
+    print(f"{'variant':<24}" + "".join(f"{w:>22}" for w in WORKLOADS))
+    base = results["baseline"]
+    for variant, rows in results.items():
+        cells = []
+        for workload in WORKLOADS:
+            if variant != "baseline" and not traces(results, variant, workload):
+                cells.append("-")
+                continue
+            p50 = statistics.median(r[workload]["latency_us"]["p50"] for r in rows)
+            p99 = statistics.median(r[workload]["latency_us"]["p99"] for r in rows)
+            cell = f"{p50:.0f} / {p99:.0f}"
+            if variant != "baseline":
+                added = [
+                    r[workload]["latency_us"]["p99"] - b[workload]["latency_us"]["p99"]
+                    for r, b in zip(rows, base, strict=True)
+                ]
+                cell += f" {statistics.median(added):+.0f}"
+            cells.append(cell)
+        print(f"{VARIANTS[variant]:<24}" + "".join(f"{cell:>22}" for cell in cells))
 
 
 def print_threads(results: dict[str, list[dict[str, Any]]]) -> None:
