@@ -71,8 +71,9 @@ def _kv(key: str, value: str | int | float | list[str]) -> KeyValue:
     return KeyValue(key=key, value=any_value)
 
 
-def build_requests(total_spans: int, *, run_tag: int) -> list[bytes]:
-    """Serialized export requests of ``BATCH_SIZE`` LLM call spans each (16 spans per trace)."""
+def build_requests(total_spans: int, *, run_tag: int, run_spans: int = 16) -> list[bytes]:
+    """Serialized export requests of ``BATCH_SIZE`` LLM call spans each (16 spans per trace,
+    ``run_spans`` spans per run: by default each trace is a run of its own)."""
     bodies = []
     start_ns = time.time_ns() - 3_600_000_000_000
     for batch in range(total_spans // BATCH_SIZE):
@@ -108,7 +109,7 @@ def build_requests(total_spans: int, *, run_tag: int) -> list[bytes]:
                     _kv("gen_ai.response.finish_reasons", ["stop"]),
                     _kv("gen_ai.input.messages", messages),
                     _kv("gen_ai.output.messages", answer),
-                    _kv("spanflow.run.id", f"01BENCH{run_tag:04d}{root:013d}"),
+                    _kv("spanflow.run.id", f"01BENCH{run_tag:04d}{n - n % run_spans:013d}"),
                 ]
             )
             scope_spans.spans.append(span)
@@ -211,9 +212,12 @@ class Figure:
     worker_cpu_ms_per_1k: float | None = None
 
 
-def bench_spanflow(workdir: Path, spans: int, *, db: str | None, options: list[str]) -> Figure:
+def bench_spanflow(
+    workdir: Path, spans: int, *, db: str | None, options: list[str], run_spans: int = 16
+) -> Figure:
     """Spans/s into ``spanflow collector`` with a fresh index (SQLite unless ``db``)."""
-    bodies = build_requests(spans, run_tag=int(time.time() * 1000) % 9999 + 1)
+    tag = int(time.time() * 1000) % 9999 + 1
+    bodies = build_requests(spans, run_tag=tag, run_spans=run_spans)
     db_path = Path(tempfile.mkdtemp(dir=workdir)) / "index.db"
     location = db or str(db_path)
     process = subprocess.Popen(
@@ -303,6 +307,13 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=100 * BATCH_SIZE)
     parser.add_argument("--phoenix-spans", type=int, default=4 * BATCH_SIZE)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--run-spans",
+        type=int,
+        default=16,
+        help="spans per run (default 16: each trace is its own run); a large value puts every "
+        "span into a few big runs",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL variant")
     parser.add_argument(
         "--only", default="", help="run only the variants whose name contains this text"
@@ -325,16 +336,20 @@ def main() -> int:
         )
         variants: dict[str, Callable[[], Figure]] = {
             "spanflow, SQLite, decode in threads": lambda: bench_spanflow(
-                workdir, args.spans, db=None, options=["--decode-processes", "0"]
+                workdir,
+                args.spans,
+                db=None,
+                options=["--decode-processes", "0"],
+                run_spans=args.run_spans,
             ),
             "spanflow, SQLite (default)": lambda: bench_spanflow(
-                workdir, args.spans, db=None, options=[]
+                workdir, args.spans, db=None, options=[], run_spans=args.run_spans
             ),
         }
         if not args.no_postgres and server_binaries() is not None:
             url = stack.enter_context(postgres_server())
             variants["spanflow, PostgreSQL (fsync on)"] = lambda: bench_spanflow(
-                workdir, args.spans, db=_fresh_database(url), options=[]
+                workdir, args.spans, db=_fresh_database(url), options=[], run_spans=args.run_spans
             )
         if Path(args.phoenix_python).exists():
             variants["Arize Phoenix, SQLite"] = lambda: bench_phoenix(
