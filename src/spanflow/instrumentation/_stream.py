@@ -7,6 +7,7 @@ garbage-collected unfinished (then marked ``spanflow.stream.abandoned``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import wrapt
@@ -17,25 +18,36 @@ from spanflow.instrumentation._facts import StreamAccumulator
 
 
 class _StreamState:
-    """What the two proxies share: the call, the accumulator, and how to end."""
+    """What the two proxies share: the call, the accumulator, and how to end.
+
+    ``take`` is what each event is handed to: first :meth:`_first` (the time to the first
+    chunk), then the accumulator's own ``add``, and None once the span has ended or spanflow
+    stopped following the stream, so that the per-event path is one call.
+    """
+
+    __slots__ = ("accumulator", "call", "take")
 
     def __init__(self, call: LLMCall, accumulator: StreamAccumulator) -> None:
         self.call = call
         self.accumulator: StreamAccumulator | None = accumulator
+        self.take: Callable[[Any], None] | None = self._first
 
-    def observe(self, event: Any) -> None:
+    def _first(self, event: Any) -> None:
         call = self.call
         if call.ended:
+            self.take = None
             return
         call.first_chunk()
         accumulator = self.accumulator
-        if accumulator is None:
-            return
-        try:
+        self.take = None if accumulator is None else accumulator.add
+        if accumulator is not None:
             accumulator.add(event)
-        except Exception:
-            self.accumulator = None  # stop following this stream; the span still ends
-            report_internal_error("reading a stream event", call.span)
+
+    def unreadable(self) -> None:
+        """The accumulator failed on an event: stop following this stream; the span still ends."""
+        self.take = None
+        self.accumulator = None
+        report_internal_error("reading a stream event", self.call.span)
 
     def partial(self) -> Any:
         accumulator = self.accumulator
@@ -48,6 +60,7 @@ class _StreamState:
             return None
 
     def exhausted(self) -> None:
+        self.take = None
         if self.call.ended:
             return
         response = self.partial()
@@ -57,10 +70,12 @@ class _StreamState:
             self.call.succeed(response)
 
     def failed(self, error: BaseException) -> None:
+        self.take = None
         if not self.call.ended:
             self.call.fail(error, partial=self.partial())
 
     def closed(self, *, abandoned: bool = False) -> None:
+        self.take = None
         if not self.call.ended:
             self.call.end_unfinished(self.partial(), abandoned=abandoned)
 
@@ -107,24 +122,36 @@ class _StreamProxyBase(wrapt.ObjectProxy[Any]):
 class SyncStreamProxy(_StreamProxyBase):
     """A sync ``Stream`` whose span ends exactly once."""
 
+    def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        super().__init__(stream, call, accumulator)
+        self._self_next: Callable[[], Any] = self._next_source(stream)
+
+    @staticmethod
+    def _next_source(stream: Any) -> Callable[[], Any]:
+        """What returns the wrapped stream's next event (a subclass may read it another way)."""
+        return stream.__next__  # type: ignore[no-any-return]
+
     def __iter__(self) -> SyncStreamProxy:
         return self
 
     def __next__(self) -> Any:
+        # Runs for every chunk: one attribute read off the proxy, then plain slots.
+        state = self._self_state
         try:
-            event = self._next_event()
+            event = self._self_next()
         except StopIteration:
-            self._self_state.exhausted()
+            state.exhausted()
             raise
         except BaseException as error:
-            self._self_state.failed(error)
+            state.failed(error)
             raise
-        self._self_state.observe(event)
+        take = state.take
+        if take is not None:
+            try:
+                take(event)
+            except Exception:
+                state.unreadable()
         return event
-
-    def _next_event(self) -> Any:
-        """The wrapped stream's next event (a subclass may read it another way)."""
-        return next(self.__wrapped__)
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()
@@ -146,19 +173,29 @@ class SyncStreamProxy(_StreamProxyBase):
 class AsyncStreamProxy(_StreamProxyBase):
     """An async ``AsyncStream`` whose span ends exactly once."""
 
+    def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        super().__init__(stream, call, accumulator)
+        self._self_anext: Callable[[], Any] = stream.__anext__
+
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
     async def __anext__(self) -> Any:
+        state = self._self_state
         try:
-            event = await self.__wrapped__.__anext__()
+            event = await self._self_anext()
         except StopAsyncIteration:
-            self._self_state.exhausted()
+            state.exhausted()
             raise
         except BaseException as error:
-            self._self_state.failed(error)
+            state.failed(error)
             raise
-        self._self_state.observe(event)
+        take = state.take
+        if take is not None:
+            try:
+                take(event)
+            except Exception:
+                state.unreadable()
         return event
 
     async def __aenter__(self) -> AsyncStreamProxy:

@@ -11,7 +11,7 @@ from typing import Any
 from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
-from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation._facts import READERS, Attributes, field_of
 from spanflow.instrumentation._message_cache import BoundedMemo, describe_messages
 from spanflow.instrumentation.openai._common import request_parameters
 
@@ -146,16 +146,24 @@ class MessageEventAccumulator:
         self._pieces: dict[int, list[str]] = {}
 
     def add(self, event: Any) -> None:
-        kind = field_of(event, "type")
+        # Runs for every event: fields are read with the reader of each object's type
+        # (``getattr`` for the SDK's event models), not through a ``field_of`` call per field.
+        read = READERS.get(type(event), field_of)
+        kind = read(event, "type", None)
         if kind == "content_block_delta":
-            delta = field_of(event, "delta")
-            piece = field_of(delta, "text")
+            delta = read(event, "delta", None)
+            read_delta = READERS.get(type(delta), field_of)
+            piece = read_delta(delta, "text", None)
             if piece is None:
-                piece = field_of(delta, "partial_json")
+                piece = read_delta(delta, "partial_json", None)
             if piece is None:
-                piece = field_of(delta, "thinking")
+                piece = read_delta(delta, "thinking", None)
             if isinstance(piece, str):
-                self._pieces.setdefault(field_of(event, "index") or 0, []).append(piece)
+                index = read(event, "index", None) or 0
+                pieces = self._pieces.get(index)
+                if pieces is None:
+                    pieces = self._pieces[index] = []
+                pieces.append(piece)
         elif kind == "message_start":
             started = field_of(event, "message")
             self._message = {"id": field_of(started, "id"), "model": field_of(started, "model")}

@@ -16,20 +16,16 @@ from typing import Any
 
 from spanflow._internal.guard import report_internal_error
 from spanflow.instrumentation._call import LLMCall
-from spanflow.instrumentation._facts import StreamAccumulator
 from spanflow.instrumentation._stream import SyncStreamProxy
 
 
 class EventStreamProxy(SyncStreamProxy):
     """A botocore ``EventStream`` whose span ends exactly once (read, closed, failed or GC'd)."""
 
-    def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
-        super().__init__(stream, call, accumulator)
-        self._self_events = iter(stream)
-
-    def _next_event(self) -> Any:
-        # An EventStream can be iterated but is no iterator itself.
-        return next(self._self_events)
+    @staticmethod
+    def _next_source(stream: Any) -> Any:
+        # An EventStream can be iterated but is no iterator itself: step through one iterator.
+        return iter(stream).__next__
 
 
 class _FailedRead:

@@ -12,7 +12,7 @@ from typing import Any
 from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
-from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation._facts import READERS, Attributes, field_of
 from spanflow.instrumentation._message_cache import BoundedMemo, describe_messages
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
@@ -161,25 +161,35 @@ class ChatChunkAccumulator:
         self._calls: dict[int, dict[int, dict[str, Any]]] = {}
 
     def add(self, event: Any) -> None:
+        # Runs for every chunk: each object's fields are read with the reader of its type
+        # (``getattr`` for the SDK's chunk models), not through a ``field_of`` call per field.
+        read = READERS.get(type(event), field_of)
         if self._id is None:
-            self._id = field_of(event, "id")
-            self._model = field_of(event, "model")
-        usage = field_of(event, "usage")
+            self._id = read(event, "id", None)
+            self._model = read(event, "model", None)
+        usage = read(event, "usage", None)
         if usage is not None:
             self._usage = usage
-        for choice in field_of(event, "choices") or ():
-            index = field_of(choice, "index") or 0
-            reason = field_of(choice, "finish_reason")
+        for choice in read(event, "choices", None) or ():
+            read = READERS.get(type(choice), field_of)
+            index = read(choice, "index", None) or 0
+            reason = read(choice, "finish_reason", None)
             if reason is not None:
                 self._finish[index] = reason
-            delta = field_of(choice, "delta")
+            delta = read(choice, "delta", None)
             if delta is None:
                 continue
-            text = field_of(delta, "content")
+            read = READERS.get(type(delta), field_of)
+            text = read(delta, "content", None)
             if text:
-                self._texts.setdefault(index, []).append(text)
-            for call in field_of(delta, "tool_calls") or ():
-                self._add_tool_call(index, call)
+                texts = self._texts.get(index)
+                if texts is None:
+                    texts = self._texts[index] = []
+                texts.append(text)
+            calls = read(delta, "tool_calls", None)
+            if calls:
+                for call in calls:
+                    self._add_tool_call(index, call)
 
     def _add_tool_call(self, index: int, call: Any) -> None:
         slot = self._calls.setdefault(index, {}).setdefault(

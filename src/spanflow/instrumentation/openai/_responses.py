@@ -8,7 +8,7 @@ from typing import Any
 from spanflow import attributes as attr
 from spanflow.instrumentation import _description as d
 from spanflow.instrumentation._description import CallRequest, CallResponse, Message, Part
-from spanflow.instrumentation._facts import Attributes, field_of
+from spanflow.instrumentation._facts import READERS, Attributes, field_of
 from spanflow.instrumentation._message_cache import BoundedMemo, describe_messages
 from spanflow.instrumentation.openai._common import request_parameters, tool_definitions
 
@@ -185,7 +185,7 @@ class ResponseEventAccumulator:
         self._done_items: dict[int, Any] = {}
 
     def add(self, event: Any) -> None:
-        kind = field_of(event, "type")
+        kind = READERS.get(type(event), field_of)(event, "type", None)
         if kind in self._SNAPSHOT_EVENTS:
             self._snapshot = field_of(event, "response")
         elif kind == "response.output_item.done":
