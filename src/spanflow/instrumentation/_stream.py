@@ -18,17 +18,20 @@ from spanflow.instrumentation._facts import StreamAccumulator
 
 
 class _StreamState:
-    """What the two proxies share: the call, the accumulator, and how to end.
+    """What a proxy and its iterators share: the call, the accumulator, and how to end.
 
     ``take`` is what each event is handed to: first :meth:`_first` (the time to the first
     chunk), then the accumulator's own ``add``, and None once the span has ended or spanflow
     stopped following the stream, so that the per-event path is one call.
     """
 
-    __slots__ = ("accumulator", "call", "take")
+    __slots__ = ("accumulator", "call", "next", "take")
 
-    def __init__(self, call: LLMCall, accumulator: StreamAccumulator) -> None:
+    def __init__(
+        self, call: LLMCall, accumulator: StreamAccumulator, next_event: Callable[[], Any]
+    ) -> None:
         self.call = call
+        self.next = next_event  # the wrapped stream's next event
         self.accumulator: StreamAccumulator | None = accumulator
         self.take: Callable[[Any], None] | None = self._first
 
@@ -103,8 +106,13 @@ class _ClosingResponse(wrapt.ObjectProxy[Any]):
 class _StreamProxyBase(wrapt.ObjectProxy[Any]):
     def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
         super().__init__(stream)
-        self._self_state = _StreamState(call, accumulator)
+        self._self_state = _StreamState(call, accumulator, self._next_source(stream))
         self._self_response: Any = None
+
+    @staticmethod
+    def _next_source(stream: Any) -> Callable[[], Any]:
+        """What returns (or, async, awaits) the wrapped stream's next event."""
+        raise NotImplementedError
 
     @property
     def response(self) -> Any:
@@ -119,26 +127,48 @@ class _StreamProxyBase(wrapt.ObjectProxy[Any]):
             report_internal_error("ending an abandoned stream")
 
 
-class SyncStreamProxy(_StreamProxyBase):
-    """A sync ``Stream`` whose span ends exactly once."""
+def _next_event(state: _StreamState) -> Any:
+    """The stream's next event, handed to the accumulator; the span ends with the stream."""
+    try:
+        event = state.next()
+    except StopIteration:
+        state.exhausted()
+        raise
+    except BaseException as error:
+        state.failed(error)
+        raise
+    take = state.take
+    if take is not None:
+        try:
+            take(event)
+        except Exception:
+            state.unreadable()
+    return event
 
-    def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
-        super().__init__(stream, call, accumulator)
-        self._self_next: Callable[[], Any] = self._next_source(stream)
 
-    @staticmethod
-    def _next_source(stream: Any) -> Callable[[], Any]:
-        """What returns the wrapped stream's next event (a subclass may read it another way)."""
-        return stream.__next__  # type: ignore[no-any-return]
+class _Events:
+    """What iterating a sync proxy gives: its events, stepped without the proxy in between.
 
-    def __iter__(self) -> SyncStreamProxy:
+    Every attribute read on a ``wrapt`` proxy goes through its ``__getattr__`` hook, several
+    times slower than on a plain object; a ``for`` loop over the stream steps this instead.
+    It holds the proxy, so a stream iterated and then dropped is not abandoned while its loop
+    runs.
+    """
+
+    __slots__ = ("_proxy", "_state")
+
+    def __init__(self, proxy: SyncStreamProxy, state: _StreamState) -> None:
+        self._proxy = proxy
+        self._state = state
+
+    def __iter__(self) -> _Events:
         return self
 
     def __next__(self) -> Any:
-        # Runs for every chunk: one attribute read off the proxy, then plain slots.
-        state = self._self_state
+        # _next_event(self._state), inlined: this runs for every chunk.
+        state = self._state
         try:
-            event = self._self_next()
+            event = state.next()
         except StopIteration:
             state.exhausted()
             raise
@@ -152,6 +182,21 @@ class SyncStreamProxy(_StreamProxyBase):
             except Exception:
                 state.unreadable()
         return event
+
+
+class SyncStreamProxy(_StreamProxyBase):
+    """A sync ``Stream`` whose span ends exactly once."""
+
+    @staticmethod
+    def _next_source(stream: Any) -> Callable[[], Any]:
+        """What returns the wrapped stream's next event (a subclass may read it another way)."""
+        return stream.__next__  # type: ignore[no-any-return]
+
+    def __iter__(self) -> _Events:
+        return _Events(self, self._self_state)
+
+    def __next__(self) -> Any:
+        return _next_event(self._self_state)
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()
@@ -173,9 +218,9 @@ class SyncStreamProxy(_StreamProxyBase):
 class AsyncStreamProxy(_StreamProxyBase):
     """An async ``AsyncStream`` whose span ends exactly once."""
 
-    def __init__(self, stream: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
-        super().__init__(stream, call, accumulator)
-        self._self_anext: Callable[[], Any] = stream.__anext__
+    @staticmethod
+    def _next_source(stream: Any) -> Callable[[], Any]:
+        return stream.__anext__  # type: ignore[no-any-return]
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -183,7 +228,7 @@ class AsyncStreamProxy(_StreamProxyBase):
     async def __anext__(self) -> Any:
         state = self._self_state
         try:
-            event = await self._self_anext()
+            event = await state.next()
         except StopAsyncIteration:
             state.exhausted()
             raise
