@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,6 +192,23 @@ def kept_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], .
     return tuple(kept)
 
 
+_KEPT_HEADER_BYTES = frozenset(name.encode("ascii") for name in KEPT_RESPONSE_HEADERS)
+
+
+def kept_raw_headers(
+    raw: Iterable[tuple[bytes, bytes]], encoding: str
+) -> tuple[tuple[str, str], ...]:
+    """:func:`kept_headers` of headers as bytes (httpx's ``Headers.raw``), decoded with their
+    ``encoding``: only the kept ones are decoded. What ``kept_headers`` gives for the same
+    headers decoded: the kept names are ASCII, and no other byte string lowers to one."""
+    kept = []
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered in _KEPT_HEADER_BYTES:
+            kept.append((lowered.decode(encoding), value.decode(encoding)))
+    return tuple(kept)
+
+
 def pack(recording: Recording) -> str:
     """The attribute text of ``recording``."""
     document = {
@@ -240,10 +257,11 @@ def _exchange_json(exchange: Exchange) -> Mapping[str, Any]:
         item["error"] = [exchange.error_type, exchange.error_message]
         return item
     item["status"] = exchange.status
-    item["headers"] = [list(pair) for pair in exchange.headers]
+    item["headers"] = exchange.headers  # orjson writes the pairs, tuples, as JSON arrays
     # One body and the chunk sizes: cheaper to pack than a base64 string per chunk.
-    item["body"] = exchange.body.decode("latin-1")
-    item["sizes"] = [len(chunk) for chunk in exchange.chunks]
+    chunks = exchange.chunks
+    item["body"] = (chunks[0] if len(chunks) == 1 else b"".join(chunks)).decode("latin-1")
+    item["sizes"] = [len(chunk) for chunk in chunks]
     if not exchange.complete:
         item["complete"] = False
     if exchange.redacted:

@@ -19,7 +19,7 @@ from spanflow._internal import redact as redaction
 from spanflow._internal import settings
 from spanflow._internal.guard import report_internal_error
 from spanflow.redaction import Redactor
-from spanflow.replaying._exchange import Exchange, Recording, kept_headers, pack
+from spanflow.replaying._exchange import Exchange, Recording, kept_raw_headers, pack
 from spanflow.replaying._streams import recording_classes
 
 
@@ -100,11 +100,13 @@ class CallRecorder:
     def observe(self, module: Any, response: Any, *, streamed: bool, is_async: bool) -> None:
         """Record ``response``: now when its body was read, else as the client reads it."""
         status = int(response.status_code)
-        headers = kept_headers(response.headers.multi_items())
+        # Only the few kept headers decoded, not every one as ``multi_items()`` would.
+        response_headers = response.headers
+        headers = kept_raw_headers(response_headers.raw, response_headers.encoding)
         if not streamed:
             self.add(Exchange(status=status, headers=headers, chunks=(response.content,)))
             return
-        encoding = response.headers.get("content-encoding", "identity").lower()
+        encoding = response_headers.get("content-encoding", "identity").lower()
 
         def finish(chunks: list[bytes], complete: bool) -> None:
             try:
