@@ -99,6 +99,32 @@ def test_request_keys_are_the_stdlib_ones_for_every_number_text() -> None:
             assert canonical_request_hash(*call, body) == previous_request_hash(*call, body), text
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "1e-05",  # a whole body that is one number: not walked as a container
+        "1e+16",
+        "0.5",
+        "12",
+        '"text"',
+        "[1e-05]",
+        "[[[],[{}]],[[0.5,[1e-7]]]]",  # the unsure float deep under lists only
+        '[{"a":["x",{"b":[1e20]}]}]',
+        '{"user":"u","metadata":{"t":1e-9},"model":"m"}',  # unsure only in dropped fields
+        '{"metadata":{"t":1},"prompt_cache_key":"k","model":"m"}',  # volatile fields dropped
+        '{"model":"m","messages":[{"role":"user","content":"1e-05 in a string"}]}',
+        "{}",
+        "[]",
+    ],
+)
+def test_request_keys_of_every_body_shape_are_the_previous_ones(body: str) -> None:
+    """Scalars, nested lists, floats the stdlib writes otherwise anywhere in the document, and
+    bodies with or without volatile fields keep the keys the stdlib-only code computed."""
+    call = ("openai", "POST", "/v1/chat/completions")
+    raw = body.encode()
+    assert canonical_request_hash(*call, raw) == previous_request_hash(*call, raw)
+
+
 def test_request_keys_ignore_key_order_spacing_and_volatile_fields() -> None:
     """Two sends of the same request differing only in layout and end-user fields share a key."""
     first = b'{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.25}'

@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,9 +133,9 @@ def _canonical_body(body: bytes) -> Any:
             parsed = json.loads(body, parse_float=_StdlibFloat, parse_constant=_StdlibFloat)
         except ValueError:
             return body.decode("latin-1")  # not JSON: compared byte for byte
-    if isinstance(parsed, dict):
+    if isinstance(parsed, dict) and not VOLATILE_BODY_FIELDS.isdisjoint(parsed):
         return {k: v for k, v in parsed.items() if k not in VOLATILE_BODY_FIELDS}
-    return parsed
+    return parsed  # nothing to drop: written as it was parsed, not copied
 
 
 _UNSURE: Any = object()
@@ -154,17 +154,27 @@ def _parsed_as_stdlib_writes(body: bytes) -> Any:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         return _UNSURE
-    pending = [parsed]
-    while pending:
-        value = pending.pop()
-        kind = type(value)
-        if kind is dict:
-            pending.extend(value.values())
-        elif kind is list:
-            pending.extend(value)
-        elif kind is float and value and not _PLAIN_FLOAT_MIN <= abs(value) < _PLAIN_FLOAT_END:
-            return _UNSURE
+    kind = type(parsed)
+    if kind is not dict and kind is not list:
+        return _UNSURE if kind is float and _unsure_float(parsed) else parsed
+    # Each container once, its members looked at in place: strings (nearly every member of a
+    # chat request) cost one type check and are never put on the list.
+    containers = [parsed]
+    for container in containers:
+        for value in container.values() if type(container) is dict else container:
+            kind = type(value)
+            if kind is str:
+                continue
+            if kind is dict or kind is list:
+                containers.append(value)
+            elif kind is float and _unsure_float(value):
+                return _UNSURE
     return parsed
+
+
+def _unsure_float(value: float) -> bool:
+    """Whether orjson may write ``value`` otherwise than the stdlib does."""
+    return bool(value) and not _PLAIN_FLOAT_MIN <= abs(value) < _PLAIN_FLOAT_END
 
 
 # The range where ``float.__repr__`` writes no exponent.
@@ -174,9 +184,29 @@ _PLAIN_FLOAT_END = 1e16
 
 def kept_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """The response headers worth replaying, lower-cased names; never credentials."""
-    return tuple(
-        (name.lower(), value) for name, value in headers if name.lower() in KEPT_RESPONSE_HEADERS
-    )
+    kept = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in KEPT_RESPONSE_HEADERS:
+            kept.append((lowered, value))
+    return tuple(kept)
+
+
+_KEPT_HEADER_BYTES = frozenset(name.encode("ascii") for name in KEPT_RESPONSE_HEADERS)
+
+
+def kept_raw_headers(
+    raw: Iterable[tuple[bytes, bytes]], encoding: str
+) -> tuple[tuple[str, str], ...]:
+    """:func:`kept_headers` of headers as bytes (httpx's ``Headers.raw``), decoded with their
+    ``encoding``: only the kept ones are decoded. What ``kept_headers`` gives for the same
+    headers decoded: the kept names are ASCII, and no other byte string lowers to one."""
+    kept = []
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered in _KEPT_HEADER_BYTES:
+            kept.append((lowered.decode(encoding), value.decode(encoding)))
+    return tuple(kept)
 
 
 def pack(recording: Recording) -> str:
@@ -227,10 +257,11 @@ def _exchange_json(exchange: Exchange) -> Mapping[str, Any]:
         item["error"] = [exchange.error_type, exchange.error_message]
         return item
     item["status"] = exchange.status
-    item["headers"] = [list(pair) for pair in exchange.headers]
+    item["headers"] = exchange.headers  # orjson writes the pairs, tuples, as JSON arrays
     # One body and the chunk sizes: cheaper to pack than a base64 string per chunk.
-    item["body"] = exchange.body.decode("latin-1")
-    item["sizes"] = [len(chunk) for chunk in exchange.chunks]
+    chunks = exchange.chunks
+    item["body"] = (chunks[0] if len(chunks) == 1 else b"".join(chunks)).decode("latin-1")
+    item["sizes"] = [len(chunk) for chunk in chunks]
     if not exchange.complete:
         item["complete"] = False
     if exchange.redacted:

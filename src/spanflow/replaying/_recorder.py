@@ -19,7 +19,7 @@ from spanflow._internal import redact as redaction
 from spanflow._internal import settings
 from spanflow._internal.guard import report_internal_error
 from spanflow.redaction import Redactor
-from spanflow.replaying._exchange import Exchange, Recording, kept_headers, pack
+from spanflow.replaying._exchange import Exchange, Recording, kept_raw_headers, pack
 from spanflow.replaying._streams import recording_classes
 
 
@@ -68,7 +68,8 @@ class CallRecorder:
 
     def add(self, exchange: Exchange) -> None:
         """Record one finished exchange (a served one too: a replay can be replayed)."""
-        if not self.span.is_recording():
+        span = self._span()
+        if span is None or not span.is_recording():
             # The call's span has ended: a stream dropped unclosed ends its span, abandoned,
             # from its finalizer, before the client's own finalizer closes the HTTP response.
             # Closing the response first is no option there (an async body cannot be awaited
@@ -76,15 +77,17 @@ class CallRecorder:
             return
         redactor = redaction.active_redactor()
         with self._lock:
-            self._exchanges.append(_redacted(exchange, redactor))
-            self._redactors.add(redactor)
-            packed = pack(Recording(tuple(self._exchanges)))
-            redacted_by = redactor if len(self._redactors) == 1 else None
+            exchanges = self._exchanges
+            exchanges.append(_redacted(exchange, redactor))
+            redactors = self._redactors
+            redactors.add(redactor)
+            packed = pack(Recording(tuple(exchanges)))
+            redacted_by = redactor if len(redactors) == 1 else None
         if redacted_by is not None:
             # Its bodies were redacted above, and compressed into base64 they are no text a
             # secret scan can read: the embedded index need not scan the recording again.
             redacted_by.vouch(packed)
-        self.span.set_attribute(attributes.REPLAY_EXCHANGE, packed)
+        span.set_attribute(attributes.REPLAY_EXCHANGE, packed)
 
     def add_error(self, error: Exception) -> None:
         """Record a request that failed without a response (connection refused, timeout)."""
@@ -97,11 +100,13 @@ class CallRecorder:
     def observe(self, module: Any, response: Any, *, streamed: bool, is_async: bool) -> None:
         """Record ``response``: now when its body was read, else as the client reads it."""
         status = int(response.status_code)
-        headers = kept_headers(response.headers.multi_items())
+        # Only the few kept headers decoded, not every one as ``multi_items()`` would.
+        response_headers = response.headers
+        headers = kept_raw_headers(response_headers.raw, response_headers.encoding)
         if not streamed:
             self.add(Exchange(status=status, headers=headers, chunks=(response.content,)))
             return
-        encoding = response.headers.get("content-encoding", "identity").lower()
+        encoding = response_headers.get("content-encoding", "identity").lower()
 
         def finish(chunks: list[bytes], complete: bool) -> None:
             try:

@@ -48,7 +48,7 @@ def install() -> None:
 
 
 def _request_key(call: CallSite, request: Any) -> str:
-    body = request.content if hasattr(request, "content") else b""
+    body = getattr(request, "content", b"")
     return canonical_request_hash(
         call.provider, str(request.method), str(request.url.path), body, operation=call.operation
     )
