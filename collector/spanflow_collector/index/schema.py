@@ -28,6 +28,8 @@ class Migration:
     description: str
     statements: tuple[str, ...]
     backfill: Callable[[Executor], None] | None = None  # Python run after the statements
+    dialect: str | None = None
+    """Only this database (``"sqlite"``) runs the statements; the others just take the version."""
 
 
 _INITIAL = (
@@ -222,6 +224,32 @@ _HELD_RECORDS = (
     )""",
 )
 
+_SQLITE_SPAN_BLOBS_BY_HASH = (
+    # A chat span references about 13 blobs (its re-sent messages), so span_blobs takes 13 rows
+    # per span: on SQLite as a row-id table with two indexes, 3 B-tree inserts a row, the
+    # largest part of writing an LLM span. One B-tree keyed by hash first serves both its
+    # readers (blobs nobody references any more; a deleted span's references, by a scan).
+    """CREATE TABLE span_blobs_by_hash_first (
+        hash TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        PRIMARY KEY (hash, trace_id, span_id)
+    ) WITHOUT ROWID""",
+    "INSERT INTO span_blobs_by_hash_first (hash, trace_id, span_id) "
+    "SELECT hash, trace_id, span_id FROM span_blobs",
+    "DROP TABLE span_blobs",
+    "ALTER TABLE span_blobs_by_hash_first RENAME TO span_blobs",
+)
+
+_RUN_TOTALS_IN_SPANS_BY_RUN = (
+    # Every write recomputes the runs it touched from all their spans (sqlstore.py): with the
+    # columns of those sums in the index, that reads the index alone, not every span's row
+    # (2-4 KB for an LLM span). The leading (run_id, start_ns) still orders a run's spans.
+    "DROP INDEX spans_by_run",
+    "CREATE INDEX spans_by_run ON spans (run_id, start_ns, trace_id, end_ns, sf_kind, is_llm, "
+    "status_code, input_tokens, output_tokens)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
@@ -230,6 +258,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "artifact content, content-addressed by sha256", _ARTIFACTS),
     Migration(5, "run records held until their trace joins the run", _HELD_RECORDS),
+    Migration(6, "SQLite: span_blobs in one B-tree", _SQLITE_SPAN_BLOBS_BY_HASH, dialect="sqlite"),
+    Migration(7, "run totals read from the spans_by_run index", _RUN_TOTALS_IN_SPANS_BY_RUN),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
