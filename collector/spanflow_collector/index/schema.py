@@ -224,21 +224,20 @@ _HELD_RECORDS = (
     )""",
 )
 
-_SQLITE_SPAN_BLOBS_BY_HASH = (
-    # A chat span references about 13 blobs (its re-sent messages), so span_blobs takes 13 rows
-    # per span: on SQLite as a row-id table with two indexes, 3 B-tree inserts a row, the
-    # largest part of writing an LLM span. One B-tree keyed by hash first serves both its
-    # readers (blobs nobody references any more; a deleted span's references, by a scan).
-    """CREATE TABLE span_blobs_by_hash_first (
+# A chat span references about 13 blobs (its re-sent messages): span_blobs took 13 rows per
+# span, on SQLite a row-id table with two indexes (3 B-tree inserts a row), the largest part of
+# writing an LLM span. trace_blobs keeps one row per blob and trace instead: the calls of a run
+# share its trace and re-send the same messages, so an export adds a row per new message only.
+# Keyed by hash first, for the one question asked of it: does anything still use this blob?
+# Deleting spans recomputes their traces' rows from the spans left (index/deletion.py).
+_TRACE_BLOBS = """CREATE TABLE trace_blobs (
         hash TEXT NOT NULL,
         trace_id TEXT NOT NULL,
-        span_id TEXT NOT NULL,
-        PRIMARY KEY (hash, trace_id, span_id)
-    ) WITHOUT ROWID""",
-    "INSERT INTO span_blobs_by_hash_first (hash, trace_id, span_id) "
-    "SELECT hash, trace_id, span_id FROM span_blobs",
+        PRIMARY KEY (hash, trace_id)
+    )"""
+_TRACE_BLOBS_FROM_SPAN_BLOBS = (
+    "INSERT INTO trace_blobs (hash, trace_id) SELECT DISTINCT hash, trace_id FROM span_blobs",
     "DROP TABLE span_blobs",
-    "ALTER TABLE span_blobs_by_hash_first RENAME TO span_blobs",
 )
 
 _RUN_TOTALS_IN_SPANS_BY_RUN = (
@@ -258,8 +257,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "artifact content, content-addressed by sha256", _ARTIFACTS),
     Migration(5, "run records held until their trace joins the run", _HELD_RECORDS),
-    Migration(6, "SQLite: span_blobs in one B-tree", _SQLITE_SPAN_BLOBS_BY_HASH, dialect="sqlite"),
-    Migration(7, "run totals read from the spans_by_run index", _RUN_TOTALS_IN_SPANS_BY_RUN),
+    # The same table on both, one B-tree on SQLite: each file takes the one of its database.
+    Migration(
+        6,
+        "blob references by trace (SQLite)",
+        (_TRACE_BLOBS + " WITHOUT ROWID", *_TRACE_BLOBS_FROM_SPAN_BLOBS),
+        dialect="sqlite",
+    ),
+    Migration(
+        7,
+        "blob references by trace (PostgreSQL)",
+        (_TRACE_BLOBS, *_TRACE_BLOBS_FROM_SPAN_BLOBS),
+        dialect="postgresql",
+    ),
+    Migration(8, "run totals read from the spans_by_run index", _RUN_TOTALS_IN_SPANS_BY_RUN),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -181,10 +181,10 @@ class SqlRunIndexStore:
             "ON CONFLICT DO NOTHING",
             rows.spans,
         )
+        # One reference per blob and trace: the calls of a run re-send the same messages.
         executor.executemany(
-            "INSERT INTO span_blobs (trace_id, span_id, hash) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            rows.span_blobs,
+            "INSERT INTO trace_blobs (hash, trace_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted({(digest, trace_id) for trace_id, _, digest in rows.span_blobs}),
         )
         executor.executemany(
             f"INSERT INTO links ({LINK_COLUMNS}) VALUES ({placeholders(7)}) ON CONFLICT DO NOTHING",
