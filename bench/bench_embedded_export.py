@@ -10,6 +10,16 @@ by it), in export batches of 512. Two variants, interleaved per round, each on f
   another instrumentation would hand them over, which the store must scan for secrets.
 
 Usage: ``.venv/bin/python bench/bench_embedded_export.py [--spans 4096] [--rounds 5]``
+
+With ``--instructions`` it counts instructions instead (valgrind's callgrind, which the load of
+the machine does not move): a child process configures spanflow with its defaults (the embedded
+index, inside a run) and ends chat spans like the ones ``bench_overhead.py`` makes (a re-sent
+13-message history and a question rendered by the SDK, the reply), flushing every ``--batch``
+spans, so each flush exports one batch on the batch processor's thread. Markers split each
+export into its stages (conversion, redaction, rows, inserts, run upkeep, commit); the table gives
+instructions per span of each stage, for this tree and for ``--reference TREE`` (a checkout of
+main). ``.venv/bin/python bench/bench_embedded_export.py --instructions [--batch 20]
+[--batches 10] [--reference TREE]``
 """
 
 from __future__ import annotations
@@ -17,7 +27,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -110,12 +123,193 @@ def export_us_per_span(
         exporter.shutdown()
 
 
+# --- instruction counts ---------------------------------------------------------------------
+MARKED_FUNCTION = "sched_get_priority_max"
+# Stages of one export, each ending at a marker (bench_overhead.py's marker function).
+STAGES = (
+    "convert ReadableSpan to SpanRecord",
+    "redact",
+    "build rows",
+    "BEGIN, inserts, run records",
+    "assign runs of unowned traces",
+    "recompute runs",
+    "held records, COMMIT",
+)
+_LABELS: list[str] = []  # the stage each marker ends, in order
+
+
+def _mark(ended: str) -> None:
+    _LABELS.append(ended)
+    os.sched_get_priority_max(os.SCHED_OTHER)
+
+
+def _history() -> list[dict[str, Any]]:
+    """bench_overhead.py's re-sent history (system prompt, six turns, a question), as the SDK
+    records messages."""
+    texts = [("system", "You are a careful research assistant. " * 8)]
+    for turn in range(6):
+        texts.append(("user", f"Question {turn}: " + "context " * 60))
+        texts.append(("assistant", f"Answer {turn}: " + "finding " * 50))
+    return [{"role": role, "parts": [{"type": "text", "content": text}]} for role, text in texts]
+
+
+def count_child(batch: int, batches: int, db_dir: str) -> None:
+    """Under callgrind: end chat spans with spanflow's defaults, marking each export's stages."""
+    import spanflow
+    from spanflow_collector.index import sqlstore
+    from spanflow_collector.index.sqlite import SqliteRunIndexStore
+
+    counting = [False]
+
+    def marking(function: Callable[..., Any], before: str, itself: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not counting[0]:
+                return function(*args, **kwargs)
+            _mark(before)
+            result = function(*args, **kwargs)
+            _mark(itself)
+            return result
+
+        return call
+
+    stages = dict(enumerate(STAGES))
+    sqlstore.redact_spans = marking(sqlstore.redact_spans, stages[0], stages[1])  # type: ignore[attr-defined]
+    sqlstore.build_rows = marking(sqlstore.build_rows, stages[1], stages[2])  # type: ignore[attr-defined]
+    for store_class, name, before, itself in (
+        (SqliteRunIndexStore, "_write", stages[2], stages[6]),
+        (sqlstore.SqlRunIndexStore, "_assign_trace_runs", stages[3], stages[4]),
+        (sqlstore.SqlRunIndexStore, "_recompute_runs", stages[6], stages[5]),
+    ):
+        setattr(store_class, name, marking(getattr(store_class, name), before, itself))
+    # The spans and run records reach a collector; this thread exports them into the index
+    # between markers, so no other thread's work lands in a stage.
+    embedded = EmbeddedSpanExporter(os.path.join(db_dir, "index.db"))
+    collected = _Collected()
+    records: list[Any] = []
+
+    class _Records:
+        def export(self, batch: Sequence[Any]) -> bool:
+            records.extend(batch)
+            return True
+
+        def shutdown(self) -> None:
+            return None
+
+    collected.run_records = _Records()  # type: ignore[attr-defined]
+    spanflow.configure(exporters=[collected], capture_content=True, dataflow=False)
+
+    def export_collected(counted: bool = True) -> None:
+        spanflow.force_flush()
+        if records:
+            embedded.export_run_records(records)
+            records.clear()
+        if collected.spans:
+            counting[0] = counted
+            _mark("between exports")
+            if embedded.export(collected.spans) is not SpanExportResult.SUCCESS:
+                raise RuntimeError("the embedded export failed")
+            _mark("between exports")
+            counting[0] = False
+            collected.spans.clear()
+
+    from spanflow._internal.config import tracer as spanflow_tracer
+
+    tracer = spanflow_tracer()
+    history = _history()
+    reply = [{"role": "assistant", "parts": [{"type": "text", "content": "Done. " * 60}]}]
+
+    def chat(number: int) -> None:
+        found: dict[str, Any] = {
+            attr.GEN_AI_OPERATION_NAME: "chat",
+            attr.GEN_AI_REQUEST_MODEL: "bench-model",
+            attr.GEN_AI_USAGE_INPUT_TOKENS: 420,
+            attr.GEN_AI_USAGE_OUTPUT_TOKENS: 64,
+        }
+        question = {"role": "user", "parts": [{"type": "text", "content": f"Summarise {number}."}]}
+        set_json_array(found, attr.GEN_AI_INPUT_MESSAGES, [*history, question])
+        set_json_array(found, attr.GEN_AI_OUTPUT_MESSAGES, reply)
+        with tracer.start_as_current_span("chat bench-model", kind=SpanKind.CLIENT) as span:
+            span.set_attributes(found)
+
+    numbers = itertools.count()
+    with spanflow.run("bench-embedded-export"):
+        for _ in range(2 * batch):  # warm-up: caches, the run's first rows
+            chat(next(numbers))
+        export_collected(counted=False)
+        for _ in range(batches):
+            for _ in range(batch):
+                chat(next(numbers))
+            export_collected()
+    spanflow.shutdown()
+    export_collected(counted=False)
+    embedded.shutdown()
+    Path(db_dir, "labels.json").write_text(json.dumps(_LABELS))
+
+
+def count_instructions(batch: int, batches: int, reference: str | None) -> None:
+    """Print instructions per span of each export stage, now and at ``reference``."""
+    if not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    trees = {"now": None, **({"reference": os.path.abspath(reference)} if reference else {})}
+    counts: dict[str, list[int]] = {}
+    for label, tree in trees.items():
+        with tempfile.TemporaryDirectory(prefix="spanflow-bench-") as folder:
+            env = {**os.environ, "PYTHONHASHSEED": "0", "SPANFLOW_EXPORTERS": "embedded"}
+            if tree:
+                env["PYTHONPATH"] = os.pathsep.join([f"{tree}/src", f"{tree}/collector"])
+            command = [sys.executable, __file__, "--count-child", "--batch", str(batch),
+                       "--batches", str(batches), "--db-dir", folder]  # fmt: skip
+            subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--dump-before={MARKED_FUNCTION}",
+                 f"--callgrind-out-file={folder}/callgrind.out", *command],
+                check=True, capture_output=True, env=env,
+            )  # fmt: skip
+            labels = json.loads(Path(folder, "labels.json").read_text())
+            totals = [0] * len(STAGES)
+            for number, ended in enumerate(labels, start=1):
+                if ended in STAGES:
+                    dump = Path(folder, f"callgrind.out.{number}")
+                    totals[STAGES.index(ended)] += _part_instructions(dump)
+            counts[label] = totals
+    spans = batch * batches
+    print(f"Instructions per span exported (callgrind, {batches} exports of {batch} chat spans):")
+    print()
+    print("| stage | " + " | ".join(trees) + " |")
+    print("|---|" + "---:|" * len(trees))
+    for index, stage in enumerate(STAGES):
+        cells = " | ".join(f"{counts[label][index] / spans:,.0f}" for label in trees)
+        print(f"| {stage} | {cells} |")
+    cells = " | ".join(f"**{sum(counts[label]) / spans:,.0f}**" for label in trees)
+    print(f"| **total** | {cells} |")
+
+
+def _part_instructions(dump: Path) -> int:
+    for line in dump.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no instruction count in {dump}")
+
+
 def main() -> int:
     """Run both variants ``--rounds`` times, interleaved; print medians and ranges."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=8 * BATCH_SIZE)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind instead"
+    )
+    parser.add_argument("--batch", type=int, default=20, help="spans per export (--instructions)")
+    parser.add_argument("--batches", type=int, default=10, help="exports (--instructions)")
+    parser.add_argument("--reference", help="a source tree (checkout of main) to compare with")
+    parser.add_argument("--count-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_child:
+        count_child(args.batch, args.batches, args.db_dir)
+        return 0
+    if args.instructions:
+        count_instructions(args.batch, args.batches, args.reference)
+        return 0
     variants: dict[str, Callable[[int], list[ReadableSpan]]] = {
         "SDK-rendered content": lambda count: build_spans(count, fresh_strings=False),
         "same content, not from the SDK": lambda count: build_spans(count, fresh_strings=True),

@@ -207,6 +207,13 @@ def test_an_index_from_before_attribute_filters_is_backfilled_on_upgrade(tmp_pat
         connection.execute("DROP TABLE artifact_contents")  # schema 4
         connection.execute("DROP TABLE run_artifact_contents")
         connection.execute("DROP TABLE run_held_records")  # schema 5
+        connection.execute("DROP TABLE trace_blobs")  # schemas 6-7
+        connection.execute(
+            "CREATE TABLE span_blobs (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, "
+            "hash TEXT NOT NULL, PRIMARY KEY (trace_id, span_id, hash))"
+        )
+        connection.execute("DROP INDEX spans_by_run")  # schema 8
+        connection.execute("CREATE INDEX spans_by_run ON spans (run_id, start_ns)")
         connection.execute("UPDATE schema_version SET version = 2")
     refused = subprocess.run(
         [sys.executable, "-m", "spanflow.cli", "runs", "list", "--db", str(db)],

@@ -3,7 +3,10 @@ uses, artifact content no other run logged, and run records, in one transaction.
 
 from __future__ import annotations
 
+import json
+
 from spanflow_collector.index.artifacts import delete_artifact_rows
+from spanflow_collector.index.content import collect_blob_hashes
 from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.record_rows import RECORD_TABLES
 
@@ -27,16 +30,13 @@ def delete_with_subruns(executor: Executor, run_ids: list[str]) -> int:
         doomed |= found
     for batch in chunks(sorted(doomed)):
         in_list = placeholders(len(batch))
-        blob_hashes = [
-            row[0]
-            for row in executor.execute(
-                "SELECT DISTINCT b.hash FROM span_blobs b JOIN spans s "
-                "ON s.trace_id = b.trace_id AND s.span_id = b.span_id "
-                f"WHERE s.run_id IN ({in_list})",
-                batch,
-            )
-        ]
-        for table in ("span_blobs", "links", "metric_points"):
+        # The blobs the doomed spans reference, by trace, read from their encoded attributes.
+        referenced = _references(
+            executor,
+            f"SELECT trace_id, attributes, events FROM spans WHERE run_id IN ({in_list})",
+            batch,
+        )
+        for table in ("links", "metric_points"):
             executor.execute(
                 f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM spans s "
                 f"WHERE s.trace_id = {table}.trace_id AND s.span_id = {table}.span_id "
@@ -44,10 +44,21 @@ def delete_with_subruns(executor: Executor, run_ids: list[str]) -> int:
                 batch,
             )
         executor.execute(f"DELETE FROM spans WHERE run_id IN ({in_list})", batch)
-        for hashes in chunks(blob_hashes):
+        # A trace keeps its reference to a blob while a span left in it uses the blob.
+        kept: set[tuple[str, str]] = set()
+        for traces in chunks(sorted({trace_id for _, trace_id in referenced})):
+            kept |= _references(
+                executor,
+                "SELECT trace_id, attributes, events FROM spans "
+                f"WHERE trace_id IN ({placeholders(len(traces))})",
+                traces,
+            )
+        released = sorted(referenced - kept)
+        executor.executemany("DELETE FROM trace_blobs WHERE hash = ? AND trace_id = ?", released)
+        for hashes in chunks(sorted({digest for digest, _ in released})):
             executor.execute(
                 f"DELETE FROM blobs WHERE hash IN ({placeholders(len(hashes))}) AND NOT "
-                "EXISTS (SELECT 1 FROM span_blobs b WHERE b.hash = blobs.hash)",
+                "EXISTS (SELECT 1 FROM trace_blobs b WHERE b.hash = blobs.hash)",
                 hashes,
             )
         delete_artifact_rows(executor, batch)
@@ -57,3 +68,17 @@ def delete_with_subruns(executor: Executor, run_ids: list[str]) -> int:
             executor.execute(f"DELETE FROM {table} WHERE run_id IN ({in_list})", batch)
         executor.execute(f"DELETE FROM runs WHERE id IN ({in_list})", batch)
     return len(doomed)
+
+
+def _references(executor: Executor, sql: str, params: list[str]) -> set[tuple[str, str]]:
+    """(blob hash, trace id) of every blob the spans ``sql`` selects reference; its columns are
+    trace_id, attributes, events."""
+    found: set[tuple[str, str]] = set()
+    hashes: set[str] = set()
+    for trace_id, attributes, events in executor.execute(sql, params):
+        hashes.clear()
+        collect_blob_hashes(json.loads(attributes), hashes)
+        for event in json.loads(events):
+            collect_blob_hashes(event[2], hashes)
+        found.update((digest, trace_id) for digest in hashes)
+    return found

@@ -169,6 +169,8 @@ class _StagingTables:
 class PostgresRunIndexStore(SqlRunIndexStore):
     """The run index in a PostgreSQL database (optionally in its own schema)."""
 
+    DIALECT = "postgresql"
+
     def __init__(
         self,
         url: str,

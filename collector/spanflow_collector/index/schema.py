@@ -28,6 +28,8 @@ class Migration:
     description: str
     statements: tuple[str, ...]
     backfill: Callable[[Executor], None] | None = None  # Python run after the statements
+    dialect: str | None = None
+    """Only this database (``"sqlite"``) runs the statements; the others just take the version."""
 
 
 _INITIAL = (
@@ -222,6 +224,31 @@ _HELD_RECORDS = (
     )""",
 )
 
+# A chat span references about 13 blobs (its re-sent messages): span_blobs took 13 rows per
+# span, on SQLite a row-id table with two indexes (3 B-tree inserts a row), the largest part of
+# writing an LLM span. trace_blobs keeps one row per blob and trace instead: the calls of a run
+# share its trace and re-send the same messages, so an export adds a row per new message only.
+# Keyed by hash first, for the one question asked of it: does anything still use this blob?
+# Deleting spans recomputes their traces' rows from the spans left (index/deletion.py).
+_TRACE_BLOBS = """CREATE TABLE trace_blobs (
+        hash TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        PRIMARY KEY (hash, trace_id)
+    )"""
+_TRACE_BLOBS_FROM_SPAN_BLOBS = (
+    "INSERT INTO trace_blobs (hash, trace_id) SELECT DISTINCT hash, trace_id FROM span_blobs",
+    "DROP TABLE span_blobs",
+)
+
+_RUN_TOTALS_IN_SPANS_BY_RUN = (
+    # Every write recomputes the runs it touched from all their spans (sqlstore.py): with the
+    # columns of those sums in the index, that reads the index alone, not every span's row
+    # (2-4 KB for an LLM span). The leading (run_id, start_ns) still orders a run's spans.
+    "DROP INDEX spans_by_run",
+    "CREATE INDEX spans_by_run ON spans (run_id, start_ns, trace_id, end_ns, sf_kind, is_llm, "
+    "status_code, input_tokens, output_tokens)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
@@ -230,6 +257,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "artifact content, content-addressed by sha256", _ARTIFACTS),
     Migration(5, "run records held until their trace joins the run", _HELD_RECORDS),
+    # The same table on both, one B-tree on SQLite: each file takes the one of its database.
+    Migration(
+        6,
+        "blob references by trace (SQLite)",
+        (_TRACE_BLOBS + " WITHOUT ROWID", *_TRACE_BLOBS_FROM_SPAN_BLOBS),
+        dialect="sqlite",
+    ),
+    Migration(
+        7,
+        "blob references by trace (PostgreSQL)",
+        (_TRACE_BLOBS, *_TRACE_BLOBS_FROM_SPAN_BLOBS),
+        dialect="postgresql",
+    ),
+    Migration(8, "run totals read from the spans_by_run index", _RUN_TOTALS_IN_SPANS_BY_RUN),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -63,6 +63,8 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 class SqliteRunIndexStore(SqlRunIndexStore):
     """The run index in one SQLite file (created with its parent folders)."""
 
+    DIALECT = "sqlite"
+
     def __init__(
         self,
         path: str | os.PathLike[str],

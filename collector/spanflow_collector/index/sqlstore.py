@@ -83,6 +83,9 @@ _NO_SPANS = RunAggregate(0, 0, 0, 0, 0, 0, 0, None, ())
 class SqlRunIndexStore:
     """RunIndexStore logic over any ``Executor``; subclasses provide the transactions."""
 
+    DIALECT = ""
+    """The database, as ``Migration.dialect`` names it."""
+
     def __init__(self, *, clock: Callable[[], int] = time.time_ns) -> None:
         self._clock = clock
 
@@ -110,8 +113,9 @@ class SqlRunIndexStore:
         current = rows[0][0] if rows else 0
         migrations = pending_migrations(current)
         for migration in migrations:
-            for statement in migration.statements:
-                executor.execute(statement)
+            if migration.dialect in (None, self.DIALECT):
+                for statement in migration.statements:
+                    executor.execute(statement)
             if migration.backfill is not None:
                 migration.backfill(executor)
         if migrations:
@@ -177,10 +181,10 @@ class SqlRunIndexStore:
             "ON CONFLICT DO NOTHING",
             rows.spans,
         )
+        # One reference per blob and trace: the calls of a run re-send the same messages.
         executor.executemany(
-            "INSERT INTO span_blobs (trace_id, span_id, hash) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            rows.span_blobs,
+            "INSERT INTO trace_blobs (hash, trace_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted({(digest, trace_id) for trace_id, _, digest in rows.span_blobs}),
         )
         executor.executemany(
             f"INSERT INTO links ({LINK_COLUMNS}) VALUES ({placeholders(7)}) ON CONFLICT DO NOTHING",
