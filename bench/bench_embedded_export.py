@@ -46,6 +46,9 @@ from spanflow import attributes as attr
 from spanflow._internal.embedded_export import EmbeddedSpanExporter
 from spanflow.instrumentation._messages import set_json_array
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_overhead import MARKED_FUNCTION, mark_window, part_instructions
+
 BATCH_SIZE = 512
 _SPAN_NUMBERS = itertools.count()  # every span's messages differ, as across real calls
 
@@ -124,7 +127,6 @@ def export_us_per_span(
 
 
 # --- instruction counts ---------------------------------------------------------------------
-MARKED_FUNCTION = "sched_get_priority_max"
 # Stages of one export, each ending at a marker (bench_overhead.py's marker function).
 STAGES = (
     "convert ReadableSpan to SpanRecord",
@@ -140,7 +142,7 @@ _LABELS: list[str] = []  # the stage each marker ends, in order
 
 def _mark(ended: str) -> None:
     _LABELS.append(ended)
-    os.sched_get_priority_max(os.SCHED_OTHER)
+    mark_window()
 
 
 def _history() -> list[dict[str, Any]]:
@@ -269,7 +271,7 @@ def count_instructions(batch: int, batches: int, reference: str | None) -> None:
             for number, ended in enumerate(labels, start=1):
                 if ended in STAGES:
                     dump = Path(folder, f"callgrind.out.{number}")
-                    totals[STAGES.index(ended)] += _part_instructions(dump)
+                    totals[STAGES.index(ended)] += part_instructions(dump)
             counts[label] = totals
     spans = batch * batches
     print(f"Instructions per span exported (callgrind, {batches} exports of {batch} chat spans):")
@@ -281,13 +283,6 @@ def count_instructions(batch: int, batches: int, reference: str | None) -> None:
         print(f"| {stage} | {cells} |")
     cells = " | ".join(f"**{sum(counts[label]) / spans:,.0f}**" for label in trees)
     print(f"| **total** | {cells} |")
-
-
-def _part_instructions(dump: Path) -> int:
-    for line in dump.read_text().splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    raise RuntimeError(f"no instruction count in {dump}")
 
 
 def main() -> int:

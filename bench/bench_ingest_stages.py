@@ -60,6 +60,7 @@ from spanflow_collector.redact import redact_spans
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_ingest import BATCH_SIZE, build_requests
+from bench_overhead import MARKED_FUNCTION, mark_window, part_instructions
 
 WRITE_BATCH_REQUESTS = 2  # 1,024 spans: the pipeline's transaction size
 
@@ -206,14 +207,7 @@ def compare_with_reference(
     )
 
 
-MARKED_FUNCTION = "sched_get_priority_max"
 WORKER_STAGES = ("decode", "redaction", "rows")
-
-
-def _mark() -> None:
-    """Under callgrind a new part of the count starts at each call (``--dump-before`` of this C
-    function of libc); elsewhere it costs a system call."""
-    os.sched_get_priority_max(os.SCHED_OTHER)
 
 
 def count_child(requests: int, reference: str | None) -> None:
@@ -227,13 +221,13 @@ def count_child(requests: int, reference: str | None) -> None:
         request.ParseFromString(body)
         parsed.append(request)
     build_rows(redact_spans(decode(parsed[0]).records))  # redactor and key caches warm
-    _mark()
+    mark_window()
     records = [decode(request).records for request in parsed[1:]]
-    _mark()
+    mark_window()
     redacted = [redact_spans(batch) for batch in records]
-    _mark()
+    mark_window()
     [build_rows(batch) for batch in redacted]
-    _mark()
+    mark_window()
 
 
 def count_instructions(requests: int, reference: str | None) -> None:
@@ -260,7 +254,7 @@ def count_instructions(requests: int, reference: str | None) -> None:
             )
             # Part 1 is the start-up; parts 2-4 the stages.
             counts[label] = [
-                _part_instructions(Path(folder) / f"callgrind.out.{n}") for n in (2, 3, 4)
+                part_instructions(Path(folder) / f"callgrind.out.{n}") for n in (2, 3, 4)
             ]
     spans = requests * BATCH_SIZE
     print(f"Instructions per span (callgrind, {spans:,} spans):")
@@ -270,13 +264,6 @@ def count_instructions(requests: int, reference: str | None) -> None:
     for index, stage in enumerate(WORKER_STAGES):
         cells = " | ".join(f"{counts[label][index] / spans:,.0f}" for label in columns)
         print(f"| worker: {stage} | {cells} |")
-
-
-def _part_instructions(dump: Path) -> int:
-    for line in dump.read_text().splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    raise RuntimeError(f"no instruction count in {dump}")
 
 
 def main() -> int:

@@ -393,12 +393,20 @@ def window_instructions(counts_dir: str) -> list[int]:
     parts 1, 3, 5... end at a window's opening marker (set-up, warm-up), parts 2, 4, 6... are the
     windows themselves.
     """
-    parts = []
-    for number in range(1, 2 * len(WORKLOADS) + 1):
-        with open(f"{counts_dir}/callgrind.out.{number}", encoding="utf-8") as dump:
-            summary = next(line for line in dump if line.startswith("summary:"))
-        parts.append(int(summary.split()[1]))
+    parts = [
+        part_instructions(f"{counts_dir}/callgrind.out.{number}")
+        for number in range(1, 2 * len(WORKLOADS) + 1)
+    ]
     return parts[1::2]
+
+
+def part_instructions(dump: str | os.PathLike[str]) -> int:
+    """The instructions counted in one part of a callgrind count (its ``summary:`` line)."""
+    with open(dump, encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no instruction count in {dump}")
 
 
 def spread(values: list[float], scale: float = 1.0, fmt: str = "{:+.0f}") -> str:

@@ -46,6 +46,15 @@ class _StreamState:
         if accumulator is not None:
             accumulator.add(event)
 
+    def hand(self, event: Any) -> None:
+        """Hand ``event`` to whatever takes events now (nothing once the span has ended)."""
+        take = self.take
+        if take is not None:
+            try:
+                take(event)
+            except Exception:
+                self.unreadable()
+
     def unreadable(self) -> None:
         """The accumulator failed on an event: stop following this stream; the span still ends."""
         self.take = None
@@ -137,12 +146,7 @@ def _next_event(state: _StreamState) -> Any:
     except BaseException as error:
         state.failed(error)
         raise
-    take = state.take
-    if take is not None:
-        try:
-            take(event)
-        except Exception:
-            state.unreadable()
+    state.hand(event)
     return event
 
 
@@ -165,23 +169,7 @@ class _Events:
         return self
 
     def __next__(self) -> Any:
-        # _next_event(self._state), inlined: this runs for every chunk.
-        state = self._state
-        try:
-            event = state.next()
-        except StopIteration:
-            state.exhausted()
-            raise
-        except BaseException as error:
-            state.failed(error)
-            raise
-        take = state.take
-        if take is not None:
-            try:
-                take(event)
-            except Exception:
-                state.unreadable()
-        return event
+        return _next_event(self._state)
 
 
 class SyncStreamProxy(_StreamProxyBase):
@@ -235,12 +223,7 @@ class AsyncStreamProxy(_StreamProxyBase):
         except BaseException as error:
             state.failed(error)
             raise
-        take = state.take
-        if take is not None:
-            try:
-                take(event)
-            except Exception:
-                state.unreadable()
+        state.hand(event)
         return event
 
     async def __aenter__(self) -> AsyncStreamProxy:

@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,25 +182,16 @@ _PLAIN_FLOAT_MIN = 1e-4
 _PLAIN_FLOAT_END = 1e16
 
 
-def kept_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """The response headers worth replaying, lower-cased names; never credentials."""
-    kept = []
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered in KEPT_RESPONSE_HEADERS:
-            kept.append((lowered, value))
-    return tuple(kept)
-
-
 _KEPT_HEADER_BYTES = frozenset(name.encode("ascii") for name in KEPT_RESPONSE_HEADERS)
 
 
 def kept_raw_headers(
     raw: Iterable[tuple[bytes, bytes]], encoding: str
 ) -> tuple[tuple[str, str], ...]:
-    """:func:`kept_headers` of headers as bytes (httpx's ``Headers.raw``), decoded with their
-    ``encoding``: only the kept ones are decoded. What ``kept_headers`` gives for the same
-    headers decoded: the kept names are ASCII, and no other byte string lowers to one."""
+    """The response headers worth replaying (``KEPT_RESPONSE_HEADERS``, never credentials), with
+    lower-cased names, from headers as bytes (httpx's ``Headers.raw``): only the kept ones are
+    decoded, with the headers' ``encoding``. The kept names are ASCII and no other byte string
+    lowers to one, so this equals decoding every header first and keeping those."""
     kept = []
     for name, value in raw:
         lowered = name.lower()
