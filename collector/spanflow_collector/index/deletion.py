@@ -9,6 +9,7 @@ from spanflow_collector.index.artifacts import delete_artifact_rows
 from spanflow_collector.index.content import collect_blob_hashes
 from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.record_rows import RECORD_TABLES
+from spanflow_collector.index.run_totals import delete_totals
 
 
 def delete_with_subruns(executor: Executor, run_ids: list[str]) -> int:
@@ -64,6 +65,7 @@ def delete_with_subruns(executor: Executor, run_ids: list[str]) -> int:
         delete_artifact_rows(executor, batch)
         executor.execute(f"DELETE FROM run_values WHERE run_id IN ({in_list})", batch)
         executor.execute(f"DELETE FROM run_tags WHERE run_id IN ({in_list})", batch)
+        delete_totals(executor, in_list, batch)
         for table in RECORD_TABLES:
             executor.execute(f"DELETE FROM {table} WHERE run_id IN ({in_list})", batch)
         executor.execute(f"DELETE FROM runs WHERE id IN ({in_list})", batch)

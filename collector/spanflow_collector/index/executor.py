@@ -15,8 +15,9 @@ class Executor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement; return its rows (empty for statements without rows)."""
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for each parameter row."""
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one statement for each parameter row; return how many rows they changed (an
+        insert whose conflict was ignored changes none)."""
 
 
 def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

@@ -84,22 +84,25 @@ class _PostgresExecutor:
             cursor.execute(_to_pyformat(statement), _storable(params))
             return list(cursor.fetchall()) if cursor.description is not None else []
 
-    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> int:
         storable = [_storable(row) for row in rows]
         if not storable:
-            return
+            return 0
         insert = _ROW_INSERT.match(statement)
         with self._connection.cursor() as cursor:
             if insert is None or len(storable) < _COPY_MIN_ROWS:
                 cursor.executemany(_to_pyformat(statement), storable)
-            elif insert["ignore_conflicts"] is None:
+                return max(cursor.rowcount, 0)  # psycopg sums the statements' counts
+            if insert["ignore_conflicts"] is None:
                 _copy(cursor, insert["table"], insert["columns"], storable)
-            else:
-                self._copy_ignoring_conflicts(cursor, insert["table"], insert["columns"], storable)
+                return len(storable)
+            return self._copy_ignoring_conflicts(
+                cursor, insert["table"], insert["columns"], storable
+            )
 
     def _copy_ignoring_conflicts(
         self, cursor: psycopg.Cursor[Any], table: str, columns: str, rows: list[list[Any]]
-    ) -> None:
+    ) -> int:
         """COPY cannot skip conflicting rows: the rows are copied into a temporary table of the
         same shape and inserted from there with ``ON CONFLICT DO NOTHING``, in their order (of
         two rows with one key the first is kept, as with one statement per row)."""
@@ -121,6 +124,7 @@ class _PostgresExecutor:
                 order=sql.Identifier(_STAGING_ORDER),
             )
         )
+        return max(cursor.rowcount, 0)
 
 
 _STAGING_ORDER = "staging_order"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from spanflow_collector.index import attribute_values
+from spanflow_collector.index import attribute_values, run_totals
 from spanflow_collector.index.executor import Executor
 
 
@@ -249,6 +249,28 @@ _RUN_TOTALS_IN_SPANS_BY_RUN = (
     "status_code, input_tokens, output_tokens)",
 )
 
+# A run's sums over its spans, kept by each batch (run_totals.py) instead of summed again
+# from all the run's spans on every write; the backfill sums them once from the spans stored.
+_RUN_TOTALS = (
+    """CREATE TABLE run_totals (
+        run_id TEXT PRIMARY KEY,
+        span_count BIGINT NOT NULL,
+        llm_call_count BIGINT NOT NULL,
+        error_count BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        first_start_ns BIGINT NOT NULL,
+        last_end_ns BIGINT NOT NULL,
+        last_heartbeat_ns BIGINT
+    )""",
+    """CREATE TABLE run_traces (
+        run_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        first_start_ns BIGINT NOT NULL,
+        PRIMARY KEY (run_id, trace_id)
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
@@ -271,6 +293,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         dialect="postgresql",
     ),
     Migration(8, "run totals read from the spans_by_run index", _RUN_TOTALS_IN_SPANS_BY_RUN),
+    Migration(9, "run totals kept up to date by each batch", _RUN_TOTALS, run_totals.backfill),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

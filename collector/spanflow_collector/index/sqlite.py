@@ -51,8 +51,8 @@ class _SqliteExecutor:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._connection.execute(sql, params).fetchall()
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._connection.executemany(sql, rows)
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        return self._connection.executemany(sql, rows).rowcount
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:

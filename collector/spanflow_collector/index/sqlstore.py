@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from spanflow import attributes as attr
-from spanflow.query.records import INT64_MAX, LinkRecord, RunRecord, SpanRecord
+from spanflow.query.records import LinkRecord, RunRecord, SpanRecord
 from spanflow.query.store import (
     MetricPoint,
     RunPage,
@@ -29,11 +29,12 @@ from spanflow.query.store import (
     SpanLinkEdge,
     SpanPage,
 )
+from spanflow_collector.index import run_totals
 from spanflow_collector.index.artifacts import read_artifact_content
 from spanflow_collector.index.attribute_values import ATTRIBUTE_KIND, comparable
 from spanflow_collector.index.content import plain_attributes, plain_json
 from spanflow_collector.index.deletion import delete_with_subruns
-from spanflow_collector.index.derive import RunAggregate, RunRow, derive_run
+from spanflow_collector.index.derive import RunRow, derive_run
 from spanflow_collector.index.executor import Executor, chunks, placeholders
 from spanflow_collector.index.held_records import release_held
 from spanflow_collector.index.prepared import PreparedSpans, merge_rows
@@ -64,20 +65,16 @@ from spanflow_collector.index.rows import (
     span_record,
 )
 from spanflow_collector.index.run_claims import claimed_held, hold_unclaimed
+from spanflow_collector.index.run_totals import MARKER_KINDS
 from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
 from spanflow_collector.redact import redact_run_records, redact_spans
 
 T = TypeVar("T")
 _RUN_KINDS = f"('{attr.SpanKindValue.RUN}', '{attr.SpanKindValue.RUN_START}')"
-_MARKER_KINDS = f"('{attr.SpanKindValue.RUN_START}', '{attr.SpanKindValue.RUN_HEARTBEAT}')"
 _LEVEL_SPAN_CONDITION = (
     f"(s.sf_kind IN {_RUN_KINDS} OR "
     "(s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id))"
 )
-
-
-# The aggregate of a run known only from its run records so far (no span stored yet).
-_NO_SPANS = RunAggregate(0, 0, 0, 0, 0, 0, 0, None, ())
 
 
 class SqlRunIndexStore:
@@ -176,7 +173,7 @@ class SqlRunIndexStore:
             "INSERT INTO resources (hash, attributes) VALUES (?, ?) ON CONFLICT DO NOTHING",
             sorted(rows.resources.items()),
         )
-        executor.executemany(
+        stored = executor.executemany(
             f"INSERT INTO spans ({SPAN_COLUMNS}) VALUES ({placeholders(20)}) "
             "ON CONFLICT DO NOTHING",
             rows.spans,
@@ -201,9 +198,10 @@ class SqlRunIndexStore:
             record_rows = build_record_rows(kept, received_ns)
         write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
-        affected = set(rows.own_run_ids) | record_rows.run_ids
         traces = rows.unowned_trace_ids | record_rows.start_trace_ids
-        affected |= self._assign_trace_runs(executor, sorted(traces))
+        moved = self._assign_trace_runs(executor, sorted(traces))
+        self._update_totals(executor, rows, stored, moved)
+        affected = set(rows.own_run_ids) | record_rows.run_ids | moved
         self._recompute_runs(executor, sorted(affected))
         # The runs of records this batch held too: a writer that stored their trace's start
         # record meanwhile could not see them held (they were not committed yet).
@@ -263,10 +261,26 @@ class SqlRunIndexStore:
         )
         return touched
 
+    def _update_totals(
+        self, executor: Executor, rows: BatchRows, stored: int, moved: set[str]
+    ) -> None:
+        """Bring ``run_totals`` up to date with the batch (``run_totals.py``): the batch's spans
+        are added to their runs when all of them were new; runs that spans were assigned to or
+        moved from, and the batch's runs when only some of its spans were new, are summed
+        again."""
+        if stored == 0:
+            run_totals.sum_again(executor, sorted(moved))
+        elif stored == run_totals.distinct_span_count(rows.spans):
+            run_totals.add_batch(executor, rows.spans, skip=moved)
+            run_totals.sum_again(executor, sorted(moved))
+        else:
+            run_totals.sum_again(executor, sorted(moved | rows.own_run_ids))
+
     def _recompute_runs(self, executor: Executor, run_ids: Sequence[str]) -> None:
+        """Derive the runs' rows from their totals, level spans and run records."""
         for batch in chunks(run_ids):
             in_list = placeholders(len(batch))
-            aggregates = self._aggregates(executor, batch, in_list)
+            aggregates = run_totals.load_aggregates(executor, batch, in_list)
             level_spans: dict[str, list[SpanRecord]] = {run_id: [] for run_id in batch}
             for run_id, span in self._spans_where(
                 executor,
@@ -277,7 +291,7 @@ class SqlRunIndexStore:
                 level_spans[run_id].append(span)
             states = load_record_states(executor, batch, in_list)
             for run_id in states.keys() - aggregates.keys():
-                aggregates[run_id] = _NO_SPANS
+                aggregates[run_id] = run_totals.NO_SPANS
             derived = [
                 derive_run(run_id, aggregate, level_spans[run_id], states.get(run_id))
                 for run_id, aggregate in aggregates.items()
@@ -288,44 +302,6 @@ class SqlRunIndexStore:
             if gone:
                 executor.execute(f"DELETE FROM runs WHERE id IN ({placeholders(len(gone))})", gone)
             self._upsert_runs(executor, derived)
-
-    def _aggregates(
-        self, executor: Executor, run_ids: list[str], in_list: str
-    ) -> dict[str, RunAggregate]:
-        traces: dict[str, list[tuple[int, str]]] = {}
-        for run_id, trace_id, first_start in executor.execute(
-            "SELECT run_id, trace_id, MIN(start_ns) FROM spans "
-            f"WHERE run_id IN ({in_list}) GROUP BY run_id, trace_id",
-            run_ids,
-        ):
-            traces.setdefault(run_id, []).append((first_start, trace_id))
-        aggregates: dict[str, RunAggregate] = {}
-        for row in executor.execute(
-            "SELECT run_id, "
-            f"CAST(SUM(CASE WHEN sf_kind IN {_MARKER_KINDS} THEN 0 ELSE 1 END) AS BIGINT), "
-            "CAST(SUM(is_llm) AS BIGINT), "
-            "CAST(SUM(CASE WHEN status_code = 2 THEN 1 ELSE 0 END) AS BIGINT), "
-            # Summed as doubles, which cannot overflow, then saturated to BIGINT in Python.
-            "SUM(CAST(input_tokens AS DOUBLE PRECISION)), "
-            "SUM(CAST(output_tokens AS DOUBLE PRECISION)), "
-            "MIN(start_ns), MAX(end_ns), "
-            f"MAX(CASE WHEN sf_kind = '{attr.SpanKindValue.RUN_HEARTBEAT}' THEN end_ns END) "
-            f"FROM spans WHERE run_id IN ({in_list}) GROUP BY run_id",
-            run_ids,
-        ):
-            run_id = row[0]
-            aggregates[run_id] = RunAggregate(
-                span_count=row[1],
-                llm_call_count=row[2],
-                error_count=row[3],
-                input_tokens=saturated_int(row[4]),
-                output_tokens=saturated_int(row[5]),
-                first_start_ns=row[6],
-                last_end_ns=row[7],
-                last_heartbeat_ns=row[8],
-                trace_ids=tuple(trace_id for _, trace_id in sorted(traces.get(run_id, []))),
-            )
-        return aggregates
 
     def _upsert_runs(self, executor: Executor, runs: Sequence[RunRow]) -> None:
         columns = [column.strip() for column in RUN_COLUMNS.split(",")]
@@ -470,7 +446,7 @@ class SqlRunIndexStore:
         after = decode_span_cursor(cursor) if cursor else None
         condition = "s.run_id = ?"
         if not include_markers:
-            condition += f" AND (s.sf_kind IS NULL OR s.sf_kind NOT IN {_MARKER_KINDS})"
+            condition += f" AND (s.sf_kind IS NULL OR s.sf_kind NOT IN {MARKER_KINDS})"
         key = "(s.start_ns, s.span_id, s.trace_id)"
 
         def work(executor: Executor) -> SpanPage:
@@ -589,12 +565,3 @@ def _artifacts_json(artifacts: dict[str, Any]) -> str:
         },
         sort_keys=True,
     )
-
-
-def saturated_int(total: float | None) -> int:
-    """A SUM read as a double, as an int within BIGINT (saturating instead of overflowing)."""
-    if total is None or total != total:
-        return 0
-    if total >= 2.0**63:  # every double below 2**63 converts to an int that fits BIGINT
-        return INT64_MAX
-    return int(max(total, 0.0))
