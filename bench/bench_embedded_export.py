@@ -180,9 +180,11 @@ def count_child(batch: int, batches: int, db_dir: str) -> None:
     for store_class, name, before, itself in (
         (SqliteRunIndexStore, "_write", stages[2], stages[6]),
         (sqlstore.SqlRunIndexStore, "_assign_trace_runs", stages[3], stages[4]),
+        (sqlstore.SqlRunIndexStore, "_update_totals", stages[5], stages[5]),
         (sqlstore.SqlRunIndexStore, "_recompute_runs", stages[6], stages[5]),
     ):
-        setattr(store_class, name, marking(getattr(store_class, name), before, itself))
+        if hasattr(store_class, name):  # a reference tree from before run_totals has none
+            setattr(store_class, name, marking(getattr(store_class, name), before, itself))
     # The spans and run records reach a collector; this thread exports them into the index
     # between markers, so no other thread's work lands in a stage.
     embedded = EmbeddedSpanExporter(os.path.join(db_dir, "index.db"))

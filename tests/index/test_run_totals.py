@@ -133,6 +133,11 @@ def test_a_batch_of_new_spans_does_not_sum_its_run_again(tmp_path: Path) -> None
     store.write_spans([run.llm(input_tokens=3), run.child("tool")])
     summed = [sql for sql in statements if "FROM spans WHERE run_id IN" in sql]
     assert summed == []
+    connection = store._connection()
+    for sql in statements:  # neither are the run's other spans read to find its level spans
+        if sql.startswith("SELECT") and " spans" in sql:
+            plan = [row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any("spans_by_run" in step or "SCAN s" in step for step in plan), (sql, plan)
     resent = run.llm(input_tokens=4)
     store.write_spans([resent])
     store.write_spans([resent, run.llm(input_tokens=5)])  # one new, one stored: which is unknown
@@ -154,6 +159,8 @@ def test_an_index_of_schema_8_gets_its_run_totals_summed_on_upgrade(tmp_path: Pa
     with sqlite3.connect(path) as connection:  # the index as schema 8 left it
         connection.execute("DROP TABLE run_totals")
         connection.execute("DROP TABLE run_traces")
+        connection.execute("DROP INDEX spans_level")
+        connection.execute("DROP INDEX spans_foreign_roots")
         connection.execute("UPDATE schema_version SET version = 8")
     store = SqliteRunIndexStore(path)
     assert store.list_runs(RunQuery(limit=1000)).runs == before

@@ -216,6 +216,8 @@ def test_an_index_from_before_attribute_filters_is_backfilled_on_upgrade(tmp_pat
         connection.execute("CREATE INDEX spans_by_run ON spans (run_id, start_ns)")
         connection.execute("DROP TABLE run_totals")  # schema 9
         connection.execute("DROP TABLE run_traces")
+        connection.execute("DROP INDEX spans_level")
+        connection.execute("DROP INDEX spans_foreign_roots")
         connection.execute("UPDATE schema_version SET version = 2")
     refused = subprocess.run(
         [sys.executable, "-m", "spanflow.cli", "runs", "list", "--db", str(db)],

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from spanflow import attributes as attr
 from spanflow_collector.index import attribute_values, run_totals
 from spanflow_collector.index.executor import Executor
+
+RUN_KINDS = f"('{attr.SpanKindValue.RUN}', '{attr.SpanKindValue.RUN_START}')"
+"""The ``sf_kind`` values of run roots and start markers, as an SQL list."""
 
 
 class SchemaVersionError(RuntimeError):
@@ -269,6 +273,11 @@ _RUN_TOTALS = (
         first_start_ns BIGINT NOT NULL,
         PRIMARY KEY (run_id, trace_id)
     )""",
+    # A run's level spans (sqlstore.py reads them on every write to the run) without scanning
+    # the rest of its spans: partial indexes, so the other spans add no index entry.
+    f"CREATE INDEX spans_level ON spans (run_id) WHERE sf_kind IN {RUN_KINDS}",
+    "CREATE INDEX spans_foreign_roots ON spans (run_id) "
+    "WHERE own_run_id IS NULL AND parent_span_id IS NULL",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -66,14 +66,16 @@ from spanflow_collector.index.rows import (
 )
 from spanflow_collector.index.run_claims import claimed_held, hold_unclaimed
 from spanflow_collector.index.run_totals import MARKER_KINDS
-from spanflow_collector.index.schema import VERSION_TABLE, pending_migrations
+from spanflow_collector.index.schema import RUN_KINDS, VERSION_TABLE, pending_migrations
 from spanflow_collector.redact import redact_run_records, redact_spans
 
 T = TypeVar("T")
-_RUN_KINDS = f"('{attr.SpanKindValue.RUN}', '{attr.SpanKindValue.RUN_START}')"
-_LEVEL_SPAN_CONDITION = (
-    f"(s.sf_kind IN {_RUN_KINDS} OR "
-    "(s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id))"
+# A run's level spans (derive.py), each kind read through a partial index of its own (schema
+# 9), so deriving a run does not scan its other spans: the roots and start markers of spanflow
+# runs, and the roots of traces from other SDKs that are runs of their own.
+_LEVEL_SPAN_CONDITIONS = (
+    f"s.sf_kind IN {RUN_KINDS}",
+    "s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id",
 )
 
 
@@ -243,7 +245,7 @@ class SqlRunIndexStore:
                 )
             )
             for trace_id, level_run, any_run, has_root, has_unowned in executor.execute(
-                f"SELECT trace_id, MIN(CASE WHEN sf_kind IN {_RUN_KINDS} THEN own_run_id END), "
+                f"SELECT trace_id, MIN(CASE WHEN sf_kind IN {RUN_KINDS} THEN own_run_id END), "
                 "MIN(own_run_id), MAX(CASE WHEN parent_span_id IS NULL THEN 1 ELSE 0 END), "
                 "MAX(CASE WHEN own_run_id IS NULL THEN 1 ELSE 0 END) "
                 f"FROM spans WHERE trace_id IN ({in_list}) GROUP BY trace_id",
@@ -282,13 +284,15 @@ class SqlRunIndexStore:
             in_list = placeholders(len(batch))
             aggregates = run_totals.load_aggregates(executor, batch, in_list)
             level_spans: dict[str, list[SpanRecord]] = {run_id: [] for run_id in batch}
-            for run_id, span in self._spans_where(
-                executor,
-                f"s.run_id IN ({in_list}) AND {_LEVEL_SPAN_CONDITION}",
-                batch,
-                extra_column="s.run_id",
-            ):
-                level_spans[run_id].append(span)
+            for condition in _LEVEL_SPAN_CONDITIONS:
+                for run_id, span in self._spans_where(
+                    executor,
+                    f"s.run_id IN ({in_list}) AND {condition}",
+                    batch,
+                    extra_column="s.run_id",
+                    ordered=False,  # derive_run orders them
+                ):
+                    level_spans[run_id].append(span)
             states = load_record_states(executor, batch, in_list)
             for run_id in states.keys() - aggregates.keys():
                 aggregates[run_id] = run_totals.NO_SPANS
@@ -365,12 +369,16 @@ class SqlRunIndexStore:
         params: Sequence[Any],
         *,
         extra_column: str | None = None,
+        ordered: bool = True,
     ) -> list[tuple[Any, SpanRecord]]:
-        """Spans matching ``condition`` (on alias ``s``) in start order, blobs reassembled."""
+        """Spans matching ``condition`` (on alias ``s``), blobs reassembled; in start order
+        unless not ``ordered`` (which leaves the database free to pick a partial index over
+        the index that gives that order)."""
         columns = READ_COLUMNS + (f", {extra_column}" if extra_column else "")
+        order = " ORDER BY s.start_ns, s.span_id" if ordered else ""
         rows = executor.execute(
             f"SELECT {columns} FROM spans s JOIN resources r ON r.hash = s.resource_hash "
-            f"WHERE {condition} ORDER BY s.start_ns, s.span_id",
+            f"WHERE {condition}{order}",
             params,
         )
         parsed, hashes = parse_span_rows(rows)
