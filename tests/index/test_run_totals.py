@@ -6,7 +6,7 @@ import random
 import sqlite3
 from pathlib import Path
 
-from index_builders import SECOND, RunSpans, foreign_trace
+from index_builders import SECOND, RunSpans, foreign_trace, new_trace_id
 
 from spanflow import attributes as attr
 from spanflow.query.records import SpanRecord, StatusCode
@@ -146,6 +146,39 @@ def test_a_batch_of_new_spans_does_not_sum_its_run_again(tmp_path: Path) -> None
     assert summary is not None
     assert (summary.span_count, summary.llm_call_count) == (304, 303)
     assert summary.input_tokens == 300 * 10 + 3 + 4 + 5
+    store.close()
+
+
+def test_spans_of_other_sdks_arriving_batch_by_batch_are_added_not_summed_again(
+    tmp_path: Path,
+) -> None:
+    """A long trace of another SDK, and spans of other SDKs inside a spanflow run's trace, cost
+    each batch what it holds: once their run is known, later batches add to it."""
+    store = SqliteRunIndexStore(tmp_path / "index.db")
+    trace = foreign_trace(children=200)
+    root, children = trace[0], trace[1:]
+    run = RunSpans("R-with-http")
+    store.write_spans([root, *children[:100], run.marker()])
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    for start in range(100, 200, 25):
+        store.write_spans(children[start : start + 25])
+        store.write_spans([run.child(f"GET /{start}", stamped=False), run.llm()])
+    assert [sql for sql in statements if "FROM spans WHERE run_id IN" in sql] == []
+    foreign = store.get_run(root.trace_id)
+    assert foreign is not None and foreign.span_count == 201
+    summary = store.get_run("R-with-http")
+    assert summary is not None and (summary.span_count, summary.llm_call_count) == (8, 4)
+    statements.clear()
+    late = run.child("waited for its run", stamped=False)
+    elsewhere = RunSpans("R-elsewhere", trace_id=new_trace_id())
+    store.write_spans([elsewhere.child("no run known yet", stamped=False)])
+    store.write_spans([elsewhere.marker(), late])  # the waiting span moves in: summed again
+    assert [sql for sql in statements if "FROM spans WHERE run_id IN" in sql] != []
+    moved = store.get_run("R-elsewhere")
+    assert moved is not None and moved.span_count == 1
+    summary = store.get_run("R-with-http")
+    assert summary is not None and summary.span_count == 9
     store.close()
 
 

@@ -6,8 +6,9 @@ in that order). A batch whose span inserts all went in (the insert count equals 
 spans) adds its own spans' sums to those rows: the cost of a batch no longer grows with the size
 of the runs it touches. A run is instead summed again from all its stored spans when that count
 says some spans were stored already (a resent batch, partly or wholly: which ones is not known),
-and when spans without a run id of their own were assigned to it or moved away from it. Either
-way the totals equal the sums over the stored spans, whatever order the spans arrived in.
+and when spans without a run id of their own moved to it from another run or from an earlier
+batch, or away from it; such spans that the batch itself brought are added like the others.
+Either way the totals equal the sums over the stored spans, whatever order the spans arrived in.
 
 On PostgreSQL both steps run under the derivation lock (``postgres.py``), after the batch's
 inserts: a batch adds to the totals the batches committed before it left, and a run summed
@@ -16,7 +17,7 @@ again sees every span committed so far.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,15 +76,21 @@ def distinct_span_count(span_rows: Sequence[tuple[Any, ...]]) -> int:
 
 
 def add_batch(
-    executor: Executor, span_rows: Sequence[tuple[Any, ...]], skip: Iterable[str]
+    executor: Executor,
+    span_rows: Sequence[tuple[Any, ...]],
+    skip: Iterable[str],
+    assigned: Mapping[str, str],
 ) -> set[str]:
     """Add the newly stored ``span_rows`` to their runs' totals, except the runs in ``skip``
-    (summed again instead); return the runs added to."""
+    (summed again instead); a span without a run id counts for the run ``assigned`` gives its
+    trace, if any. Returns the runs added to."""
     skipped = set(skip)
     sums: dict[str, _Sums] = {}
     seen: set[tuple[str, str]] = set()
     for row in span_rows:
         run_id = row[_RUN_ID]
+        if run_id is None:
+            run_id = assigned.get(row[_TRACE_ID])
         if run_id is None or run_id in skipped:
             continue
         key = (row[_TRACE_ID], row[_SPAN_ID])

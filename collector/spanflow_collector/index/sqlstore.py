@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from spanflow import attributes as attr
@@ -77,6 +78,18 @@ _LEVEL_SPAN_CONDITIONS = (
     f"s.sf_kind IN {RUN_KINDS}",
     "s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id",
 )
+
+
+@dataclass
+class TraceAssignment:
+    """What assigning a batch's traces to runs changed (``_assign_trace_runs``)."""
+
+    touched: set[str] = field(default_factory=set)
+    """Runs that spans were assigned to or moved from: their rows are derived again."""
+    summed_again: set[str] = field(default_factory=set)
+    """Runs whose totals must be summed again from their stored spans."""
+    added: dict[str, str] = field(default_factory=dict)
+    """Trace id -> run, for traces that assigned only the batch's new spans to that run."""
 
 
 class SqlRunIndexStore:
@@ -201,9 +214,10 @@ class SqlRunIndexStore:
         write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
         traces = rows.unowned_trace_ids | record_rows.start_trace_ids
-        moved = self._assign_trace_runs(executor, sorted(traces))
-        self._update_totals(executor, rows, stored, moved)
-        affected = set(rows.own_run_ids) | record_rows.run_ids | moved
+        all_new = stored == run_totals.distinct_span_count(rows.spans)
+        assignment = self._assign_trace_runs(executor, sorted(traces), rows, all_new=all_new)
+        self._update_totals(executor, rows, stored, all_new, assignment)
+        affected = set(rows.own_run_ids) | record_rows.run_ids | assignment.touched
         self._recompute_runs(executor, sorted(affected))
         # The runs of records this batch held too: a writer that stored their trace's start
         # record meanwhile could not see them held (they were not committed yet).
@@ -219,24 +233,35 @@ class SqlRunIndexStore:
         write_record_rows(executor, held_rows)
         self._recompute_runs(executor, sorted(held_rows.run_ids))
 
-    def _assign_trace_runs(self, executor: Executor, trace_ids: Sequence[str]) -> set[str]:
-        """Give spans without ``spanflow.run.id`` the run of their trace; return touched runs.
+    def _assign_trace_runs(
+        self, executor: Executor, trace_ids: Sequence[str], rows: BatchRows, *, all_new: bool
+    ) -> TraceAssignment:
+        """Give spans without ``spanflow.run.id`` the run of their trace.
 
         A trace's run is the run whose root, start marker or start record is in it, else the
         run of any spanflow span in it, else — when the trace has a root — a run of its own
         whose id is the trace id (traces from other OTel SDKs). Until then its spans wait
-        unassigned.
+        unassigned. Only spans whose run changes are updated. When the only spans a trace
+        assigns are this batch's own new ones (``all_new``: every span of the batch was
+        stored by it), its run's totals can add them; a run that spans moved to from another
+        run or from an earlier batch, and a run they moved from, are summed again.
         """
-        touched: set[str] = set()
-        updates: list[tuple[str | None, str]] = []
+        assignment = TraceAssignment()
+        batch_unowned: dict[str, set[str]] = {}
+        for row in rows.spans:
+            if row[3] is None:  # own_run_id (rows.SPAN_COLUMNS)
+                batch_unowned.setdefault(row[0], set()).add(row[1])
+        updates: list[tuple[str, str, str]] = []
+        unassigned: list[tuple[str]] = []
         for batch in chunks(trace_ids):
             in_list = placeholders(len(batch))
-            for (run_id,) in executor.execute(
-                "SELECT DISTINCT run_id FROM spans WHERE own_run_id IS NULL "
-                f"AND run_id IS NOT NULL AND trace_id IN ({in_list})",
+            held: dict[str, dict[str | None, int]] = {}
+            for trace_id, run_id, count in executor.execute(
+                "SELECT trace_id, run_id, COUNT(*) FROM spans WHERE own_run_id IS NULL "
+                f"AND trace_id IN ({in_list}) GROUP BY trace_id, run_id",
                 batch,
             ):
-                touched.add(run_id)
+                held.setdefault(trace_id, {})[run_id] = count
             started = dict(
                 executor.execute(
                     "SELECT trace_id, MIN(run_id) FROM run_starts "
@@ -244,39 +269,63 @@ class SqlRunIndexStore:
                     batch,
                 )
             )
-            for trace_id, level_run, any_run, has_root, has_unowned in executor.execute(
+            for trace_id, level_run, any_run, has_root in executor.execute(
                 f"SELECT trace_id, MIN(CASE WHEN sf_kind IN {RUN_KINDS} THEN own_run_id END), "
-                "MIN(own_run_id), MAX(CASE WHEN parent_span_id IS NULL THEN 1 ELSE 0 END), "
-                "MAX(CASE WHEN own_run_id IS NULL THEN 1 ELSE 0 END) "
+                "MIN(own_run_id), MAX(CASE WHEN parent_span_id IS NULL THEN 1 ELSE 0 END) "
                 f"FROM spans WHERE trace_id IN ({in_list}) GROUP BY trace_id",
                 batch,
             ):
-                if not has_unowned:
+                runs_now = held.get(trace_id)
+                if not runs_now:
                     continue
                 run_id = level_run or started.get(trace_id) or any_run
                 run_id = run_id or (trace_id if has_root else None)
-                updates.append((run_id, trace_id))
-                if run_id is not None:
-                    touched.add(run_id)
+                moved_from = {old for old in runs_now if old is not None and old != run_id}
+                waiting = runs_now.get(None, 0) if run_id is not None else 0
+                if moved_from:
+                    assignment.touched |= moved_from
+                    assignment.summed_again |= moved_from
+                    if run_id is None:
+                        unassigned.append((trace_id,))
+                if run_id is None or not (moved_from or waiting):
+                    continue
+                updates.append((run_id, trace_id, run_id))
+                assignment.touched.add(run_id)
+                only_new = all_new and waiting == len(batch_unowned.get(trace_id, ()))
+                if moved_from or not only_new:
+                    assignment.summed_again.add(run_id)
+                else:
+                    assignment.added[trace_id] = run_id
         executor.executemany(
-            "UPDATE spans SET run_id = ? WHERE trace_id = ? AND own_run_id IS NULL", updates
+            "UPDATE spans SET run_id = ? WHERE trace_id = ? AND own_run_id IS NULL "
+            "AND (run_id IS NULL OR run_id <> ?)",
+            updates,
         )
-        return touched
+        executor.executemany(
+            "UPDATE spans SET run_id = NULL WHERE trace_id = ? AND own_run_id IS NULL", unassigned
+        )
+        return assignment
 
     def _update_totals(
-        self, executor: Executor, rows: BatchRows, stored: int, moved: set[str]
+        self,
+        executor: Executor,
+        rows: BatchRows,
+        stored: int,
+        all_new: bool,
+        assignment: TraceAssignment,
     ) -> None:
-        """Bring ``run_totals`` up to date with the batch (``run_totals.py``): the batch's spans
-        are added to their runs when all of them were new; runs that spans were assigned to or
-        moved from, and the batch's runs when only some of its spans were new, are summed
-        again."""
+        """Bring ``run_totals`` up to date with the batch (``run_totals.py``): when all its
+        spans were new, they are added to their runs (spans without a run id to the run their
+        trace assigned them), and the runs spans moved to or from are summed again; when only
+        some were new, every run the batch touched is summed again."""
         if stored == 0:
-            run_totals.sum_again(executor, sorted(moved))
-        elif stored == run_totals.distinct_span_count(rows.spans):
-            run_totals.add_batch(executor, rows.spans, skip=moved)
-            run_totals.sum_again(executor, sorted(moved))
+            run_totals.sum_again(executor, sorted(assignment.touched))
+        elif all_new:
+            skip = assignment.summed_again
+            run_totals.add_batch(executor, rows.spans, skip=skip, assigned=assignment.added)
+            run_totals.sum_again(executor, sorted(skip))
         else:
-            run_totals.sum_again(executor, sorted(moved | rows.own_run_ids))
+            run_totals.sum_again(executor, sorted(assignment.touched | rows.own_run_ids))
 
     def _recompute_runs(self, executor: Executor, run_ids: Sequence[str]) -> None:
         """Derive the runs' rows from their totals, level spans and run records."""
