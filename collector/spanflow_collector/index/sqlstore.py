@@ -247,6 +247,8 @@ class SqlRunIndexStore:
         run or from an earlier batch, and a run they moved from, are summed again.
         """
         assignment = TraceAssignment()
+        if not trace_ids:
+            return assignment
         batch_unowned: dict[str, set[str]] = {}
         for row in rows.spans:
             if row[3] is None:  # own_run_id (rows.SPAN_COLUMNS)
