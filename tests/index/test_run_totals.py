@@ -165,6 +165,11 @@ def test_spans_of_other_sdks_arriving_batch_by_batch_are_added_not_summed_again(
         store.write_spans(children[start : start + 25])
         store.write_spans([run.child(f"GET /{start}", stamped=False), run.llm()])
     assert [sql for sql in statements if "FROM spans WHERE run_id IN" in sql] == []
+    connection = store._connection()
+    for sql in statements:  # a run's level spans are not looked up among the trace's spans
+        if sql.startswith("SELECT s.trace_id"):
+            plan = [row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any("by_trace" in step or "SCAN s" in step for step in plan), (sql, plan)
     foreign = store.get_run(root.trace_id)
     assert foreign is not None and foreign.span_count == 201
     summary = store.get_run("R-with-http")
@@ -194,6 +199,9 @@ def test_an_index_of_schema_8_gets_its_run_totals_summed_on_upgrade(tmp_path: Pa
         connection.execute("DROP TABLE run_traces")
         connection.execute("DROP INDEX spans_level")
         connection.execute("DROP INDEX spans_foreign_roots")
+        connection.execute("DROP INDEX spans_level_by_trace")  # schema 10
+        connection.execute("DROP INDEX spans_roots_by_trace")
+        connection.execute("DROP INDEX spans_unowned_by_trace")
         connection.execute("UPDATE schema_version SET version = 8")
     store = SqliteRunIndexStore(path)
     assert store.list_runs(RunQuery(limit=1000)).runs == before

@@ -218,6 +218,9 @@ def test_an_index_from_before_attribute_filters_is_backfilled_on_upgrade(tmp_pat
         connection.execute("DROP TABLE run_traces")
         connection.execute("DROP INDEX spans_level")
         connection.execute("DROP INDEX spans_foreign_roots")
+        connection.execute("DROP INDEX spans_level_by_trace")  # schema 10
+        connection.execute("DROP INDEX spans_roots_by_trace")
+        connection.execute("DROP INDEX spans_unowned_by_trace")
         connection.execute("UPDATE schema_version SET version = 2")
     refused = subprocess.run(
         [sys.executable, "-m", "spanflow.cli", "runs", "list", "--db", str(db)],

@@ -280,6 +280,17 @@ _RUN_TOTALS = (
     "WHERE own_run_id IS NULL AND parent_span_id IS NULL",
 )
 
+# What assigning a trace's spans of other SDKs to a run looks up per trace (sqlstore.py), by
+# index instead of by reading every span of the trace: its level spans, its roots, and its spans
+# without a run id of their own with the run they were given. Partial: spanflow's other spans
+# add no entry.
+_TRACE_ASSIGNMENT_INDEXES = (
+    "CREATE INDEX spans_level_by_trace ON spans (trace_id, own_run_id) "
+    f"WHERE sf_kind IN {RUN_KINDS}",
+    "CREATE INDEX spans_roots_by_trace ON spans (trace_id) WHERE parent_span_id IS NULL",
+    "CREATE INDEX spans_unowned_by_trace ON spans (trace_id, run_id) WHERE own_run_id IS NULL",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, spans, links, metric points, content blobs", _INITIAL),
     Migration(2, "run records: starts, keyed values, metric points, liveness", _RUN_RECORDS),
@@ -303,6 +314,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(8, "run totals read from the spans_by_run index", _RUN_TOTALS_IN_SPANS_BY_RUN),
     Migration(9, "run totals kept up to date by each batch", _RUN_TOTALS, run_totals.backfill),
+    Migration(10, "spans of other SDKs assigned to runs by index", _TRACE_ASSIGNMENT_INDEXES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

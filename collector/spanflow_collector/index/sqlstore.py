@@ -73,10 +73,33 @@ from spanflow_collector.redact import redact_run_records, redact_spans
 T = TypeVar("T")
 # A run's level spans (derive.py), each kind read through a partial index of its own (schema
 # 9), so deriving a run does not scan its other spans: the roots and start markers of spanflow
-# runs, and the roots of traces from other SDKs that are runs of their own.
+# runs, and the roots of traces from other SDKs that are runs of their own. (``|| ''`` keeps
+# SQLite from turning ``run_id IN (...)`` into a trace id to look up in spans_unowned_by_trace,
+# which would read every span of such a trace.)
 _LEVEL_SPAN_CONDITIONS = (
     f"s.sf_kind IN {RUN_KINDS}",
-    "s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id",
+    "s.own_run_id IS NULL AND s.parent_span_id IS NULL AND s.run_id = s.trace_id || ''",
+)
+
+# Per trace (a VALUES list of trace ids): the run its spans without a run id belong to (see
+# _assign_trace_runs; COALESCE reads a later candidate only when the earlier ones are NULL),
+# the least and greatest run those spans were given, and how many are waiting for a run. Each
+# subquery reads one of schema 10's partial indexes, not the trace's spans.
+_TRACE_ASSIGNMENT_SQL = (
+    "WITH t (trace_id) AS (VALUES {values}) SELECT t.trace_id, COALESCE("
+    "(SELECT MIN(s.own_run_id) FROM spans s WHERE s.trace_id = t.trace_id "
+    f"AND s.sf_kind IN {RUN_KINDS}), "
+    "(SELECT MIN(r.run_id) FROM run_starts r WHERE r.trace_id = t.trace_id), "
+    "(SELECT MIN(s.own_run_id) FROM spans s WHERE s.trace_id = t.trace_id), "
+    "(SELECT MIN(s.trace_id) FROM spans s WHERE s.trace_id = t.trace_id "
+    "AND s.parent_span_id IS NULL)), "
+    "(SELECT MIN(s.run_id) FROM spans s WHERE s.trace_id = t.trace_id "
+    "AND s.own_run_id IS NULL AND s.run_id IS NOT NULL), "
+    "(SELECT MAX(s.run_id) FROM spans s WHERE s.trace_id = t.trace_id "
+    "AND s.own_run_id IS NULL AND s.run_id IS NOT NULL), "
+    "(SELECT COUNT(*) FROM spans s WHERE s.trace_id = t.trace_id "
+    "AND s.own_run_id IS NULL AND s.run_id IS NULL) "
+    "FROM t"
 )
 
 
@@ -253,45 +276,24 @@ class SqlRunIndexStore:
         for row in rows.spans:
             if row[3] is None:  # own_run_id (rows.SPAN_COLUMNS)
                 batch_unowned.setdefault(row[0], set()).add(row[1])
-        updates: list[tuple[str, str, str]] = []
-        unassigned: list[tuple[str]] = []
+        waiting_updates: list[tuple[str, str]] = []
+        moved_updates: list[tuple[str | None, str, str]] = []
         for batch in chunks(trace_ids):
-            in_list = placeholders(len(batch))
-            held: dict[str, dict[str | None, int]] = {}
-            for trace_id, run_id, count in executor.execute(
-                "SELECT trace_id, run_id, COUNT(*) FROM spans WHERE own_run_id IS NULL "
-                f"AND trace_id IN ({in_list}) GROUP BY trace_id, run_id",
-                batch,
+            for trace_id, run_id, lowest, highest, waiting in executor.execute(
+                _TRACE_ASSIGNMENT_SQL.format(values=", ".join(["(?)"] * len(batch))), batch
             ):
-                held.setdefault(trace_id, {})[run_id] = count
-            started = dict(
-                executor.execute(
-                    "SELECT trace_id, MIN(run_id) FROM run_starts "
-                    f"WHERE trace_id IN ({in_list}) GROUP BY trace_id",
-                    batch,
-                )
-            )
-            for trace_id, level_run, any_run, has_root in executor.execute(
-                f"SELECT trace_id, MIN(CASE WHEN sf_kind IN {RUN_KINDS} THEN own_run_id END), "
-                "MIN(own_run_id), MAX(CASE WHEN parent_span_id IS NULL THEN 1 ELSE 0 END) "
-                f"FROM spans WHERE trace_id IN ({in_list}) GROUP BY trace_id",
-                batch,
-            ):
-                runs_now = held.get(trace_id)
-                if not runs_now:
-                    continue
-                run_id = level_run or started.get(trace_id) or any_run
-                run_id = run_id or (trace_id if has_root else None)
-                moved_from = {old for old in runs_now if old is not None and old != run_id}
-                waiting = runs_now.get(None, 0) if run_id is not None else 0
-                if moved_from:
-                    assignment.touched |= moved_from
-                    assignment.summed_again |= moved_from
-                    if run_id is None:
-                        unassigned.append((trace_id,))
+                if highest is None and not waiting:
+                    continue  # no span without a run id of its own
+                moved_from = {old for old in (lowest, highest) if old is not None} - {run_id}
+                if lowest != highest and lowest is not None:  # not one run per trace
+                    moved_from |= self._unowned_runs(executor, trace_id) - {run_id}
+                for old in sorted(moved_from):
+                    moved_updates.append((run_id, trace_id, old))
+                assignment.touched |= moved_from
+                assignment.summed_again |= moved_from
                 if run_id is None or not (moved_from or waiting):
                     continue
-                updates.append((run_id, trace_id, run_id))
+                waiting_updates.append((run_id, trace_id))
                 assignment.touched.add(run_id)
                 only_new = all_new and waiting == len(batch_unowned.get(trace_id, ()))
                 if moved_from or not only_new:
@@ -300,13 +302,26 @@ class SqlRunIndexStore:
                     assignment.added[trace_id] = run_id
         executor.executemany(
             "UPDATE spans SET run_id = ? WHERE trace_id = ? AND own_run_id IS NULL "
-            "AND (run_id IS NULL OR run_id <> ?)",
-            updates,
+            "AND run_id IS NULL",
+            waiting_updates,
         )
         executor.executemany(
-            "UPDATE spans SET run_id = NULL WHERE trace_id = ? AND own_run_id IS NULL", unassigned
+            "UPDATE spans SET run_id = ? WHERE trace_id = ? AND own_run_id IS NULL AND run_id = ?",
+            moved_updates,
         )
         return assignment
+
+    @staticmethod
+    def _unowned_runs(executor: Executor, trace_id: str) -> set[str]:
+        """Every run the spans without a run id of their own in ``trace_id`` were given."""
+        return {
+            run_id
+            for (run_id,) in executor.execute(
+                "SELECT DISTINCT run_id FROM spans WHERE trace_id = ? AND own_run_id IS NULL "
+                "AND run_id IS NOT NULL",
+                [trace_id],
+            )
+        }
 
     def _update_totals(
         self,
