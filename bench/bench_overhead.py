@@ -21,6 +21,11 @@ uninstrumented call, all threads together, between markers around each measured 
 instruction count does not depend on what else the machine is doing, so it tells apart
 differences that the CPU-time figures, a difference of two noisy readings, cannot. It counts user
 space only: the kernel's share of system calls (a SQLite fsync, a socket write) is not in it.
+Callgrind runs a process some 50 times slower, so work started by a timer (the batch span
+processor's 5 s export, spanflow's 30 s run heartbeat, each a write into the embedded index)
+would come about 50 times as often per call as in real time, where a window of 20 chat calls
+lasts well under a second: counted workers get both at 10 minutes, and their spans are exported
+by the flush that ends each window, as the timed workers' are.
 
 The peers export through a ``BatchSpanProcessor`` into an exporter that drops spans, as do
 spanflow's "no exporter" variants; its "defaults" and "dataflow off" variants write into the
@@ -352,6 +357,7 @@ def run_variant(
                "--db-dir", db_dir]  # fmt: skip
     counts_dir = tempfile.mkdtemp(dir=db_dir) if instructions else ""
     if instructions:
+        env.update(COUNTED_TIMERS)
         command = [
             "valgrind", "--tool=callgrind", f"--dump-before={MARKED_FUNCTION}",
             f"--callgrind-out-file={counts_dir}/callgrind.out", *command,
@@ -378,6 +384,11 @@ def run_variant(
             count = chat_calls if workload == "chat" else calls
             result[workload]["instructions"] = counted / count
     return result
+
+
+COUNTED_TIMERS = {"OTEL_BSP_SCHEDULE_DELAY": "600000", "SPANFLOW_HEARTBEAT_INTERVAL_S": "600"}
+"""Timer intervals of counted workers (see the module's docstring): callgrind's slowdown would
+otherwise fire them many times more often per call than real time does."""
 
 
 def _children_cpu_s() -> float:
