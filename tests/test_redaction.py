@@ -34,6 +34,25 @@ def test_shapes_are_found_inside_json_encoded_text(planted: Planted) -> None:
     assert json.loads(redacted)[0]["role"] == "user"  # still valid JSON
 
 
+def test_secrets_in_a_stream_of_json_chunks_are_found_among_its_many_anchors() -> None:
+    """A streamed response's body repeats ``-``, ``_`` and ``=`` in every chunk (anchors of the
+    shapes' triggers, which a quick check passes over); each secret in it is still found,
+    whatever character comes before it."""
+    chunks = []
+    for number, planted in enumerate(PLANTED):
+        for before in ("", " ", "=", '"', "(", "\\n"):
+            content = json.dumps(f"part {number}:{before}{planted.text} rest")
+            chunks.append(
+                f'data: {{"id":"chatcmpl-abc_{number}-x","object":"chat.completion.chunk",'
+                f'"system_fingerprint":"fp_44709d6fcb","choices":[{{"delta":{{"content":'
+                f'{content}}},"finish_reason":null,"x-request_id":"a=b"}}]}}\n\n'
+            )
+    redacted = DEFAULT_REDACTOR.text("".join(chunks))
+    for planted in PLANTED:
+        assert planted.needle not in redacted, planted
+        assert marker(planted.kind) in redacted, planted
+
+
 def test_mixed_case_scheme_words_are_found() -> None:
     """``Bearer`` and ``Basic`` are matched whatever their case."""
     redacted = DEFAULT_REDACTOR.text("bEaReR Pl4nt3dToken0123456789 and BASIC dXNlcjpodW50ZXIy")

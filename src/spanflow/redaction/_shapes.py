@@ -88,23 +88,23 @@ class AnchorScan:
     Each regex starts with its anchor as a literal, which the regex engine skips to at C speed;
     at an anchor, fixed look-behinds and look-aheads check the triggers around it, and the
     named group of the one that matched says which. Python code runs only where a trigger is.
+    Anchors are common in JSON (``"finish_reason"``, ``"chatcmpl-..."``): before the triggers,
+    one character class checks the character before the anchor (or a trigger that starts with
+    the anchor checks what follows), so an anchor of no trigger costs two checks, not one per
+    trigger.
     """
 
     def __init__(self, shapes: Iterable[Shape]) -> None:
-        by_anchor: dict[tuple[bool, str], list[str]] = {}
+        by_anchor: dict[tuple[bool, str], list[tuple[str, str]]] = {}  # (trigger, group)
         self._candidates: dict[str, tuple[int, int, Shape]] = {}  # group -> offset, priority
         for priority, shape in enumerate(shapes):
             for trigger in shape.triggers:
-                offset = trigger.index(shape.anchor)
                 group = f"t{len(self._candidates)}"
-                self._candidates[group] = (offset, priority, shape)
-                by_anchor.setdefault((shape.folded, shape.anchor), []).append(
-                    f"(?P<{group}>(?<={re.escape(trigger[: offset + 1])})"
-                    f"(?={re.escape(trigger[offset + 1 :])}))"
-                )
+                self._candidates[group] = (trigger.index(shape.anchor), priority, shape)
+                by_anchor.setdefault((shape.folded, shape.anchor), []).append((trigger, group))
         self._scans = tuple(
-            (folded, anchor, re.compile(re.escape(anchor) + "(?:" + "|".join(alternatives) + ")"))
-            for (folded, anchor), alternatives in by_anchor.items()
+            (folded, anchor, re.compile(_anchor_pattern(anchor, triggers)))
+            for (folded, anchor), triggers in by_anchor.items()
         )
 
     def edits(self, text: str, folded: str) -> list[Edit]:
@@ -224,5 +224,28 @@ SHAPES: tuple[Shape, ...] = (
         verify=_is_basic_credential,
     ),
 )
+
+
+def _anchor_pattern(anchor: str, triggers: list[tuple[str, str]]) -> str:
+    """The regex of one anchor: the anchor, a quick check that some trigger may be around it,
+    then one named group per trigger (look-behind to the anchor, look-ahead after it)."""
+    before: set[str] = set()
+    quick: list[str] = []
+    alternatives: list[str] = []
+    for trigger, group in triggers:
+        offset = trigger.index(anchor)
+        if offset > 0:
+            before.add(trigger[offset - 1])
+        else:
+            quick.append(f"(?={re.escape(trigger[1:])})")
+        alternatives.append(
+            f"(?P<{group}>(?<={re.escape(trigger[: offset + 1])})"
+            f"(?={re.escape(trigger[offset + 1 :])}))"
+        )
+    if before:
+        chars = "".join(re.escape(char) for char in sorted(before))
+        quick.append(f"(?<=[{chars}]{re.escape(anchor)})")
+    return f"{re.escape(anchor)}(?:{'|'.join(quick)})(?:{'|'.join(alternatives)})"
+
 
 ANCHOR_SCAN = AnchorScan(shape for shape in SHAPES if shape.anchor)
