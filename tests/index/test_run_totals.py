@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from pathlib import Path
 
-from index_builders import SECOND, RunSpans, foreign_trace, new_trace_id
+from index_builders import SECOND, RunSpans, StoreFactory, foreign_trace, new_trace_id
 
 from spanflow import attributes as attr
 from spanflow.query.records import SpanRecord, StatusCode
@@ -14,6 +13,7 @@ from spanflow.query.store import RunQuery
 from spanflow_collector.index import SqlRunIndexStore, run_totals
 from spanflow_collector.index.executor import Executor
 from spanflow_collector.index.prepared import prepare_spans
+from spanflow_collector.index.schema import LATEST_VERSION
 from spanflow_collector.index.sqlite import SqliteRunIndexStore
 
 
@@ -187,23 +187,30 @@ def test_spans_of_other_sdks_arriving_batch_by_batch_are_added_not_summed_again(
     store.close()
 
 
-def test_an_index_of_schema_8_gets_its_run_totals_summed_on_upgrade(tmp_path: Path) -> None:
-    path = tmp_path / "v8.db"
-    store = SqliteRunIndexStore(path)
-    spans = _scenario(7)
-    store.write_spans(spans)
+def test_an_index_of_schema_8_gets_its_run_totals_summed_on_upgrade(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    store.write_spans(_scenario(7))
     before = store.list_runs(RunQuery(limit=1000)).runs
+
+    def as_schema_8_left_it(executor: Executor) -> None:
+        for statement in (
+            "DROP TABLE run_totals",
+            "DROP TABLE run_traces",
+            "DROP INDEX spans_level",
+            "DROP INDEX spans_foreign_roots",
+            "DROP INDEX spans_level_by_trace",  # schema 10
+            "DROP INDEX spans_roots_by_trace",
+            "DROP INDEX spans_unowned_by_trace",
+            "UPDATE schema_version SET version = 8",
+        ):
+            executor.execute(statement)
+
+    store._write(as_schema_8_left_it)
     store.close()
-    with sqlite3.connect(path) as connection:  # the index as schema 8 left it
-        connection.execute("DROP TABLE run_totals")
-        connection.execute("DROP TABLE run_traces")
-        connection.execute("DROP INDEX spans_level")
-        connection.execute("DROP INDEX spans_foreign_roots")
-        connection.execute("DROP INDEX spans_level_by_trace")  # schema 10
-        connection.execute("DROP INDEX spans_roots_by_trace")
-        connection.execute("DROP INDEX spans_unowned_by_trace")
-        connection.execute("UPDATE schema_version SET version = 8")
-    store = SqliteRunIndexStore(path)
+    store = make_store()
+    assert store.schema_version() == LATEST_VERSION
     assert store.list_runs(RunQuery(limit=1000)).runs == before
     run = RunSpans("R7-resumed", segment=1)
     store.write_spans([run.llm(input_tokens=11, output_tokens=1)])
@@ -212,4 +219,8 @@ def test_an_index_of_schema_8_gets_its_run_totals_summed_on_upgrade(tmp_path: Pa
     assert after is not None
     assert after.span_count == earlier.span_count + 1
     assert after.input_tokens == earlier.input_tokens + 11
-    store.close()
+    foreign = next(summary for summary in before if summary.id in summary.trace_ids)
+    trace = RunSpans(foreign.id, trace_id=foreign.id)  # a trace of another SDK: a run of its own
+    store.write_spans([trace.child("after the upgrade", stamped=False)])
+    grown = store.get_run(foreign.id)
+    assert grown is not None and grown.span_count == foreign.span_count + 1
