@@ -53,6 +53,28 @@ def test_secrets_in_a_stream_of_json_chunks_are_found_among_its_many_anchors() -
         assert marker(planted.kind) in redacted, planted
 
 
+@pytest.mark.parametrize("planted", PLANTED, ids=lambda planted: planted.kind)
+def test_secrets_hidden_by_json_escapes_of_plain_characters_are_found(planted: Planted) -> None:
+    """A recorded response body may write ``/`` as ``\\/`` (some encoders do) or any character
+    as ``\\u00XX``: the secret is still found, and the text stays the same JSON."""
+    encoded = json.dumps({"content": f"see {planted.text} here"})
+    needle = json.dumps(planted.needle)[1:-1]
+    slashes = encoded.replace("/", "\\/")
+    every_character = encoded.replace(needle, "".join(f"\\u{ord(c):04x}" for c in needle))
+    for hidden in (slashes, every_character):
+        redacted = DEFAULT_REDACTOR.text(hidden)
+        content = json.loads(redacted)["content"]
+        assert planted.needle not in content, hidden
+        assert marker(planted.kind) in content
+
+
+def test_escapes_are_left_as_they_are_in_text_without_secrets() -> None:
+    clean = 'a "\\\\u0073k-proj-not-an-escape" and https:\\/\\/example.com\\/path \\u0041'
+    assert DEFAULT_REDACTOR.text(clean) is clean
+    kept = json.dumps({"q": '"quoted" \\ back'}).replace('\\"', "\\u0022")
+    assert DEFAULT_REDACTOR.text(kept) is kept
+
+
 def test_mixed_case_scheme_words_are_found() -> None:
     """``Bearer`` and ``Basic`` are matched whatever their case."""
     redacted = DEFAULT_REDACTOR.text("bEaReR Pl4nt3dToken0123456789 and BASIC dXNlcjpodW50ZXIy")
