@@ -48,3 +48,39 @@ def test_forked_child_links_to_outputs_indexed_before_the_fork() -> None:
         [sys.executable, "-c", CHILD_SCRIPT], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+MID_JOB_SCRIPT = textwrap.dedent(
+    """
+    import os, threading, time
+    from spanflow.dataflow import get_detector, set_dataflow
+
+    set_dataflow(enabled=True)  # the background worker
+    detector = get_detector()
+    started = threading.Event()
+    steps = []
+
+    def slow_job():  # as a job that changes an index in several steps
+        started.set()
+        steps.append("first half")
+        time.sleep(0.5)
+        steps.append("second half")
+
+    detector._submit(slow_job)
+    assert started.wait(5)
+    pid = os.fork()  # while the worker is in the middle of the job
+    if pid == 0:
+        # The fork waited for the job: the child has both halves, and a working detector.
+        os._exit(0 if steps == ["first half", "second half"] and detector.flush(5) else 3)
+    _, status = os.waitpid(pid, 0)
+    raise SystemExit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="os.fork is POSIX only")
+def test_a_fork_waits_for_the_job_in_progress_so_the_child_gets_a_whole_index() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", MID_JOB_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -3,8 +3,10 @@
 ``start_call`` hands the consumer's inputs to a single worker thread and returns at once; the
 worker matches them while the request is in flight. ``end_call`` waits (bounded) for that result,
 adds the links while the span is still open, and queues the call's outputs for indexing. One
-worker owns every index, so the indexes need no locks and producers are registered in the order
-calls end. With ``SPANFLOW_DATAFLOW=inline`` the same work runs on the caller's thread instead.
+worker owns every index, so the indexes need no locks of their own and producers are registered
+in the order calls end. With ``SPANFLOW_DATAFLOW=inline`` the same work runs on the caller's
+thread instead. Each job runs under one job lock, which a ``fork()`` takes too: a child process
+never inherits an index that a job was halfway through changing.
 
 Jobs run strictly in the order they were queued, but only jobs somebody waits for (a match, a
 flush, a snapshot) wake the worker: indexing a call's outputs waits in the queue for the next
@@ -83,7 +85,16 @@ class DataflowDetector:
         self.cache = FingerprintCache()
         self._trees: OrderedDict[str, RunTreeIndex] = OrderedDict()
         self._parents: dict[str, str | None] = {}
-        self._inline_lock = threading.Lock()
+        # Held while a job runs (on the worker, or on the caller's thread inline), and by a
+        # fork: a forked child never inherits an index that a job was halfway through changing.
+        self._job_lock = threading.Lock()
+        fork_hooks.register(
+            ForkStage.DATAFLOW,
+            self,
+            before=lambda me: me._job_lock.acquire(),
+            after_in_parent=lambda me: me._job_lock.release(),
+            after_in_child=DataflowDetector._new_job_lock,
+        )
         # Every job, in order (deque appends and pops are atomic); the queue only wakes the worker.
         self._jobs: deque[Callable[[], None]] = deque()
         self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -189,7 +200,10 @@ class DataflowDetector:
         self._wakeups = queue.SimpleQueue()
         self._worker = None
         self._worker_lock = threading.Lock()
-        self._inline_lock = threading.Lock()
+        self._new_job_lock()
+
+    def _new_job_lock(self) -> None:
+        self._job_lock = threading.Lock()
 
     # --- jobs, run on the worker (or inline) --------------------------------------------------
     def _match(self, pending: PendingCall) -> None:
@@ -242,7 +256,7 @@ class DataflowDetector:
     # --- plumbing -----------------------------------------------------------------------------
     def _submit(self, job: Callable[[], None], *, wake: bool = True) -> None:
         if self.inline:
-            with self._inline_lock:
+            with self._job_lock:
                 self._run_job(job)
             return
         self._jobs.append(job)
@@ -266,7 +280,9 @@ class DataflowDetector:
         while True:
             wakeups.get()
             while jobs:
-                self._run_job(jobs.popleft())
+                with self._job_lock:  # taken from the queue and run as one step
+                    if jobs:
+                        self._run_job(jobs.popleft())
 
     def _run_job(self, job: Callable[[], None]) -> None:
         try:
