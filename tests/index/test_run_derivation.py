@@ -287,6 +287,29 @@ def test_all_arrival_orders_of_a_small_run(make_store: StoreFactory) -> None:
     assert all(result == results[0] for result in results)
 
 
+def test_spans_of_other_sdks_join_a_trace_that_only_spans_of_the_run_reach_later(
+    make_store: StoreFactory,
+) -> None:
+    """A trace holding spans of a run but none of its roots or markers (a call traced in a
+    thread of its own), and another SDK's span in it: the HTTP span ends first and may be
+    exported in an earlier batch than the call it belongs to. It joins the run in every order."""
+    store = make_store()
+    store.write_spans([RunSpans("01THREAD").marker()])
+    results = []
+    for attempt, order in enumerate(("http first", "llm first", "together")):
+        thread = RunSpans("01THREAD", trace_id=f"{attempt + 7:032x}")
+        llm = thread.llm(offset_s=attempt)
+        http = thread.child("POST /v1/chat/completions", stamped=False, offset_s=attempt)
+        batches = {"http first": [[http], [llm]], "llm first": [[llm], [http]]}
+        for batch in batches.get(order, [[http, llm]]):
+            store.write_spans(batch)
+        names = [span.name for span in store.get_spans("01THREAD")]
+        results.append(names.count("POST /v1/chat/completions"))
+    assert results == [1, 2, 3]
+    run = store.get_run("01THREAD")
+    assert run is not None and run.span_count == 6 and len(run.trace_ids) == 4
+
+
 def test_nul_characters_are_stored_not_refused(store: SqlRunIndexStore) -> None:
     """Text with NUL (U+0000) is stored by both stores; PostgreSQL keeps it as U+FFFD."""
     run = RunSpans("01NUL")

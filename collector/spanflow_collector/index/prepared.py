@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from spanflow import attributes as attr
 from spanflow.query.records import SpanRecord
 from spanflow_collector.index.rows import BatchRows, build_rows
 from spanflow_collector.redact import redact_spans
 
 # Positions in a span row (rows.SPAN_COLUMNS).
-_TRACE_ID, _SPAN_ID, _OWN_RUN_ID, _RESOURCE_HASH, _SF_KIND = 0, 1, 3, 13, 16
-_LEVEL_KINDS = (attr.SpanKindValue.RUN, attr.SpanKindValue.RUN_START)
+_TRACE_ID, _SPAN_ID, _OWN_RUN_ID, _RESOURCE_HASH = 0, 1, 3, 13
 
 
 class PreparedSpans:
@@ -63,7 +61,6 @@ def merge_rows(parts: Iterable[BatchRows]) -> BatchRows:
         merged.blobs.update(rows.blobs)
         merged.trace_ids |= rows.trace_ids
         merged.own_run_ids |= rows.own_run_ids
-        merged.unowned_trace_ids |= rows.unowned_trace_ids
     return merged
 
 
@@ -83,6 +80,4 @@ def _subset(rows: BatchRows, spans: list[tuple[Any, ...]]) -> BatchRows:
         subset.trace_ids.add(trace_id)
         if own_run_id is not None:
             subset.own_run_ids.add(own_run_id)
-        if own_run_id is None or span[_SF_KIND] in _LEVEL_KINDS:
-            subset.unowned_trace_ids.add(trace_id)
     return subset

@@ -52,8 +52,6 @@ class BatchRows:
     blobs: dict[str, str] = field(default_factory=dict)
     trace_ids: set[str] = field(default_factory=set)
     own_run_ids: set[str] = field(default_factory=set)
-    unowned_trace_ids: set[str] = field(default_factory=set)
-    """Traces whose run assignment may change: spans without a run id, and run roots/markers."""
 
 
 def _token_count(attributes: Mapping[str, AttributeValue], key: str) -> int:
@@ -145,8 +143,6 @@ def build_rows(spans: Sequence[SpanRecord]) -> BatchRows:
         rows.trace_ids.add(span.trace_id)
         if own_run_id is not None:
             rows.own_run_ids.add(own_run_id)
-        if own_run_id is None or sf_kind in (attr.SpanKindValue.RUN, attr.SpanKindValue.RUN_START):
-            rows.unowned_trace_ids.add(span.trace_id)
     rows.blobs = encoder.blobs
     return rows
 

@@ -236,7 +236,9 @@ class SqlRunIndexStore:
             record_rows = build_record_rows(kept, received_ns)
         write_record_rows(executor, record_rows)
         self._lock_derivation(executor)
-        traces = rows.unowned_trace_ids | record_rows.start_trace_ids
+        # Every trace of the batch: a span of its own run arriving after the trace's spans of
+        # other SDKs can decide their run (they waited, or had the trace's own run).
+        traces = rows.trace_ids | record_rows.start_trace_ids
         all_new = stored == run_totals.distinct_span_count(rows.spans)
         assignment = self._assign_trace_runs(executor, sorted(traces), rows, all_new=all_new)
         self._update_totals(executor, rows, stored, all_new, assignment)
