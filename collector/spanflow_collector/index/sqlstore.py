@@ -82,17 +82,21 @@ _LEVEL_SPAN_CONDITIONS = (
 )
 
 # Per trace (a VALUES list of trace ids): the run its spans without a run id belong to (see
-# _assign_trace_runs; COALESCE reads a later candidate only when the earlier ones are NULL),
-# the least and greatest run those spans were given, and how many are waiting for a run. Each
-# subquery reads one of schema 10's partial indexes, not the trace's spans.
+# _assign_trace_runs; asked only of a trace that has such spans, and COALESCE reads a later
+# candidate only when the earlier ones are NULL), the least and greatest run those spans were
+# given, and how many are waiting for a run. Each subquery but the third candidate (any span of
+# a run in the trace, for a trace with neither run root, marker nor start record) reads one of
+# schema 10's partial indexes, not the trace's spans.
 _TRACE_ASSIGNMENT_SQL = (
-    "WITH t (trace_id) AS (VALUES {values}) SELECT t.trace_id, COALESCE("
+    "WITH t (trace_id) AS (VALUES {values}) SELECT t.trace_id, CASE WHEN EXISTS "
+    "(SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND s.own_run_id IS NULL) "
+    "THEN COALESCE("
     "(SELECT MIN(s.own_run_id) FROM spans s WHERE s.trace_id = t.trace_id "
     f"AND s.sf_kind IN {RUN_KINDS}), "
     "(SELECT MIN(r.run_id) FROM run_starts r WHERE r.trace_id = t.trace_id), "
     "(SELECT MIN(s.own_run_id) FROM spans s WHERE s.trace_id = t.trace_id), "
     "(SELECT MIN(s.trace_id) FROM spans s WHERE s.trace_id = t.trace_id "
-    "AND s.parent_span_id IS NULL)), "
+    "AND s.parent_span_id IS NULL)) END, "
     "(SELECT MIN(s.run_id) FROM spans s WHERE s.trace_id = t.trace_id "
     "AND s.own_run_id IS NULL AND s.run_id IS NOT NULL), "
     "(SELECT MAX(s.run_id) FROM spans s WHERE s.trace_id = t.trace_id "
