@@ -133,7 +133,7 @@ STAGES = (
     "redact",
     "build rows",
     "BEGIN, inserts, run records",
-    "assign runs of unowned traces",
+    "assign spans without a run id to runs",
     "recompute runs",
     "held records, COMMIT",
 )
