@@ -3,11 +3,17 @@
 With no collector configured the SDK exports into the index itself (``EmbeddedSpanExporter``
 behind a batch processor). The spans here carry what the SDK's LLM instrumentation records:
 GenAI attributes and about 1.5 KB of message JSON built by the SDK's own renderer (so redacted
-by it), in export batches of 512. Two variants, interleaved per round, each on fresh spans:
+by it), in export batches of 512. Two kinds of content, each on fresh spans:
 
 * ``SDK-rendered content``: the spans as the SDK made them;
 * ``same content, not from the SDK``: the same attribute values copied into new strings, as
-  another instrumentation would hand them over, which the store must scan for secrets.
+  another instrumentation would hand them over, which the store must scan for secrets;
+
+through three exporters, interleaved per round: the embedded index, spanflow's OTLP/HTTP
+exporter and the OpenTelemetry SDK's own ``OTLPSpanExporter`` (protobuf over HTTP), both OTLP
+ones to a loopback endpoint in another process that reads each request and answers 200. A
+figure is the process's CPU (every thread) from handing a batch to the exporter until it is
+delivered (committed, or answered).
 
 Usage: ``.venv/bin/python bench/bench_embedded_export.py [--spans 4096] [--rounds 5]``
 
@@ -101,29 +107,70 @@ def build_spans(count: int, *, fresh_strings: bool) -> list[ReadableSpan]:
 
 
 def export_us_per_span(
-    build: Callable[[int], list[ReadableSpan]], spans: int, index: Path
+    build: Callable[[int], list[ReadableSpan]], spans: int, exporter: SpanExporter
 ) -> float:
-    """CPU microseconds per span (this thread's) to export ``spans`` spans in batches, each
-    batch one commit.
+    """CPU microseconds per span (this process's, every thread) to export ``spans`` spans in
+    batches, each batch delivered (one commit, or answered by the OTLP sink) before the next.
 
     Each batch is built just before its export (untimed), as a batch processor drains its
     queue while the program runs.
     """
-    exporter = EmbeddedSpanExporter(index)
     exported = 0
     elapsed_s = 0.0
     try:
         while exported < spans:
             batch = build(min(BATCH_SIZE, spans - exported))
-            started = time.thread_time()
+            started = time.process_time()
             result = exporter.export(batch)
-            elapsed_s += time.thread_time() - started
-            if result is not SpanExportResult.SUCCESS:
-                raise RuntimeError("the embedded export failed")
+            delivered = exporter.force_flush(30_000)  # spanflow's OTLP exporter sends on a thread
+            elapsed_s += time.process_time() - started
+            if result is not SpanExportResult.SUCCESS or not delivered:
+                raise RuntimeError(f"the export through {type(exporter).__name__} failed")
             exported += len(batch)
         return elapsed_s / spans * 1e6
     finally:
         exporter.shutdown()
+
+
+_SINK = """
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def otlp_sink() -> tuple[subprocess.Popen[str], str]:
+    """A loopback OTLP/HTTP endpoint in a process of its own (its CPU is not counted) that
+    reads every request and answers 200; returns the process and the traces URL."""
+    sink = subprocess.Popen(
+        [sys.executable, "-c", _SINK], stdout=subprocess.PIPE, text=True
+    )  # fmt: skip
+    assert sink.stdout is not None
+    return sink, f"http://127.0.0.1:{sink.stdout.readline().strip()}/v1/traces"
+
+
+def exporters_compared(workdir: str, url: str) -> dict[str, Callable[[int], SpanExporter]]:
+    """The exporters each round runs, by name: a fresh one per round."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from spanflow._internal.otlp_exporter import OtlpSpanExporter
+    from spanflow._internal.otlp_send import OtlpEndpoint
+
+    return {
+        "embedded index": lambda n: EmbeddedSpanExporter(Path(workdir) / f"index-{n}.db"),
+        "spanflow OTLP/HTTP exporter": lambda n: OtlpSpanExporter(OtlpEndpoint(url), None),
+        "OpenTelemetry SDK OTLPSpanExporter (HTTP)": lambda n: OTLPSpanExporter(endpoint=url),
+    }
 
 
 # --- instruction counts ---------------------------------------------------------------------
@@ -307,17 +354,27 @@ def main() -> int:
     if args.instructions:
         count_instructions(args.batch, args.batches, args.reference)
         return 0
-    variants: dict[str, Callable[[int], list[ReadableSpan]]] = {
+    contents: dict[str, Callable[[int], list[ReadableSpan]]] = {
         "SDK-rendered content": lambda count: build_spans(count, fresh_strings=False),
         "same content, not from the SDK": lambda count: build_spans(count, fresh_strings=True),
     }
-    figures: dict[str, list[float]] = {name: [] for name in variants}
-    with tempfile.TemporaryDirectory(prefix="spanflow-bench-") as workdir:
-        for round_ in range(args.rounds):
-            for number, (name, build) in enumerate(variants.items()):
-                index = Path(workdir) / f"round-{round_}-variant-{number}.db"
-                figures[name].append(export_us_per_span(build, args.spans, index))
-                print(f"round {round_ + 1}: {name}: {figures[name][-1]:.1f} µs/span", flush=True)
+    sink, url = otlp_sink()
+    figures: dict[str, list[float]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="spanflow-bench-") as workdir:
+            exporters = exporters_compared(workdir, url)
+            opened = itertools.count()
+            for round_ in range(args.rounds):
+                for (exporter_name, make), (content, build) in itertools.product(
+                    exporters.items(), contents.items()
+                ):
+                    name = f"{exporter_name}, {content}"
+                    spent = export_us_per_span(build, args.spans, make(next(opened)))
+                    figures.setdefault(name, []).append(spent)
+                    print(f"round {round_ + 1}: {name}: {spent:.1f} µs/span", flush=True)
+    finally:
+        sink.terminate()
+        sink.wait()
     print()
     print("| variant | µs per span (median) | min-max |")
     print("|---|---:|---:|")
