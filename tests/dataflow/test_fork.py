@@ -41,12 +41,16 @@ CHILD_SCRIPT = textwrap.dedent(
 )
 
 
+def _run_forking(script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter (it forks; its exit code tells the child's)."""
+    command = [sys.executable, "-c", script]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="os.fork is POSIX only")
 def test_forked_child_links_to_outputs_indexed_before_the_fork() -> None:
     """After fork the child gets a fresh worker and links to the parent's earlier outputs."""
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD_SCRIPT], capture_output=True, text=True, timeout=60
-    )
+    result = _run_forking(CHILD_SCRIPT)
     assert result.returncode == 0, result.stderr
 
 
@@ -80,7 +84,5 @@ MID_JOB_SCRIPT = textwrap.dedent(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="os.fork is POSIX only")
 def test_a_fork_waits_for_the_job_in_progress_so_the_child_gets_a_whole_index() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", MID_JOB_SCRIPT], capture_output=True, text=True, timeout=60
-    )
+    result = _run_forking(MID_JOB_SCRIPT)
     assert result.returncode == 0, result.stderr

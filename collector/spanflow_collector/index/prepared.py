@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from spanflow.query.records import SpanRecord
-from spanflow_collector.index.rows import BatchRows, build_rows
+from spanflow_collector.index.rows import SPAN_ROW, BatchRows, build_rows
 from spanflow_collector.redact import redact_spans
 
-# Positions in a span row (rows.SPAN_COLUMNS).
-_TRACE_ID, _SPAN_ID, _OWN_RUN_ID, _RESOURCE_HASH = 0, 1, 3, 13
+_TRACE_ID, _SPAN_ID = SPAN_ROW["trace_id"], SPAN_ROW["span_id"]
+_OWN_RUN_ID, _RESOURCE_HASH = SPAN_ROW["own_run_id"], SPAN_ROW["resource_hash"]
 
 
 class PreparedSpans:

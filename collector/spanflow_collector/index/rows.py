@@ -31,6 +31,8 @@ SPAN_COLUMNS = (
     "status_code, status_message, attributes, events, resource_hash, scope_name, "
     "scope_version, sf_kind, is_llm, input_tokens, output_tokens"
 )
+SPAN_ROW = {column.strip(): index for index, column in enumerate(SPAN_COLUMNS.split(","))}
+"""Where each column sits in a span row (the tuples of ``BatchRows.spans``)."""
 READ_COLUMNS = (
     "s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_ns, s.end_ns, "
     "s.status_code, s.status_message, s.attributes, s.events, r.attributes, "

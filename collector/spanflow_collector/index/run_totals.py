@@ -25,15 +25,17 @@ from spanflow import attributes as attr
 from spanflow.query.records import INT64_MAX
 from spanflow_collector.index.derive import RunAggregate
 from spanflow_collector.index.executor import Executor, chunks, placeholders
+from spanflow_collector.index.rows import SPAN_ROW
 
 MARKER_KINDS = f"('{attr.SpanKindValue.RUN_START}', '{attr.SpanKindValue.RUN_HEARTBEAT}')"
 _MARKERS = frozenset({attr.SpanKindValue.RUN_START, attr.SpanKindValue.RUN_HEARTBEAT})
 _HEARTBEAT = attr.SpanKindValue.RUN_HEARTBEAT
 _ERROR_STATUS = 2
 
-# Positions in a span row (rows.SPAN_COLUMNS).
-_TRACE_ID, _SPAN_ID, _RUN_ID, _START, _END, _STATUS = 0, 1, 4, 7, 8, 9
-_SF_KIND, _IS_LLM, _INPUT_TOKENS, _OUTPUT_TOKENS = 16, 17, 18, 19
+_TRACE_ID, _SPAN_ID, _RUN_ID = SPAN_ROW["trace_id"], SPAN_ROW["span_id"], SPAN_ROW["run_id"]
+_START, _END, _STATUS = SPAN_ROW["start_ns"], SPAN_ROW["end_ns"], SPAN_ROW["status_code"]
+_SF_KIND, _IS_LLM = SPAN_ROW["sf_kind"], SPAN_ROW["is_llm"]
+_INPUT_TOKENS, _OUTPUT_TOKENS = SPAN_ROW["input_tokens"], SPAN_ROW["output_tokens"]
 
 TOTALS_COLUMNS = (
     "run_id, span_count, llm_call_count, error_count, input_tokens, output_tokens, "

@@ -60,6 +60,7 @@ from spanflow_collector.index.rows import (
     METRIC_COLUMNS,
     READ_COLUMNS,
     SPAN_COLUMNS,
+    SPAN_ROW,
     BatchRows,
     build_rows,
     parse_span_rows,
@@ -279,9 +280,10 @@ class SqlRunIndexStore:
         if not trace_ids:
             return assignment
         batch_unowned: dict[str, set[str]] = {}
+        trace, span, own_run = SPAN_ROW["trace_id"], SPAN_ROW["span_id"], SPAN_ROW["own_run_id"]
         for row in rows.spans:
-            if row[3] is None:  # own_run_id (rows.SPAN_COLUMNS)
-                batch_unowned.setdefault(row[0], set()).add(row[1])
+            if row[own_run] is None:
+                batch_unowned.setdefault(row[trace], set()).add(row[span])
         waiting_updates: list[tuple[str, str]] = []
         moved_updates: list[tuple[str | None, str, str]] = []
         for batch in chunks(trace_ids):

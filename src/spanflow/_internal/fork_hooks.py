@@ -99,6 +99,19 @@ def register(
     _add(stage, weakref.ref(owner), before, after_in_parent, after_in_child)
 
 
+def hold_lock(stage: ForkStage, owner: object, attribute: str) -> None:
+    """Take the lock ``owner.<attribute>`` before every fork and release it after, in the parent;
+    give the child a fresh one. A fork then waits for whatever the lock guards, so the child never
+    inherits it half done, and no thread of the parent holds the child's lock."""
+    register(
+        stage,
+        owner,
+        before=lambda me: getattr(me, attribute).acquire(),
+        after_in_parent=lambda me: getattr(me, attribute).release(),
+        after_in_child=lambda me: setattr(me, attribute, threading.Lock()),
+    )
+
+
 def register_in_child(stage: ForkStage, reset: Callable[[], None]) -> None:
     """Call ``reset()`` in every forked child, at ``stage``; held for the life of the process."""
     _add(stage, lambda: reset, None, None, lambda function: function())

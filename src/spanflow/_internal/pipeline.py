@@ -68,16 +68,7 @@ class SerializedExporter(SpanExporter):
     def __init__(self, exporter: SpanExporter) -> None:
         self.exporter = exporter
         self._lock = threading.Lock()
-        fork_hooks.register(
-            ForkStage.EXPORT_LOCK,
-            self,
-            before=lambda me: me._lock.acquire(),
-            after_in_parent=lambda me: me._lock.release(),
-            after_in_child=SerializedExporter._new_lock_in_child,
-        )
-
-    def _new_lock_in_child(self) -> None:
-        self._lock = threading.Lock()
+        fork_hooks.hold_lock(ForkStage.EXPORT_LOCK, self, "_lock")
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         with self._lock:

@@ -88,13 +88,7 @@ class DataflowDetector:
         # Held while a job runs (on the worker, or on the caller's thread inline), and by a
         # fork: a forked child never inherits an index that a job was halfway through changing.
         self._job_lock = threading.Lock()
-        fork_hooks.register(
-            ForkStage.DATAFLOW,
-            self,
-            before=lambda me: me._job_lock.acquire(),
-            after_in_parent=lambda me: me._job_lock.release(),
-            after_in_child=DataflowDetector._new_job_lock,
-        )
+        fork_hooks.hold_lock(ForkStage.DATAFLOW, self, "_job_lock")
         # Every job, in order (deque appends and pops are atomic); the queue only wakes the worker.
         self._jobs: deque[Callable[[], None]] = deque()
         self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -196,14 +190,11 @@ class DataflowDetector:
 
         Jobs still waiting for a wake-up (outputs not yet indexed) stay queued: the child's
         worker runs them first, so the child sees every call its parent ended before the fork.
+        (The job lock is renewed by the hook ``fork_hooks.hold_lock`` registered.)
         """
         self._wakeups = queue.SimpleQueue()
         self._worker = None
         self._worker_lock = threading.Lock()
-        self._new_job_lock()
-
-    def _new_job_lock(self) -> None:
-        self._job_lock = threading.Lock()
 
     # --- jobs, run on the worker (or inline) --------------------------------------------------
     def _match(self, pending: PendingCall) -> None:
